@@ -1,0 +1,84 @@
+package av
+
+import "fmt"
+
+// PixelFormat is the layout of a Frame's pixels.
+type PixelFormat uint8
+
+// Pixel formats. BGR24 is what OpenCV captures deliver.
+const (
+	Gray8 PixelFormat = iota + 1
+	BGR24
+)
+
+// BytesPerPixel returns the size of one pixel.
+func (p PixelFormat) BytesPerPixel() int {
+	switch p {
+	case Gray8:
+		return 1
+	case BGR24:
+		return 3
+	}
+	return 0
+}
+
+func (p PixelFormat) String() string {
+	switch p {
+	case Gray8:
+		return "gray8"
+	case BGR24:
+		return "bgr24"
+	}
+	return fmt.Sprintf("PixelFormat(%d)", uint8(p))
+}
+
+// Frame is one video image. Pix holds Height rows of Stride bytes.
+type Frame struct {
+	Meta
+	Width, Height, Stride int
+	Format                PixelFormat
+	Pix                   []byte
+
+	pool *Pool[Frame]
+}
+
+// FramePool hands out frames of one size and format.
+type FramePool struct {
+	pool                  *Pool[Frame]
+	width, height, stride int
+	format                PixelFormat
+}
+
+// NewFramePool returns a pool of width×height frames that keeps up to
+// capacity free frames.
+func NewFramePool(width, height int, format PixelFormat, capacity int) *FramePool {
+	fp := &FramePool{width: width, height: height, stride: width * format.BytesPerPixel(), format: format}
+	fp.pool = NewPool(capacity, func() *Frame {
+		return &Frame{Pix: make([]byte, fp.stride*height)}
+	})
+	return fp
+}
+
+// Get returns a frame with its size set and its header cleared. Its pixels
+// hold whatever the previous owner left.
+func (fp *FramePool) Get() *Frame {
+	f := fp.pool.Get()
+	f.Meta = Meta{}
+	f.Width, f.Height, f.Stride, f.Format = fp.width, fp.height, fp.stride, fp.format
+	f.pool = fp.pool
+	return f
+}
+
+// SampleMeta implements Sample.
+func (f *Frame) SampleMeta() *Meta { return &f.Meta }
+
+// Release returns the frame to its pool. Frames made without a pool are left
+// to the garbage collector.
+func (f *Frame) Release() {
+	if f == nil || f.pool == nil {
+		return
+	}
+	p := f.pool
+	f.pool = nil
+	p.Put(f)
+}
