@@ -1,0 +1,114 @@
+package configs
+
+import (
+	"time"
+)
+
+// Config is everything fusiond run needs. Its YAML form is documented, key by
+// key, in default.yaml.
+type Config struct {
+	Robot       string       `yaml:"robot"`
+	Pipeline    Pipeline     `yaml:"pipeline"`
+	Cameras     []Camera     `yaml:"cameras"`
+	Microphones []Microphone `yaml:"microphones"`
+	Sync        Sync         `yaml:"sync"`
+	Fuse        Fuse         `yaml:"fuse"`
+	NATS        NATS         `yaml:"nats"`
+	Log         Log          `yaml:"log"`
+}
+
+// Pipeline sizes the queues between stages and the shutdown.
+type Pipeline struct {
+	QueueCapacity  int           `yaml:"queue_capacity"`
+	Overflow       string        `yaml:"overflow"`
+	DrainTimeout   time.Duration `yaml:"drain_timeout"`
+	StatusInterval time.Duration `yaml:"status_interval"`
+}
+
+// Camera is one video source.
+type Camera struct {
+	Name      string         `yaml:"name"`
+	Source    string         `yaml:"source"`
+	Width     int            `yaml:"width"`
+	Height    int            `yaml:"height"`
+	FPS       float64        `yaml:"fps"`
+	Synthetic SyntheticVideo `yaml:"synthetic"`
+}
+
+// SyntheticVideo configures the synthetic camera.
+type SyntheticVideo struct {
+	Seed           uint64        `yaml:"seed"`
+	ShapeRadius    int           `yaml:"shape_radius"`
+	SpeedPxPerS    float64       `yaml:"speed_px_per_s"`
+	VisiblePeriod  time.Duration `yaml:"visible_period"`
+	VisibleFor     time.Duration `yaml:"visible_for"`
+	NoiseAmplitude int           `yaml:"noise_amplitude"`
+}
+
+// Microphone is one audio source.
+type Microphone struct {
+	Name      string         `yaml:"name"`
+	Source    string         `yaml:"source"`
+	RateHz    int            `yaml:"rate_hz"`
+	Channels  int            `yaml:"channels"`
+	Chunk     time.Duration  `yaml:"chunk"`
+	Synthetic SyntheticAudio `yaml:"synthetic"`
+}
+
+// SyntheticAudio configures the synthetic microphone.
+type SyntheticAudio struct {
+	Seed         uint64        `yaml:"seed"`
+	NoiseDBFS    float64       `yaml:"noise_dbfs"`
+	ChannelDelay time.Duration `yaml:"channel_delay"`
+	Period       time.Duration `yaml:"period"`
+	Events       []AudioEvent  `yaml:"events"`
+}
+
+// AudioEvent is one scheduled sound of the synthetic microphone.
+type AudioEvent struct {
+	Kind      string        `yaml:"kind"`
+	At        time.Duration `yaml:"at"`
+	Duration  time.Duration `yaml:"duration"`
+	FreqHz    float64       `yaml:"freq_hz"`
+	LevelDBFS float64       `yaml:"level_dbfs"`
+}
+
+// Sync configures the synchroniser.
+type Sync struct {
+	AudioWindow      time.Duration `yaml:"audio_window"`
+	MaxWait          time.Duration `yaml:"max_wait"`
+	MinAudioCoverage float64       `yaml:"min_audio_coverage"`
+}
+
+// Fuse configures fusion.
+type Fuse struct {
+	DecisionInterval time.Duration `yaml:"decision_interval"`
+	Activity         Activity      `yaml:"activity"`
+}
+
+// Activity weighs the evidence of the activity decision.
+type Activity struct {
+	Prior        float64 `yaml:"prior"`
+	MotionWeight float64 `yaml:"motion_weight"`
+	MotionRef    float64 `yaml:"motion_ref"`
+	AudioWeight  float64 `yaml:"audio_weight"`
+	AudioRefDBFS float64 `yaml:"audio_ref_dbfs"`
+}
+
+// NATS says where decisions go.
+type NATS struct {
+	URL      string   `yaml:"url"`
+	Embedded Embedded `yaml:"embedded"`
+}
+
+// Embedded configures the in-process nats-server used when URL is empty.
+type Embedded struct {
+	Listen   string `yaml:"listen"`
+	StoreDir string `yaml:"store_dir"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}

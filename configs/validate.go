@@ -1,0 +1,148 @@
+package configs
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// fieldError is one validation failure, by key path.
+type fieldError struct {
+	path string
+	msg  string
+}
+
+// token is what a robot id or stream name may be: one NATS subject token.
+var token = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// Sources known to this build.
+var (
+	videoSources = []string{"synthetic"}
+	audioSources = []string{"synthetic"}
+	audioEvents  = []string{"tone", "noise", "speech"}
+)
+
+func (c *Config) validate() []fieldError {
+	var errs []fieldError
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, fieldError{path, fmt.Sprintf(format, args...)})
+	}
+	if !token.MatchString(c.Robot) {
+		bad("robot", "%q is not a valid robot id (letters, digits, - and _)", c.Robot)
+	}
+
+	p := c.Pipeline
+	if p.QueueCapacity < 1 || p.QueueCapacity > 1<<16 {
+		bad("pipeline.queue_capacity", "%d is out of range 1..65536", p.QueueCapacity)
+	}
+	if p.Overflow != "drop-oldest" && p.Overflow != "block" {
+		bad("pipeline.overflow", "%q is not drop-oldest or block", p.Overflow)
+	}
+	if p.DrainTimeout < 0 {
+		bad("pipeline.drain_timeout", "must not be negative")
+	}
+	if p.StatusInterval < 100*time.Millisecond {
+		bad("pipeline.status_interval", "%v is shorter than 100ms", p.StatusInterval)
+	}
+
+	if len(c.Cameras) == 0 && len(c.Microphones) == 0 {
+		bad("cameras", "no cameras and no microphones: nothing to fuse")
+	}
+	// The first synchroniser pairs one camera with one microphone.
+	if len(c.Cameras) > 1 {
+		bad("cameras", "%d cameras configured; this version fuses one camera", len(c.Cameras))
+	}
+	if len(c.Microphones) > 1 {
+		bad("microphones", "%d microphones configured; this version fuses one microphone", len(c.Microphones))
+	}
+	names := map[string]string{}
+	name := func(path, n string) {
+		if !token.MatchString(n) {
+			bad(path, "%q is not a valid stream name (letters, digits, - and _)", n)
+		} else if prev, dup := names[n]; dup {
+			bad(path, "stream name %q is already used by %s", n, prev)
+		}
+		names[n] = path
+	}
+	for i, cam := range c.Cameras {
+		at := "cameras." + strconv.Itoa(i)
+		name(at+".name", cam.Name)
+		if !slices.Contains(videoSources, cam.Source) {
+			bad(at+".source", "%q is not a known camera source %v", cam.Source, videoSources)
+		}
+		if cam.Width < 16 || cam.Height < 16 || cam.Width > 8192 || cam.Height > 8192 {
+			bad(at+".width", "%d×%d is out of range 16..8192", cam.Width, cam.Height)
+		}
+		if !(cam.FPS > 0 && cam.FPS <= 1000) {
+			bad(at+".fps", "%v is out of range (0, 1000]", cam.FPS)
+		}
+		s := cam.Synthetic
+		if s.VisiblePeriod < 0 || s.VisibleFor < 0 || (s.VisiblePeriod > 0 && s.VisibleFor > s.VisiblePeriod) {
+			bad(at+".synthetic.visible_for", "%v must lie within visible_period %v", s.VisibleFor, s.VisiblePeriod)
+		}
+		if s.NoiseAmplitude < 0 || s.NoiseAmplitude > 255 {
+			bad(at+".synthetic.noise_amplitude", "%d is out of range 0..255", s.NoiseAmplitude)
+		}
+	}
+	for i, mic := range c.Microphones {
+		at := "microphones." + strconv.Itoa(i)
+		name(at+".name", mic.Name)
+		if !slices.Contains(audioSources, mic.Source) {
+			bad(at+".source", "%q is not a known microphone source %v", mic.Source, audioSources)
+		}
+		if mic.RateHz < 8000 || mic.RateHz > 384000 {
+			bad(at+".rate_hz", "%d is out of range 8000..384000", mic.RateHz)
+		}
+		if mic.Channels < 1 || mic.Channels > 8 {
+			bad(at+".channels", "%d is out of range 1..8", mic.Channels)
+		}
+		if mic.Chunk < time.Millisecond || mic.Chunk > time.Second {
+			bad(at+".chunk", "%v is out of range 1ms..1s", mic.Chunk)
+		}
+		s := mic.Synthetic
+		for j, ev := range s.Events {
+			ea := at + ".synthetic.events." + strconv.Itoa(j)
+			if !slices.Contains(audioEvents, ev.Kind) {
+				bad(ea+".kind", "%q is not one of %v", ev.Kind, audioEvents)
+			}
+			if ev.At < 0 || ev.Duration <= 0 {
+				bad(ea+".duration", "an event needs at ≥ 0 and duration > 0")
+			}
+			if s.Period > 0 && ev.At+ev.Duration > s.Period {
+				bad(ea+".duration", "event ends at %v, after the period %v", ev.At+ev.Duration, s.Period)
+			}
+		}
+	}
+
+	sy := c.Sync
+	if sy.AudioWindow <= 0 || sy.AudioWindow > 10*time.Second {
+		bad("sync.audio_window", "%v is out of range (0, 10s]", sy.AudioWindow)
+	}
+	if sy.MaxWait < 0 || sy.MaxWait > 10*time.Second {
+		bad("sync.max_wait", "%v is out of range 0..10s", sy.MaxWait)
+	}
+	if sy.MinAudioCoverage < 0 || sy.MinAudioCoverage > 1 {
+		bad("sync.min_audio_coverage", "%v is out of range 0..1", sy.MinAudioCoverage)
+	}
+	if c.Fuse.DecisionInterval < time.Millisecond {
+		bad("fuse.decision_interval", "%v is shorter than 1ms", c.Fuse.DecisionInterval)
+	}
+
+	if l := c.NATS.Embedded.Listen; l != "" {
+		if _, port, err := net.SplitHostPort(l); err != nil {
+			bad("nats.embedded.listen", "%q is not host:port", l)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			bad("nats.embedded.listen", "%q has no valid port", l)
+		}
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		bad("log.level", "%q is not debug, info, warn or error", c.Log.Level)
+	}
+	if !slices.Contains([]string{"auto", "text", "json"}, c.Log.Format) {
+		bad("log.format", "%q is not auto, text or json", c.Log.Format)
+	}
+	return errs
+}
