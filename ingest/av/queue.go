@@ -104,11 +104,13 @@ type DropReason string
 
 // Reasons for drops, as counted and published.
 const (
-	DropQueueFull   DropReason = "queue_full"   // a DropOldest queue overflowed
-	DropShutdown    DropReason = "shutdown"     // still queued when the drain timeout passed
-	DropLate        DropReason = "late"         // arrived after its bundle was emitted
-	DropOutOfOrder  DropReason = "out_of_order" // capture time went backwards within a stream
-	DropSinkError   DropReason = "sink_error"   // a sink refused it
+	DropQueueFull     DropReason = "queue_full"     // a DropOldest queue overflowed
+	DropShutdown      DropReason = "shutdown"       // still queued when the drain timeout passed
+	DropLate          DropReason = "late"           // arrived after its bundle was emitted
+	DropOutOfOrder    DropReason = "out_of_order"   // capture time went backwards within a stream
+	DropSinkError     DropReason = "sink_error"     // a sink refused it
+	DropWrongKind     DropReason = "wrong_kind"     // a sample of the wrong kind or shape for its stream
+	DropUnknownStream DropReason = "unknown_stream" // a sample of a stream nothing consumes
 )
 
 // DropKey identifies one drop counter.

@@ -164,8 +164,7 @@ func NewAudio(cfg AudioConfig, clock av.Clock) (*Audio, error) {
 		case KindSpeech:
 			e.kind = evSpeech
 			e.omega = 2 * math.Pi * ev.FreqHz / a.rate
-			top := min(maxHarmonicHz, aliasGuard*a.rate) / ((1 + pitchDepth) * ev.FreqHz)
-			n := min(int(top), maxHarmonics)
+			n := min(int(maxF0(cfg.RateHz)/ev.FreqHz), maxHarmonics)
 			var sum float64
 			for h := 1; h <= n; h++ {
 				w := formantWeight(float64(h) * ev.FreqHz)
@@ -213,7 +212,7 @@ func validateAudio(cfg *AudioConfig) error {
 			if ev.FreqHz == 0 {
 				ev.FreqHz = defaultF0Hz
 			}
-			if limit := aliasGuard * float64(cfg.RateHz) / (1 + pitchDepth); !(ev.FreqHz > 0 && ev.FreqHz < limit) {
+			if limit := maxF0(cfg.RateHz); !(ev.FreqHz > 0 && ev.FreqHz < limit) {
 				return fieldErr(field("freq_hz"), "speech needs 0 < f0 < %.0f Hz at rate_hz %d (0: %d), got %v", limit, cfg.RateHz, defaultF0Hz, ev.FreqHz)
 			}
 		case KindNoise:
@@ -234,6 +233,13 @@ func validateAudio(cfg *AudioConfig) error {
 		}
 	}
 	return nil
+}
+
+// maxF0 is the highest f0 (exclusive) whose own harmonic, at the top of the
+// pitch swing, stays below both the alias guard and maxHarmonicHz; dividing
+// it by f0 counts the harmonics a speech event gets.
+func maxF0(rateHz int) float64 {
+	return min(maxHarmonicHz, aliasGuard*float64(rateHz)) / (1 + pitchDepth)
 }
 
 // durToFrames converts a non-negative duration to frames at rateHz, rounded

@@ -1,0 +1,285 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/seed-4c364652/fusiond/ingest/av"
+)
+
+// Config configures a FrameSync. Times are nanoseconds.
+type Config struct {
+	// Video is the trigger stream; empty when no camera is configured.
+	Video av.StreamID
+	// FramePeriodNS is the camera's nominal frame period; with no camera,
+	// or while it is silent, audio-only bundles come at this period.
+	FramePeriodNS int64
+	// Audio is the microphone stream; empty when none is configured.
+	Audio         av.StreamID
+	AudioRateHz   int
+	AudioChannels int
+	// AudioWindowNS is the span of audio before each frame that goes into
+	// its bundle.
+	AudioWindowNS int64
+	// MaxWaitNS is the longest a frame waits, in arrival time, for its audio.
+	MaxWaitNS int64
+	// MinAudioCoverage is the fraction of the window that real audio must
+	// cover for audio to count as present.
+	MinAudioCoverage float64
+	// PendingFrames bounds the frames waiting for audio; when it is full the
+	// oldest is emitted at once with the audio it has.
+	PendingFrames int
+}
+
+// ErrConfig is wrapped by every configuration error.
+var ErrConfig = errors.New("sync: bad config")
+
+func (c Config) validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
+	}
+	switch {
+	case c.Video == "" && c.Audio == "":
+		return bad("no video and no audio stream")
+	case c.FramePeriodNS <= 0:
+		return bad("frame period %d ns is not positive", c.FramePeriodNS)
+	case c.Audio != "" && (c.AudioRateHz <= 0 || c.AudioChannels <= 0):
+		return bad("audio stream %q needs a rate and a channel count", c.Audio)
+	case c.Audio != "" && av.NSToFrames(c.AudioWindowNS, c.AudioRateHz) < 1:
+		return bad("audio window %d ns holds no audio frame at %d Hz", c.AudioWindowNS, c.AudioRateHz)
+	case c.MaxWaitNS < 0:
+		return bad("max wait %d ns is negative", c.MaxWaitNS)
+	case c.PendingFrames < 1:
+		return bad("pending frame capacity %d is not positive", c.PendingFrames)
+	}
+	return nil
+}
+
+// FrameSync bundles frames with the audio before them.
+type FrameSync struct {
+	cfg     Config
+	drops   *av.Drops
+	bundles *av.BundlePool
+	ring    *audioRing // nil without audio
+
+	windowFrames int64
+
+	pending []*av.Frame // frames waiting for audio, in capture order
+	nowNS   int64       // latest arrival time seen
+	startNS int64       // arrival time of the first sample
+	started bool
+
+	seq              uint64
+	lastTriggerNS    int64 // capture time of the last bundle emitted
+	haveTrigger      bool
+	lastFrameArrival int64
+	sawFrame         bool
+}
+
+// NewFrameSync returns a synchroniser. Drops it makes (late or
+// out-of-order samples) are counted in drops.
+func NewFrameSync(cfg Config, drops *av.Drops) (*FrameSync, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &FrameSync{cfg: cfg, drops: drops, pending: make([]*av.Frame, 0, cfg.PendingFrames)}
+	windowSamples := 0
+	if cfg.Audio != "" {
+		windowFrames := av.NSToFrames(cfg.AudioWindowNS, cfg.AudioRateHz)
+		windowSamples = int(windowFrames) * cfg.AudioChannels
+		s.windowFrames = windowFrames
+		// Room for the window, plus the audio that can arrive while frames
+		// wait, plus a second of slack for chunking and jitter.
+		keep := windowFrames + av.NSToFrames(cfg.MaxWaitNS+1e9, cfg.AudioRateHz)
+		s.ring = newAudioRing(int(keep), cfg.AudioRateHz, cfg.AudioChannels)
+	}
+	s.bundles = av.NewBundlePool(windowSamples, cfg.PendingFrames+4)
+	return s, nil
+}
+
+// Push takes ownership of one sample and calls emit, in capture-time order,
+// for every bundle that became ready. Samples must be pushed in arrival
+// order.
+func (s *FrameSync) Push(smp av.Sample, emit func(*av.Bundle)) {
+	m := smp.SampleMeta()
+	if !s.started {
+		s.startNS, s.started = m.ArrivalNS, true
+	}
+	s.nowNS = max(s.nowNS, m.ArrivalNS)
+	switch {
+	case s.cfg.Video != "" && m.Stream == s.cfg.Video:
+		f, ok := smp.(*av.Frame)
+		if !ok {
+			s.drop(smp, av.DropWrongKind)
+			break
+		}
+		s.pushFrame(f, emit)
+	case s.cfg.Audio != "" && m.Stream == s.cfg.Audio:
+		c, ok := smp.(*av.AudioChunk)
+		if !ok || c.Channels != s.cfg.AudioChannels || c.RateHz != s.cfg.AudioRateHz {
+			s.drop(smp, av.DropWrongKind)
+			break
+		}
+		if !s.ring.write(c) {
+			s.drops.Add(c.Stream, av.DropOutOfOrder, 1)
+		}
+		c.Release()
+	default:
+		s.drop(smp, av.DropUnknownStream)
+	}
+	s.emitReady(emit, false)
+}
+
+// Flush emits every pending frame with the audio there is. Call it at the
+// end of the input.
+func (s *FrameSync) Flush(emit func(*av.Bundle)) { s.emitReady(emit, true) }
+
+func (s *FrameSync) drop(smp av.Sample, reason av.DropReason) {
+	s.drops.Add(smp.SampleMeta().Stream, reason, 1)
+	smp.Release()
+}
+
+func (s *FrameSync) pushFrame(f *av.Frame, emit func(*av.Bundle)) {
+	newest := s.lastTriggerNS
+	if n := len(s.pending); n > 0 {
+		newest = s.pending[n-1].CaptureNS
+	}
+	if (s.haveTrigger || len(s.pending) > 0) && f.CaptureNS <= newest {
+		// Behind a frame already taken, or behind an audio-only bundle
+		// emitted while the camera was silent.
+		reason := av.DropOutOfOrder
+		if f.CaptureNS <= s.lastTriggerNS && s.haveTrigger {
+			reason = av.DropLate
+		}
+		s.drop(f, reason)
+		return
+	}
+	s.sawFrame = true
+	s.lastFrameArrival = f.ArrivalNS
+	if len(s.pending) == cap(s.pending) {
+		emit(s.bundle(s.pending[0].CaptureNS, s.pending[0]))
+		s.pending = append(s.pending[:0], s.pending[1:]...)
+	}
+	s.pending = append(s.pending, f)
+}
+
+// emitReady emits pending frames whose audio is complete or whose deadline
+// passed, then audio-only bundles while the camera is silent.
+func (s *FrameSync) emitReady(emit func(*av.Bundle), flush bool) {
+	n := 0
+	for _, f := range s.pending {
+		if !flush && !s.audioDone(f.CaptureNS) && f.ArrivalNS+s.cfg.MaxWaitNS > s.nowNS {
+			break
+		}
+		emit(s.bundle(f.CaptureNS, f))
+		n++
+	}
+	s.pending = append(s.pending[:0], s.pending[n:]...)
+	if len(s.pending) > 0 || s.ring == nil {
+		return
+	}
+	// The camera is silent (or absent): trigger on the audio clock.
+	lastHeard := s.startNS
+	if s.sawFrame {
+		lastHeard = s.lastFrameArrival
+	}
+	cameraSilent := s.cfg.Video == "" || lastHeard+s.cfg.MaxWaitNS <= s.nowNS
+	if !cameraSilent {
+		return
+	}
+	for {
+		if !s.ring.started() {
+			return
+		}
+		next := s.ring.timeOf(s.ring.begin) + s.cfg.AudioWindowNS
+		if s.haveTrigger {
+			next = max(next, s.lastTriggerNS+s.cfg.FramePeriodNS)
+		}
+		if !s.audioDone(next) {
+			return
+		}
+		emit(s.bundle(next, nil))
+	}
+}
+
+// audioDone reports whether the audio window ending at t has arrived, or
+// there is no audio to wait for.
+func (s *FrameSync) audioDone(t int64) bool {
+	if s.ring == nil {
+		return true
+	}
+	return s.ring.started() && s.ring.end >= s.ring.index(t-s.cfg.AudioWindowNS)+s.windowFrames
+}
+
+// bundle makes the bundle for trigger time t (with frame f, which may be
+// nil) and takes ownership of f.
+func (s *FrameSync) bundle(t int64, f *av.Frame) *av.Bundle {
+	b := s.bundles.Get()
+	s.seq++
+	b.Seq, b.TimeNS, b.Frame = s.seq, t, f
+	s.lastTriggerNS, s.haveTrigger = t, true
+	if f == nil {
+		b.Missing = append(b.Missing, av.Video)
+	}
+	if s.ring == nil {
+		b.Missing = append(b.Missing, av.Audio)
+		b.Audio.Data = b.Audio.Data[:0]
+	} else {
+		b.Audio.Stream, b.Audio.RateHz, b.Audio.Channels = s.cfg.Audio, s.cfg.AudioRateHz, s.cfg.AudioChannels
+		b.Audio.StartNS, b.Audio.Covered = s.ring.read(t-s.cfg.AudioWindowNS, b.Audio.Data)
+		if b.Audio.Coverage() < s.cfg.MinAudioCoverage {
+			b.Missing = append(b.Missing, av.Audio)
+		}
+	}
+	b.Stamps[av.StageCapture] = t
+	b.Stamps[av.StageArrival] = s.nowNS
+	return b
+}
+
+// Run is the sync stage: it pushes every sample from in (in the order
+// received, which is arrival order) into s and sends the bundles to out,
+// stamping each with clock's time. When in is closed it flushes, closes out
+// and returns nil; if ctx ends first it releases what it holds and returns
+// ctx's error.
+func Run(ctx context.Context, s *FrameSync, clock av.Clock, in <-chan av.Sample, out *av.Queue[*av.Bundle]) error {
+	defer out.Close()
+	var sendErr error
+	emit := func(b *av.Bundle) {
+		if sendErr != nil {
+			b.Release()
+			return
+		}
+		b.Stamps[av.StageSync] = clock.Now()
+		if err := out.Send(ctx, b); err != nil {
+			b.Release()
+			sendErr = err
+		}
+	}
+	for {
+		select {
+		case smp, ok := <-in:
+			if !ok {
+				s.Flush(emit)
+				return sendErr
+			}
+			s.Push(smp, emit)
+			if sendErr != nil {
+				s.discard()
+				return sendErr
+			}
+		case <-ctx.Done():
+			s.discard()
+			return ctx.Err()
+		}
+	}
+}
+
+// discard releases the frames still pending, counting them as dropped at
+// shutdown.
+func (s *FrameSync) discard() {
+	for _, f := range s.pending {
+		s.drop(f, av.DropShutdown)
+	}
+	s.pending = s.pending[:0]
+}
