@@ -105,7 +105,7 @@ type event struct {
 	ramp          int64 // frames of attack and of release
 	amp           float64
 	omega         float64   // tone: radians per frame; speech: of f0
-	weights       []float64 // speech: harmonic amplitudes, summing to 1
+	weights       []float64 // speech: harmonic amplitudes, for a peak of 1
 	key           uint64    // noise: hash key
 }
 
@@ -165,15 +165,15 @@ func NewAudio(cfg AudioConfig, clock av.Clock) (*Audio, error) {
 			e.kind = evSpeech
 			e.omega = 2 * math.Pi * ev.FreqHz / a.rate
 			n := min(int(maxF0(cfg.RateHz)/ev.FreqHz), maxHarmonics)
-			var sum float64
 			for h := 1; h <= n; h++ {
-				w := formantWeight(float64(h) * ev.FreqHz)
-				e.weights = append(e.weights, w)
-				sum += w
+				e.weights = append(e.weights, formantWeight(float64(h)*ev.FreqHz))
 			}
-			// Normalising by the sum of weights bounds the peak by amp.
+			// Every harmonic's phase is an exact multiple of the
+			// fundamental's, so the waveform over one cycle never changes
+			// shape and its peak, found once here, is the event's peak.
+			peak := harmonicPeak(e.weights)
 			for h := range e.weights {
-				e.weights[h] /= sum
+				e.weights[h] /= peak
 			}
 		}
 		a.events = append(a.events, e)
@@ -335,6 +335,21 @@ func (e *event) envelope(j int64) float64 {
 		return 1
 	}
 	return 0.5 - 0.5*math.Cos(math.Pi*float64(edge)/float64(e.ramp))
+}
+
+// harmonicPeak returns the largest |Σ w[h-1]·sin(hθ)| over a cycle, on a
+// grid fine enough for the highest harmonic.
+func harmonicPeak(weights []float64) float64 {
+	const steps = 8192
+	var peak float64
+	for i := range steps {
+		var sum float64
+		for h, w := range weights {
+			sum += w * math.Sin(2*math.Pi*float64((h+1)*i)/steps)
+		}
+		peak = max(peak, math.Abs(sum))
+	}
+	return peak
 }
 
 // eventSample is event e's unit-peak signal at local frame j (absolute frame

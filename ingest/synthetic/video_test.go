@@ -199,6 +199,46 @@ func TestRenderDisc(t *testing.T) {
 	}
 }
 
+func TestBackgroundNoise(t *testing.T) {
+	for _, amp := range []int{0, 1, 20, 255} {
+		cfg := testVideoConfig()
+		cfg.NoiseAmplitude = amp
+		// Visible only in frame 0, so frames 1 and 2 are all background.
+		cfg.VisiblePeriod, cfg.VisibleFor = time.Hour, time.Millisecond
+		v := mustVideo(t, cfg)
+		a, b := render(v, 1), render(v, 2)
+		lo, hi := max(backgroundBGR-amp, 0), min(backgroundBGR+amp, 255)
+		var sum float64
+		counts := make(map[byte]int)
+		var changed int
+		for i, x := range a.Pix {
+			sum += float64(x)
+			counts[x]++
+			if x != b.Pix[i] {
+				changed++
+			}
+		}
+		n := len(a.Pix)
+		if len(counts) != hi-lo+1 {
+			t.Errorf("amplitude %d: %d distinct levels, want %d (%d..%d)", amp, len(counts), hi-lo+1, lo, hi)
+		}
+		for x := range counts {
+			if int(x) < lo || int(x) > hi {
+				t.Errorf("amplitude %d: level %d outside %d..%d", amp, x, lo, hi)
+			}
+		}
+		if amp <= 64 {
+			if mean := sum / float64(n); math.Abs(mean-backgroundBGR) > 0.5 {
+				t.Errorf("amplitude %d: mean level %.2f, want 64", amp, mean)
+			}
+		}
+		// Fresh noise every frame: almost every byte changes.
+		if want := float64(n) * float64(2*amp) / float64(2*amp+1) * 0.95; float64(changed) < want {
+			t.Errorf("amplitude %d: %d of %d bytes changed between frames, want at least %.0f", amp, changed, n, want)
+		}
+	}
+}
+
 func TestVisibilitySchedule(t *testing.T) {
 	cfg := testVideoConfig()
 	cfg.FPS = 10
@@ -270,16 +310,29 @@ func recv(t *testing.T, q *av.Queue[av.Sample]) av.Sample {
 	}
 }
 
-// waitErr returns Run's result, failing the test if it does not return soon.
-func waitErr(t *testing.T, errc <-chan error) error {
-	t.Helper()
-	select {
-	case err := <-errc:
-		return err
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return within 5s")
-		return nil
+// start runs run in a goroutine. wait returns its result, failing the test
+// if it does not come soon; cancel cancels run's context. Cleanup cancels and
+// waits, so a failed test leaks no goroutine into the next one's leak check.
+func start(t *testing.T, run func(context.Context) error) (wait func() error, cancel func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	var err error
+	go func() {
+		defer close(done)
+		err = run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	wait = func() error {
+		t.Helper()
+		select {
+		case <-done:
+			return err
+		case <-time.After(5 * time.Second):
+			t.Fatal("Run did not return within 5s")
+			return nil
+		}
 	}
+	return wait, cancel
 }
 
 func TestVideoRun(t *testing.T) {
@@ -303,8 +356,7 @@ func TestVideoRun(t *testing.T) {
 				t.Fatal(err)
 			}
 			q := av.NewQueue[av.Sample]("cam0", 4, av.Block, nil)
-			errc := make(chan error, 1)
-			go func() { errc <- v.Run(context.Background(), q, testStartNS) }()
+			wait, _ := start(t, func(ctx context.Context) error { return v.Run(ctx, q, testStartNS) })
 			for seq := uint64(0); seq < uint64(tt.frames); seq++ {
 				captureNS := testStartNS + int64(math.Round(float64(seq)*1e9/tt.fps))
 				arrivalNS := captureNS + int64(seq)*100 // a little late, as a real camera is
@@ -322,7 +374,7 @@ func TestVideoRun(t *testing.T) {
 				}
 				f.Release()
 			}
-			if err := waitErr(t, errc); err != nil {
+			if err := wait(); err != nil {
 				t.Fatalf("Run = %v after %d frames, want nil", err, tt.frames)
 			}
 			if q.Len() != 0 {
@@ -341,7 +393,7 @@ func TestVideoRunStopsOnCancel(t *testing.T) {
 	}{
 		{"waiting for the clock", av.Block, 0},
 		{"blocked on a full queue", av.Block, 10e9},
-		{"dropping into a full queue", av.DropOldest, 0},
+		{"dropping into a full queue", av.DropOldest, 10e9},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -351,13 +403,11 @@ func TestVideoRunStopsOnCancel(t *testing.T) {
 				t.Fatal(err)
 			}
 			q := av.NewQueue[av.Sample]("cam0", 1, tt.policy, func(s av.Sample) { s.Release() })
-			ctx, cancel := context.WithCancel(context.Background())
-			errc := make(chan error, 1)
-			go func() { errc <- v.Run(ctx, q, testStartNS) }()
+			wait, cancel := start(t, func(ctx context.Context) error { return v.Run(ctx, q, testStartNS) })
 			recv(t, q).Release() // frame 0, due at once
 			clock.Advance(tt.ahead)
 			cancel()
-			if err := waitErr(t, errc); err != nil {
+			if err := wait(); err != nil {
 				t.Errorf("Run = %v on cancel, want nil", err)
 			}
 			for q.Len() > 0 {

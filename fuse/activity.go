@@ -1,0 +1,258 @@
+package fuse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/seed-4c364652/fusiond/ingest/av"
+)
+
+// ActivityConfig configures Activity.
+type ActivityConfig struct {
+	Robot      string
+	IntervalNS int64 // one decision per interval of capture time
+	Prior      float64
+	// Motion evidence: MotionWeight × (motion − MotionRef), motion in grey
+	// levels.
+	MotionWeight, MotionRef float64
+	// Audio evidence: AudioWeight × (level − AudioRefDBFS).
+	AudioWeight, AudioRefDBFS float64
+}
+
+// ErrConfig is wrapped by every configuration error.
+var ErrConfig = errors.New("fuse: bad config")
+
+// KindActivity is the kind of decision Activity makes.
+const KindActivity = "activity"
+
+// SilenceDBFS is the level reported for digital silence.
+const SilenceDBFS = -120.0
+
+// gridCell is the side, in pixels, of the blocks motion is measured on.
+const gridCell = 8
+
+// Activity decides whether something is happening, from motion and sound.
+type Activity struct {
+	cfg ActivityConfig
+
+	grid, prev   []float32 // luma block means of this frame and the last
+	gridW, gridH int
+	havePrev     bool
+
+	// The interval being accumulated.
+	interval    int64
+	inInterval  bool
+	motionSum   float64
+	motionN     int
+	powerSum    float64 // mean square audio, summed over bundles
+	powerN      int
+	coverageSum float64
+	bundles     int
+	last        av.Stamps
+	lastTimeNS  int64
+	seq         uint64
+}
+
+// NewActivity returns an Activity fusion.
+func NewActivity(cfg ActivityConfig) (*Activity, error) {
+	if cfg.IntervalNS <= 0 {
+		return nil, fmt.Errorf("%w: decision interval %d ns is not positive", ErrConfig, cfg.IntervalNS)
+	}
+	if cfg.Robot == "" {
+		return nil, fmt.Errorf("%w: no robot id", ErrConfig)
+	}
+	return &Activity{cfg: cfg}, nil
+}
+
+// Push takes a bundle's measurements and calls emit with the decision of the
+// previous interval when this bundle starts a new one. It does not take
+// ownership of b.
+func (a *Activity) Push(b *av.Bundle, emit func(*av.Decision)) {
+	iv := floorDiv(b.TimeNS, a.cfg.IntervalNS)
+	if a.inInterval && iv != a.interval {
+		a.decide(emit)
+	}
+	if !a.inInterval {
+		a.interval, a.inInterval = iv, true
+	}
+	a.bundles++
+	a.lastTimeNS = b.TimeNS
+	a.last = b.Stamps
+	if b.Has(av.Video) && b.Frame != nil {
+		if m, ok := a.motion(b.Frame); ok {
+			a.motionSum += m
+			a.motionN++
+		}
+	}
+	if b.Has(av.Audio) {
+		a.powerSum += meanSquare(b.Audio.Data)
+		a.powerN++
+		a.coverageSum += b.Audio.Coverage()
+	}
+}
+
+// Flush emits the decision of the interval in progress.
+func (a *Activity) Flush(emit func(*av.Decision)) {
+	if a.inInterval {
+		a.decide(emit)
+	}
+}
+
+func (a *Activity) decide(emit func(*av.Decision)) {
+	d := &av.Decision{
+		Schema:        av.DecisionSchema,
+		Robot:         a.cfg.Robot,
+		Kind:          KindActivity,
+		TimeNS:        a.lastTimeNS,
+		Contributions: map[string]float64{"prior": a.cfg.Prior},
+		Missing:       []string{},
+		Evidence:      map[string]float64{"bundles": float64(a.bundles)},
+		Stamps:        a.last,
+	}
+	logit := a.cfg.Prior
+	if a.motionN > 0 {
+		motion := a.motionSum / float64(a.motionN)
+		c := a.cfg.MotionWeight * (motion - a.cfg.MotionRef)
+		d.Contributions[string(av.Video)] = c
+		d.Evidence["motion_mean_abs_diff"] = motion
+		logit += c
+	} else {
+		d.Contributions[string(av.Video)] = 0
+		d.Missing = append(d.Missing, string(av.Video))
+	}
+	if a.powerN > 0 {
+		level := dbfs(a.powerSum / float64(a.powerN))
+		c := a.cfg.AudioWeight * (level - a.cfg.AudioRefDBFS)
+		d.Contributions[string(av.Audio)] = c
+		d.Evidence["audio_level_dbfs"] = level
+		d.Evidence["audio_coverage"] = a.coverageSum / float64(a.powerN)
+		logit += c
+	} else {
+		d.Contributions[string(av.Audio)] = 0
+		d.Missing = append(d.Missing, string(av.Audio))
+	}
+	a.seq++
+	d.Seq = a.seq
+	d.Logit = logit
+	d.Confidence = sigmoid(logit)
+	d.Degraded = len(d.Missing) > 0
+	a.inInterval = false
+	a.motionSum, a.motionN, a.powerSum, a.powerN, a.coverageSum, a.bundles = 0, 0, 0, 0, 0, 0
+	emit(d)
+}
+
+// motion returns the mean absolute luma difference between f and the
+// previous frame, on gridCell×gridCell block means; false for the first
+// frame, or one of a new size.
+func (a *Activity) motion(f *av.Frame) (float64, bool) {
+	bpp := f.Format.BytesPerPixel()
+	gw, gh := f.Width/gridCell, f.Height/gridCell
+	if bpp == 0 || gw == 0 || gh == 0 || len(f.Pix) < f.Stride*(f.Height-1)+f.Width*bpp {
+		return 0, false
+	}
+	if gw != a.gridW || gh != a.gridH {
+		a.gridW, a.gridH = gw, gh
+		a.grid, a.prev = make([]float32, gw*gh), make([]float32, gw*gh)
+		a.havePrev = false
+	}
+	blockLuma(f, a.grid, gw, gh)
+	had := a.havePrev
+	var sum float64
+	for i, v := range a.grid {
+		sum += math.Abs(float64(v - a.prev[i]))
+	}
+	a.grid, a.prev = a.prev, a.grid
+	a.havePrev = true
+	if !had {
+		return 0, false
+	}
+	return sum / float64(gw*gh), true
+}
+
+// blockLuma writes the mean luma of each gridCell×gridCell block of f.
+func blockLuma(f *av.Frame, grid []float32, gw, gh int) {
+	const n = gridCell * gridCell
+	for by := range gh {
+		for bx := range gw {
+			var sum int
+			for y := by * gridCell; y < (by+1)*gridCell; y++ {
+				row := f.Pix[y*f.Stride:]
+				switch f.Format {
+				case av.Gray8:
+					for x := bx * gridCell; x < (bx+1)*gridCell; x++ {
+						sum += int(row[x])
+					}
+				case av.BGR24:
+					// ITU-R BT.601 luma in 8-bit fixed point.
+					for x := bx * gridCell; x < (bx+1)*gridCell; x++ {
+						p := row[3*x : 3*x+3]
+						sum += (29*int(p[0]) + 150*int(p[1]) + 77*int(p[2])) >> 8
+					}
+				}
+			}
+			grid[by*gw+bx] = float32(sum) / n
+		}
+	}
+}
+
+func meanSquare(x []float32) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	var s float64
+	for _, v := range x {
+		s += float64(v) * float64(v)
+	}
+	return s / float64(len(x))
+}
+
+// dbfs converts a mean square to dBFS (full-scale sine = -3 dBFS RMS is not
+// applied: a full-scale square wave is 0 dBFS).
+func dbfs(meanSquare float64) float64 {
+	if meanSquare <= 0 {
+		return SilenceDBFS
+	}
+	return max(SilenceDBFS, 10*math.Log10(meanSquare))
+}
+
+func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// Run is the fuse stage: it pushes every bundle from in into a, releases it,
+// and sends the decisions to out. When in is closed it flushes, closes out
+// and returns nil.
+func Run(ctx context.Context, a *Activity, clock av.Clock, in <-chan *av.Bundle, out *av.Queue[*av.Decision]) error {
+	defer out.Close()
+	var sendErr error
+	emit := func(d *av.Decision) {
+		d.Stamps[av.StageFuse] = clock.Now()
+		if sendErr == nil {
+			sendErr = out.Send(ctx, d)
+		}
+	}
+	for {
+		select {
+		case b, ok := <-in:
+			if !ok {
+				a.Flush(emit)
+				return sendErr
+			}
+			a.Push(b, emit)
+			b.Release()
+			if sendErr != nil {
+				return sendErr
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,233 @@
+package fuse
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/seed-4c364652/fusiond/ingest/av"
+)
+
+const ms = int64(1e6)
+
+func testConfig() ActivityConfig {
+	return ActivityConfig{Robot: "r1", IntervalNS: 100 * ms, Prior: -2, MotionWeight: 1, MotionRef: 1, AudioWeight: 0.1, AudioRefDBFS: -40}
+}
+
+// grayFrame is a 64×64 frame, dark but for a 16×16 bright square at (x, y).
+func grayFrame(x, y int) *av.Frame {
+	f := &av.Frame{Width: 64, Height: 64, Stride: 64, Format: av.Gray8, Pix: make([]byte, 64*64)}
+	for r := y; r < y+16; r++ {
+		for c := x; c < x+16; c++ {
+			f.Pix[r*64+c] = 255
+		}
+	}
+	return f
+}
+
+func sine(amp float64, n int) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = float32(amp * math.Sin(2*math.Pi*float64(i)/48))
+	}
+	return out
+}
+
+func bundle(tMS int64, f *av.Frame, audio []float32) *av.Bundle {
+	b := &av.Bundle{TimeNS: tMS * ms, Frame: f, Audio: av.AudioSlice{RateHz: 48000, Channels: 1, Data: audio, Covered: len(audio)}}
+	if f == nil {
+		b.Missing = append(b.Missing, av.Video)
+	}
+	if audio == nil {
+		b.Missing = append(b.Missing, av.Audio)
+	}
+	return b
+}
+
+func decide(t *testing.T, cfg ActivityConfig, bundles ...*av.Bundle) []*av.Decision {
+	t.Helper()
+	a, err := NewActivity(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*av.Decision
+	emit := func(d *av.Decision) { out = append(out, d) }
+	for _, b := range bundles {
+		a.Push(b, emit)
+	}
+	a.Flush(emit)
+	return out
+}
+
+func TestMotionAndLevelKnownAnswers(t *testing.T) {
+	// A 16×16 square moving right by 8 px leaves one column of two 8×8
+	// blocks (255 → 0) and enters another (0 → 255): 4 blocks × 255 / 64.
+	wantMotion := 4 * 255.0 / 64
+	// A sine of amplitude 0.5 has mean square 0.125: -9.03 dBFS.
+	wantLevel := 10 * math.Log10(0.125)
+	ds := decide(t, testConfig(),
+		bundle(0, grayFrame(0, 0), sine(0.5, 480)),
+		bundle(33, grayFrame(8, 0), sine(0.5, 480)),
+	)
+	if len(ds) != 1 {
+		t.Fatalf("got %d decisions", len(ds))
+	}
+	d := ds[0]
+	if got := d.Evidence["motion_mean_abs_diff"]; math.Abs(got-wantMotion) > 1e-9 {
+		t.Errorf("motion %v, want %v", got, wantMotion)
+	}
+	if got := d.Evidence["audio_level_dbfs"]; math.Abs(got-wantLevel) > 1e-6 {
+		t.Errorf("level %v, want %v", got, wantLevel)
+	}
+	wantLogit := -2 + 1*(wantMotion-1) + 0.1*(wantLevel+40)
+	if math.Abs(d.Logit-wantLogit) > 1e-6 {
+		t.Errorf("logit %v, want %v", d.Logit, wantLogit)
+	}
+	if d.Degraded || len(d.Missing) != 0 || d.Seq != 1 || d.TimeNS != 33*ms || d.Kind != KindActivity || d.Robot != "r1" {
+		t.Errorf("bad decision %+v", d)
+	}
+}
+
+func TestContributionsSumToLogit(t *testing.T) {
+	for _, bs := range [][]*av.Bundle{
+		{bundle(0, grayFrame(0, 0), sine(0.1, 480)), bundle(33, grayFrame(8, 8), sine(0.1, 480))},
+		{bundle(0, nil, sine(0.9, 480))},
+		{bundle(0, grayFrame(0, 0), nil), bundle(33, grayFrame(0, 0), nil)},
+		{bundle(0, nil, nil)},
+	} {
+		for _, d := range decide(t, testConfig(), bs...) {
+			var sum float64
+			for _, c := range d.Contributions {
+				sum += c
+			}
+			if math.Abs(sum-d.Logit) > 1e-12 {
+				t.Errorf("contributions %v sum to %v, logit %v", d.Contributions, sum, d.Logit)
+			}
+			if math.Abs(d.Confidence-1/(1+math.Exp(-d.Logit))) > 1e-12 {
+				t.Errorf("confidence %v for logit %v", d.Confidence, d.Logit)
+			}
+		}
+	}
+}
+
+func TestMissingModalitiesDegrade(t *testing.T) {
+	ds := decide(t, testConfig(), bundle(0, nil, sine(0.5, 480)), bundle(33, nil, sine(0.5, 480)))
+	if len(ds) != 1 || !ds[0].Degraded || fmt.Sprint(ds[0].Missing) != "[video]" || ds[0].Contributions["video"] != 0 {
+		t.Fatalf("got %+v", ds[0])
+	}
+	// One frame alone gives no motion: video counts as missing.
+	ds = decide(t, testConfig(), bundle(0, grayFrame(0, 0), nil))
+	if fmt.Sprint(ds[0].Missing) != "[video audio]" {
+		t.Fatalf("got %+v", ds[0])
+	}
+}
+
+func TestOneDecisionPerInterval(t *testing.T) {
+	var bs []*av.Bundle
+	for i := range int64(30) { // 1 s at 30 fps → 10 intervals of 100 ms
+		bs = append(bs, bundle(i*100/3, grayFrame(int(i%4)*8, 0), sine(0.2, 480)))
+	}
+	ds := decide(t, testConfig(), bs...)
+	if len(ds) != 10 {
+		t.Fatalf("got %d decisions, want 10", len(ds))
+	}
+	for i, d := range ds {
+		if d.Seq != uint64(i+1) || d.TimeNS/(100*ms) != int64(i) {
+			t.Errorf("decision %d: seq %d time %d", i, d.Seq, d.TimeNS)
+		}
+	}
+}
+
+func TestDecisionJSONIsDeterministic(t *testing.T) {
+	run := func() string {
+		ds := decide(t, testConfig(), bundle(0, grayFrame(0, 0), sine(0.3, 480)), bundle(33, grayFrame(8, 0), sine(0.3, 480)))
+		b, _ := json.Marshal(ds[0])
+		return string(b)
+	}
+	a := run()
+	for range 20 {
+		if b := run(); b != a {
+			t.Fatalf("%s\n%s", a, b)
+		}
+	}
+}
+
+func TestBGRLumaMatchesGray(t *testing.T) {
+	g := grayFrame(8, 8)
+	c := &av.Frame{Width: 64, Height: 64, Stride: 64 * 3, Format: av.BGR24, Pix: make([]byte, 64*64*3)}
+	for i, v := range g.Pix {
+		c.Pix[3*i], c.Pix[3*i+1], c.Pix[3*i+2] = v, v, v
+	}
+	gg, cg := make([]float32, 64), make([]float32, 64)
+	blockLuma(g, gg, 8, 8)
+	blockLuma(c, cg, 8, 8)
+	for i := range gg {
+		if math.Abs(float64(gg[i]-cg[i])) > 1 {
+			t.Fatalf("block %d: gray %v bgr %v", i, gg[i], cg[i])
+		}
+	}
+}
+
+func TestBadFramesAreNoEvidence(t *testing.T) {
+	short := &av.Frame{Width: 64, Height: 64, Stride: 64, Format: av.Gray8, Pix: make([]byte, 10)}
+	tiny := &av.Frame{Width: 4, Height: 4, Stride: 4, Format: av.Gray8, Pix: make([]byte, 16)}
+	ds := decide(t, testConfig(), bundle(0, short, nil), bundle(10, tiny, nil), bundle(20, short, nil))
+	if fmt.Sprint(ds[0].Missing) != "[video audio]" {
+		t.Fatalf("got %+v", ds[0])
+	}
+}
+
+func TestRunStage(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	a, _ := NewActivity(testConfig())
+	in := make(chan *av.Bundle, 3)
+	out := av.NewQueue[*av.Decision]("decisions", 4, av.Block, nil)
+	clock := av.NewVirtualClock(5)
+	in <- bundle(0, grayFrame(0, 0), sine(0.1, 48))
+	in <- bundle(150, grayFrame(8, 0), sine(0.1, 48))
+	close(in)
+	if err := Run(context.Background(), a, clock, in, out); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	for d := range out.C() {
+		if d.Stamps[av.StageFuse] != 5 {
+			t.Errorf("fuse stamp %d", d.Stamps[av.StageFuse])
+		}
+		n++
+	}
+	if n != 2 {
+		t.Fatalf("got %d decisions", n)
+	}
+}
+
+func BenchmarkActivity320x240(b *testing.B) {
+	a, _ := NewActivity(testConfig())
+	f0 := &av.Frame{Width: 320, Height: 240, Stride: 960, Format: av.BGR24, Pix: make([]byte, 320*240*3)}
+	bd := &av.Bundle{Frame: f0, Audio: av.AudioSlice{RateHz: 48000, Channels: 2, Data: sine(0.2, 9600), Covered: 4800}}
+	emit := func(*av.Decision) {}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		bd.TimeNS = int64(i) * 33 * ms
+		a.Push(bd, emit)
+	}
+}
+
+func ExampleActivity() {
+	a, _ := NewActivity(ActivityConfig{Robot: "r1", IntervalNS: 100 * ms, Prior: -2, MotionWeight: 1, MotionRef: 1, AudioWeight: 0.1, AudioRefDBFS: -40})
+	emit := func(d *av.Decision) {
+		fmt.Printf("%s seq=%d confidence=%.3f video=%+.2f audio=%+.2f missing=%v\n",
+			d.Kind, d.Seq, d.Confidence, d.Contributions["video"], d.Contributions["audio"], d.Missing)
+	}
+	a.Push(bundle(0, grayFrame(0, 0), sine(0.5, 480)), emit)
+	a.Push(bundle(33, grayFrame(8, 0), sine(0.5, 480)), emit)
+	a.Push(bundle(133, nil, sine(0.5, 480)), emit)
+	a.Flush(emit)
+	// Output:
+	// activity seq=1 confidence=1.000 video=+14.94 audio=+3.10 missing=[]
+	// activity seq=2 confidence=0.750 video=+0.00 audio=+3.10 missing=[video]
+}
