@@ -26,8 +26,10 @@ type VideoConfig struct {
 	VisiblePeriod time.Duration
 	VisibleFor    time.Duration
 	// NoiseAmplitude is the background noise, uniform within ±NoiseAmplitude
-	// grey levels around a dark grey of 64, per byte. 0 means a flat
-	// background; the caller applies any default.
+	// grey levels around a dark grey of 64, per byte, clipped to 0..255.
+	// Each level is picked by one hash byte, so above ±127 only every
+	// other level occurs. 0 means a flat background; the caller applies any
+	// default.
 	NoiseAmplitude int
 }
 
