@@ -33,6 +33,10 @@ const SilenceDBFS = -120.0
 // gridCell is the side, in pixels, of the blocks motion is measured on.
 const gridCell = 8
 
+// MotionFloor is the change of a block's mean luma, in grey levels, below
+// which it counts as sensor noise rather than motion.
+const MotionFloor = 3.0
+
 // Activity decides whether something is happening, from motion and sound.
 type Activity struct {
 	cfg ActivityConfig
@@ -46,6 +50,9 @@ type Activity struct {
 	inInterval  bool
 	motionSum   float64
 	motionN     int
+	centroidX   float64 // motion-weighted block position, summed over bundles
+	centroidY   float64
+	centroidW   float64
 	powerSum    float64 // mean square audio, summed over bundles
 	powerN      int
 	coverageSum float64
@@ -82,8 +89,13 @@ func (a *Activity) Push(b *av.Bundle, emit func(*av.Decision)) {
 	a.last = b.Stamps
 	if b.Has(av.Video) && b.Frame != nil {
 		if m, ok := a.motion(b.Frame); ok {
-			a.motionSum += m
+			a.motionSum += m.energy
 			a.motionN++
+			if m.energy > 0 {
+				a.centroidX += m.x * m.energy
+				a.centroidY += m.y * m.energy
+				a.centroidW += m.energy
+			}
 		}
 	}
 	if b.Has(av.Audio) {
@@ -116,7 +128,11 @@ func (a *Activity) decide(emit func(*av.Decision)) {
 		motion := a.motionSum / float64(a.motionN)
 		c := a.cfg.MotionWeight * (motion - a.cfg.MotionRef)
 		d.Contributions[string(av.Video)] = c
-		d.Evidence["motion_mean_abs_diff"] = motion
+		d.Evidence["motion_energy"] = motion
+		if a.centroidW > 0 {
+			d.Evidence["motion_x"] = a.centroidX / a.centroidW
+			d.Evidence["motion_y"] = a.centroidY / a.centroidW
+		}
 		logit += c
 	} else {
 		d.Contributions[string(av.Video)] = 0
@@ -140,17 +156,23 @@ func (a *Activity) decide(emit func(*av.Decision)) {
 	d.Degraded = len(d.Missing) > 0
 	a.inInterval = false
 	a.motionSum, a.motionN, a.powerSum, a.powerN, a.coverageSum, a.bundles = 0, 0, 0, 0, 0, 0
+	a.centroidX, a.centroidY, a.centroidW = 0, 0, 0
 	emit(d)
 }
 
-// motion returns the mean absolute luma difference between f and the
-// previous frame, on gridCell×gridCell block means; false for the first
-// frame, or one of a new size.
-func (a *Activity) motion(f *av.Frame) (float64, bool) {
+// motionSample is one frame's motion: its energy (the mean, over the grid,
+// of each block's luma change beyond MotionFloor, in grey levels) and the
+// energy-weighted centre of the moving blocks, as fractions of the image
+// width and height.
+type motionSample struct{ energy, x, y float64 }
+
+// motion measures f against the previous frame; false for the first frame,
+// a frame of a new size, or a malformed one.
+func (a *Activity) motion(f *av.Frame) (motionSample, bool) {
 	bpp := f.Format.BytesPerPixel()
 	gw, gh := f.Width/gridCell, f.Height/gridCell
 	if bpp == 0 || gw == 0 || gh == 0 || len(f.Pix) < f.Stride*(f.Height-1)+f.Width*bpp {
-		return 0, false
+		return motionSample{}, false
 	}
 	if gw != a.gridW || gh != a.gridH {
 		a.gridW, a.gridH = gw, gh
@@ -159,16 +181,26 @@ func (a *Activity) motion(f *av.Frame) (float64, bool) {
 	}
 	blockLuma(f, a.grid, gw, gh)
 	had := a.havePrev
-	var sum float64
+	var sum, sx, sy float64
 	for i, v := range a.grid {
-		sum += math.Abs(float64(v - a.prev[i]))
+		e := math.Abs(float64(v-a.prev[i])) - MotionFloor
+		if e <= 0 {
+			continue
+		}
+		sum += e
+		sx += e * (float64(i%gw) + 0.5) / float64(gw)
+		sy += e * (float64(i/gw) + 0.5) / float64(gh)
 	}
 	a.grid, a.prev = a.prev, a.grid
 	a.havePrev = true
 	if !had {
-		return 0, false
+		return motionSample{}, false
 	}
-	return sum / float64(gw*gh), true
+	m := motionSample{energy: sum / float64(gw*gh)}
+	if sum > 0 {
+		m.x, m.y = sx/sum, sy/sum
+	}
+	return m, true
 }
 
 // blockLuma writes the mean luma of each gridCell×gridCell block of f.

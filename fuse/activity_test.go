@@ -65,8 +65,9 @@ func decide(t *testing.T, cfg ActivityConfig, bundles ...*av.Bundle) []*av.Decis
 
 func TestMotionAndLevelKnownAnswers(t *testing.T) {
 	// A 16×16 square moving right by 8 px leaves one column of two 8×8
-	// blocks (255 → 0) and enters another (0 → 255): 4 blocks × 255 / 64.
-	wantMotion := 4 * 255.0 / 64
+	// blocks (255 → 0) and enters another (0 → 255): 4 blocks × (255 −
+	// floor) / 64 blocks, centred on the middle of the top-left 24×16 px.
+	wantMotion := 4 * (255.0 - MotionFloor) / 64
 	// A sine of amplitude 0.5 has mean square 0.125: -9.03 dBFS.
 	wantLevel := 10 * math.Log10(0.125)
 	ds := decide(t, testConfig(),
@@ -77,8 +78,11 @@ func TestMotionAndLevelKnownAnswers(t *testing.T) {
 		t.Fatalf("got %d decisions", len(ds))
 	}
 	d := ds[0]
-	if got := d.Evidence["motion_mean_abs_diff"]; math.Abs(got-wantMotion) > 1e-9 {
+	if got := d.Evidence["motion_energy"]; math.Abs(got-wantMotion) > 1e-9 {
 		t.Errorf("motion %v, want %v", got, wantMotion)
+	}
+	if x, y := d.Evidence["motion_x"], d.Evidence["motion_y"]; math.Abs(x-12.0/64) > 1e-9 || math.Abs(y-8.0/64) > 1e-9 {
+		t.Errorf("motion centre (%v, %v), want (%v, %v)", x, y, 12.0/64, 8.0/64)
 	}
 	if got := d.Evidence["audio_level_dbfs"]; math.Abs(got-wantLevel) > 1e-6 {
 		t.Errorf("level %v, want %v", got, wantLevel)
@@ -228,6 +232,6 @@ func ExampleActivity() {
 	a.Push(bundle(133, nil, sine(0.5, 480)), emit)
 	a.Flush(emit)
 	// Output:
-	// activity seq=1 confidence=1.000 video=+14.94 audio=+3.10 missing=[]
+	// activity seq=1 confidence=1.000 video=+14.75 audio=+3.10 missing=[]
 	// activity seq=2 confidence=0.750 video=+0.00 audio=+3.10 missing=[video]
 }

@@ -1,8 +1,8 @@
 // Package fuse turns bundles into decisions.
 //
 // Activity is the first fusion: from each bundle it measures video motion
-// (the mean absolute difference of the frame's luma from the previous frame,
-// on a coarse grid) and the audio level (RMS in dBFS), and once per decision
+// (how much the frame's luma changed from the previous frame beyond sensor
+// noise, on a coarse grid, and where) and the audio level (RMS in dBFS), and once per decision
 // interval of capture time it decides whether there is activity. Each
 // modality's evidence is a signed log-odds, weight × (measure − reference);
 // with the prior they sum to the decision's logit, so the contributions say

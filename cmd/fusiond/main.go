@@ -1,0 +1,117 @@
+// Command fusiond is the streaming audio-visual sensor-fusion daemon.
+//
+//	fusiond run      capture, align, fuse, publish decisions
+//	fusiond tail     print the decisions a server carries
+//	fusiond lint     check config files
+//	fusiond version  print the version
+//
+// Run `fusiond help` or `fusiond COMMAND --help` for details and examples.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitRuntime = 1 // something failed while running
+	exitUsage   = 2 // bad usage or config; nothing was started
+)
+
+func main() { os.Exit(fusiond(os.Args[1:], os.Stdout, os.Stderr)) }
+
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"run", "capture, align and fuse sensor streams; publish decisions on NATS", cmdRun},
+		{"tail", "print the decisions published on a NATS server", cmdTail},
+		{"lint", "check config files without starting anything", cmdLint},
+		{"version", "print the version and build information", cmdVersion},
+	}
+}
+
+// fusiond runs the command line args and returns the exit code.
+func fusiond(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	name := args[0]
+	if name == "help" || name == "-h" || name == "--help" {
+		if len(args) > 1 {
+			return fusiond([]string{args[1], "--help"}, stdout, stderr)
+		}
+		usage(stdout)
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "fusiond: unknown command %q\n\n", name)
+	usage(stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "fusiond: audio-visual sensor fusion for robots\n\nUsage: fusiond COMMAND [flags]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'fusiond COMMAND --help' for a command's flags and examples.")
+}
+
+// newFlags returns a flag set whose --help prints the summary, the usage
+// line, the flags and examples.
+func newFlags(name, synopsis, summary string, examples []string, stdout io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fmt.Fprintf(stdout, "%s\n\nUsage: fusiond %s %s\n\nFlags:\n", summary, name, synopsis)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+		fmt.Fprintln(stdout, "\nExamples:")
+		for _, e := range examples {
+			fmt.Fprintf(stdout, "  %s\n", e)
+		}
+	}
+	return fs
+}
+
+// parseFlags parses args; when it returns done, the command should exit
+// with code (0 after --help, 2 after a usage error).
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, done bool) {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return 0, false
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+		return exitOK, true
+	default:
+		fmt.Fprintf(stderr, "fusiond %s: %v (see 'fusiond %s --help')\n", fs.Name(), err, fs.Name())
+		return exitUsage, true
+	}
+}
+
+// setFlags collects repeated --set path.to.key=value flags.
+type setFlags []string
+
+func (s *setFlags) String() string { return strings.Join(*s, " ") }
+func (s *setFlags) Set(v string) error {
+	*s = append(*s, v)
+	return nil
+}

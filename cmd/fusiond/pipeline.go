@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	gosync "sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/seed-4c364652/fusiond/configs"
+	"github.com/seed-4c364652/fusiond/fuse"
+	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/ingest/synthetic"
+	"github.com/seed-4c364652/fusiond/sinks"
+	avsync "github.com/seed-4c364652/fusiond/sync"
+)
+
+// source captures one stream into a queue until ctx ends.
+type source interface {
+	Run(ctx context.Context, out *av.Queue[av.Sample], startNS int64) error
+}
+
+// pipeline is the wired daemon: sources → merge → sync → fuse → publish.
+// Every queue is bounded; capture queues follow the configured overflow
+// policy, the queues after them block (sync and fuse keep up, and a slow
+// sink must not lose decisions).
+type pipeline struct {
+	cfg   *configs.Config
+	clock av.Clock
+	log   *slog.Logger
+	drops *av.Drops
+
+	sources   []source
+	captured  []*av.Queue[av.Sample] // one per source
+	merged    chan av.Sample
+	bundles   *av.Queue[*av.Bundle]
+	decisions *av.Queue[*av.Decision]
+
+	sync  *avsync.FrameSync
+	fuse  *fuse.Activity
+	sinks []sinks.Sink
+}
+
+func newPipeline(cfg *configs.Config, clock av.Clock, sinkList []sinks.Sink, log *slog.Logger) (*pipeline, error) {
+	p := &pipeline{cfg: cfg, clock: clock, log: log, drops: av.NewDrops(), sinks: sinkList}
+	overflow, err := av.ParseOverflow(cfg.Pipeline.Overflow)
+	if err != nil {
+		return nil, err
+	}
+	capacity := cfg.Pipeline.QueueCapacity
+	addSource := func(name string, s source) {
+		p.sources = append(p.sources, s)
+		p.captured = append(p.captured, av.NewQueue("capture:"+name, capacity, overflow, func(old av.Sample) {
+			p.drops.Add(old.SampleMeta().Stream, av.DropQueueFull, 1)
+			old.Release()
+		}))
+	}
+
+	sc := avsync.Config{
+		MaxWaitNS:        int64(cfg.Sync.MaxWait),
+		AudioWindowNS:    int64(cfg.Sync.AudioWindow),
+		MinAudioCoverage: cfg.Sync.MinAudioCoverage,
+		PendingFrames:    capacity,
+		FramePeriodNS:    int64(time.Second / 30),
+	}
+	for _, cam := range cfg.Cameras {
+		s := cam.Synthetic
+		v, err := synthetic.NewVideo(synthetic.VideoConfig{
+			Stream: av.StreamID(cam.Name), Width: cam.Width, Height: cam.Height, FPS: cam.FPS,
+			Seed: s.Seed, ShapeRadius: s.ShapeRadius, SpeedPxPerS: s.SpeedPxPerS,
+			VisiblePeriod: s.VisiblePeriod, VisibleFor: s.VisibleFor, NoiseAmplitude: s.NoiseAmplitude,
+		}, clock)
+		if err != nil {
+			return nil, fmt.Errorf("camera %s: %w", cam.Name, err)
+		}
+		addSource(cam.Name, v)
+		sc.Video = av.StreamID(cam.Name)
+		sc.FramePeriodNS = int64(float64(time.Second) / cam.FPS)
+	}
+	for _, mic := range cfg.Microphones {
+		s := mic.Synthetic
+		events := make([]synthetic.AudioEvent, len(s.Events))
+		for i, e := range s.Events {
+			events[i] = synthetic.AudioEvent{Kind: e.Kind, At: e.At, Duration: e.Duration, FreqHz: e.FreqHz, LevelDBFS: e.LevelDBFS}
+		}
+		a, err := synthetic.NewAudio(synthetic.AudioConfig{
+			Stream: av.StreamID(mic.Name), RateHz: mic.RateHz, Channels: mic.Channels,
+			ChunkFrames: int(av.NSToFrames(int64(mic.Chunk), mic.RateHz)),
+			Seed:        s.Seed, NoiseDBFS: s.NoiseDBFS, ChannelDelay: s.ChannelDelay, Period: s.Period, Events: events,
+		}, clock)
+		if err != nil {
+			return nil, fmt.Errorf("microphone %s: %w", mic.Name, err)
+		}
+		addSource(mic.Name, a)
+		sc.Audio, sc.AudioRateHz, sc.AudioChannels = av.StreamID(mic.Name), mic.RateHz, mic.Channels
+	}
+
+	if p.sync, err = avsync.NewFrameSync(sc, p.drops); err != nil {
+		return nil, err
+	}
+	ac := cfg.Fuse.Activity
+	p.fuse, err = fuse.NewActivity(fuse.ActivityConfig{
+		Robot: cfg.Robot, IntervalNS: int64(cfg.Fuse.DecisionInterval), Prior: ac.Prior,
+		MotionWeight: ac.MotionWeight, MotionRef: ac.MotionRef, AudioWeight: ac.AudioWeight, AudioRefDBFS: ac.AudioRefDBFS,
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.merged = make(chan av.Sample, capacity)
+	p.bundles = av.NewQueue[*av.Bundle]("bundles", capacity, av.Block, nil)
+	p.decisions = av.NewQueue[*av.Decision]("decisions", capacity, av.Block, nil)
+	return p, nil
+}
+
+// run runs the pipeline until ctx ends, then drains: sources stop at once,
+// the stages finish what is queued for at most the drain timeout, and then
+// stop. What was still queued is released and counted as dropped at
+// shutdown. It returns the first error a stage failed with.
+func (p *pipeline) run(ctx context.Context) error {
+	hard, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	startNS := p.clock.Now()
+
+	var g errgroup.Group
+	var forwarding gosync.WaitGroup
+	for i, src := range p.sources {
+		q := p.captured[i]
+		g.Go(func() error {
+			defer q.Close()
+			return src.Run(ctx, q, startNS)
+		})
+		forwarding.Add(1)
+		g.Go(func() error {
+			defer forwarding.Done()
+			p.forward(hard, q)
+			return nil
+		})
+	}
+	g.Go(func() error {
+		forwarding.Wait()
+		close(p.merged)
+		return nil
+	})
+	g.Go(func() error { return avsync.Run(hard, p.sync, p.clock, p.merged, p.bundles) })
+	g.Go(func() error { return fuse.Run(hard, p.fuse, p.clock, p.bundles.C(), p.decisions) })
+	g.Go(func() error { return sinks.Run(hard, p.clock, p.decisions.C(), p.sinks, p.drops, p.log) })
+
+	finished := make(chan struct{})
+	drainDone := make(chan struct{})
+	go func() {
+		defer close(drainDone)
+		select {
+		case <-finished:
+			return
+		case <-ctx.Done():
+		}
+		waitCtx, cancel := context.WithCancel(context.Background())
+		go func() {
+			<-finished
+			cancel()
+		}()
+		if p.clock.WaitUntil(waitCtx, p.clock.Now()+int64(p.cfg.Pipeline.DrainTimeout)) == nil {
+			p.log.Warn("drain timeout passed; stopping with data in flight", "drain_timeout", p.cfg.Pipeline.DrainTimeout)
+			stop()
+		}
+		cancel()
+	}()
+
+	err := g.Wait()
+	close(finished)
+	<-drainDone
+	p.discardLeftovers()
+	if errors.Is(err, context.Canceled) && hard.Err() != nil {
+		err = nil // stopped by the drain timeout: counted, not a failure
+	}
+	return err
+}
+
+// forward moves one capture queue's samples into the merged sync input, in
+// the order they come. After a hard stop it releases and counts them.
+func (p *pipeline) forward(hard context.Context, q *av.Queue[av.Sample]) {
+	for s := range q.C() {
+		select {
+		case p.merged <- s:
+		case <-hard.Done():
+			p.drops.Add(s.SampleMeta().Stream, av.DropShutdown, 1)
+			s.Release()
+		}
+	}
+}
+
+// discardLeftovers releases what the queues still hold after the stages
+// stopped, and counts it.
+func (p *pipeline) discardLeftovers() {
+	for s := range p.merged {
+		p.drops.Add(s.SampleMeta().Stream, av.DropShutdown, 1)
+		s.Release()
+	}
+	for b := range p.bundles.C() {
+		p.drops.Add("bundles", av.DropShutdown, 1)
+		b.Release()
+	}
+	var lost int
+	for range p.decisions.C() {
+		p.drops.Add("decisions", av.DropShutdown, 1)
+		lost++
+	}
+	if lost > 0 {
+		p.log.Error("decisions not published before shutdown", "count", lost)
+	}
+}
+
+// status is the pipeline's state for fusion.<robot>.status.
+func (p *pipeline) status() sinks.Status {
+	st := sinks.Status{Drops: p.drops.Snapshot()}
+	for _, q := range p.captured {
+		st.Queues = append(st.Queues, sinks.QueueDepth{Name: q.Name, Len: q.Len(), Cap: q.Cap()})
+	}
+	st.Queues = append(st.Queues,
+		sinks.QueueDepth{Name: "merged", Len: len(p.merged), Cap: cap(p.merged)},
+		sinks.QueueDepth{Name: p.bundles.Name, Len: p.bundles.Len(), Cap: p.bundles.Cap()},
+		sinks.QueueDepth{Name: p.decisions.Name, Len: p.decisions.Len(), Cap: p.decisions.Cap()},
+	)
+	return st
+}
