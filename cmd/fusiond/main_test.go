@@ -1,0 +1,320 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/seed-4c364652/fusiond/configs"
+	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/sinks"
+)
+
+// syncBuffer is a log destination tests can read while the daemon writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func testConfig(t *testing.T, sets ...string) *configs.Config {
+	t.Helper()
+	base := []string{
+		"cameras.0.width=64", "cameras.0.height=48",
+		"microphones.0.rate_hz=16000",
+		"fuse.decision_interval=100ms",
+		"nats.embedded.listen=",
+	}
+	cfg, err := configs.Parse("", nil, append(base, sets...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestDaemonEndToEnd runs the whole daemon in-process against its embedded
+// server and checks what a TCP subscriber receives.
+func TestDaemonEndToEnd(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	port := freePort(t)
+	cfg := testConfig(t, listenArg(port))
+	jsonl := filepath.Join(t.TempDir(), "decisions.jsonl")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- daemon(ctx, cfg, av.NewRealClock(), jsonl, slog.New(slog.NewTextHandler(logs, nil)))
+	}()
+
+	sub := subscribe(t, port)
+	msgs := sub.waitFor(t, 10, 30*time.Second)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("daemon: %v\n%s", err, logs)
+	}
+	sub.nc.Close()
+
+	sch := decisionSchema(t)
+	byID := map[string]string{}
+	for _, m := range msgs {
+		checkDecision(t, sch, m.Data)
+		var d av.Decision
+		if err := json.Unmarshal(m.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		if m.Subject != "fusion.demo.decision.activity" || d.Kind != "activity" {
+			t.Fatalf("subject %q kind %q", m.Subject, d.Kind)
+		}
+		id := m.Header.Get("Nats-Msg-Id")
+		if !strings.HasPrefix(id, "demo-") || !strings.HasSuffix(id, "-"+strconv.FormatUint(d.Seq, 10)) {
+			t.Fatalf("Nats-Msg-Id %q for seq %d", id, d.Seq)
+		}
+		if m.Header.Get(sinks.HeaderSchema) != av.DecisionSchema || m.Header.Get(sinks.HeaderCaptureTime) != strconv.FormatInt(d.TimeNS, 10) {
+			t.Fatalf("headers %v", m.Header)
+		}
+		byID[id] = string(m.Data)
+	}
+
+	// The JSONL file holds the same decisions, byte for byte, from seq 1.
+	f, err := os.Open(jsonl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	lines := 0
+	var matched int
+	for sc.Scan() {
+		lines++
+		checkDecision(t, sch, sc.Bytes())
+		var d av.Decision
+		json.Unmarshal(sc.Bytes(), &d)
+		if d.Seq != uint64(lines) {
+			t.Fatalf("line %d has seq %d", lines, d.Seq)
+		}
+		for _, data := range byID {
+			if data == sc.Text() {
+				matched++
+			}
+		}
+	}
+	if lines < len(msgs) || matched != len(msgs) {
+		t.Fatalf("jsonl has %d lines, %d of the %d published decisions", lines, matched, len(msgs))
+	}
+}
+
+// TestRunBinary builds fusiond and runs it as a user would, with a
+// subscriber on the loopback listener.
+func TestRunBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "fusiond")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	port := freePort(t)
+	cmd := exec.Command(bin, "run", "--for", "3s", "--set", listenArg(port))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sub := subscribe(t, port)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("fusiond run: %v\n%s", err, stderr.String())
+	}
+	msgs := sub.decisions()
+	// 500 ms decisions for ~3 s, minus the time the subscriber took to join.
+	if len(msgs) < 3 {
+		t.Fatalf("received %d decisions\n%s", len(msgs), stderr.String())
+	}
+	sch := decisionSchema(t)
+	for _, m := range msgs {
+		checkDecision(t, sch, m.Data)
+	}
+	if !strings.Contains(stderr.String(), "configs/robot.yaml") {
+		t.Errorf("no log line pointing at configs/robot.yaml:\n%s", stderr.String())
+	}
+}
+
+func TestCommandLine(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	good := writeFile(t, "good.yaml", "robot: r2\n")
+	bad := writeFile(t, "bad.yaml", "robot: r2\nnats:\n  urll: x\n")
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"no args", nil, 2, "", "Usage: fusiond COMMAND"},
+		{"help", []string{"help"}, 0, "Commands:", ""},
+		{"unknown command", []string{"fly"}, 2, "", `unknown command "fly"`},
+		{"version", []string{"version"}, 0, "fusiond ", ""},
+		{"run help", []string{"run", "--help"}, 0, "Examples:\n  fusiond run", ""},
+		{"help run", []string{"help", "run"}, 0, "--decisions", ""},
+		{"tail help", []string{"tail", "--help"}, 0, "--count", ""},
+		{"lint help", []string{"lint", "-h"}, 0, "Examples:", ""},
+		{"bad flag", []string{"run", "--bogus"}, 2, "", "flag provided but not defined: -bogus"},
+		{"bad duration", []string{"run", "--for", "soon"}, 2, "", "invalid value"},
+		{"stray argument", []string{"run", "extra"}, 2, "", `unexpected argument "extra"`},
+		{"unknown key", []string{"run", "--config", bad}, 2, "", "bad.yaml:3: nats.urll: unknown key"},
+		{"bad set", []string{"run", "--set", "nats.urll=x"}, 2, "", "--set nats.urll=x"},
+		{"set without value", []string{"run", "--set", "robot"}, 2, "", "want path.to.key=value"},
+		{"missing config", []string{"run", "--config", "/nonexistent/robot.yaml"}, 2, "", "/nonexistent/robot.yaml: no such file"},
+		{"port in use", []string{"run", "--for", "1s", "--set", "nats.embedded.listen=" + busy.Addr().String()}, 1, "", "address already in use"},
+		{"lint ok", []string{"lint", good}, 0, "good.yaml: ok", ""},
+		{"lint bad", []string{"lint", good, bad}, 2, "good.yaml: ok", "bad.yaml:3"},
+		{"lint nothing", []string{"lint"}, 2, "", "no files given"},
+		{"tail bad robot", []string{"tail", "--robot", "a.b"}, 2, "", "bad arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := fusiond(tt.args, &stdout, &stderr)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout.String(), stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tt.stdout) {
+				t.Errorf("stdout %q does not contain %q", stdout.String(), tt.stdout)
+			}
+			if !strings.Contains(stderr.String(), tt.stderr) {
+				t.Errorf("stderr %q does not contain %q", stderr.String(), tt.stderr)
+			}
+			if tt.code == 2 && tt.stderr != "" && !strings.HasPrefix(tt.name, "no args") && !strings.HasPrefix(tt.name, "unknown command") {
+				if n := strings.Count(strings.TrimSpace(stderr.String()), "\n"); n > 0 {
+					t.Errorf("want one error line, got %d:\n%s", n+1, stderr.String())
+				}
+			}
+		})
+	}
+}
+
+// recordingSink keeps what the publish stage writes.
+type recordingSink struct {
+	mu        sync.Mutex
+	decisions []*av.Decision
+	release   chan struct{} // when set, every write waits for it
+}
+
+func (s *recordingSink) WriteDecision(d *av.Decision, payload []byte) error {
+	if s.release != nil {
+		<-s.release
+	}
+	s.mu.Lock()
+	s.decisions = append(s.decisions, d)
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *recordingSink) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.decisions)
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestPipelineDrainsOnShutdown: stopping the sources lets everything queued
+// reach the sinks, including the decision of the interval in progress.
+func TestPipelineDrainsOnShutdown(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	sink := &recordingSink{}
+	p, err := newPipeline(testConfig(t), av.NewRealClock(), []sinks.Sink{sink}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.run(ctx) }()
+	waitUntil(t, "three decisions", func() bool { return sink.count() >= 3 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range p.drops.Snapshot() {
+		if d.Reason == av.DropShutdown {
+			t.Errorf("dropped at shutdown with ample drain time: %+v", d)
+		}
+	}
+	for i, d := range sink.decisions {
+		if d.Seq != uint64(i+1) {
+			t.Fatalf("decision %d has seq %d", i, d.Seq)
+		}
+	}
+}
+
+// TestPipelineDrainTimeout: a sink that hangs cannot hold shutdown past the
+// drain timeout, and what was in flight is counted.
+func TestPipelineDrainTimeout(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	sink := &recordingSink{release: make(chan struct{})}
+	logs := &syncBuffer{}
+	cfg := testConfig(t, "pipeline.drain_timeout=50ms")
+	p, err := newPipeline(cfg, av.NewRealClock(), []sinks.Sink{sink}, slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.run(ctx) }()
+	// Let the hung sink back the pipeline up, all the way to the capture
+	// queues, which then drop their oldest samples.
+	waitUntil(t, "capture drops", func() bool { return p.drops.Get("cam0", av.DropQueueFull) > 0 })
+	cancel()
+	waitUntil(t, "the drain timeout", func() bool { return strings.Contains(logs.String(), "drain timeout passed") })
+	close(sink.release) // the sink comes back; the pipeline must now stop
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var shutdown uint64
+	for _, d := range p.drops.Snapshot() {
+		if d.Reason == av.DropShutdown {
+			shutdown += d.Count
+		}
+	}
+	if shutdown == 0 {
+		t.Fatalf("nothing counted as dropped at shutdown: %+v", p.drops.Snapshot())
+	}
+}
