@@ -48,16 +48,23 @@ func cmdTail(args []string, stdout, stderr io.Writer) int {
 		defer cancel()
 	}
 
-	var waiting atomic.Bool
+	var waiting, connected atomic.Bool
 	nc, err := nats.Connect(*server,
 		nats.Name("fusiond-tail"),
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),
+		nats.ConnectHandler(func(*nats.Conn) { connected.Store(true) }),
 		nats.ReconnectErrHandler(func(*nats.Conn, error) {
-			if !waiting.Swap(true) {
+			if !connected.Load() && !waiting.Swap(true) {
 				fmt.Fprintf(stderr, "fusiond tail: waiting for a NATS server at %s\n", *server)
 			}
+		}),
+		nats.DisconnectErrHandler(func(*nats.Conn, error) {
+			fmt.Fprintf(stderr, "fusiond tail: disconnected from %s; reconnecting\n", *server)
+		}),
+		nats.ReconnectHandler(func(*nats.Conn) {
+			fmt.Fprintf(stderr, "fusiond tail: reconnected to %s\n", *server)
 		}),
 	)
 	if err != nil {
@@ -65,6 +72,9 @@ func cmdTail(args []string, stdout, stderr io.Writer) int {
 		return exitRuntime
 	}
 	defer nc.Close()
+	if nc.IsConnected() {
+		connected.Store(true)
+	}
 
 	msgs := make(chan *nats.Msg, 256)
 	sub, err := nc.ChanSubscribe("fusion."+*robot+".decision.>", msgs)

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs the Debian packages fusiond needs to build and test, when they are
+# missing. Idempotent: prints "deps: ok" and does nothing when all are there.
+# As root it runs apt-get; otherwise it prints the exact command to run.
+#
+# Usage: scripts/deps.sh [build|test|demo]
+set -euo pipefail
+
+need_go="1.26"
+# gcc and libc6-dev: cgo, which the race detector in 'make test' needs.
+packages=(gcc libc6-dev)
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "deps: Go $need_go or newer is required and 'go' is not on PATH." >&2
+  echo "      Install it from the Go distribution for linux/amd64 and add /usr/local/go/bin to PATH." >&2
+  exit 1
+fi
+have_go=$(go env GOVERSION | sed 's/^go//')
+if [ "$(printf '%s\n%s\n' "$need_go" "$have_go" | sort -V | head -n1)" != "$need_go" ]; then
+  echo "deps: Go $need_go or newer is required; found $have_go." >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: ok"
+  exit 0
+fi
+cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: missing Debian packages: ${missing[*]}" >&2
+  echo "      run: sudo apt-get update && sudo $cmd" >&2
+  exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+$cmd
