@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -134,10 +135,7 @@ func TestRunBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "fusiond")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	port := freePort(t)
 	cmd := exec.Command(bin, "run", "--for", "3s", "--set", listenArg(port))
 	var stderr bytes.Buffer
@@ -163,6 +161,50 @@ func TestRunBinary(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "configs/robot.yaml") {
 		t.Errorf("no log line pointing at configs/robot.yaml:\n%s", stderr.String())
+	}
+}
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "fusiond")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestSIGTERMDrains: the daemon stops cleanly on SIGTERM, after publishing
+// what it had.
+func TestSIGTERMDrains(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	port := freePort(t)
+	out := filepath.Join(t.TempDir(), "d.jsonl")
+	cmd := exec.Command(bin, "run", "--set", listenArg(port), "--set", "fuse.decision_interval=100ms", "--decisions", out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sub := subscribe(t, port)
+	sub.waitFor(t, 3, 20*time.Second)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "fusiond stopped") {
+		t.Fatalf("no clean stop logged:\n%s", stderr.String())
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(data), "\n"); n < 3 {
+		t.Fatalf("%d decisions written", n)
 	}
 }
 
