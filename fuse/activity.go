@@ -41,9 +41,16 @@ const MotionFloor = 3.0
 type Activity struct {
 	cfg ActivityConfig
 
+	backend      Backend
 	grid, prev   []float32 // luma block means of this frame and the last
+	diff         []float32
 	gridW, gridH int
 	havePrev     bool
+	// One-frame batches for the backend, kept to avoid allocating per frame.
+	frames [1]FrameRef
+	grids  [1][]float32
+	prevs  [1][]float32
+	diffs  [1][]float32
 
 	// The interval being accumulated.
 	interval    int64
@@ -70,7 +77,7 @@ func NewActivity(cfg ActivityConfig) (*Activity, error) {
 	if cfg.Robot == "" {
 		return nil, fmt.Errorf("%w: no robot id", ErrConfig)
 	}
-	return &Activity{cfg: cfg}, nil
+	return &Activity{cfg: cfg, backend: NewCPU()}, nil
 }
 
 // Push takes a bundle's measurements and calls emit with the decision of the
@@ -169,21 +176,30 @@ type motionSample struct{ energy, x, y float64 }
 // motion measures f against the previous frame; false for the first frame,
 // a frame of a new size, or a malformed one.
 func (a *Activity) motion(f *av.Frame) (motionSample, bool) {
-	bpp := f.Format.BytesPerPixel()
 	gw, gh := f.Width/gridCell, f.Height/gridCell
-	if bpp == 0 || gw == 0 || gh == 0 || len(f.Pix) < f.Stride*(f.Height-1)+f.Width*bpp {
-		return motionSample{}, false
-	}
 	if gw != a.gridW || gh != a.gridH {
 		a.gridW, a.gridH = gw, gh
-		a.grid, a.prev = make([]float32, gw*gh), make([]float32, gw*gh)
+		a.grid, a.prev, a.diff = make([]float32, gw*gh), make([]float32, gw*gh), make([]float32, gw*gh)
 		a.havePrev = false
 	}
-	blockLuma(f, a.grid, gw, gh)
+	a.frames[0] = FrameRef{Pix: f.Pix, Width: f.Width, Height: f.Height, Stride: f.Stride, Format: f.Format}
+	a.grids[0], a.prevs[0], a.diffs[0] = a.grid, nil, a.diff
+	if a.havePrev {
+		a.prevs[0] = a.prev
+	}
+	if err := a.backend.MotionGrids(a.frames[:], gridCell, a.grids[:], a.prevs[:], a.diffs[:]); err != nil {
+		a.havePrev = false
+		return motionSample{}, false
+	}
 	had := a.havePrev
+	a.grid, a.prev = a.prev, a.grid
+	a.havePrev = true
+	if !had {
+		return motionSample{}, false
+	}
 	var sum, sx, sy float64
-	for i, v := range a.grid {
-		e := math.Abs(float64(v-a.prev[i])) - MotionFloor
+	for i, d := range a.diff {
+		e := float64(d) - MotionFloor
 		if e <= 0 {
 			continue
 		}
@@ -191,42 +207,11 @@ func (a *Activity) motion(f *av.Frame) (motionSample, bool) {
 		sx += e * (float64(i%gw) + 0.5) / float64(gw)
 		sy += e * (float64(i/gw) + 0.5) / float64(gh)
 	}
-	a.grid, a.prev = a.prev, a.grid
-	a.havePrev = true
-	if !had {
-		return motionSample{}, false
-	}
 	m := motionSample{energy: sum / float64(gw*gh)}
 	if sum > 0 {
 		m.x, m.y = sx/sum, sy/sum
 	}
 	return m, true
-}
-
-// blockLuma writes the mean luma of each gridCell×gridCell block of f.
-func blockLuma(f *av.Frame, grid []float32, gw, gh int) {
-	const n = gridCell * gridCell
-	for by := range gh {
-		for bx := range gw {
-			var sum int
-			for y := by * gridCell; y < (by+1)*gridCell; y++ {
-				row := f.Pix[y*f.Stride:]
-				switch f.Format {
-				case av.Gray8:
-					for x := bx * gridCell; x < (bx+1)*gridCell; x++ {
-						sum += int(row[x])
-					}
-				case av.BGR24:
-					// ITU-R BT.601 luma in 8-bit fixed point.
-					for x := bx * gridCell; x < (bx+1)*gridCell; x++ {
-						p := row[3*x : 3*x+3]
-						sum += (29*int(p[0]) + 150*int(p[1]) + 77*int(p[2])) >> 8
-					}
-				}
-			}
-			grid[by*gw+bx] = float32(sum) / n
-		}
-	}
 }
 
 func meanSquare(x []float32) float64 {

@@ -167,8 +167,11 @@ func TestBGRLumaMatchesGray(t *testing.T) {
 		c.Pix[3*i], c.Pix[3*i+1], c.Pix[3*i+2] = v, v, v
 	}
 	gg, cg := make([]float32, 64), make([]float32, 64)
-	blockLuma(g, gg, 8, 8)
-	blockLuma(c, cg, 8, 8)
+	ref := func(f *av.Frame) FrameRef {
+		return FrameRef{Pix: f.Pix, Width: f.Width, Height: f.Height, Stride: f.Stride, Format: f.Format}
+	}
+	blockLuma(ref(g), 8, gg, 8, 8)
+	blockLuma(ref(c), 8, cg, 8, 8)
 	for i := range gg {
 		if math.Abs(float64(gg[i]-cg[i])) > 1 {
 			t.Fatalf("block %d: gray %v bgr %v", i, gg[i], cg[i])
