@@ -1,0 +1,409 @@
+package fusetest
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/seed-4c364652/fusiond/fuse"
+	"github.com/seed-4c364652/fusiond/ingest/av"
+)
+
+// Tolerances, per operation.
+const (
+	// TolGrid is the absolute tolerance of block luma means and their
+	// changes, in grey levels.
+	TolGrid = 1e-3
+	// TolPower is the tolerance of a power spectrum bin, relative to the
+	// largest power of its row.
+	TolPower = 1e-4
+	// TolLogMel is the absolute tolerance of log-mel energies where the
+	// mel energy is at least 1e-6 of the row's largest (nepers).
+	TolLogMel = 2e-3
+	// TolGCC is the absolute tolerance of a GCC-PHAT correlation value
+	// (values lie in [-1, 1]); the peak lag must match exactly.
+	TolGCC = 2e-3
+	// TolDense is the tolerance of a dense layer output, relative to
+	// 1 + |reference|.
+	TolDense = 1e-5
+)
+
+// Run runs the whole contract against b.
+func Run(t *testing.T, b fuse.Backend) {
+	t.Run("MotionGrids", func(t *testing.T) { testMotionGrids(t, b) })
+	t.Run("PowerSpectra", func(t *testing.T) { testPowerSpectra(t, b) })
+	t.Run("LogMel", func(t *testing.T) { testLogMel(t, b) })
+	t.Run("GCCPHAT", func(t *testing.T) { testGCCPHAT(t, b) })
+	t.Run("Dense", func(t *testing.T) { testDense(t, b) })
+	t.Run("BadShapes", func(t *testing.T) { testBadShapes(t, b) })
+}
+
+// Frame makes a w×h frame of format f filled by pix(x, y, channel).
+func Frame(w, h int, f av.PixelFormat, pix func(x, y, c int) byte) fuse.FrameRef {
+	bpp := f.BytesPerPixel()
+	ref := fuse.FrameRef{Pix: make([]byte, w*h*bpp), Width: w, Height: h, Stride: w * bpp, Format: f}
+	for y := range h {
+		for x := range w {
+			for c := range bpp {
+				ref.Pix[y*ref.Stride+x*bpp+c] = pix(x, y, c)
+			}
+		}
+	}
+	return ref
+}
+
+// RandomFrame makes a frame of random pixels.
+func RandomFrame(rng *rand.Rand, w, h int, f av.PixelFormat) fuse.FrameRef {
+	return Frame(w, h, f, func(x, y, c int) byte { return byte(rng.Uint32()) })
+}
+
+// refGrid is the reference block luma.
+func refGrid(f fuse.FrameRef, cell int) []float64 {
+	gw, gh := f.Width/cell, f.Height/cell
+	out := make([]float64, gw*gh)
+	for by := range gh {
+		for bx := range gw {
+			sum := 0
+			for y := by * cell; y < (by+1)*cell; y++ {
+				for x := bx * cell; x < (bx+1)*cell; x++ {
+					if f.Format == av.Gray8 {
+						sum += int(f.Pix[y*f.Stride+x])
+					} else {
+						p := f.Pix[y*f.Stride+3*x:]
+						sum += (29*int(p[0]) + 150*int(p[1]) + 77*int(p[2])) >> 8
+					}
+				}
+			}
+			out[by*gw+bx] = float64(sum) / float64(cell*cell)
+		}
+	}
+	return out
+}
+
+func testMotionGrids(t *testing.T, b fuse.Backend) {
+	// Known answers: gray blocks of value 10·bx + by; a BGR frame of pure
+	// green; partial blocks at the edges are ignored.
+	gray := Frame(37, 21, av.Gray8, func(x, y, c int) byte { return byte(10*(x/8) + y/8) })
+	green := Frame(16, 16, av.BGR24, func(x, y, c int) byte { return [3]byte{0, 200, 0}[c] })
+	grids := [][]float32{make([]float32, 4*2), make([]float32, 4)}
+	if err := b.MotionGrids([]fuse.FrameRef{gray, green}, 8, grids, [][]float32{nil, nil}, [][]float32{nil, nil}); err != nil {
+		t.Fatal(err)
+	}
+	for by := range 2 {
+		for bx := range 4 {
+			if got, want := grids[0][by*4+bx], float32(10*bx+by); math.Abs(float64(got-want)) > TolGrid {
+				t.Fatalf("gray block (%d,%d) = %v, want %v", bx, by, got, want)
+			}
+		}
+	}
+	if want := float32(150 * 200 >> 8); math.Abs(float64(grids[1][0]-want)) > TolGrid {
+		t.Fatalf("green luma %v, want %v", grids[1][0], want)
+	}
+
+	// Random frames of several shapes and both formats, in one batch, with
+	// changes against the previous frames.
+	rng := rand.New(rand.NewPCG(1, 2))
+	shapes := []struct {
+		w, h, cell int
+		f          av.PixelFormat
+	}{{64, 48, 8, av.BGR24}, {64, 48, 8, av.BGR24}, {100, 30, 4, av.Gray8}, {640, 480, 8, av.BGR24}, {33, 17, 16, av.BGR24}}
+	for _, cell := range []int{8, 4, 16} {
+		var frames, prevFrames []fuse.FrameRef
+		for _, s := range shapes {
+			if s.cell != cell {
+				continue
+			}
+			frames = append(frames, RandomFrame(rng, s.w, s.h, s.f))
+			prevFrames = append(prevFrames, RandomFrame(rng, s.w, s.h, s.f))
+		}
+		n := len(frames)
+		grids, prev, diffs := make([][]float32, n), make([][]float32, n), make([][]float32, n)
+		for i, f := range frames {
+			cells := (f.Width / cell) * (f.Height / cell)
+			grids[i], diffs[i] = make([]float32, cells), make([]float32, cells)
+			prev[i] = toF32(refGrid(prevFrames[i], cell))
+		}
+		if err := b.MotionGrids(frames, cell, grids, prev, diffs); err != nil {
+			t.Fatal(err)
+		}
+		for i, f := range frames {
+			want := refGrid(f, cell)
+			for j := range want {
+				if d := math.Abs(float64(grids[i][j]) - want[j]); d > TolGrid {
+					t.Fatalf("cell %d frame %d block %d: grid %v, want %v", cell, i, j, grids[i][j], want[j])
+				}
+				wd := math.Abs(want[j] - float64(prev[i][j]))
+				if d := math.Abs(float64(diffs[i][j]) - wd); d > TolGrid {
+					t.Fatalf("cell %d frame %d block %d: diff %v, want %v", cell, i, j, diffs[i][j], wd)
+				}
+			}
+		}
+	}
+}
+
+func toF32(x []float64) []float32 {
+	out := make([]float32, len(x))
+	for i, v := range x {
+		out[i] = float32(v)
+	}
+	return out
+}
+
+// refDFT returns the DFT of x (complex, float64, direct).
+func refDFT(x []float64) []complex128 {
+	n := len(x)
+	out := make([]complex128, n)
+	for k := range n {
+		var s complex128
+		for i, v := range x {
+			ang := -2 * math.Pi * float64(k*i%n) / float64(n)
+			s += complex(v*math.Cos(ang), v*math.Sin(ang))
+		}
+		out[k] = s
+	}
+	return out
+}
+
+// Hann returns a periodic Hann window.
+func Hann(n int) []float32 {
+	w := make([]float32, n)
+	for i := range w {
+		w[i] = float32(0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/float64(n)))
+	}
+	return w
+}
+
+func testPowerSpectra(t *testing.T, b fuse.Backend) {
+	// A sine on bin 5 with a rectangular window has power (N·A/2)² there.
+	n, amp := 64, 0.5
+	rect := make([]float32, n)
+	x := make([]float32, n)
+	for i := range x {
+		rect[i] = 1
+		x[i] = float32(amp * math.Cos(2*math.Pi*5*float64(i)/float64(n)))
+	}
+	dst := make([]float32, n/2+1)
+	if err := b.PowerSpectra(dst, x, 1, n, rect); err != nil {
+		t.Fatal(err)
+	}
+	want := math.Pow(float64(n)*amp/2, 2)
+	for k, p := range dst {
+		w := 0.0
+		if k == 5 {
+			w = want
+		}
+		if math.Abs(float64(p)-w) > TolPower*want {
+			t.Fatalf("bin %d power %v, want %v", k, p, w)
+		}
+	}
+
+	// Random rows against the direct DFT, with a Hann window.
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, size := range []int{2, 64, 512, 2048} {
+		rows := 3
+		win := Hann(size)
+		frames := make([]float32, rows*size)
+		for i := range frames {
+			frames[i] = float32(rng.Float64()*2 - 1)
+		}
+		got := make([]float32, rows*(size/2+1))
+		if err := b.PowerSpectra(got, frames, rows, size, win); err != nil {
+			t.Fatal(err)
+		}
+		for r := range rows {
+			seq := make([]float64, size)
+			for i := range seq {
+				seq[i] = float64(frames[r*size+i]) * float64(win[i])
+			}
+			spec := refDFT(seq)
+			ref := make([]float64, size/2+1)
+			peak := 0.0
+			for k := range ref {
+				ref[k] = real(spec[k])*real(spec[k]) + imag(spec[k])*imag(spec[k])
+				peak = max(peak, ref[k])
+			}
+			for k := range ref {
+				if d := math.Abs(float64(got[r*(size/2+1)+k]) - ref[k]); d > TolPower*peak {
+					t.Fatalf("size %d row %d bin %d: %v, want %v", size, r, k, got[r*(size/2+1)+k], ref[k])
+				}
+			}
+		}
+	}
+}
+
+func testLogMel(t *testing.T, b fuse.Backend) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	rows, bins, nMel := 4, 257, 40
+	power := make([]float32, rows*bins)
+	for i := range power {
+		power[i] = float32(rng.Float64() * 100)
+	}
+	for i := range bins { // a silent row hits the floor
+		power[bins+i] = 0
+	}
+	fb := make([]float32, nMel*bins)
+	for m := range nMel {
+		for k := m * 6; k < m*6+12 && k < bins; k++ {
+			fb[m*bins+k] = float32(rng.Float64())
+		}
+	}
+	dst := make([]float32, rows*nMel)
+	if err := b.LogMel(dst, power, rows, bins, fb, nMel); err != nil {
+		t.Fatal(err)
+	}
+	for r := range rows {
+		for m := range nMel {
+			var e float64
+			for k := range bins {
+				e += float64(power[r*bins+k]) * float64(fb[m*bins+k])
+			}
+			want := math.Log(max(e, fuse.MelFloor))
+			if d := math.Abs(float64(dst[r*nMel+m]) - want); d > TolLogMel {
+				t.Fatalf("row %d mel %d: %v, want %v", r, m, dst[r*nMel+m], want)
+			}
+		}
+	}
+}
+
+// refGCC is the direct GCC-PHAT of one pair of rows.
+func refGCC(a, b []float64, maxLag int) []float64 {
+	n := len(a)
+	fa, fb := refDFT(a), refDFT(b)
+	cross := make([]complex128, n)
+	for k := range cross {
+		x := complex(real(fa[k]), -imag(fa[k])) * fb[k]
+		if m := math.Hypot(real(x), imag(x)); m > 1e-20 {
+			cross[k] = x / complex(m, 0)
+		}
+	}
+	out := make([]float64, 2*maxLag+1)
+	for lag := -maxLag; lag <= maxLag; lag++ {
+		var s float64
+		for k, c := range cross {
+			ang := 2 * math.Pi * float64(k*((lag+n)%n)%n) / float64(n)
+			s += real(c)*math.Cos(ang) - imag(c)*math.Sin(ang)
+		}
+		out[maxLag+lag] = s / float64(n)
+	}
+	return out
+}
+
+func testGCCPHAT(t *testing.T, b fuse.Backend) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{64, 256, 1024, 2048} {
+		delays := []int{0, 3, -5, 17}
+		rows, maxLag := len(delays), min(24, n/2-1)
+		a, bb := make([]float32, rows*n), make([]float32, rows*n)
+		for r, d := range delays {
+			src := make([]float64, n)
+			for i := range src {
+				src[i] = rng.Float64()*2 - 1
+			}
+			for i := range n {
+				a[r*n+i] = float32(src[i])
+				bb[r*n+i] = float32(src[((i-d)%n+n)%n]) // b lags a by d
+			}
+		}
+		dst := make([]float32, rows*(2*maxLag+1))
+		if err := b.GCCPHAT(dst, a, bb, rows, n, maxLag); err != nil {
+			t.Fatal(err)
+		}
+		for r, d := range delays {
+			row := dst[r*(2*maxLag+1) : (r+1)*(2*maxLag+1)]
+			if peak := argmax(row) - maxLag; peak != d {
+				t.Fatalf("n %d row %d: peak at lag %d, want %d", n, r, peak, d)
+			}
+			if n > 256 {
+				continue // the direct reference is O(n²) per lag
+			}
+			fa, fb := make([]float64, n), make([]float64, n)
+			for i := range n {
+				fa[i], fb[i] = float64(a[r*n+i]), float64(bb[r*n+i])
+			}
+			for j, want := range refGCC(fa, fb, maxLag) {
+				if math.Abs(float64(row[j])-want) > TolGCC {
+					t.Fatalf("n %d row %d lag %d: %v, want %v", n, r, j-maxLag, row[j], want)
+				}
+			}
+		}
+	}
+}
+
+func argmax(x []float32) int {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+func testDense(t *testing.T, b fuse.Backend) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, act := range []fuse.Activation{fuse.Linear, fuse.ReLU, fuse.Sigmoid} {
+		for _, shape := range [][3]int{{1, 1, 1}, {5, 13, 7}, {64, 40, 16}, {0, 3, 2}} {
+			batch, in, out := shape[0], shape[1], shape[2]
+			x, w, bias := randF32(rng, batch*in), randF32(rng, in*out), randF32(rng, out)
+			dst := make([]float32, batch*out)
+			if err := b.Dense(dst, x, batch, in, w, bias, out, act); err != nil {
+				t.Fatal(err)
+			}
+			for r := range batch {
+				for o := range out {
+					acc := float64(bias[o])
+					for i := range in {
+						acc += float64(x[r*in+i]) * float64(w[i*out+o])
+					}
+					switch act {
+					case fuse.ReLU:
+						acc = max(acc, 0)
+					case fuse.Sigmoid:
+						acc = 1 / (1 + math.Exp(-acc))
+					}
+					if d := math.Abs(float64(dst[r*out+o]) - acc); d > TolDense*(1+math.Abs(acc)) {
+						t.Fatalf("act %d shape %v (%d,%d): %v, want %v", act, shape, r, o, dst[r*out+o], acc)
+					}
+				}
+			}
+		}
+	}
+}
+
+func randF32(rng *rand.Rand, n int) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = float32(rng.Float64()*2 - 1)
+	}
+	return out
+}
+
+func testBadShapes(t *testing.T, b fuse.Backend) {
+	ok := Frame(16, 16, av.Gray8, func(x, y, c int) byte { return 0 })
+	zero := fuse.FrameRef{Format: av.BGR24}
+	short := fuse.FrameRef{Pix: make([]byte, 10), Width: 16, Height: 16, Stride: 48, Format: av.BGR24}
+	g := [][]float32{make([]float32, 4)}
+	for name, err := range map[string]error{
+		"zero-size frame":   b.MotionGrids([]fuse.FrameRef{zero}, 8, g, [][]float32{nil}, [][]float32{nil}),
+		"short frame":       b.MotionGrids([]fuse.FrameRef{short}, 8, g, [][]float32{nil}, [][]float32{nil}),
+		"wrong grid":        b.MotionGrids([]fuse.FrameRef{ok}, 4, g, [][]float32{nil}, [][]float32{nil}),
+		"cell 0":            b.MotionGrids([]fuse.FrameRef{ok}, 0, g, [][]float32{nil}, [][]float32{nil}),
+		"fft not pow2":      b.PowerSpectra(make([]float32, 4), make([]float32, 6), 1, 6, make([]float32, 6)),
+		"fft short dst":     b.PowerSpectra(make([]float32, 4), make([]float32, 8), 1, 8, make([]float32, 8)),
+		"logmel mismatch":   b.LogMel(make([]float32, 2), make([]float32, 10), 2, 5, make([]float32, 5), 2),
+		"gcc lag too large": b.GCCPHAT(make([]float32, 17), make([]float32, 16), make([]float32, 16), 1, 16, 8),
+		"dense mismatch":    b.Dense(make([]float32, 2), make([]float32, 3), 1, 3, make([]float32, 5), make([]float32, 2), 2, fuse.Linear),
+	} {
+		if !errors.Is(err, fuse.ErrShape) {
+			t.Errorf("%s: got %v, want ErrShape", name, err)
+		}
+	}
+	// Empty batches are fine.
+	if err := b.MotionGrids(nil, 8, nil, nil, nil); err != nil {
+		t.Errorf("empty MotionGrids: %v", err)
+	}
+	if err := b.PowerSpectra(nil, nil, 0, 64, make([]float32, 64)); err != nil {
+		t.Errorf("empty PowerSpectra: %v", err)
+	}
+}
