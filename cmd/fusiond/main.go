@@ -37,6 +37,7 @@ func commands() []command {
 		{"run", "capture, align and fuse sensor streams; publish decisions on NATS", cmdRun},
 		{"tail", "print the decisions published on a NATS server", cmdTail},
 		{"lint", "check config files without starting anything", cmdLint},
+		{"bench", "benchmark the synchroniser against its peer; generate traces", cmdBench},
 		{"version", "print the version and build information", cmdVersion},
 	}
 }
