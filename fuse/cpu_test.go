@@ -1,6 +1,12 @@
 package fuse_test
 
 import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/seed-4c364652/fusiond/fuse"
@@ -9,7 +15,85 @@ import (
 
 func TestCPUBackendContract(t *testing.T) { fusetest.Run(t, fuse.NewCPU()) }
 
-func BenchmarkCPUBackend(b *testing.B) {
-	b.Run("1cam640x480+1mic", func(b *testing.B) { fusetest.Benchmark(b, fuse.NewCPU(), 1, 1, 640, 480) })
-	b.Run("8cam1920x1080+8mic", func(b *testing.B) { fusetest.Benchmark(b, fuse.NewCPU(), 8, 8, 1920, 1080) })
+var (
+	cudaOnce    sync.Once
+	cudaBackend *fuse.CUDA
+	cudaErr     error
+)
+
+// cudaOrSkip returns the CUDA backend, shared by the tests of this binary.
+// Without a GPU the test is skipped with the reason, unless
+// FUSIOND_REQUIRE_CUDA=1, when it fails.
+func cudaOrSkip(tb testing.TB) *fuse.CUDA {
+	tb.Helper()
+	cudaOnce.Do(func() { cudaBackend, cudaErr = fuse.NewCUDA(fuse.CUDAOptions{}) })
+	if cudaErr != nil {
+		if os.Getenv("FUSIOND_REQUIRE_CUDA") == "1" {
+			tb.Fatalf("CUDA backend required (FUSIOND_REQUIRE_CUDA=1) but unavailable: %v", cudaErr)
+		}
+		tb.Skipf("CUDA backend unavailable, skipping (set FUSIOND_REQUIRE_CUDA=1 to fail instead): %v", cudaErr)
+	}
+	return cudaBackend
+}
+
+func TestCUDABackendContract(t *testing.T) { fusetest.Run(t, cudaOrSkip(t)) }
+
+func TestCUDADevices(t *testing.T) {
+	c := cudaOrSkip(t)
+	gpus, err := fuse.CUDADevices()
+	if err != nil || len(gpus) == 0 {
+		t.Fatalf("devices %v, err %v", gpus, err)
+	}
+	g := c.GPU()
+	if g.Name == "" || g.ComputeMajor < 3 || g.MemoryBytes == 0 || g.Driver == 0 {
+		t.Fatalf("implausible GPU %+v", g)
+	}
+	t.Logf("GPU %d: %s, compute %d.%d, %d MiB, driver API %d", g.Index, g.Name, g.ComputeMajor, g.ComputeMinor, g.MemoryBytes>>20, g.Driver)
+}
+
+// TestBackendSelection: auto always gives a working backend, with one log
+// line saying which; cuda fails plainly where there is no GPU.
+func TestBackendSelection(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	b, err := fuse.NewBackend(fuse.BackendAuto, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if n := strings.Count(logs.String(), "compute backend"); n != 1 {
+		t.Fatalf("%d log lines about the backend:\n%s", n, logs.String())
+	}
+	_, cudaErr := fuse.CUDADevices()
+	switch {
+	case cudaErr != nil && b.Name() != "cpu":
+		t.Fatalf("auto chose %s without a GPU", b.Name())
+	case cudaErr != nil:
+		if _, err := fuse.NewBackend(fuse.BackendCUDA, log); !errors.Is(err, fuse.ErrNoCUDA) {
+			t.Fatalf("backend cuda without a GPU: %v", err)
+		}
+	}
+	if _, err := fuse.NewBackend("tpu", log); err == nil {
+		t.Fatal("accepted an unknown backend")
+	}
+	fusetest.Run(t, b)
+}
+
+// BenchmarkBackend runs the same workload on every backend present: one
+// 640×480 camera and a stereo microphone, and a batch of eight 1080p
+// cameras and eight stereo microphones (the CUDA target: ≥ 5× the CPU).
+func BenchmarkBackend(b *testing.B) {
+	backends := []fuse.Backend{fuse.NewCPU()}
+	if c := cudaForBench(); c != nil {
+		backends = append(backends, c)
+	}
+	for _, be := range backends {
+		b.Run(be.Name()+"/1cam640x480+1mic", func(b *testing.B) { fusetest.Benchmark(b, be, 1, 1, 640, 480) })
+		b.Run(be.Name()+"/8cam1920x1080+8mic", func(b *testing.B) { fusetest.Benchmark(b, be, 8, 8, 1920, 1080) })
+	}
+}
+
+func cudaForBench() *fuse.CUDA {
+	cudaOnce.Do(func() { cudaBackend, cudaErr = fuse.NewCUDA(fuse.CUDAOptions{}) })
+	return cudaBackend
 }

@@ -1,0 +1,612 @@
+package fuse
+
+import (
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"unsafe"
+)
+
+//go:embed cuda_kernels.cu
+var cudaSource string
+
+// maxGPUFFT is the largest FFT the kernels do in one block's shared memory;
+// larger sizes run on the CPU backend.
+const maxGPUFFT = 2048
+
+// CUDAOptions configures NewCUDA.
+type CUDAOptions struct {
+	Device int // device ordinal
+	// CacheDir holds compiled kernels; empty for the user cache directory
+	// (~/.cache/fusiond/cuda).
+	CacheDir string
+	Log      *slog.Logger
+}
+
+// CUDA is the Backend on an NVIDIA GPU, through the driver API and NVRTC
+// loaded at run time. It keeps its device buffers (grown on demand, never
+// per call) and one stream; it is safe for concurrent use, one call at a
+// time.
+type CUDA struct {
+	mu     sync.Mutex
+	api    *cudaAPI
+	dev    int32
+	ctx    uintptr
+	stream uintptr
+	module uintptr
+	fns    struct{ motion, power, logmel, gcc, dense uintptr }
+	gpu    GPU
+	cpu    *CPU // sizes the kernels do not take
+	log    *slog.Logger
+
+	bufs  map[string]devBuf
+	hosts []unsafe.Pointer
+
+	// Kernel arguments, kept here so a launch allocates nothing.
+	argv  [16]uint64
+	argp  [16]unsafe.Pointer
+	group []int
+	done  []bool
+}
+
+type devBuf struct {
+	ptr  uint64
+	size uint64
+}
+
+// NewCUDA opens a CUDA device, compiles (or loads from the cache) the
+// kernels, and checks them against the CPU backend on a small problem.
+func NewCUDA(opts CUDAOptions) (*CUDA, error) {
+	api, err := loadCUDA()
+	if err != nil {
+		return nil, err
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+
+	var count int32
+	if err := api.check("cuDeviceGetCount", api.cuDeviceGetCount(&count)); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoCUDA, err)
+	}
+	if opts.Device < 0 || int32(opts.Device) >= count {
+		return nil, fmt.Errorf("%w: device %d requested, %d present", ErrNoCUDA, opts.Device, count)
+	}
+	gpus, err := CUDADevices()
+	if err != nil {
+		return nil, err
+	}
+	c := &CUDA{api: api, gpu: gpus[opts.Device], cpu: NewCPU(), log: log, bufs: map[string]devBuf{}}
+	if err := api.check("cuDeviceGet", api.cuDeviceGet(&c.dev, int32(opts.Device))); err != nil {
+		return nil, err
+	}
+	if err := api.check("cuDevicePrimaryCtxRetain", api.cuDevicePrimaryCtxRetain(&c.ctx, c.dev)); err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*CUDA, error) {
+		c.closeLocked()
+		return nil, err
+	}
+	if err := api.check("cuCtxSetCurrent", api.cuCtxSetCurrent(c.ctx)); err != nil {
+		return fail(err)
+	}
+	ptx, err := kernelPTX(c.gpu, opts.CacheDir, log)
+	if err != nil {
+		return fail(err)
+	}
+	ptx = append(ptx, 0)
+	if err := api.check("cuModuleLoadData", api.cuModuleLoadData(&c.module, &ptx[0])); err != nil {
+		return fail(fmt.Errorf("%w (the driver may be too old for this PTX; driver API version %d)", err, c.gpu.Driver))
+	}
+	for _, k := range []struct {
+		fn   *uintptr
+		name string
+	}{{&c.fns.motion, "motion_grids"}, {&c.fns.power, "power_spectra"}, {&c.fns.logmel, "log_mel"}, {&c.fns.gcc, "gcc_phat"}, {&c.fns.dense, "dense"}} {
+		if err := api.check("cuModuleGetFunction "+k.name, api.cuModuleGetFunction(k.fn, c.module, k.name)); err != nil {
+			return fail(err)
+		}
+	}
+	if err := api.check("cuStreamCreate", api.cuStreamCreate(&c.stream, 1 /* non-blocking */)); err != nil {
+		return fail(err)
+	}
+	runtime.UnlockOSThread()
+	if err := selfTest(c); err != nil {
+		runtime.LockOSThread()
+		return fail(fmt.Errorf("cuda: self-test against the CPU backend failed: %w", err))
+	}
+	runtime.LockOSThread()
+	return c, nil
+}
+
+// Name implements Backend.
+func (c *CUDA) Name() string { return "cuda" }
+
+// GPU describes the device in use.
+func (c *CUDA) GPU() GPU { return c.gpu }
+
+// kernelPTX returns the kernels compiled for gpu: from the disk cache, or
+// compiled by NVRTC and cached.
+func kernelPTX(gpu GPU, cacheDir string, log *slog.Logger) ([]byte, error) {
+	arch := fmt.Sprintf("compute_%d%d", gpu.ComputeMajor, gpu.ComputeMinor)
+	sum := sha256.Sum256([]byte(cudaSource + "\x00" + arch))
+	if cacheDir == "" {
+		if d, err := os.UserCacheDir(); err == nil {
+			cacheDir = filepath.Join(d, "fusiond", "cuda")
+		}
+	}
+	var cached string
+	if cacheDir != "" {
+		cached = filepath.Join(cacheDir, hex.EncodeToString(sum[:12])+".ptx")
+		if ptx, err := os.ReadFile(cached); err == nil && len(ptx) > 0 {
+			return ptx, nil
+		}
+	}
+	nv, err := loadNVRTC()
+	if err != nil {
+		return nil, fmt.Errorf("cuda: cannot compile kernels: %w", err)
+	}
+	// Older NVRTCs do not know the newest GPUs: fall back to an older
+	// virtual architecture, which the driver compiles for the device.
+	var errs []error
+	for _, a := range []string{arch, "compute_90", "compute_80", "compute_75", "compute_70"} {
+		ptx, err := nvrtcCompile(nv, cudaSource, a)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if cached != "" {
+			if err := os.MkdirAll(cacheDir, 0o755); err == nil {
+				if err := os.WriteFile(cached, ptx, 0o644); err != nil {
+					log.Warn("cannot cache compiled CUDA kernels", "path", cached, "err", err)
+				}
+			}
+		}
+		return ptx, nil
+	}
+	return nil, fmt.Errorf("cuda: kernel compilation failed: %w", errors.Join(errs...))
+}
+
+func nvrtcCompile(nv *nvrtcAPI, src, arch string) ([]byte, error) {
+	var prog uintptr
+	if r := nv.nvrtcCreateProgram(&prog, src, "fusiond_kernels.cu", 0, 0, 0); r != 0 {
+		return nil, fmt.Errorf("nvrtcCreateProgram: error %d", r)
+	}
+	defer nv.nvrtcDestroyProgram(&prog)
+	opts := [][]byte{[]byte("--gpu-architecture=" + arch + "\x00"), []byte("--use_fast_math\x00")}
+	opts = opts[:1] // exactness over speed: the contract's tolerances are for IEEE maths
+	ptrs := make([]*byte, len(opts))
+	for i, o := range opts {
+		ptrs[i] = &o[0]
+	}
+	r := nv.nvrtcCompileProgram(prog, int32(len(ptrs)), unsafe.Pointer(&ptrs[0]))
+	runtime.KeepAlive(opts)
+	if r != 0 {
+		var n uint64
+		nv.nvrtcGetProgramLogSize(prog, &n)
+		logText := make([]byte, n+1)
+		nv.nvrtcGetProgramLog(prog, &logText[0])
+		return nil, fmt.Errorf("nvrtc (%s): error %d: %s", arch, r, cString(logText))
+	}
+	var n uint64
+	if r := nv.nvrtcGetPTXSize(prog, &n); r != 0 || n == 0 {
+		return nil, fmt.Errorf("nvrtcGetPTXSize: error %d", r)
+	}
+	ptx := make([]byte, n)
+	if r := nv.nvrtcGetPTX(prog, &ptx[0]); r != 0 {
+		return nil, fmt.Errorf("nvrtcGetPTX: error %d", r)
+	}
+	return []byte(cString(ptx)), nil
+}
+
+// enter pins the goroutine to its thread and makes the context current:
+// CUDA contexts are per thread.
+func (c *CUDA) enter() error {
+	c.mu.Lock()
+	runtime.LockOSThread()
+	if err := c.api.check("cuCtxSetCurrent", c.api.cuCtxSetCurrent(c.ctx)); err != nil {
+		c.leave()
+		return err
+	}
+	return nil
+}
+
+func (c *CUDA) leave() {
+	runtime.UnlockOSThread()
+	c.mu.Unlock()
+}
+
+// buf returns the device buffer called name, grown to at least n bytes.
+func (c *CUDA) buf(name string, n uint64) (uint64, error) {
+	b := c.bufs[name]
+	if b.size >= n && b.ptr != 0 {
+		return b.ptr, nil
+	}
+	if b.ptr != 0 {
+		c.api.cuMemFree(b.ptr)
+	}
+	size := max(n, 2*b.size, 4096)
+	var p uint64
+	if err := c.api.check("cuMemAlloc "+name, c.api.cuMemAlloc(&p, size)); err != nil {
+		delete(c.bufs, name)
+		return 0, err
+	}
+	c.bufs[name] = devBuf{ptr: p, size: size}
+	return p, nil
+}
+
+func (c *CUDA) h2d(dst uint64, src unsafe.Pointer, n int) error {
+	if n == 0 {
+		return nil
+	}
+	return c.api.check("cuMemcpyHtoDAsync", c.api.cuMemcpyHtoDAsync(dst, src, uint64(n), c.stream))
+}
+
+func (c *CUDA) d2h(dst unsafe.Pointer, src uint64, n int) error {
+	if n == 0 {
+		return nil
+	}
+	return c.api.check("cuMemcpyDtoHAsync", c.api.cuMemcpyDtoHAsync(dst, src, uint64(n), c.stream))
+}
+
+func (c *CUDA) sync() error {
+	return c.api.check("cuStreamSynchronize", c.api.cuStreamSynchronize(c.stream))
+}
+
+func i32(v int) uint64     { return uint64(uint32(int32(v))) }
+func f32(v float32) uint64 { return uint64(math.Float32bits(v)) }
+
+// launch runs fn on a gx×gy grid of block threads with shmem bytes of
+// dynamic shared memory; args are the kernel's parameters, each in the low
+// bytes of a uint64 (pointers and long longs use all 8).
+func (c *CUDA) launch(fn uintptr, gx, gy, block, shmem uint32, args ...uint64) error {
+	for i, a := range args {
+		c.argv[i] = a
+		c.argp[i] = unsafe.Pointer(&c.argv[i])
+	}
+	r := c.api.cuLaunchKernel(fn, gx, gy, 1, block, 1, 1, shmem, c.stream, unsafe.Pointer(&c.argp[0]), 0)
+	return c.api.check("cuLaunchKernel", r)
+}
+
+func f32ptr(s []float32) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(s)) }
+
+// MotionGrids implements Backend. Frames of one shape go in one launch.
+func (c *CUDA) MotionGrids(frames []FrameRef, cell int, grids, prev, diffs [][]float32) error {
+	if err := checkFrames(frames, cell, grids, prev, diffs); err != nil {
+		return err
+	}
+	if len(frames) == 0 {
+		return nil
+	}
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer c.leave()
+	c.done = append(c.done[:0], make([]bool, len(frames))...)
+	for i := range frames {
+		if c.done[i] {
+			continue
+		}
+		c.group = c.group[:0]
+		for j := i; j < len(frames); j++ {
+			if !c.done[j] && sameShape(frames[i], frames[j]) {
+				c.group = append(c.group, j)
+				c.done[j] = true
+			}
+		}
+		if err := c.motionGroup(frames, cell, grids, prev, diffs); err != nil {
+			return err
+		}
+	}
+	return c.sync()
+}
+
+func sameShape(a, b FrameRef) bool {
+	return a.Width == b.Width && a.Height == b.Height && a.Stride == b.Stride && a.Format == b.Format
+}
+
+// motionGroup runs the frames in c.group, which share a shape.
+func (c *CUDA) motionGroup(frames []FrameRef, cell int, grids, prev, diffs [][]float32) error {
+	f0 := frames[c.group[0]]
+	bpp := f0.Format.BytesPerPixel()
+	frameBytes := f0.Stride * f0.Height
+	used := f0.Stride*(f0.Height-1) + f0.Width*bpp
+	gw, gh := f0.Width/cell, f0.Height/cell
+	cells := gw * gh
+	n := len(c.group)
+	pix, err := c.buf("pix", uint64(n*frameBytes))
+	if err != nil {
+		return err
+	}
+	dgrid, err := c.buf("grid", uint64(n*cells*4))
+	if err != nil {
+		return err
+	}
+	dprev, err := c.buf("prev", uint64(n*cells*4))
+	if err != nil {
+		return err
+	}
+	ddiff, err := c.buf("diff", uint64(n*cells*4))
+	if err != nil {
+		return err
+	}
+	for k, i := range c.group {
+		if err := c.h2d(pix+uint64(k*frameBytes), unsafe.Pointer(unsafe.SliceData(frames[i].Pix)), used); err != nil {
+			return err
+		}
+		off := dprev + uint64(k*cells*4)
+		if prev[i] != nil {
+			err = c.h2d(off, f32ptr(prev[i]), cells*4)
+		} else {
+			err = c.api.check("cuMemsetD8Async", c.api.cuMemsetD8Async(off, 0, uint64(cells*4), c.stream))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := c.launch(c.fns.motion, uint32((cells+255)/256), uint32(n), 256, 0,
+		pix, uint64(frameBytes), i32(f0.Stride), i32(bpp), i32(cell), i32(gw), i32(gh), dgrid, dprev, ddiff); err != nil {
+		return err
+	}
+	for k, i := range c.group {
+		if err := c.d2h(f32ptr(grids[i]), dgrid+uint64(k*cells*4), cells*4); err != nil {
+			return err
+		}
+		if prev[i] != nil {
+			if err := c.d2h(f32ptr(diffs[i]), ddiff+uint64(k*cells*4), cells*4); err != nil {
+				return err
+			}
+		}
+	}
+	// The host slices must stay put until the stream is synchronised.
+	return c.sync()
+}
+
+func log2(n int) int {
+	l := 0
+	for 1<<l < n {
+		l++
+	}
+	return l
+}
+
+// PowerSpectra implements Backend.
+func (c *CUDA) PowerSpectra(dst, frames []float32, rows, fftSize int, window []float32) error {
+	if err := checkSpectra(dst, frames, rows, fftSize, window); err != nil {
+		return err
+	}
+	if fftSize > maxGPUFFT {
+		return c.cpu.PowerSpectra(dst, frames, rows, fftSize, window)
+	}
+	if rows == 0 {
+		return nil
+	}
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer c.leave()
+	bins := fftSize/2 + 1
+	din, err := c.buf("audio", uint64(len(frames)*4))
+	if err != nil {
+		return err
+	}
+	dwin, err := c.buf("window", uint64(fftSize*4))
+	if err != nil {
+		return err
+	}
+	dout, err := c.buf("power", uint64(rows*bins*4))
+	if err != nil {
+		return err
+	}
+	if err := c.h2d(din, f32ptr(frames), len(frames)*4); err != nil {
+		return err
+	}
+	if err := c.h2d(dwin, f32ptr(window), fftSize*4); err != nil {
+		return err
+	}
+	threads := uint32(max(1, min(fftSize/2, 1024)))
+	if err := c.launch(c.fns.power, uint32(rows), 1, threads, uint32(fftSize*8),
+		dout, din, dwin, i32(fftSize), i32(log2(fftSize))); err != nil {
+		return err
+	}
+	if err := c.d2h(f32ptr(dst), dout, rows*bins*4); err != nil {
+		return err
+	}
+	return c.sync()
+}
+
+// LogMel implements Backend.
+func (c *CUDA) LogMel(dst, power []float32, rows, bins int, filterbank []float32, nMel int) error {
+	if err := checkLogMel(dst, power, rows, bins, filterbank, nMel); err != nil {
+		return err
+	}
+	if rows == 0 {
+		return nil
+	}
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer c.leave()
+	dp, err := c.buf("melin", uint64(len(power)*4))
+	if err != nil {
+		return err
+	}
+	dfb, err := c.buf("filterbank", uint64(len(filterbank)*4))
+	if err != nil {
+		return err
+	}
+	dout, err := c.buf("mel", uint64(len(dst)*4))
+	if err != nil {
+		return err
+	}
+	if err := c.h2d(dp, f32ptr(power), len(power)*4); err != nil {
+		return err
+	}
+	if err := c.h2d(dfb, f32ptr(filterbank), len(filterbank)*4); err != nil {
+		return err
+	}
+	total := rows * nMel
+	if err := c.launch(c.fns.logmel, uint32((total+127)/128), 1, 128, 0,
+		dout, dp, dfb, i32(rows), i32(bins), i32(nMel), f32(MelFloor)); err != nil {
+		return err
+	}
+	if err := c.d2h(f32ptr(dst), dout, len(dst)*4); err != nil {
+		return err
+	}
+	return c.sync()
+}
+
+// GCCPHAT implements Backend.
+func (c *CUDA) GCCPHAT(dst, a, b []float32, rows, n, maxLag int) error {
+	if err := checkGCC(dst, a, b, rows, n, maxLag); err != nil {
+		return err
+	}
+	if n > maxGPUFFT {
+		return c.cpu.GCCPHAT(dst, a, b, rows, n, maxLag)
+	}
+	if rows == 0 {
+		return nil
+	}
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer c.leave()
+	da, err := c.buf("gcca", uint64(len(a)*4))
+	if err != nil {
+		return err
+	}
+	db, err := c.buf("gccb", uint64(len(b)*4))
+	if err != nil {
+		return err
+	}
+	dout, err := c.buf("gcc", uint64(len(dst)*4))
+	if err != nil {
+		return err
+	}
+	if err := c.h2d(da, f32ptr(a), len(a)*4); err != nil {
+		return err
+	}
+	if err := c.h2d(db, f32ptr(b), len(b)*4); err != nil {
+		return err
+	}
+	threads := uint32(max(1, min(n/2, 1024)))
+	if err := c.launch(c.fns.gcc, uint32(rows), 1, threads, uint32(2*n*8),
+		dout, da, db, i32(n), i32(log2(n)), i32(maxLag)); err != nil {
+		return err
+	}
+	if err := c.d2h(f32ptr(dst), dout, len(dst)*4); err != nil {
+		return err
+	}
+	return c.sync()
+}
+
+// Dense implements Backend.
+func (c *CUDA) Dense(dst, x []float32, batch, in int, w, bias []float32, out int, act Activation) error {
+	if err := checkDense(dst, x, batch, in, w, bias, out, act); err != nil {
+		return err
+	}
+	if batch == 0 {
+		return nil
+	}
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer c.leave()
+	dx, err := c.buf("x", uint64(len(x)*4))
+	if err != nil {
+		return err
+	}
+	dw, err := c.buf("w", uint64(len(w)*4))
+	if err != nil {
+		return err
+	}
+	db, err := c.buf("bias", uint64(len(bias)*4))
+	if err != nil {
+		return err
+	}
+	dy, err := c.buf("y", uint64(len(dst)*4))
+	if err != nil {
+		return err
+	}
+	for _, cp := range []struct {
+		d uint64
+		h []float32
+	}{{dx, x}, {dw, w}, {db, bias}} {
+		if err := c.h2d(cp.d, f32ptr(cp.h), len(cp.h)*4); err != nil {
+			return err
+		}
+	}
+	total := batch * out
+	if err := c.launch(c.fns.dense, uint32((total+127)/128), 1, 128, 0,
+		dy, dx, dw, db, i32(batch), i32(in), i32(out), i32(int(act))); err != nil {
+		return err
+	}
+	if err := c.d2h(f32ptr(dst), dy, len(dst)*4); err != nil {
+		return err
+	}
+	return c.sync()
+}
+
+// AllocHost returns n bytes of pinned host memory, which the GPU reads
+// fastest; frames that live there cross to the device without staging. It
+// is freed by Close.
+func (c *CUDA) AllocHost(n int) ([]byte, error) {
+	if err := c.enter(); err != nil {
+		return nil, err
+	}
+	defer c.leave()
+	var p unsafe.Pointer
+	if err := c.api.check("cuMemHostAlloc", c.api.cuMemHostAlloc(&p, uint64(n), 0)); err != nil {
+		return nil, err
+	}
+	c.hosts = append(c.hosts, p)
+	return unsafe.Slice((*byte)(p), n), nil
+}
+
+// Close implements Backend.
+func (c *CUDA) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	c.closeLocked()
+	return nil
+}
+
+func (c *CUDA) closeLocked() {
+	if c.ctx == 0 {
+		return
+	}
+	c.api.cuCtxSetCurrent(c.ctx)
+	if c.stream != 0 {
+		c.api.cuStreamSynchronize(c.stream)
+	}
+	for _, b := range c.bufs {
+		c.api.cuMemFree(b.ptr)
+	}
+	c.bufs = map[string]devBuf{}
+	for _, p := range c.hosts {
+		c.api.cuMemFreeHost(p)
+	}
+	c.hosts = nil
+	if c.stream != 0 {
+		c.api.cuStreamDestroy(c.stream)
+		c.stream = 0
+	}
+	if c.module != 0 {
+		c.api.cuModuleUnload(c.module)
+		c.module = 0
+	}
+	c.api.cuDevicePrimaryCtxRelease(c.dev)
+	c.ctx = 0
+}
