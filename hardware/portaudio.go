@@ -1,0 +1,93 @@
+//go:build !nosensors
+
+package hardware
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/gordonklaus/portaudio"
+)
+
+// paMu serialises PortAudio's Initialize, Terminate and device queries: the
+// Go binding keeps its reference count and device cache in plain globals.
+var paMu sync.Mutex
+
+// PortAudioBuilt reports whether this binary has PortAudio.
+const PortAudioBuilt = true
+
+// OpenPortAudio initialises PortAudio (reference-counted) and returns the
+// function that releases it.
+func OpenPortAudio() (release func(), err error) {
+	paMu.Lock()
+	defer paMu.Unlock()
+	if err := portaudio.Initialize(); err != nil {
+		return nil, fmt.Errorf("portaudio: %w", err)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			paMu.Lock()
+			defer paMu.Unlock()
+			_ = portaudio.Terminate()
+		})
+	}, nil
+}
+
+// AudioInputs lists the audio input devices PortAudio sees.
+func AudioInputs() ([]AudioDevice, error) {
+	release, err := OpenPortAudio()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	devs, _, err := audioInputs()
+	return devs, err
+}
+
+// audioInputs lists inputs; PortAudio must be open.
+func audioInputs() ([]AudioDevice, []*portaudio.DeviceInfo, error) {
+	paMu.Lock()
+	defer paMu.Unlock()
+	all, err := portaudio.Devices()
+	if err != nil {
+		return nil, nil, fmt.Errorf("portaudio: listing devices: %w", err)
+	}
+	var out []AudioDevice
+	var infos []*portaudio.DeviceInfo
+	for _, d := range all {
+		if d.MaxInputChannels < 1 {
+			continue
+		}
+		ad := AudioDevice{
+			Index: d.Index, Name: d.Name, MaxInputChannels: d.MaxInputChannels, DefaultRateHz: d.DefaultSampleRate,
+			DefaultLowLatency: d.DefaultLowInputLatency, DefaultHighLatency: d.DefaultHighInputLatency,
+		}
+		if d.HostApi != nil {
+			ad.HostAPI = d.HostApi.Name
+			ad.Default = d.HostApi.DefaultInputDevice != nil && d.HostApi.DefaultInputDevice.Index == d.Index
+		}
+		out = append(out, ad)
+		infos = append(infos, d)
+	}
+	return out, infos, nil
+}
+
+// ResolveAudioInput finds the input device spec names (see PickAudioInput).
+// PortAudio must be open (OpenPortAudio).
+func ResolveAudioInput(spec string) (AudioDevice, *portaudio.DeviceInfo, error) {
+	devs, infos, err := audioInputs()
+	if err != nil {
+		return AudioDevice{}, nil, err
+	}
+	d, err := PickAudioInput(devs, spec)
+	if err != nil {
+		return d, nil, err
+	}
+	for _, info := range infos {
+		if info.Index == d.Index {
+			return d, info, nil
+		}
+	}
+	return d, nil, fmt.Errorf("%w: %q vanished", ErrUnknownDevice, spec)
+}
