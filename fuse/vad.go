@@ -1,0 +1,167 @@
+package fuse
+
+import "math"
+
+// VADConfig tunes the voice activity detector. Zero values take the
+// defaults in brackets.
+type VADConfig struct {
+	// SNRThresholdDB is the sub-band SNR above the tracked noise floor a
+	// frame needs to count as speech [6].
+	SNRThresholdDB float64
+	// MinLevelDBFS is the analysis frame's level below which nothing is
+	// speech [-60].
+	MinLevelDBFS float64
+	// MaxFlatness and MaxTonality gate out noise and pure tones [0.3,
+	// 0.95]; MinHarmonicity gates out unvoiced sound [0.7]; MinPeaks, the
+	// spectral peaks within 20 dB of the strongest below 5 kHz, gates out
+	// tones (one peak) and two-tone signals [3].
+	MaxFlatness, MaxTonality, MinHarmonicity float64
+	MinPeaks                                 int
+	// InitNoiseDBFS is the noise floor the VAD assumes before it has
+	// measured one: white noise at this RMS level [-60]. The floor then
+	// follows the quietest recent sound.
+	InitNoiseDBFS float64
+	// HangoverNS keeps speech on after the last speech frame [300 ms].
+	HangoverNS int64
+}
+
+func (c *VADConfig) defaults() {
+	def := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.SNRThresholdDB, 6)
+	def(&c.MinLevelDBFS, -60)
+	def(&c.InitNoiseDBFS, -60)
+	def(&c.MaxFlatness, 0.3)
+	def(&c.MaxTonality, 0.95)
+	if c.MinPeaks == 0 {
+		c.MinPeaks = 3
+	}
+	def(&c.MinHarmonicity, 0.7)
+	if c.HangoverNS == 0 {
+		c.HangoverNS = 300e6
+	}
+}
+
+// vadBands are the sub-bands, in Hz, whose energy the VAD tracks (the
+// WebRTC VAD's split of the telephone band), and the weight of each in the
+// frame score.
+var vadBands = [...]struct{ lo, hi, weight float64 }{
+	{80, 250, 0.6},
+	{250, 500, 1},
+	{500, 1000, 1},
+	{1000, 2000, 1},
+	{2000, 3000, 0.8},
+	{3000, 4000, 0.6},
+}
+
+const numVADBands = len(vadBands)
+
+// VAD is a voice activity detector in the spirit of WebRTC's: the energy of
+// six sub-bands against a noise floor tracked per band (fast down, slow up),
+// scored as a weighted SNR, and gated by harmonicity, spectral flatness and
+// tonality, so that white noise (flat, aperiodic) and a pure tone (one
+// spectral peak) are not speech however loud they are. Speech starts after
+// two consecutive speech frames and holds for a hangover after the last.
+type VAD struct {
+	cfg    VADConfig
+	lo, hi [numVADBands]int // bin ranges
+	noise  [numVADBands]float64
+	// initNoise is where the floor starts: white noise at InitNoiseDBFS.
+	initNoise [numVADBands]float64
+	init      bool
+	run       int // consecutive speech frames
+	speech    bool
+	lastNS    int64
+	score     float64
+	haveAny   bool
+}
+
+// newVAD returns a VAD for power spectra of fftSize at rateHz.
+func newVAD(cfg VADConfig, fftSize, rateHz int) *VAD {
+	cfg.defaults()
+	v := &VAD{cfg: cfg}
+	binHz := float64(rateHz) / float64(fftSize)
+	bins := fftSize/2 + 1
+	for i, b := range vadBands {
+		v.lo[i] = min(bins, int(math.Ceil(b.lo/binHz)))
+		v.hi[i] = min(bins, int(math.Ceil(b.hi/binHz)))
+		// White noise of variance σ² puts σ²·Σw² = σ²·3n/8 (periodic
+		// Hann) into each bin of the power spectrum.
+		perBin := math.Pow(10, cfg.InitNoiseDBFS/10) * 3 * float64(fftSize) / 8
+		v.initNoise[i] = 10 * math.Log10(perBin*float64(v.hi[i]-v.lo[i])+1e-12)
+	}
+	return v
+}
+
+// vadInput is what the VAD weighs for one analysis frame.
+type vadInput struct {
+	timeNS                            int64
+	power                             []float32
+	levelDBFS                         float64
+	flatness, tonality, harmonicity   float64
+	haveShape, haveHarmonicity, voice bool // voice: a pitch was found
+	peaks                             int  // spectral peaks within 20 dB of the strongest
+}
+
+// update weighs one frame and returns whether speech is on and the frame's
+// smoothed score (> 0 leans speech).
+func (v *VAD) update(in vadInput) (bool, float64) {
+	var e [numVADBands]float64
+	for i := range e {
+		var s float64
+		for _, p := range in.power[v.lo[i]:v.hi[i]] {
+			s += float64(p)
+		}
+		e[i] = 10 * math.Log10(s+1e-12)
+	}
+	if !v.init {
+		v.noise, v.init = v.initNoise, true
+	}
+	var score, wsum float64
+	for i, b := range vadBands {
+		snr := min(e[i]-v.noise[i], 30)
+		score += b.weight * snr
+		wsum += b.weight
+	}
+	score = score/wsum - v.cfg.SNRThresholdDB
+	// Noise floor: follows drops quickly, rises slowly, and more slowly
+	// still while speech is on.
+	up := 0.02
+	if v.speech {
+		up = 0.004
+	}
+	for i := range e {
+		if e[i] < v.noise[i] {
+			v.noise[i] += 0.3 * (e[i] - v.noise[i])
+		} else {
+			v.noise[i] += up * (e[i] - v.noise[i])
+		}
+	}
+	frameSpeech := score > 0 && in.levelDBFS >= v.cfg.MinLevelDBFS && in.haveShape && in.haveHarmonicity && in.voice &&
+		in.flatness <= v.cfg.MaxFlatness && in.tonality <= v.cfg.MaxTonality && in.harmonicity >= v.cfg.MinHarmonicity &&
+		in.peaks >= v.cfg.MinPeaks
+	if !frameSpeech {
+		score = min(score, -1)
+	}
+	score = min(max(score, -10), 10)
+	if v.haveAny {
+		v.score = 0.5*v.score + 0.5*score
+	} else {
+		v.score, v.haveAny = score, true
+	}
+	if frameSpeech {
+		v.run++
+		if v.run >= 2 || v.speech {
+			v.speech, v.lastNS = true, in.timeNS
+		}
+	} else {
+		v.run = 0
+		if v.speech && in.timeNS-v.lastNS > v.cfg.HangoverNS {
+			v.speech = false
+		}
+	}
+	return v.speech, v.score
+}
