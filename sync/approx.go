@@ -449,3 +449,6 @@ func addSat(a, b int64) int64 {
 	}
 	return s
 }
+
+// Pending returns how many messages of stream i are queued.
+func (a *Approx) Pending(i int) uint64 { return a.q[i].tail - a.q[i].head }

@@ -76,7 +76,7 @@ func parseTraceLine(b []byte) (TraceEvent, error) {
 		var v int64
 		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
 			d := int64(b[i] - '0')
-			if v > (max-d)/10 {
+			if d > max || v > (max-d)/10 {
 				return 0, fmt.Errorf("%s %q is out of range 0..%d", what, b[start:min(len(b), i+1)], max)
 			}
 			v = v*10 + d
