@@ -49,6 +49,7 @@ type CUDA struct {
 
 	bufs  map[string]devBuf
 	hosts []unsafe.Pointer
+	stage []float32 // pinned staging, grown on demand
 
 	// Kernel arguments, kept here so a launch allocates nothing.
 	argv  [16]uint64
@@ -214,7 +215,7 @@ func nvrtcCompile(nv *nvrtcAPI, src, arch string) ([]byte, error) {
 func (c *CUDA) enter() error {
 	c.mu.Lock()
 	runtime.LockOSThread()
-	if err := c.api.check("cuCtxSetCurrent", c.api.cuCtxSetCurrent(c.ctx)); err != nil {
+	if err := c.api.check("cuCtxSetCurrent", c.api.call(c.api.hot.ctxSetCurrent, c.ctx)); err != nil {
 		c.leave()
 		return err
 	}
@@ -249,18 +250,18 @@ func (c *CUDA) h2d(dst uint64, src unsafe.Pointer, n int) error {
 	if n == 0 {
 		return nil
 	}
-	return c.api.check("cuMemcpyHtoDAsync", c.api.cuMemcpyHtoDAsync(dst, src, uint64(n), c.stream))
+	return c.api.check("cuMemcpyHtoDAsync", c.api.call(c.api.hot.h2d, uintptr(dst), uintptr(src), uintptr(n), c.stream))
 }
 
 func (c *CUDA) d2h(dst unsafe.Pointer, src uint64, n int) error {
 	if n == 0 {
 		return nil
 	}
-	return c.api.check("cuMemcpyDtoHAsync", c.api.cuMemcpyDtoHAsync(dst, src, uint64(n), c.stream))
+	return c.api.check("cuMemcpyDtoHAsync", c.api.call(c.api.hot.d2h, uintptr(dst), uintptr(src), uintptr(n), c.stream))
 }
 
 func (c *CUDA) sync() error {
-	return c.api.check("cuStreamSynchronize", c.api.cuStreamSynchronize(c.stream))
+	return c.api.check("cuStreamSynchronize", c.api.call(c.api.hot.sync, c.stream))
 }
 
 func i32(v int) uint64     { return uint64(uint32(int32(v))) }
@@ -274,7 +275,8 @@ func (c *CUDA) launch(fn uintptr, gx, gy, block, shmem uint32, args ...uint64) e
 		c.argv[i] = a
 		c.argp[i] = unsafe.Pointer(&c.argv[i])
 	}
-	r := c.api.cuLaunchKernel(fn, gx, gy, 1, block, 1, 1, shmem, c.stream, unsafe.Pointer(&c.argp[0]), 0)
+	r := c.api.call(c.api.hot.launch, fn, uintptr(gx), uintptr(gy), 1, uintptr(block), 1, 1, uintptr(shmem),
+		c.stream, uintptr(unsafe.Pointer(&c.argp[0])), 0)
 	return c.api.check("cuLaunchKernel", r)
 }
 
@@ -340,36 +342,46 @@ func (c *CUDA) motionGroup(frames []FrameRef, cell int, grids, prev, diffs [][]f
 	if err != nil {
 		return err
 	}
+	// Previous grids go up, and grids and changes come down, through one
+	// pinned staging buffer: three copies for the batch, not three per frame.
+	stage, err := c.staging(3 * n * cells)
+	if err != nil {
+		return err
+	}
 	for k, i := range c.group {
 		if err := c.h2d(pix+uint64(k*frameBytes), unsafe.Pointer(unsafe.SliceData(frames[i].Pix)), used); err != nil {
 			return err
 		}
-		off := dprev + uint64(k*cells*4)
 		if prev[i] != nil {
-			err = c.h2d(off, f32ptr(prev[i]), cells*4)
+			copy(stage[k*cells:(k+1)*cells], prev[i])
 		} else {
-			err = c.api.check("cuMemsetD8Async", c.api.cuMemsetD8Async(off, 0, uint64(cells*4), c.stream))
+			clear(stage[k*cells : (k+1)*cells])
 		}
-		if err != nil {
-			return err
-		}
+	}
+	if err := c.h2d(dprev, f32ptr(stage), n*cells*4); err != nil {
+		return err
 	}
 	if err := c.launch(c.fns.motion, uint32((cells+255)/256), uint32(n), 256, 0,
 		pix, uint64(frameBytes), i32(f0.Stride), i32(bpp), i32(cell), i32(gw), i32(gh), dgrid, dprev, ddiff); err != nil {
 		return err
 	}
+	outGrids, outDiffs := stage[n*cells:2*n*cells], stage[2*n*cells:3*n*cells]
+	if err := c.d2h(f32ptr(outGrids), dgrid, n*cells*4); err != nil {
+		return err
+	}
+	if err := c.d2h(f32ptr(outDiffs), ddiff, n*cells*4); err != nil {
+		return err
+	}
+	if err := c.sync(); err != nil {
+		return err
+	}
 	for k, i := range c.group {
-		if err := c.d2h(f32ptr(grids[i]), dgrid+uint64(k*cells*4), cells*4); err != nil {
-			return err
-		}
+		copy(grids[i], outGrids[k*cells:(k+1)*cells])
 		if prev[i] != nil {
-			if err := c.d2h(f32ptr(diffs[i]), ddiff+uint64(k*cells*4), cells*4); err != nil {
-				return err
-			}
+			copy(diffs[i], outDiffs[k*cells:(k+1)*cells])
 		}
 	}
-	// The host slices must stay put until the stream is synchronised.
-	return c.sync()
+	return nil
 }
 
 func log2(n int) int {
@@ -557,6 +569,21 @@ func (c *CUDA) Dense(dst, x []float32, batch, in int, w, bias []float32, out int
 	return c.sync()
 }
 
+// staging returns a pinned buffer of at least n floats.
+func (c *CUDA) staging(n int) ([]float32, error) {
+	if len(c.stage) >= n {
+		return c.stage[:n], nil
+	}
+	var p unsafe.Pointer
+	size := max(n, 2*len(c.stage), 1024)
+	if err := c.api.check("cuMemHostAlloc", c.api.cuMemHostAlloc(&p, uint64(size*4), 0)); err != nil {
+		return nil, err
+	}
+	c.hosts = append(c.hosts, p) // the old one is freed by Close
+	c.stage = unsafe.Slice((*float32)(p), size)
+	return c.stage[:n], nil
+}
+
 // AllocHost returns n bytes of pinned host memory, which the GPU reads
 // fastest; frames that live there cross to the device without staging. It
 // is freed by Close.
@@ -598,7 +625,7 @@ func (c *CUDA) closeLocked() {
 	for _, p := range c.hosts {
 		c.api.cuMemFreeHost(p)
 	}
-	c.hosts = nil
+	c.hosts, c.stage = nil, nil
 	if c.stream != 0 {
 		c.api.cuStreamDestroy(c.stream)
 		c.stream = 0

@@ -38,17 +38,17 @@ type cudaAPI struct {
 	cuMemFree                 func(p uint64) cuResult
 	cuMemHostAlloc            func(p *unsafe.Pointer, n uint64, flags uint32) cuResult
 	cuMemFreeHost             func(p unsafe.Pointer) cuResult
-	cuMemcpyHtoDAsync         func(dst uint64, src unsafe.Pointer, n uint64, stream uintptr) cuResult
-	cuMemcpyDtoHAsync         func(dst unsafe.Pointer, src uint64, n uint64, stream uintptr) cuResult
-	cuMemsetD8Async           func(dst uint64, v uint8, n uint64, stream uintptr) cuResult
 	cuStreamCreate            func(s *uintptr, flags uint32) cuResult
 	cuStreamDestroy           func(s uintptr) cuResult
 	cuStreamSynchronize       func(s uintptr) cuResult
 	cuModuleLoadData          func(m *uintptr, image *byte) cuResult
 	cuModuleUnload            func(m uintptr) cuResult
 	cuModuleGetFunction       func(f *uintptr, m uintptr, name string) cuResult
-	cuLaunchKernel            func(f uintptr, gx, gy, gz, bx, by, bz, shmem uint32, stream uintptr, params unsafe.Pointer, extra uintptr) cuResult
 	cuGetErrorString          func(r cuResult, s **byte) cuResult
+
+	// Raw entry points of the calls made on every operation, called with
+	// purego.SyscallN: far fewer allocations than the reflective wrappers.
+	hot struct{ ctxSetCurrent, h2d, d2h, sync, launch uintptr }
 }
 
 // nvrtcAPI holds NVRTC's entry points.
@@ -97,17 +97,25 @@ func loadCUDA() (*cudaAPI, error) {
 			{&api.cuCtxSetCurrent, "cuCtxSetCurrent"},
 			{&api.cuMemAlloc, "cuMemAlloc_v2"}, {&api.cuMemFree, "cuMemFree_v2"},
 			{&api.cuMemHostAlloc, "cuMemHostAlloc"}, {&api.cuMemFreeHost, "cuMemFreeHost"},
-			{&api.cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2"}, {&api.cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2"},
-			{&api.cuMemsetD8Async, "cuMemsetD8Async"},
 			{&api.cuStreamCreate, "cuStreamCreate"}, {&api.cuStreamDestroy, "cuStreamDestroy_v2"},
 			{&api.cuStreamSynchronize, "cuStreamSynchronize"},
 			{&api.cuModuleLoadData, "cuModuleLoadData"}, {&api.cuModuleUnload, "cuModuleUnload"},
-			{&api.cuModuleGetFunction, "cuModuleGetFunction"}, {&api.cuLaunchKernel, "cuLaunchKernel"},
+			{&api.cuModuleGetFunction, "cuModuleGetFunction"},
 			{&api.cuGetErrorString, "cuGetErrorString"},
 		}
 		for _, s := range syms {
 			if err := register(h, s.fn, s.name); err != nil {
 				cudaErr = fmt.Errorf("%w: the CUDA driver is too old: %v", ErrNoCUDA, err)
+				return
+			}
+		}
+		for _, hs := range []struct {
+			p    *uintptr
+			name string
+		}{{&api.hot.ctxSetCurrent, "cuCtxSetCurrent"}, {&api.hot.h2d, "cuMemcpyHtoDAsync_v2"},
+			{&api.hot.d2h, "cuMemcpyDtoHAsync_v2"}, {&api.hot.sync, "cuStreamSynchronize"}, {&api.hot.launch, "cuLaunchKernel"}} {
+			if *hs.p, err = purego.Dlsym(h, hs.name); err != nil {
+				cudaErr = fmt.Errorf("%w: the CUDA driver is too old: missing symbol %s", ErrNoCUDA, hs.name)
 				return
 			}
 		}
@@ -216,6 +224,12 @@ func dlopenFirst(candidates []string) (uintptr, error) {
 		return 0, errs[0]
 	}
 	return 0, errors.New("no candidates")
+}
+
+// call calls a hot entry point.
+func (api *cudaAPI) call(fn uintptr, args ...uintptr) cuResult {
+	r, _, _ := purego.SyscallN(fn, args...)
+	return cuResult(r)
 }
 
 func (api *cudaAPI) errString(r cuResult) string {
