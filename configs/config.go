@@ -82,6 +82,7 @@ type Sync struct {
 
 // Fuse configures fusion.
 type Fuse struct {
+	Backend          string        `yaml:"backend"`
 	DecisionInterval time.Duration `yaml:"decision_interval"`
 	Activity         Activity      `yaml:"activity"`
 }

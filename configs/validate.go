@@ -127,6 +127,9 @@ func (c *Config) validate() []fieldError {
 	if sy.MinAudioCoverage < 0 || sy.MinAudioCoverage > 1 {
 		bad("sync.min_audio_coverage", "%v is out of range 0..1", sy.MinAudioCoverage)
 	}
+	if !slices.Contains([]string{"auto", "cpu", "cuda"}, c.Fuse.Backend) {
+		bad("fuse.backend", "%q is not auto, cpu or cuda", c.Fuse.Backend)
+	}
 	if c.Fuse.DecisionInterval < time.Millisecond {
 		bad("fuse.decision_interval", "%v is shorter than 1ms", c.Fuse.DecisionInterval)
 	}

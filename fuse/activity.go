@@ -19,6 +19,8 @@ type ActivityConfig struct {
 	MotionWeight, MotionRef float64
 	// Audio evidence: AudioWeight × (level − AudioRefDBFS).
 	AudioWeight, AudioRefDBFS float64
+	// Backend runs the motion kernels; nil for the CPU backend.
+	Backend Backend
 }
 
 // ErrConfig is wrapped by every configuration error.
@@ -77,7 +79,11 @@ func NewActivity(cfg ActivityConfig) (*Activity, error) {
 	if cfg.Robot == "" {
 		return nil, fmt.Errorf("%w: no robot id", ErrConfig)
 	}
-	return &Activity{cfg: cfg, backend: NewCPU()}, nil
+	b := cfg.Backend
+	if b == nil {
+		b = NewCPU()
+	}
+	return &Activity{cfg: cfg, backend: b}, nil
 }
 
 // Push takes a bundle's measurements and calls emit with the decision of the

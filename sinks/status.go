@@ -14,11 +14,13 @@ const StatusSchema = "fusiond.status.v1"
 
 // Status is what fusiond publishes on fusion.<robot>.status.
 type Status struct {
-	Schema string         `json:"schema"`
-	Robot  string         `json:"robot"`
-	TimeNS int64          `json:"time_ns"`
-	Drops  []av.DropCount `json:"drops"`
-	Queues []QueueDepth   `json:"queues"`
+	Schema string `json:"schema"`
+	Robot  string `json:"robot"`
+	TimeNS int64  `json:"time_ns"`
+	// Backend is the compute backend fusion runs on ("cpu", "cuda").
+	Backend string         `json:"backend"`
+	Drops   []av.DropCount `json:"drops"`
+	Queues  []QueueDepth   `json:"queues"`
 }
 
 // QueueDepth is one queue's fill.

@@ -39,9 +39,10 @@ type pipeline struct {
 	bundles   *av.Queue[*av.Bundle]
 	decisions *av.Queue[*av.Decision]
 
-	sync  *avsync.FrameSync
-	fuse  *fuse.Activity
-	sinks []sinks.Sink
+	sync    *avsync.FrameSync
+	backend fuse.Backend // closed when run returns
+	fuse    *fuse.Activity
+	sinks   []sinks.Sink
 }
 
 func newPipeline(cfg *configs.Config, clock av.Clock, sinkList []sinks.Sink, log *slog.Logger) (*pipeline, error) {
@@ -101,12 +102,17 @@ func newPipeline(cfg *configs.Config, clock av.Clock, sinkList []sinks.Sink, log
 	if p.sync, err = avsync.NewFrameSync(sc, p.drops); err != nil {
 		return nil, err
 	}
+	if p.backend, err = fuse.NewBackend(cfg.Fuse.Backend, log); err != nil {
+		return nil, err
+	}
 	ac := cfg.Fuse.Activity
 	p.fuse, err = fuse.NewActivity(fuse.ActivityConfig{
 		Robot: cfg.Robot, IntervalNS: int64(cfg.Fuse.DecisionInterval), Prior: ac.Prior,
 		MotionWeight: ac.MotionWeight, MotionRef: ac.MotionRef, AudioWeight: ac.AudioWeight, AudioRefDBFS: ac.AudioRefDBFS,
+		Backend: p.backend,
 	})
 	if err != nil {
+		p.backend.Close()
 		return nil, err
 	}
 	p.merged = make(chan av.Sample, capacity)
@@ -122,6 +128,7 @@ func newPipeline(cfg *configs.Config, clock av.Clock, sinkList []sinks.Sink, log
 func (p *pipeline) run(ctx context.Context) error {
 	hard, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
+	defer p.backend.Close()
 	startNS := p.clock.Now()
 
 	var g errgroup.Group
@@ -215,7 +222,7 @@ func (p *pipeline) discardLeftovers() {
 
 // status is the pipeline's state for fusion.<robot>.status.
 func (p *pipeline) status() sinks.Status {
-	st := sinks.Status{Drops: p.drops.Snapshot()}
+	st := sinks.Status{Backend: p.backend.Name(), Drops: p.drops.Snapshot()}
 	for _, q := range p.captured {
 		st.Queues = append(st.Queues, sinks.QueueDepth{Name: q.Name, Len: q.Len(), Cap: q.Cap()})
 	}
