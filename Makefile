@@ -30,6 +30,7 @@ test: deps
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./configs -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./fuse -run '^$$' -fuzz FuzzAudioFeatures -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

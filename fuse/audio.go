@@ -281,7 +281,8 @@ func (a *AudioFeatures) Push(timeNS int64, s *av.AudioSlice) *AudioValues {
 	for i := range frames {
 		var m float32
 		for _, x := range data[i*ch : (i+1)*ch] {
-			if x != x || x > math.MaxFloat32 || x < -math.MaxFloat32 {
+			x, ok := clean(x)
+			if !ok {
 				nonFinite++
 				continue
 			}
@@ -336,9 +337,8 @@ func (a *AudioFeatures) Push(timeNS int64, s *av.AudioSlice) *AudioValues {
 	for i := range n {
 		var m float32
 		for _, x := range src[i*ch : (i+1)*ch] {
-			if x == x && x <= math.MaxFloat32 && x >= -math.MaxFloat32 {
-				m += x
-			}
+			x, _ = clean(x)
+			m += x
 		}
 		m *= inv
 		a.frame[pad+i] = m
@@ -507,13 +507,8 @@ func (a *AudioFeatures) crossCorrelate(timeNS int64, data []float32, frames, ch 
 		clear(ra[:pad])
 		clear(rb[:pad])
 		for i := range cnt {
-			x, y := src[i*ch], src[i*ch+p+1]
-			if x != x || x > math.MaxFloat32 || x < -math.MaxFloat32 {
-				x = 0
-			}
-			if y != y || y > math.MaxFloat32 || y < -math.MaxFloat32 {
-				y = 0
-			}
+			x, _ := clean(src[i*ch])
+			y, _ := clean(src[i*ch+p+1])
 			ra[pad+i], rb[pad+i] = x, y
 		}
 	}
@@ -522,4 +517,13 @@ func (a *AudioFeatures) crossCorrelate(timeNS int64, data []float32, frames, ch 
 	}
 	a.doa.update(timeNS, a.gcc, true)
 	return nil
+}
+
+// clean returns a sample clamped to full scale, or 0 and false when it is
+// NaN or infinite. Samples past full scale count as clipped.
+func clean(x float32) (float32, bool) {
+	if x != x || x > math.MaxFloat32 || x < -math.MaxFloat32 {
+		return 0, false
+	}
+	return min(max(x, -1), 1), true
 }
