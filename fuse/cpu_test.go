@@ -97,3 +97,22 @@ func cudaForBench() *fuse.CUDA {
 	cudaOnce.Do(func() { cudaBackend, cudaErr = fuse.NewCUDA(fuse.CUDAOptions{}) })
 	return cudaBackend
 }
+
+// TestCUDAOutOfMemoryFallsBack: with too little device memory the backend
+// still answers correctly, on the CPU, and says so once.
+func TestCUDAOutOfMemoryFallsBack(t *testing.T) {
+	cudaOrSkip(t)
+	var logs bytes.Buffer
+	c, err := fuse.NewCUDA(fuse.CUDAOptions{MaxDeviceBytes: 256 << 10, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fusetest.Run(t, c)
+	if c.CPUFallbacks() == 0 {
+		t.Fatal("a 256 KiB device budget should not hold a 640×480 frame")
+	}
+	if n := strings.Count(logs.String(), "device memory exhausted"); n != 1 {
+		t.Fatalf("logged %d times:\n%s", n, logs.String())
+	}
+}

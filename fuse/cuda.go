@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -28,8 +29,22 @@ type CUDAOptions struct {
 	// CacheDir holds compiled kernels; empty for the user cache directory
 	// (~/.cache/fusiond/cuda).
 	CacheDir string
-	Log      *slog.Logger
+	// MaxDeviceBytes caps the device memory the backend takes (0: no cap).
+	// Past it, as when the device runs out, operations run on the CPU.
+	MaxDeviceBytes uint64
+	Log            *slog.Logger
 }
+
+// ErrDeviceMemory is wrapped when the GPU has no room for an operation's
+// buffers; the operation then runs on the CPU backend instead.
+var ErrDeviceMemory = errors.New("out of device memory")
+
+// errCPUOnly says an operation's size is beyond the kernels (FFTs above
+// maxGPUFFT): it runs on the CPU backend.
+var errCPUOnly = errors.New("size runs on the CPU")
+
+// cudaErrorOutOfMemory is CUDA_ERROR_OUT_OF_MEMORY.
+const cudaErrorOutOfMemory cuResult = 2
 
 // CUDA is the Backend on an NVIDIA GPU, through the driver API and NVRTC
 // loaded at run time. It keeps its device buffers (grown on demand, never
@@ -47,9 +62,13 @@ type CUDA struct {
 	cpu    *CPU // sizes the kernels do not take
 	log    *slog.Logger
 
-	bufs  map[string]devBuf
-	hosts []unsafe.Pointer
-	stage []float32 // pinned staging, grown on demand
+	bufs     map[string]devBuf
+	used     uint64 // bytes of device memory in bufs
+	maxBytes uint64 // 0: as much as the device has
+	oomOnce  sync.Once
+	fellBack atomic.Uint64
+	hosts    []unsafe.Pointer
+	stage    []float32 // pinned staging, grown on demand
 
 	// Kernel arguments, kept here so a launch allocates nothing.
 	argv  [16]uint64
@@ -88,7 +107,7 @@ func NewCUDA(opts CUDAOptions) (*CUDA, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &CUDA{api: api, gpu: gpus[opts.Device], cpu: NewCPU(), log: log, bufs: map[string]devBuf{}}
+	c := &CUDA{api: api, gpu: gpus[opts.Device], cpu: NewCPU(), log: log, bufs: map[string]devBuf{}, maxBytes: opts.MaxDeviceBytes}
 	if err := api.check("cuDeviceGet", api.cuDeviceGet(&c.dev, int32(opts.Device))); err != nil {
 		return nil, err
 	}
@@ -236,12 +255,24 @@ func (c *CUDA) buf(name string, n uint64) (uint64, error) {
 	if b.ptr != 0 {
 		c.api.cuMemFree(b.ptr)
 	}
+	delete(c.bufs, name)
+	c.used -= b.size
 	size := max(n, 2*b.size, 4096)
+	if c.maxBytes > 0 && c.used+size > c.maxBytes {
+		size = n
+		if c.used+size > c.maxBytes {
+			return 0, fmt.Errorf("%w: %s needs %d bytes, %d of the %d allowed are in use", ErrDeviceMemory, name, n, c.used, c.maxBytes)
+		}
+	}
 	var p uint64
-	if err := c.api.check("cuMemAlloc "+name, c.api.cuMemAlloc(&p, size)); err != nil {
-		delete(c.bufs, name)
+	if r := c.api.cuMemAlloc(&p, size); r != 0 {
+		err := c.api.check("cuMemAlloc "+name, r)
+		if r == cudaErrorOutOfMemory {
+			err = fmt.Errorf("%w: %v", ErrDeviceMemory, err)
+		}
 		return 0, err
 	}
+	c.used += size
 	c.bufs[name] = devBuf{ptr: p, size: size}
 	return p, nil
 }
@@ -282,8 +313,22 @@ func (c *CUDA) launch(fn uintptr, gx, gy, block, shmem uint32, args ...uint64) e
 
 func f32ptr(s []float32) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(s)) }
 
-// MotionGrids implements Backend. Frames of one shape go in one launch.
+// MotionGrids implements Backend.
 func (c *CUDA) MotionGrids(frames []FrameRef, cell int, grids, prev, diffs [][]float32) error {
+	err := c.motionGridsGPU(frames, cell, grids, prev, diffs)
+	if !errors.Is(err, ErrDeviceMemory) && !errors.Is(err, errCPUOnly) {
+		return err
+	}
+	if errors.Is(err, ErrDeviceMemory) {
+		c.outOfMemory(err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cpu.MotionGrids(frames, cell, grids, prev, diffs)
+}
+
+// motionGridsGPU runs frames of one shape in one launch.
+func (c *CUDA) motionGridsGPU(frames []FrameRef, cell int, grids, prev, diffs [][]float32) error {
 	if err := checkFrames(frames, cell, grids, prev, diffs); err != nil {
 		return err
 	}
@@ -394,11 +439,24 @@ func log2(n int) int {
 
 // PowerSpectra implements Backend.
 func (c *CUDA) PowerSpectra(dst, frames []float32, rows, fftSize int, window []float32) error {
+	err := c.powerSpectraGPU(dst, frames, rows, fftSize, window)
+	if !errors.Is(err, ErrDeviceMemory) && !errors.Is(err, errCPUOnly) {
+		return err
+	}
+	if errors.Is(err, ErrDeviceMemory) {
+		c.outOfMemory(err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cpu.PowerSpectra(dst, frames, rows, fftSize, window)
+}
+
+func (c *CUDA) powerSpectraGPU(dst, frames []float32, rows, fftSize int, window []float32) error {
 	if err := checkSpectra(dst, frames, rows, fftSize, window); err != nil {
 		return err
 	}
 	if fftSize > maxGPUFFT {
-		return c.cpu.PowerSpectra(dst, frames, rows, fftSize, window)
+		return errCPUOnly
 	}
 	if rows == 0 {
 		return nil
@@ -439,6 +497,19 @@ func (c *CUDA) PowerSpectra(dst, frames []float32, rows, fftSize int, window []f
 
 // LogMel implements Backend.
 func (c *CUDA) LogMel(dst, power []float32, rows, bins int, filterbank []float32, nMel int) error {
+	err := c.logMelGPU(dst, power, rows, bins, filterbank, nMel)
+	if !errors.Is(err, ErrDeviceMemory) && !errors.Is(err, errCPUOnly) {
+		return err
+	}
+	if errors.Is(err, ErrDeviceMemory) {
+		c.outOfMemory(err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cpu.LogMel(dst, power, rows, bins, filterbank, nMel)
+}
+
+func (c *CUDA) logMelGPU(dst, power []float32, rows, bins int, filterbank []float32, nMel int) error {
 	if err := checkLogMel(dst, power, rows, bins, filterbank, nMel); err != nil {
 		return err
 	}
@@ -480,11 +551,24 @@ func (c *CUDA) LogMel(dst, power []float32, rows, bins int, filterbank []float32
 
 // GCCPHAT implements Backend.
 func (c *CUDA) GCCPHAT(dst, a, b []float32, rows, n, maxLag int) error {
+	err := c.gccPHATGPU(dst, a, b, rows, n, maxLag)
+	if !errors.Is(err, ErrDeviceMemory) && !errors.Is(err, errCPUOnly) {
+		return err
+	}
+	if errors.Is(err, ErrDeviceMemory) {
+		c.outOfMemory(err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cpu.GCCPHAT(dst, a, b, rows, n, maxLag)
+}
+
+func (c *CUDA) gccPHATGPU(dst, a, b []float32, rows, n, maxLag int) error {
 	if err := checkGCC(dst, a, b, rows, n, maxLag); err != nil {
 		return err
 	}
 	if n > maxGPUFFT {
-		return c.cpu.GCCPHAT(dst, a, b, rows, n, maxLag)
+		return errCPUOnly
 	}
 	if rows == 0 {
 		return nil
@@ -524,6 +608,19 @@ func (c *CUDA) GCCPHAT(dst, a, b []float32, rows, n, maxLag int) error {
 
 // Dense implements Backend.
 func (c *CUDA) Dense(dst, x []float32, batch, in int, w, bias []float32, out int, act Activation) error {
+	err := c.denseGPU(dst, x, batch, in, w, bias, out, act)
+	if !errors.Is(err, ErrDeviceMemory) && !errors.Is(err, errCPUOnly) {
+		return err
+	}
+	if errors.Is(err, ErrDeviceMemory) {
+		c.outOfMemory(err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cpu.Dense(dst, x, batch, in, w, bias, out, act)
+}
+
+func (c *CUDA) denseGPU(dst, x []float32, batch, in int, w, bias []float32, out int, act Activation) error {
 	if err := checkDense(dst, x, batch, in, w, bias, out, act); err != nil {
 		return err
 	}
@@ -568,6 +665,19 @@ func (c *CUDA) Dense(dst, x []float32, batch, in int, w, bias []float32, out int
 	}
 	return c.sync()
 }
+
+// outOfMemory notes an operation that fell back to the CPU; the first one
+// is logged.
+func (c *CUDA) outOfMemory(err error) {
+	c.fellBack.Add(1)
+	c.oomOnce.Do(func() {
+		c.log.Warn("CUDA device memory exhausted: running such operations on the CPU", "err", err)
+	})
+}
+
+// CPUFallbacks counts the operations that ran on the CPU for want of
+// device memory.
+func (c *CUDA) CPUFallbacks() uint64 { return c.fellBack.Load() }
 
 // staging returns a pinned buffer of at least n floats.
 func (c *CUDA) staging(n int) ([]float32, error) {
@@ -621,7 +731,7 @@ func (c *CUDA) closeLocked() {
 	for _, b := range c.bufs {
 		c.api.cuMemFree(b.ptr)
 	}
-	c.bufs = map[string]devBuf{}
+	c.bufs, c.used = map[string]devBuf{}, 0
 	for _, p := range c.hosts {
 		c.api.cuMemFreeHost(p)
 	}
