@@ -112,10 +112,15 @@ func (c *AudioClock) Observe(firstFrame int64, frames int, arrivalNS int64) (res
 		c.reset(end, arrivalNS)
 		return true
 	}
-	if firstFrame < c.lastEnd { // the frame count went backwards
-		c.resets++
-		c.reset(end, arrivalNS)
-		return true
+	if firstFrame < c.lastEnd {
+		// The frame count went backwards: far back is a restarted device
+		// or recording; a little is a chunk out of order, ignored.
+		if float64(c.lastEnd-firstFrame)*c.pNom > float64(c.cfg.DiscontinuityNS) {
+			c.resets++
+			c.reset(end, arrivalNS)
+			return true
+		}
+		return false
 	}
 	u := float64(end - c.x0)
 	v := float64(arrivalNS-c.y0) - u*c.pNom

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	gosync "sync"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
 )
@@ -20,8 +22,11 @@ type Config struct {
 	AudioRateHz   int
 	AudioChannels int
 	// AudioWindowNS is the span of audio before each frame that goes into
-	// its bundle.
+	// its bundle, and AudioAfterNS the span after it: each bundle's audio
+	// is [t - AudioWindowNS, t + AudioAfterNS), sliced sample-accurately
+	// across chunk boundaries.
 	AudioWindowNS int64
+	AudioAfterNS  int64
 	// MaxWaitNS is the longest a frame waits, in arrival time, for its audio.
 	MaxWaitNS int64
 	// MinAudioCoverage is the fraction of the window that real audio must
@@ -30,6 +35,19 @@ type Config struct {
 	// PendingFrames bounds the frames waiting for audio; when it is full the
 	// oldest is emitted at once with the audio it has.
 	PendingFrames int
+	// VideoOffsetNS and AudioOffsetNS are static per-stream offsets added
+	// to capture times (a camera's exposure delay, a device's known
+	// latency), bringing the streams onto one time base.
+	VideoOffsetNS int64
+	AudioOffsetNS int64
+	// EstimateDrift times audio frames with an AudioClock fitted to the
+	// chunks' frame counts against their arrival times (plus
+	// AudioOffsetNS, typically minus the input latency), instead of the
+	// chunks' own capture times at the nominal rate.
+	EstimateDrift bool
+	// Clock tunes the estimator (its RateHz and OffsetNS are set from the
+	// fields above).
+	Clock ClockConfig
 }
 
 // ErrConfig is wrapped by every configuration error.
@@ -46,8 +64,14 @@ func (c Config) validate() error {
 		return bad("frame period %d ns is not positive", c.FramePeriodNS)
 	case c.Audio != "" && (c.AudioRateHz <= 0 || c.AudioChannels <= 0):
 		return bad("audio stream %q needs a rate and a channel count", c.Audio)
-	case c.Audio != "" && av.NSToFrames(c.AudioWindowNS, c.AudioRateHz) < 1:
-		return bad("audio window %d ns holds no audio frame at %d Hz", c.AudioWindowNS, c.AudioRateHz)
+	case c.AudioWindowNS < 0 || c.AudioAfterNS < 0:
+		return bad("audio window [-%d ns, +%d ns] is negative", c.AudioWindowNS, c.AudioAfterNS)
+	case c.Audio != "" && av.NSToFrames(c.AudioWindowNS+c.AudioAfterNS, c.AudioRateHz) < 1:
+		return bad("audio window of %d ns holds no audio frame at %d Hz", c.AudioWindowNS+c.AudioAfterNS, c.AudioRateHz)
+	case c.AudioWindowNS+c.AudioAfterNS > 60e9:
+		return bad("audio window of %d ns is longer than a minute", c.AudioWindowNS+c.AudioAfterNS)
+	case c.Video != "" && c.Video == c.Audio:
+		return bad("stream %q is both the video and the audio stream", c.Video)
 	case c.MaxWaitNS < 0:
 		return bad("max wait %d ns is negative", c.MaxWaitNS)
 	case c.PendingFrames < 1:
@@ -75,6 +99,31 @@ type FrameSync struct {
 	haveTrigger      bool
 	lastFrameArrival int64
 	sawFrame         bool
+
+	stats Stats
+}
+
+// Stats are a FrameSync's counters since it started.
+type Stats struct {
+	Bundles      uint64 // emitted
+	VideoMissing uint64 // bundles without a frame (camera silent or absent)
+	AudioMissing uint64 // bundles whose audio coverage was too low
+	Deadline     uint64 // bundles emitted by their deadline rather than complete
+	GapFrames    uint64 // audio frames zero-filled in slices (never arrived)
+	ClockResets  uint64 // audio clock discontinuities (device reconnect, looping input)
+	DriftPPM     float64
+}
+
+// Stats returns the counters.
+func (s *FrameSync) Stats() Stats {
+	st := s.stats
+	if s.ring != nil {
+		st.ClockResets = s.ring.restarts
+		if s.ring.clk != nil {
+			st.ClockResets, st.DriftPPM = s.ring.clk.Resets(), s.ring.clk.DriftPPM()
+		}
+	}
+	return st
 }
 
 // NewFrameSync returns a synchroniser. Drops it makes (late or
@@ -86,13 +135,23 @@ func NewFrameSync(cfg Config, drops *av.Drops) (*FrameSync, error) {
 	s := &FrameSync{cfg: cfg, drops: drops, pending: make([]*av.Frame, 0, cfg.PendingFrames)}
 	windowSamples := 0
 	if cfg.Audio != "" {
-		windowFrames := av.NSToFrames(cfg.AudioWindowNS, cfg.AudioRateHz)
+		windowFrames := av.NSToFrames(cfg.AudioWindowNS+cfg.AudioAfterNS, cfg.AudioRateHz)
 		windowSamples = int(windowFrames) * cfg.AudioChannels
 		s.windowFrames = windowFrames
 		// Room for the window, plus the audio that can arrive while frames
 		// wait, plus a second of slack for chunking and jitter.
 		keep := windowFrames + av.NSToFrames(cfg.MaxWaitNS+1e9, cfg.AudioRateHz)
 		s.ring = newAudioRing(int(keep), cfg.AudioRateHz, cfg.AudioChannels)
+		s.ring.offsetNS = cfg.AudioOffsetNS
+		if cfg.EstimateDrift {
+			cc := cfg.Clock
+			cc.RateHz, cc.OffsetNS = cfg.AudioRateHz, cfg.AudioOffsetNS
+			clk, err := NewAudioClock(cc)
+			if err != nil {
+				return nil, err
+			}
+			s.ring.clk = clk
+		}
 	}
 	s.bundles = av.NewBundlePool(windowSamples, cfg.PendingFrames+4)
 	return s, nil
@@ -114,10 +173,11 @@ func (s *FrameSync) Push(smp av.Sample, emit func(*av.Bundle)) {
 			s.drop(smp, av.DropWrongKind)
 			break
 		}
+		f.CaptureNS += s.cfg.VideoOffsetNS
 		s.pushFrame(f, emit)
 	case s.cfg.Audio != "" && m.Stream == s.cfg.Audio:
 		c, ok := smp.(*av.AudioChunk)
-		if !ok || c.Channels != s.cfg.AudioChannels || c.RateHz != s.cfg.AudioRateHz {
+		if !ok || c.Channels != s.cfg.AudioChannels || c.RateHz != s.cfg.AudioRateHz || c.FirstFrame < 0 || len(c.Data)%c.Channels != 0 {
 			s.drop(smp, av.DropWrongKind)
 			break
 		}
@@ -128,6 +188,20 @@ func (s *FrameSync) Push(smp av.Sample, emit func(*av.Bundle)) {
 	default:
 		s.drop(smp, av.DropUnknownStream)
 	}
+	s.emitReady(emit, false)
+}
+
+// Advance tells the synchroniser that arrival time has reached nowNS with
+// no sample arriving, and emits what became due: frames whose deadline
+// passed, and audio-only bundles while the camera is silent. The stage
+// calls it from a timer so that streams that all stop still get their
+// missing markers; being an input like a sample, it keeps output a pure
+// function of the inputs.
+func (s *FrameSync) Advance(nowNS int64, emit func(*av.Bundle)) {
+	if !s.started || nowNS <= s.nowNS {
+		return
+	}
+	s.nowNS = nowNS
 	s.emitReady(emit, false)
 }
 
@@ -158,6 +232,7 @@ func (s *FrameSync) pushFrame(f *av.Frame, emit func(*av.Bundle)) {
 	s.sawFrame = true
 	s.lastFrameArrival = f.ArrivalNS
 	if len(s.pending) == cap(s.pending) {
+		s.stats.Deadline++
 		emit(s.bundle(s.pending[0].CaptureNS, s.pending[0]))
 		s.pending = append(s.pending[:0], s.pending[1:]...)
 	}
@@ -169,8 +244,12 @@ func (s *FrameSync) pushFrame(f *av.Frame, emit func(*av.Bundle)) {
 func (s *FrameSync) emitReady(emit func(*av.Bundle), flush bool) {
 	n := 0
 	for _, f := range s.pending {
-		if !flush && !s.audioDone(f.CaptureNS) && f.ArrivalNS+s.cfg.MaxWaitNS > s.nowNS {
+		done := s.audioDone(f.CaptureNS)
+		if !flush && !done && f.ArrivalNS+s.cfg.MaxWaitNS > s.nowNS {
 			break
+		}
+		if !done {
+			s.stats.Deadline++
 		}
 		emit(s.bundle(f.CaptureNS, f))
 		n++
@@ -212,6 +291,16 @@ func (s *FrameSync) audioDone(t int64) bool {
 	return s.ring.started() && s.ring.end >= s.ring.index(t-s.cfg.AudioWindowNS)+s.windowFrames
 }
 
+// Watermark returns the capture time up to which the audio stream is
+// complete: a frame at t can be bundled once t + AudioAfterNS is below it.
+// It is math.MinInt64 before any audio.
+func (s *FrameSync) Watermark() int64 {
+	if s.ring == nil || !s.ring.started() {
+		return math.MinInt64
+	}
+	return s.ring.timeOf(s.ring.end)
+}
+
 // bundle makes the bundle for trigger time t (with frame f, which may be
 // nil) and takes ownership of f.
 func (s *FrameSync) bundle(t int64, f *av.Frame) *av.Bundle {
@@ -219,7 +308,9 @@ func (s *FrameSync) bundle(t int64, f *av.Frame) *av.Bundle {
 	s.seq++
 	b.Seq, b.TimeNS, b.Frame = s.seq, t, f
 	s.lastTriggerNS, s.haveTrigger = t, true
+	s.stats.Bundles++
 	if f == nil {
+		s.stats.VideoMissing++
 		b.Missing = append(b.Missing, av.Video)
 	}
 	if s.ring == nil {
@@ -228,7 +319,9 @@ func (s *FrameSync) bundle(t int64, f *av.Frame) *av.Bundle {
 	} else {
 		b.Audio.Stream, b.Audio.RateHz, b.Audio.Channels = s.cfg.Audio, s.cfg.AudioRateHz, s.cfg.AudioChannels
 		b.Audio.StartNS, b.Audio.Covered = s.ring.read(t-s.cfg.AudioWindowNS, b.Audio.Data)
+		s.stats.GapFrames += uint64(b.Audio.Frames() - b.Audio.Covered)
 		if b.Audio.Coverage() < s.cfg.MinAudioCoverage {
+			s.stats.AudioMissing++
 			b.Missing = append(b.Missing, av.Audio)
 		}
 	}
@@ -242,8 +335,35 @@ func (s *FrameSync) bundle(t int64, f *av.Frame) *av.Bundle {
 // stamping each with clock's time. When in is closed it flushes, closes out
 // and returns nil; if ctx ends first it releases what it holds and returns
 // ctx's error.
+//
+// While no sample arrives, a timer advances the synchroniser's arrival
+// time to the clock's time less MaxWait (a grace that leaves every decision
+// to the samples while they flow), so that a frame still waiting when every
+// stream has stopped goes out with its missing markers within twice MaxWait.
 func Run(ctx context.Context, s *FrameSync, clock av.Clock, in <-chan av.Sample, out *av.Queue[*av.Bundle]) error {
 	defer out.Close()
+	ticks := make(chan int64)
+	tickCtx, stopTicks := context.WithCancel(ctx)
+	var ticker gosync.WaitGroup
+	defer ticker.Wait()
+	defer stopTicks()
+	if grace := s.cfg.MaxWaitNS; grace > 0 {
+		period := max(grace/2, int64(1e6))
+		ticker.Add(1)
+		go func() {
+			defer ticker.Done()
+			for next := clock.Now() + period; ; next += period {
+				if clock.WaitUntil(tickCtx, next) != nil {
+					return
+				}
+				select {
+				case ticks <- clock.Now() - grace:
+				case <-tickCtx.Done():
+					return
+				}
+			}
+		}()
+	}
 	var sendErr error
 	emit := func(b *av.Bundle) {
 		if sendErr != nil {
@@ -264,6 +384,12 @@ func Run(ctx context.Context, s *FrameSync, clock av.Clock, in <-chan av.Sample,
 				return sendErr
 			}
 			s.Push(smp, emit)
+			if sendErr != nil {
+				s.discard()
+				return sendErr
+			}
+		case now := <-ticks:
+			s.Advance(now, emit)
 			if sendErr != nil {
 				s.discard()
 				return sendErr

@@ -16,6 +16,10 @@ type audioRing struct {
 	begin    int64 // first frame ever written
 	end      int64 // one past the newest frame written
 	hasAudio bool
+
+	offsetNS int64       // static offset added to capture times
+	clk      *AudioClock // when set, it times the frames
+	restarts uint64      // discontinuities without a clock
 }
 
 func newAudioRing(frames, rateHz, channels int) *audioRing {
@@ -31,20 +35,51 @@ func newAudioRing(frames, rateHz, channels int) *audioRing {
 func (r *audioRing) started() bool { return r.hasAudio }
 
 // index returns the frame number captured at (or just before) time t.
-func (r *audioRing) index(t int64) int64 { return av.NSToFrames(t-r.originNS, r.rateHz) }
+func (r *audioRing) index(t int64) int64 {
+	if r.clk != nil {
+		return r.clk.FrameAt(t)
+	}
+	return av.NSToFrames(t-r.originNS, r.rateHz)
+}
 
 // timeOf returns the capture time of frame k.
-func (r *audioRing) timeOf(k int64) int64 { return r.originNS + av.FramesToNS(k, r.rateHz) }
+func (r *audioRing) timeOf(k int64) int64 {
+	if r.clk != nil {
+		return r.clk.TimeOf(k)
+	}
+	return r.originNS + av.FramesToNS(k, r.rateHz)
+}
+
+// discontinuityFrames is how far back a chunk's frame count must go to be a
+// restarted device rather than a chunk out of order.
+func (r *audioRing) discontinuityFrames() int64 {
+	if r.clk != nil {
+		return av.NSToFrames(r.clk.cfg.DiscontinuityNS, r.rateHz)
+	}
+	return av.NSToFrames(250e6, r.rateHz)
+}
 
 // write copies a chunk in. The first chunk fixes the stream's time origin:
 // later capture times follow from frame counts. It returns false when the
 // chunk lies wholly before audio already written.
 func (r *audioRing) write(c *av.AudioChunk) bool {
-	if !r.hasAudio {
-		r.originNS = c.CaptureNS - av.FramesToNS(c.FirstFrame, c.RateHz)
-		r.begin, r.end, r.hasAudio = c.FirstFrame, c.FirstFrame, true
-	}
 	first, last := c.FirstFrame, c.FirstFrame+int64(c.Frames())
+	if r.hasAudio && first < r.end-r.discontinuityFrames() {
+		// The frame count restarted (a reconnect, a looping recording):
+		// what the ring holds belongs to the old count.
+		r.hasAudio = false
+		if r.clk == nil {
+			r.restarts++
+		}
+	}
+	if r.clk != nil {
+		r.clk.Observe(first, c.Frames(), c.ArrivalNS)
+	}
+	if !r.hasAudio {
+		r.originNS = c.CaptureNS - av.FramesToNS(c.FirstFrame, c.RateHz) + r.offsetNS
+		r.begin, r.end, r.hasAudio = c.FirstFrame, c.FirstFrame, true
+		clear(r.valid)
+	}
 	if last <= r.end {
 		return false
 	}
