@@ -1,0 +1,14 @@
+// Package vision computes per-frame visual features with OpenCV (gocv):
+// motion energy on a block grid and its centroid (the grid itself runs on
+// the fuse Backend, so a GPU backend accelerates it), the fraction of the
+// frame MOG2 marks foreground, faces found by Debian's LBP or Haar
+// cascades (opencv-data) every few frames and tracked by template matching
+// in between, each face's bearing from its image position and the camera's
+// field of view, and its mouth region's motion corrected for head motion.
+//
+// It is the one place fusiond's features touch cgo: package fuse, which
+// the CUDA backend's static test binaries are built from, imports no cgo.
+// Every feature is documented in fuse.FeatureTable (docs/FEATURES.md); one
+// that cannot be computed for a frame is reported missing (Values.Has),
+// never as zero.
+package vision

@@ -1,0 +1,603 @@
+package vision
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"os"
+
+	"gocv.io/x/gocv"
+
+	"github.com/seed-4c364652/fusiond/fuse"
+	"github.com/seed-4c364652/fusiond/ingest/av"
+)
+
+// Debian's opencv-data cascades, in the order tried.
+// (lbpcascade_frontalface_improved finds no face in the sample images.)
+var DefaultCascades = []string{
+	"/usr/share/opencv4/lbpcascades/lbpcascade_frontalface.xml",
+	"/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml",
+}
+
+// ErrNoCascade is returned when no face cascade could be loaded.
+var ErrNoCascade = errors.New("vision: no face cascade could be loaded (install opencv-data)")
+
+// Config configures an Extractor. Zero values take the defaults in
+// brackets.
+type Config struct {
+	// Width and Height are the configured camera resolution. Frames of
+	// another size are processed all the same (state restarts at each
+	// change) and counted.
+	Width, Height int
+	// HFOVDeg is the camera's horizontal field of view [60].
+	HFOVDeg float64
+	// FaceEvery runs the face detector every this many frames, tracking
+	// faces in between [5]; negative turns face detection off.
+	FaceEvery int
+	// Cascades are the face cascade files, the first that loads is used
+	// [DefaultCascades].
+	Cascades []string
+	// DetectWidth is the width frames are scaled to for background
+	// subtraction, face detection and tracking [320].
+	DetectWidth int
+	// MinFacePx is the smallest face detected, in detection pixels [24].
+	MinFacePx int
+	// MOG2History and MOG2VarThreshold tune the background model [500, 16].
+	MOG2History      int
+	MOG2VarThreshold float64
+	// MotionCell is the side of the motion grid's blocks in pixels [8].
+	MotionCell int
+	// MaxFaces bounds the faces kept [16].
+	MaxFaces int
+}
+
+func (c *Config) defaults() error {
+	if c.HFOVDeg == 0 {
+		c.HFOVDeg = 60
+	}
+	if c.FaceEvery == 0 {
+		c.FaceEvery = 5
+	}
+	if c.Cascades == nil {
+		c.Cascades = DefaultCascades
+	}
+	if c.DetectWidth == 0 {
+		c.DetectWidth = 320
+	}
+	if c.MinFacePx == 0 {
+		c.MinFacePx = 24
+	}
+	if c.MOG2History == 0 {
+		c.MOG2History = 500
+	}
+	if c.MOG2VarThreshold == 0 {
+		c.MOG2VarThreshold = 16
+	}
+	if c.MotionCell == 0 {
+		c.MotionCell = 8
+	}
+	if c.MaxFaces == 0 {
+		c.MaxFaces = 16
+	}
+	switch {
+	case c.Width < 16 || c.Height < 16:
+		return fmt.Errorf("%w: camera %dx%d is under 16x16", fuse.ErrConfig, c.Width, c.Height)
+	case !(c.HFOVDeg > 0 && c.HFOVDeg < 180):
+		return fmt.Errorf("%w: horizontal field of view %v° is not in (0, 180)", fuse.ErrConfig, c.HFOVDeg)
+	case c.DetectWidth < 64:
+		return fmt.Errorf("%w: detect width %d is under 64", fuse.ErrConfig, c.DetectWidth)
+	case c.MotionCell < 1:
+		return fmt.Errorf("%w: motion cell %d", fuse.ErrConfig, c.MotionCell)
+	}
+	return nil
+}
+
+// Feature names one visual feature, for Values.Has.
+type Feature uint8
+
+// Visual features.
+const (
+	FeatMotion      Feature = iota // MotionEnergy
+	FeatMotionXY                   // MotionX, MotionY
+	FeatForeground                 // Foreground
+	FeatFaces                      // Faces (the count may be 0)
+	FeatFaceBearing                // FaceBearingDeg, FaceBearingStdDeg
+	FeatMouth                      // MouthMotion
+)
+
+// Face is one face found or tracked.
+type Face struct {
+	ID  uint64
+	Box image.Rectangle // in frame pixels
+	// BearingDeg is the direction of the face's centre, 0 ahead, positive
+	// to the right; BearingStdDeg a quarter of its angular width.
+	BearingDeg, BearingStdDeg float64
+	// MouthMotion is the mean luma change in the mouth region beyond the
+	// change in the upper face, in grey levels; valid when HaveMouth.
+	MouthMotion float64
+	HaveMouth   bool
+	// Detected is true on the frames the detector found it; otherwise it
+	// was tracked.
+	Detected bool
+}
+
+// Values are one frame's visual features; a feature is valid only when Has
+// reports it. Faces aliases the extractor's state until the next Push.
+type Values struct {
+	MotionEnergy, MotionX, MotionY float64
+	Foreground                     float64
+	Faces                          []Face
+	// The largest face's bearing and mouth motion.
+	FaceBearingDeg, FaceBearingStdDeg, MouthMotion float64
+
+	present uint8
+}
+
+// Has reports whether f could be computed for this frame.
+func (v *Values) Has(f Feature) bool { return v.present&(1<<f) != 0 }
+
+func (v *Values) set(f Feature) { v.present |= 1 << f }
+
+// Evidence adds the features present to ev under the names of
+// fuse.FeatureTable.
+func (v *Values) Evidence(ev map[string]float64) {
+	if v.Has(FeatMotion) {
+		ev["video_motion_energy"] = v.MotionEnergy
+	}
+	if v.Has(FeatMotionXY) {
+		ev["video_motion_x"], ev["video_motion_y"] = v.MotionX, v.MotionY
+	}
+	if v.Has(FeatForeground) {
+		ev["video_foreground"] = v.Foreground
+	}
+	if v.Has(FeatFaces) {
+		ev["faces"] = float64(len(v.Faces))
+	}
+	if v.Has(FeatFaceBearing) {
+		ev["face_bearing_deg"], ev["face_bearing_std_deg"] = v.FaceBearingDeg, v.FaceBearingStdDeg
+	}
+	if v.Has(FeatMouth) {
+		ev["mouth_motion"] = v.MouthMotion
+	}
+}
+
+// Counters count what the extractor met.
+type Counters struct {
+	Frames             uint64
+	Missing            uint64 // nil frames
+	BadFrame           uint64 // unknown format, too small, or Pix too short
+	ResolutionMismatch uint64 // frames not of the configured size
+	Restarts           uint64 // state restarted for a new frame size
+	Detections         uint64 // detector runs
+	TrackLost          uint64 // faces dropped between detections
+	BackendErrors      uint64
+}
+
+// Extractor computes visual features frame by frame: motion energy on a
+// grid and its centroid (through the fuse Backend), the MOG2 foreground
+// fraction, faces (a cascade every FaceEvery frames, template tracking in
+// between), each face's bearing and mouth motion. It is not safe for
+// concurrent use; Close releases its OpenCV memory.
+type Extractor struct {
+	cfg Config
+	be  fuse.Backend
+
+	// Frame geometry in use; a change restarts the state below.
+	w, h          int
+	scale         float64 // detection pixels per frame pixel
+	dw, dh        int
+	focalPx       float64 // pinhole focal length in frame pixels
+	grid, prevG   []float32
+	diff          []float32
+	havePrev      bool
+	refs          [1]fuse.FrameRef
+	grids, prevs  [1][]float32
+	diffs         [1][]float32
+	gray, prevGry gocv.Mat // full-resolution luma
+	small, smallG gocv.Mat // detection-size BGR and luma
+	eq            gocv.Mat // smallG equalised, for the detector
+	fgMask, fgBin gocv.Mat
+	mog2          gocv.BackgroundSubtractorMOG2
+	haveMOG2      bool
+	cascade       gocv.CascadeClassifier
+	haveCascade   bool
+	contig        []byte // a copy of frames whose stride has padding
+
+	frameN uint64
+	faces  []track
+	out    []Face
+	nextID uint64
+
+	v Values
+	// Counters are the counts so far.
+	Counters Counters
+}
+
+type track struct {
+	id       uint64
+	box      image.Rectangle // frame pixels
+	prevBox  image.Rectangle
+	havePrev bool
+	tmpl     gocv.Mat // detection-size luma patch
+	detected bool
+}
+
+// New returns an Extractor on be. It fails when face detection is on and
+// no cascade loads.
+func New(cfg Config, be fuse.Backend) (*Extractor, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	e := &Extractor{cfg: cfg, be: be}
+	if cfg.FaceEvery > 0 {
+		e.cascade = gocv.NewCascadeClassifier()
+		for _, p := range cfg.Cascades {
+			if _, err := os.Stat(p); err == nil && e.cascade.Load(p) {
+				e.haveCascade = true
+				break
+			}
+		}
+		if !e.haveCascade {
+			e.cascade.Close()
+			return nil, fmt.Errorf("%w: tried %v", ErrNoCascade, cfg.Cascades)
+		}
+	}
+	e.gray, e.prevGry = gocv.NewMat(), gocv.NewMat()
+	e.small, e.smallG, e.eq = gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
+	e.fgMask, e.fgBin = gocv.NewMat(), gocv.NewMat()
+	return e, nil
+}
+
+// Config returns the configuration with its defaults applied.
+func (e *Extractor) Config() Config { return e.cfg }
+
+// Close releases the OpenCV memory the extractor holds.
+func (e *Extractor) Close() error {
+	for _, m := range []*gocv.Mat{&e.gray, &e.prevGry, &e.small, &e.smallG, &e.eq, &e.fgMask, &e.fgBin} {
+		m.Close()
+	}
+	e.dropFaces()
+	if e.haveMOG2 {
+		e.mog2.Close()
+		e.haveMOG2 = false
+	}
+	if e.haveCascade {
+		e.cascade.Close()
+		e.haveCascade = false
+	}
+	return nil
+}
+
+func (e *Extractor) dropFaces() {
+	for i := range e.faces {
+		e.faces[i].tmpl.Close()
+	}
+	e.faces = e.faces[:0]
+}
+
+// restart sets the geometry up for w×h frames.
+func (e *Extractor) restart(w, h int) {
+	if e.w != 0 {
+		e.Counters.Restarts++
+	}
+	e.w, e.h = w, h
+	cell := e.cfg.MotionCell
+	n := (w / cell) * (h / cell)
+	e.grid, e.prevG, e.diff = make([]float32, n), make([]float32, n), make([]float32, n)
+	e.havePrev = false
+	e.dw = min(e.cfg.DetectWidth, w)
+	e.scale = float64(e.dw) / float64(w)
+	e.dh = max(1, int(math.Round(float64(h)*e.scale)))
+	e.focalPx = float64(w) / 2 / math.Tan(e.cfg.HFOVDeg*math.Pi/360)
+	if e.haveMOG2 {
+		e.mog2.Close()
+	}
+	e.mog2 = gocv.NewBackgroundSubtractorMOG2WithParams(e.cfg.MOG2History, e.cfg.MOG2VarThreshold, true)
+	e.haveMOG2 = true
+	e.dropFaces()
+	e.frameN = 0
+}
+
+// Push computes the features of frame f. It never panics on a malformed
+// frame: such frames are counted and give no features.
+func (e *Extractor) Push(f *av.Frame) *Values {
+	v := &e.v
+	*v = Values{}
+	e.Counters.Frames++
+	if f == nil {
+		e.Counters.Missing++
+		return v
+	}
+	bpp := f.Format.BytesPerPixel()
+	if bpp == 0 || f.Width < e.cfg.MotionCell || f.Height < e.cfg.MotionCell || f.Width < 16 || f.Height < 16 ||
+		f.Stride < f.Width*bpp || len(f.Pix) < f.Stride*(f.Height-1)+f.Width*bpp {
+		e.Counters.BadFrame++
+		return v
+	}
+	if f.Width != e.cfg.Width || f.Height != e.cfg.Height {
+		e.Counters.ResolutionMismatch++
+	}
+	if f.Width != e.w || f.Height != e.h {
+		e.restart(f.Width, f.Height)
+	}
+	e.motion(f, v)
+
+	// One OpenCV view of the pixels, without a copy when rows are packed.
+	pix := f.Pix[:f.Height*f.Stride]
+	if f.Stride != f.Width*bpp || len(f.Pix) < f.Height*f.Stride {
+		need := f.Width * bpp * f.Height
+		if cap(e.contig) < need {
+			e.contig = make([]byte, need)
+		}
+		e.contig = e.contig[:need]
+		for y := range f.Height {
+			copy(e.contig[y*f.Width*bpp:(y+1)*f.Width*bpp], f.Pix[y*f.Stride:])
+		}
+		pix = e.contig
+	}
+	mt := gocv.MatTypeCV8UC3
+	if f.Format == av.Gray8 {
+		mt = gocv.MatTypeCV8UC1
+	}
+	img, err := gocv.NewMatFromBytes(f.Height, f.Width, mt, pix)
+	if err != nil {
+		e.Counters.BadFrame++
+		return v
+	}
+	defer img.Close()
+	if f.Format == av.Gray8 {
+		img.CopyTo(&e.gray)
+	} else {
+		gocv.CvtColor(img, &e.gray, gocv.ColorBGRToGray)
+	}
+	gocv.Resize(img, &e.small, image.Pt(e.dw, e.dh), 0, 0, gocv.InterpolationArea)
+	if f.Format == av.Gray8 {
+		e.small.CopyTo(&e.smallG)
+	} else {
+		gocv.CvtColor(e.small, &e.smallG, gocv.ColorBGRToGray)
+	}
+
+	// Foreground fraction: MOG2 marks shadows 127 and foreground 255.
+	e.mog2.Apply(e.small, &e.fgMask)
+	gocv.Threshold(e.fgMask, &e.fgBin, 200, 255, gocv.ThresholdBinary)
+	v.Foreground = float64(gocv.CountNonZero(e.fgBin)) / float64(e.dw*e.dh)
+	v.set(FeatForeground)
+
+	if e.haveCascade {
+		e.updateFaces()
+		e.describeFaces(v)
+	}
+	e.gray, e.prevGry = e.prevGry, e.gray
+	e.frameN++
+	return v
+}
+
+// motion runs the Backend's motion grid and summarises it as Activity does.
+func (e *Extractor) motion(f *av.Frame, v *Values) {
+	e.refs[0] = fuse.FrameRef{Pix: f.Pix, Width: f.Width, Height: f.Height, Stride: f.Stride, Format: f.Format}
+	e.grids[0], e.prevs[0], e.diffs[0] = e.grid, nil, e.diff
+	if e.havePrev {
+		e.prevs[0] = e.prevG
+	}
+	if err := e.be.MotionGrids(e.refs[:], e.cfg.MotionCell, e.grids[:], e.prevs[:], e.diffs[:]); err != nil {
+		e.Counters.BackendErrors++
+		e.havePrev = false
+		return
+	}
+	had := e.havePrev
+	e.grid, e.prevG = e.prevG, e.grid
+	e.havePrev = true
+	if !had {
+		return
+	}
+	gw, gh := f.Width/e.cfg.MotionCell, f.Height/e.cfg.MotionCell
+	var sum, sx, sy float64
+	for i, d := range e.diff {
+		m := float64(d) - fuse.MotionFloor
+		if m <= 0 {
+			continue
+		}
+		sum += m
+		sx += m * (float64(i%gw) + 0.5) / float64(gw)
+		sy += m * (float64(i/gw) + 0.5) / float64(gh)
+	}
+	v.MotionEnergy = sum / float64(gw*gh)
+	v.set(FeatMotion)
+	if sum > 0 {
+		v.MotionX, v.MotionY = sx/sum, sy/sum
+		v.set(FeatMotionXY)
+	}
+}
+
+// updateFaces detects faces every FaceEvery frames and tracks them in
+// between.
+func (e *Extractor) updateFaces() {
+	for i := range e.faces {
+		t := &e.faces[i]
+		t.prevBox, t.havePrev, t.detected = t.box, true, false
+	}
+	if e.frameN%uint64(e.cfg.FaceEvery) == 0 {
+		e.detect()
+		return
+	}
+	kept := e.faces[:0]
+	for _, t := range e.faces {
+		if e.track(&t) {
+			kept = append(kept, t)
+		} else {
+			t.tmpl.Close()
+			e.Counters.TrackLost++
+		}
+	}
+	e.faces = kept
+}
+
+// detect runs the cascade and matches detections to the faces tracked so
+// far by overlap, so that a face keeps its id and its previous box.
+func (e *Extractor) detect() {
+	e.Counters.Detections++
+	gocv.EqualizeHist(e.smallG, &e.eq)
+	found := e.cascade.DetectMultiScaleWithParams(e.eq, 1.1, 3, 0, image.Pt(e.cfg.MinFacePx, e.cfg.MinFacePx), image.Pt(0, 0))
+	if len(found) > e.cfg.MaxFaces {
+		found = found[:e.cfg.MaxFaces]
+	}
+	old := e.faces
+	next := make([]track, 0, len(found))
+	used := make([]bool, len(old))
+	for _, r := range found {
+		box := e.toFrame(r)
+		t := track{box: box, detected: true}
+		best, bestIoU := -1, 0.3
+		for j, o := range old {
+			if iou := overlap(o.box, box); !used[j] && iou > bestIoU {
+				best, bestIoU = j, iou
+			}
+		}
+		if best >= 0 {
+			used[best] = true
+			t.id, t.prevBox, t.havePrev = old[best].id, old[best].prevBox, old[best].havePrev
+		} else {
+			e.nextID++
+			t.id = e.nextID
+		}
+		region := e.smallG.Region(r)
+		t.tmpl = region.Clone()
+		region.Close()
+		next = append(next, t)
+	}
+	for j := range old {
+		old[j].tmpl.Close()
+	}
+	e.faces = next
+}
+
+// track moves a face's box to where its template matches best within a
+// search window around it; false when it no longer matches.
+func (e *Extractor) track(t *track) bool {
+	r := e.toDetect(t.box)
+	tw, th := t.tmpl.Cols(), t.tmpl.Rows()
+	mx, my := max(4, tw/3), max(4, th/3)
+	search := image.Rect(r.Min.X-mx, r.Min.Y-my, r.Min.X+tw+mx, r.Min.Y+th+my).Intersect(image.Rect(0, 0, e.dw, e.dh))
+	if search.Dx() < tw || search.Dy() < th {
+		return false
+	}
+	region := e.smallG.Region(search)
+	defer region.Close()
+	res := gocv.NewMat()
+	defer res.Close()
+	mask := gocv.NewMat()
+	defer mask.Close()
+	gocv.MatchTemplate(region, t.tmpl, &res, gocv.TmCcoeffNormed, mask)
+	_, maxVal, _, at := gocv.MinMaxLoc(res)
+	if !(maxVal >= 0.5) {
+		return false
+	}
+	moved := image.Rect(search.Min.X+at.X, search.Min.Y+at.Y, search.Min.X+at.X+tw, search.Min.Y+at.Y+th)
+	t.box = e.toFrame(moved)
+	return true
+}
+
+func (e *Extractor) toFrame(r image.Rectangle) image.Rectangle {
+	s := 1 / e.scale
+	b := image.Rect(int(float64(r.Min.X)*s), int(float64(r.Min.Y)*s), int(math.Ceil(float64(r.Max.X)*s)), int(math.Ceil(float64(r.Max.Y)*s)))
+	return b.Intersect(image.Rect(0, 0, e.w, e.h))
+}
+
+func (e *Extractor) toDetect(r image.Rectangle) image.Rectangle {
+	s := e.scale
+	return image.Rect(int(math.Round(float64(r.Min.X)*s)), int(math.Round(float64(r.Min.Y)*s)), int(math.Round(float64(r.Max.X)*s)), int(math.Round(float64(r.Max.Y)*s)))
+}
+
+func overlap(a, b image.Rectangle) float64 {
+	in := a.Intersect(b)
+	if in.Empty() {
+		return 0
+	}
+	ai := float64(in.Dx() * in.Dy())
+	return ai / (float64(a.Dx()*a.Dy()+b.Dx()*b.Dy()) - ai)
+}
+
+// describeFaces fills each face's bearing and mouth motion and the largest
+// face's summary.
+func (e *Extractor) describeFaces(v *Values) {
+	e.out = e.out[:0]
+	largest, area := -1, 0
+	var cur, prev []byte
+	if g, err := e.gray.DataPtrUint8(); err == nil {
+		cur = g
+	}
+	if e.frameN > 0 && !e.prevGry.Empty() {
+		if g, err := e.prevGry.DataPtrUint8(); err == nil {
+			prev = g
+		}
+	}
+	for _, t := range e.faces {
+		f := Face{ID: t.id, Box: t.box, Detected: t.detected}
+		f.BearingDeg = e.bearing(float64(t.box.Min.X+t.box.Max.X) / 2)
+		f.BearingStdDeg = (e.bearing(float64(t.box.Max.X)) - e.bearing(float64(t.box.Min.X))) / 4
+		if t.havePrev && cur != nil && prev != nil && len(prev) == len(cur) {
+			f.MouthMotion, f.HaveMouth = mouthMotion(cur, prev, e.w, e.h, t.box, t.prevBox)
+		}
+		e.out = append(e.out, f)
+		if a := t.box.Dx() * t.box.Dy(); a > area {
+			largest, area = len(e.out)-1, a
+		}
+	}
+	v.Faces = e.out
+	v.set(FeatFaces)
+	if largest >= 0 {
+		f := e.out[largest]
+		v.FaceBearingDeg, v.FaceBearingStdDeg = f.BearingDeg, f.BearingStdDeg
+		v.set(FeatFaceBearing)
+		if f.HaveMouth {
+			v.MouthMotion = f.MouthMotion
+			v.set(FeatMouth)
+		}
+	}
+}
+
+// bearing converts an image column to a bearing by the pinhole model.
+func (e *Extractor) bearing(x float64) float64 {
+	return math.Atan((x-float64(e.w)/2)/e.focalPx) * 180 / math.Pi
+}
+
+// mouthMotion measures the mean absolute luma change of the mouth region
+// (the middle half of the face's width, 65–95 % of its height) between the
+// face's box in this frame and its box in the last, so that the head's
+// movement is followed, minus the same measure over the upper face (its
+// middle half, 15–45 %), which any residual head motion or lighting change
+// moves as much as the mouth.
+func mouthMotion(cur, prev []byte, w, h int, box, prevBox image.Rectangle) (float64, bool) {
+	dx := prevBox.Min.X + prevBox.Dx()/2 - (box.Min.X + box.Dx()/2)
+	dy := prevBox.Min.Y + prevBox.Dy()/2 - (box.Min.Y + box.Dy()/2)
+	region := func(fy0, fy1 float64) image.Rectangle {
+		return image.Rect(box.Min.X+box.Dx()/4, box.Min.Y+int(fy0*float64(box.Dy())), box.Max.X-box.Dx()/4, box.Min.Y+int(fy1*float64(box.Dy())))
+	}
+	bounds := image.Rect(0, 0, w, h)
+	diff := func(r image.Rectangle) (float64, bool) {
+		pr := r.Add(image.Pt(dx, dy))
+		if r.Empty() || !r.In(bounds) || !pr.In(bounds) {
+			return 0, false
+		}
+		var sum int
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			a := cur[y*w+r.Min.X : y*w+r.Max.X]
+			b := prev[(y+dy)*w+pr.Min.X : (y+dy)*w+pr.Max.X]
+			for i, p := range a {
+				d := int(p) - int(b[i])
+				if d < 0 {
+					d = -d
+				}
+				sum += d
+			}
+		}
+		return float64(sum) / float64(r.Dx()*r.Dy()), true
+	}
+	mouth, ok1 := diff(region(0.65, 0.95))
+	upper, ok2 := diff(region(0.15, 0.45))
+	if !ok1 || !ok2 {
+		return 0, false
+	}
+	return max(0, mouth-upper), true
+}

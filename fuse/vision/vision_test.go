@@ -1,0 +1,293 @@
+package vision
+
+import (
+	"errors"
+	"image"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/seed-4c364652/fusiond/fuse"
+	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/ingest/synthetic"
+)
+
+const mediaDir = "../../.cache/media/opencv-doc/usr/share/doc/opencv-doc/examples/data"
+
+func newTestExtractor(t testing.TB, cfg Config) *Extractor {
+	t.Helper()
+	e, err := New(cfg, fuse.NewCPU())
+	if errors.Is(err, ErrNoCascade) {
+		t.Skip("no face cascade: install opencv-data")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// matFrame copies a BGR Mat into a frame.
+func matFrame(t testing.TB, m gocv.Mat) *av.Frame {
+	t.Helper()
+	b := m.ToBytes()
+	return &av.Frame{Width: m.Cols(), Height: m.Rows(), Stride: 3 * m.Cols(), Format: av.BGR24, Pix: b}
+}
+
+func media(t testing.TB, name string) string {
+	t.Helper()
+	p := filepath.Join(mediaDir, name)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("%s: run scripts/fetch-media.sh opencv-doc", p)
+	}
+	return p
+}
+
+// A moving synthetic disc gives motion centred where it moved.
+func TestMotionFollowsDisc(t *testing.T) {
+	src, err := synthetic.NewVideo(synthetic.VideoConfig{Stream: "cam0", Width: 640, Height: 480, FPS: 30, Seed: 3, NoiseAmplitude: 2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newTestExtractor(t, Config{Width: 640, Height: 480, FaceEvery: -1})
+	f := &av.Frame{Width: 640, Height: 480, Stride: 1920, Format: av.BGR24, Pix: make([]byte, 640*480*3)}
+	for seq := uint64(0); seq < 60; seq++ {
+		src.Render(seq, f)
+		v := e.Push(f)
+		if seq == 0 {
+			if v.Has(FeatMotion) {
+				t.Error("motion on the first frame")
+			}
+			continue
+		}
+		x0, y0, _ := src.ShapeAt(seq - 1)
+		x1, y1, _ := src.ShapeAt(seq)
+		wx, wy := (x0+x1)/2/640, (y0+y1)/2/480
+		if !v.Has(FeatMotionXY) || math.Abs(v.MotionX-wx) > 0.03 || math.Abs(v.MotionY-wy) > 0.03 {
+			t.Fatalf("frame %d: motion at (%.3f, %.3f) present %v, disc moved around (%.3f, %.3f)", seq, v.MotionX, v.MotionY, v.Has(FeatMotionXY), wx, wy)
+		}
+		if v.MotionEnergy <= 0 || !v.Has(FeatForeground) {
+			t.Fatalf("frame %d: energy %v foreground %v", seq, v.MotionEnergy, v.Has(FeatForeground))
+		}
+	}
+}
+
+// The foreground fraction of a still scene falls to 0; people walking in
+// vtest.avi make it rise.
+func TestForeground(t *testing.T) {
+	e := newTestExtractor(t, Config{Width: 768, Height: 576, FaceEvery: -1})
+	vc, err := gocv.VideoCaptureFile(media(t, "vtest.avi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vc.Close()
+	m := gocv.NewMat()
+	defer m.Close()
+	var fg, motion float64
+	for i := 0; i < 120 && vc.Read(&m); i++ {
+		v := e.Push(matFrame(t, m))
+		if i >= 60 {
+			fg += v.Foreground
+			motion += v.MotionEnergy
+		}
+	}
+	t.Logf("vtest.avi: mean foreground %.4f, motion %.3f", fg/60, motion/60)
+	if fg/60 < 0.005 || motion/60 <= 0 {
+		t.Errorf("people walking: foreground %.4f, motion %.3f", fg/60, motion/60)
+	}
+	still := matFrame(t, m)
+	var v *Values
+	for range 100 {
+		v = e.Push(still)
+	}
+	if v.Foreground > 0.001 || v.MotionEnergy != 0 {
+		t.Errorf("a still frame, 100 times: foreground %.4f, motion %v", v.Foreground, v.MotionEnergy)
+	}
+}
+
+// messi5.jpg has one frontal face, left of centre.
+func TestFaceInImage(t *testing.T) {
+	img := gocv.IMRead(media(t, "messi5.jpg"), gocv.IMReadColor)
+	defer img.Close()
+	f := matFrame(t, img)
+	e := newTestExtractor(t, Config{Width: f.Width, Height: f.Height, HFOVDeg: 60, DetectWidth: f.Width})
+	v := e.Push(f)
+	t.Logf("messi5.jpg %dx%d: faces %+v", f.Width, f.Height, v.Faces)
+	if !v.Has(FeatFaces) || len(v.Faces) == 0 {
+		t.Fatal("no face found")
+	}
+	fc := v.Faces[0]
+	for _, x := range v.Faces {
+		if x.Box.Dx()*x.Box.Dy() > fc.Box.Dx()*fc.Box.Dy() {
+			fc = x
+		}
+	}
+	// The face is at about (243,62)-(326,145).
+	if c := fc.Box.Min.Add(fc.Box.Max).Div(2); !c.In(image.Rect(260, 80, 310, 130)) {
+		t.Errorf("largest face %v, centre %v", fc.Box, c)
+	}
+	cx := float64(fc.Box.Min.X+fc.Box.Max.X) / 2
+	want := math.Atan((cx-float64(f.Width)/2)/(float64(f.Width)/2/math.Tan(math.Pi/6))) * 180 / math.Pi
+	if math.Abs(v.FaceBearingDeg-want) > 1e-9 || v.FaceBearingStdDeg <= 0 {
+		t.Errorf("bearing %.2f ± %.2f, want %.2f", v.FaceBearingDeg, v.FaceBearingStdDeg, want)
+	}
+	// Tracked between detections: the same face, the same box on a still
+	// image, and no mouth motion.
+	for i := 1; i < 5; i++ {
+		v = e.Push(f)
+		var same bool
+		for _, x := range v.Faces {
+			same = same || (x.ID == fc.ID && !x.Detected && x.Box == fc.Box)
+		}
+		if !same {
+			t.Fatalf("frame %d: faces %+v, want %+v tracked", i, v.Faces, fc)
+		}
+		if v.Has(FeatMouth) && v.MouthMotion > 0.5 {
+			t.Errorf("frame %d: mouth motion %.2f on a still image", i, v.MouthMotion)
+		}
+	}
+}
+
+// shifted returns img translated by (dx, dy), edges replicated.
+func shifted(img gocv.Mat, dx, dy int) gocv.Mat {
+	out := gocv.NewMat()
+	m := gocv.NewMatWithSize(2, 3, gocv.MatTypeCV64F)
+	defer m.Close()
+	m.SetDoubleAt(0, 0, 1)
+	m.SetDoubleAt(0, 2, float64(dx))
+	m.SetDoubleAt(1, 1, 1)
+	m.SetDoubleAt(1, 2, float64(dy))
+	gocv.WarpAffineWithParams(img, &out, m, image.Pt(img.Cols(), img.Rows()), gocv.InterpolationLinear, gocv.BorderReplicate, color.RGBA{})
+	return out
+}
+
+// A head that moves while its mouth stays still gives little mouth
+// motion; a mouth that moves gives much more.
+func TestMouthMotionCorrectedForHeadMotion(t *testing.T) {
+	img := gocv.IMRead(media(t, "messi5.jpg"), gocv.IMReadColor)
+	defer img.Close()
+	e := newTestExtractor(t, Config{Width: img.Cols(), Height: img.Rows(), FaceEvery: 100, DetectWidth: img.Cols()})
+	v := e.Push(matFrame(t, img))
+	if len(v.Faces) == 0 {
+		t.Skip("no face to test with")
+	}
+	box := v.Faces[0].Box
+	var head, mouth float64
+	for i := 1; i <= 8; i++ {
+		s := shifted(img, 2*i, i)
+		v = e.Push(matFrame(t, s))
+		s.Close()
+		if !v.Has(FeatMouth) {
+			t.Fatalf("head motion frame %d: no mouth motion (faces %+v)", i, v.Faces)
+		}
+		head += v.MouthMotion
+	}
+	// Now the mouth region alone changes: a dark bar opens and closes.
+	base := shifted(img, 16, 8)
+	defer base.Close()
+	fb := v.Faces[0].Box
+	for i := 1; i <= 8; i++ {
+		fr := base.Clone()
+		mr := image.Rect(fb.Min.X+fb.Dx()*3/8, fb.Min.Y+fb.Dy()*3/4, fb.Max.X-fb.Dx()*3/8, fb.Min.Y+fb.Dy()*3/4+(i%2)*fb.Dy()/10+1)
+		gocv.Rectangle(&fr, mr, color.RGBA{0, 0, 0, 255}, -1)
+		v = e.Push(matFrame(t, fr))
+		fr.Close()
+		if v.Has(FeatMouth) {
+			mouth += v.MouthMotion
+		}
+	}
+	t.Logf("face %v: mean mouth motion %.2f with head motion, %.2f with mouth motion", box, head/8, mouth/8)
+	if head/8 > 1 || mouth/8 < 3*max(head/8, 0.3) {
+		t.Errorf("mouth motion %.2f with the head moving, %.2f with the mouth moving", head/8, mouth/8)
+	}
+}
+
+// Faces are found in the Megamind clip (animated characters talking).
+func TestFacesInClip(t *testing.T) {
+	vc, err := gocv.VideoCaptureFile(media(t, "Megamind.avi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vc.Close()
+	m := gocv.NewMat()
+	defer m.Close()
+	var e *Extractor
+	var frames, withFace, mouths int
+	for vc.Read(&m) {
+		if e == nil {
+			e = newTestExtractor(t, Config{Width: m.Cols(), Height: m.Rows()})
+		}
+		v := e.Push(matFrame(t, m))
+		frames++
+		if len(v.Faces) > 0 {
+			withFace++
+		}
+		if v.Has(FeatMouth) {
+			mouths++
+		}
+	}
+	t.Logf("Megamind.avi: %d frames, %d with a face, %d with mouth motion; %+v", frames, withFace, mouths, e.Counters)
+	if frames < 200 || withFace < frames/4 {
+		t.Errorf("faces in %d of %d frames", withFace, frames)
+	}
+}
+
+func TestBadFrames(t *testing.T) {
+	good := func(w, h int) *av.Frame {
+		return &av.Frame{Width: w, Height: h, Stride: 3 * w, Format: av.BGR24, Pix: make([]byte, 3*w*h)}
+	}
+	for _, tc := range []struct {
+		name    string
+		f       *av.Frame
+		counter func(*Counters) uint64
+		motion  bool // features present
+	}{
+		{"nil", nil, func(c *Counters) uint64 { return c.Missing }, false},
+		{"zero size", &av.Frame{Format: av.BGR24}, func(c *Counters) uint64 { return c.BadFrame }, false},
+		{"no pixels", &av.Frame{Width: 64, Height: 48, Stride: 192, Format: av.BGR24}, func(c *Counters) uint64 { return c.BadFrame }, false},
+		{"short pixels", &av.Frame{Width: 64, Height: 48, Stride: 192, Format: av.BGR24, Pix: make([]byte, 100)}, func(c *Counters) uint64 { return c.BadFrame }, false},
+		{"unknown format", &av.Frame{Width: 64, Height: 48, Stride: 192, Pix: make([]byte, 192*48)}, func(c *Counters) uint64 { return c.BadFrame }, false},
+		{"tiny", good(8, 8), func(c *Counters) uint64 { return c.BadFrame }, false},
+		{"odd size", good(641, 479), func(c *Counters) uint64 { return c.ResolutionMismatch }, true},
+		{"other resolution", good(320, 240), func(c *Counters) uint64 { return c.ResolutionMismatch }, true},
+		{"padded stride", &av.Frame{Width: 64, Height: 48, Stride: 200, Format: av.BGR24, Pix: make([]byte, 200*48)}, func(c *Counters) uint64 { return c.ResolutionMismatch }, true},
+		{"gray", &av.Frame{Width: 64, Height: 48, Stride: 64, Format: av.Gray8, Pix: make([]byte, 64*48)}, func(c *Counters) uint64 { return c.ResolutionMismatch }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestExtractor(t, Config{Width: 640, Height: 480})
+			var v *Values
+			for range 3 {
+				v = e.Push(tc.f)
+			}
+			if tc.counter(&e.Counters) == 0 {
+				t.Errorf("not counted: %+v", e.Counters)
+			}
+			if v.Has(FeatMotion) != tc.motion || v.Has(FeatForeground) != tc.motion {
+				t.Errorf("motion present %v, foreground %v, want %v", v.Has(FeatMotion), v.Has(FeatForeground), tc.motion)
+			}
+			if !tc.motion && (v.Has(FeatFaces) || v.Has(FeatMouth)) {
+				t.Error("faces from a bad frame")
+			}
+		})
+	}
+	// Alternating sizes restart the state each time, without a panic.
+	e := newTestExtractor(t, Config{Width: 640, Height: 480})
+	for i := range 6 {
+		e.Push(good(64+16*(i%2), 48))
+	}
+	if e.Counters.Restarts != 5 {
+		t.Errorf("restarts %d, want 5", e.Counters.Restarts)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, cfg := range []Config{{}, {Width: 640, Height: 480, HFOVDeg: 200}, {Width: 640, Height: 480, DetectWidth: 10}, {Width: 640, Height: 480, Cascades: []string{"/nonexistent.xml"}}} {
+		if _, err := New(cfg, fuse.NewCPU()); err == nil {
+			t.Errorf("%+v: no error", cfg)
+		}
+	}
+}
