@@ -33,6 +33,18 @@ type Camera struct {
 	Height    int            `yaml:"height"`
 	FPS       float64        `yaml:"fps"`
 	Synthetic SyntheticVideo `yaml:"synthetic"`
+	// Real capture (ingest/camera): one of these, by source.
+	Device   string `yaml:"device"`   // source device: an index or /dev/videoN
+	URL      string `yaml:"url"`      // source url
+	Pipeline string `yaml:"pipeline"` // source gstreamer: ends in appsink
+	File     string `yaml:"file"`     // source file
+	// PixelFormat is the FourCC asked of a device ("" : the driver's).
+	PixelFormat string `yaml:"pixel_format"`
+	// Latency is subtracted from arrival times without a driver timestamp.
+	Latency time.Duration `yaml:"latency"`
+	// Pace plays a file at its frame rate; Loop starts it over at its end.
+	Pace bool `yaml:"pace"`
+	Loop bool `yaml:"loop"`
 }
 
 // SyntheticVideo configures the synthetic camera.
@@ -53,6 +65,13 @@ type Microphone struct {
 	Channels  int            `yaml:"channels"`
 	Chunk     time.Duration  `yaml:"chunk"`
 	Synthetic SyntheticAudio `yaml:"synthetic"`
+	// Real capture (ingest/mic, ingest/media).
+	Device       string        `yaml:"device"`        // source portaudio: "default", an index or a name
+	File         string        `yaml:"file"`          // source wav or media
+	SampleFormat string        `yaml:"sample_format"` // source portaudio: int16 or float32
+	Latency      time.Duration `yaml:"latency"`       // source portaudio: input latency (0: the device's)
+	Pace         bool          `yaml:"pace"`
+	Loop         bool          `yaml:"loop"`
 }
 
 // SyntheticAudio configures the synthetic microphone.

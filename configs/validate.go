@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -18,10 +19,13 @@ type fieldError struct {
 // token is what a robot id or stream name may be: one NATS subject token.
 var token = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
+// videoDevice is a camera device: an index or /dev/videoN.
+var videoDevice = regexp.MustCompile(`^(/dev/video)?[0-9]{1,3}$`)
+
 // Sources known to this build.
 var (
-	videoSources = []string{"synthetic"}
-	audioSources = []string{"synthetic"}
+	videoSources = []string{"synthetic", "device", "url", "gstreamer", "file"}
+	audioSources = []string{"synthetic", "portaudio", "wav", "media"}
 	audioEvents  = []string{"tone", "noise", "speech"}
 )
 
@@ -79,6 +83,22 @@ func (c *Config) validate() []fieldError {
 		if !(cam.FPS > 0 && cam.FPS <= 1000) {
 			bad(at+".fps", "%v is out of range (0, 1000]", cam.FPS)
 		}
+		switch {
+		case cam.Source == "device" && !videoDevice.MatchString(cam.Device):
+			bad(at+".device", "%q is not a device index or /dev/videoN (source device)", cam.Device)
+		case cam.Source == "url" && !strings.Contains(cam.URL, "://"):
+			bad(at+".url", "%q is not a URL (source url)", cam.URL)
+		case cam.Source == "gstreamer" && !strings.Contains(cam.Pipeline, "appsink"):
+			bad(at+".pipeline", "a GStreamer pipeline ending in appsink is needed (source gstreamer)")
+		case cam.Source == "file" && cam.File == "":
+			bad(at+".file", "a video file is needed (source file)")
+		}
+		if f := cam.PixelFormat; f != "" && len(f) != 4 {
+			bad(at+".pixel_format", "%q is not a FourCC (4 characters, e.g. MJPG)", f)
+		}
+		if cam.Latency < 0 || cam.Latency > 10*time.Second {
+			bad(at+".latency", "%v is out of range 0..10s", cam.Latency)
+		}
 		s := cam.Synthetic
 		if s.VisiblePeriod < 0 || s.VisibleFor < 0 || (s.VisiblePeriod > 0 && s.VisibleFor > s.VisiblePeriod) {
 			bad(at+".synthetic.visible_for", "%v must lie within visible_period %v", s.VisibleFor, s.VisiblePeriod)
@@ -101,6 +121,18 @@ func (c *Config) validate() []fieldError {
 		}
 		if mic.Chunk < time.Millisecond || mic.Chunk > time.Second {
 			bad(at+".chunk", "%v is out of range 1ms..1s", mic.Chunk)
+		}
+		switch {
+		case mic.Source == "portaudio" && strings.TrimSpace(mic.Device) == "":
+			bad(at+".device", "a device is needed (default, an index or a name) (source portaudio)")
+		case (mic.Source == "wav" || mic.Source == "media") && mic.File == "":
+			bad(at+".file", "a file is needed (source %s)", mic.Source)
+		}
+		if mic.SampleFormat != "int16" && mic.SampleFormat != "float32" {
+			bad(at+".sample_format", "%q is not int16 or float32", mic.SampleFormat)
+		}
+		if mic.Latency < 0 || mic.Latency > 10*time.Second {
+			bad(at+".latency", "%v is out of range 0..10s", mic.Latency)
 		}
 		s := mic.Synthetic
 		for j, ev := range s.Events {

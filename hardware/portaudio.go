@@ -19,6 +19,7 @@ const PortAudioBuilt = true
 // OpenPortAudio initialises PortAudio (reference-counted) and returns the
 // function that releases it.
 func OpenPortAudio() (release func(), err error) {
+	quietALSA()
 	paMu.Lock()
 	defer paMu.Unlock()
 	if err := portaudio.Initialize(); err != nil {

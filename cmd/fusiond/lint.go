@@ -22,10 +22,16 @@ func cmdLint(args []string, stdout, stderr io.Writer) int {
 	}
 	code := exitOK
 	for _, path := range fs.Args() {
-		if _, err := configs.Load(path, sets); err != nil {
+		cfg, err := configs.Load(path, sets)
+		if err != nil {
 			fmt.Fprintln(stderr, err)
 			code = exitUsage
 			continue
+		}
+		// Absent devices and files are warnings: devices may come later
+		// (run retries them), and the exit code stays 0.
+		for _, w := range deviceWarnings(cfg) { // devices.go
+			fmt.Fprintf(stderr, "%s: warning: %s\n", path, w)
 		}
 		fmt.Fprintf(stdout, "%s: ok\n", path)
 	}

@@ -3,6 +3,7 @@
 //	fusiond run      capture, align, fuse, publish decisions
 //	fusiond tail     print the decisions a server carries
 //	fusiond lint     check config files
+//	fusiond devices  list cameras and audio inputs
 //	fusiond version  print the version
 //
 // Run `fusiond help` or `fusiond COMMAND --help` for details and examples.
@@ -37,6 +38,7 @@ func commands() []command {
 		{"run", "capture, align and fuse sensor streams; publish decisions on NATS", cmdRun},
 		{"tail", "print the decisions published on a NATS server", cmdTail},
 		{"lint", "check config files without starting anything", cmdLint},
+		{"devices", "list the cameras and audio inputs of this machine", cmdDevices},
 		{"bench", "benchmark the synchroniser against its peer; generate traces", cmdBench},
 		{"version", "print the version and build information", cmdVersion},
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
-	"github.com/seed-4c364652/fusiond/ingest/synthetic"
 	"github.com/seed-4c364652/fusiond/sinks"
 	avsync "github.com/seed-4c364652/fusiond/sync"
 )
@@ -68,12 +67,7 @@ func newPipeline(cfg *configs.Config, clock av.Clock, sinkList []sinks.Sink, log
 		FramePeriodNS:    int64(time.Second / 30),
 	}
 	for _, cam := range cfg.Cameras {
-		s := cam.Synthetic
-		v, err := synthetic.NewVideo(synthetic.VideoConfig{
-			Stream: av.StreamID(cam.Name), Width: cam.Width, Height: cam.Height, FPS: cam.FPS,
-			Seed: s.Seed, ShapeRadius: s.ShapeRadius, SpeedPxPerS: s.SpeedPxPerS,
-			VisiblePeriod: s.VisiblePeriod, VisibleFor: s.VisibleFor, NoiseAmplitude: s.NoiseAmplitude,
-		}, clock)
+		v, err := newCameraSource(cam, clock, p.drops, log) // sources.go
 		if err != nil {
 			return nil, fmt.Errorf("camera %s: %w", cam.Name, err)
 		}
@@ -82,16 +76,7 @@ func newPipeline(cfg *configs.Config, clock av.Clock, sinkList []sinks.Sink, log
 		sc.FramePeriodNS = int64(float64(time.Second) / cam.FPS)
 	}
 	for _, mic := range cfg.Microphones {
-		s := mic.Synthetic
-		events := make([]synthetic.AudioEvent, len(s.Events))
-		for i, e := range s.Events {
-			events[i] = synthetic.AudioEvent{Kind: e.Kind, At: e.At, Duration: e.Duration, FreqHz: e.FreqHz, LevelDBFS: e.LevelDBFS}
-		}
-		a, err := synthetic.NewAudio(synthetic.AudioConfig{
-			Stream: av.StreamID(mic.Name), RateHz: mic.RateHz, Channels: mic.Channels,
-			ChunkFrames: int(av.NSToFrames(int64(mic.Chunk), mic.RateHz)),
-			Seed:        s.Seed, NoiseDBFS: s.NoiseDBFS, ChannelDelay: s.ChannelDelay, Period: s.Period, Events: events,
-		}, clock)
+		a, err := newMicSource(mic, clock, p.drops, log) // sources.go
 		if err != nil {
 			return nil, fmt.Errorf("microphone %s: %w", mic.Name, err)
 		}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/seed-4c364652/fusiond/configs"
+	"github.com/seed-4c364652/fusiond/hardware"
+)
+
+// deviceList is what `fusiond devices --json` prints.
+type deviceList struct {
+	Cameras     []hardware.CameraDevice `json:"cameras"`
+	AudioInputs []hardware.AudioDevice  `json:"audio_inputs"`
+	// Errors says what could not be listed (e.g. PortAudio in a nosensors
+	// build).
+	Errors []string `json:"errors,omitempty"`
+}
+
+func listDevices() deviceList {
+	var l deviceList
+	var err error
+	if l.Cameras, err = hardware.Cameras(); err != nil {
+		l.Errors = append(l.Errors, "cameras: "+err.Error())
+	}
+	if l.AudioInputs, err = hardware.AudioInputs(); err != nil {
+		l.Errors = append(l.Errors, "audio inputs: "+err.Error())
+	}
+	if l.Cameras == nil {
+		l.Cameras = []hardware.CameraDevice{}
+	}
+	if l.AudioInputs == nil {
+		l.AudioInputs = []hardware.AudioDevice{}
+	}
+	return l
+}
+
+func cmdDevices(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("devices", "[--json]",
+		"List the cameras (V4L2 devices, with their formats, sizes and rates) and the audio inputs\n"+
+			"(PortAudio devices, with host API, channels and default rate) of this machine, as a\n"+
+			"config's cameras[].device and microphones[].device name them.",
+		[]string{"fusiond devices", "fusiond devices --json | jq '.audio_inputs[].name'",
+			"ALSA_CONFIG_PATH=$PWD/testdata/alsa/asound.conf fusiond devices   # the fake file-backed sound card"}, stdout)
+	asJSON := fs.Bool("json", false, "print JSON instead of text")
+	if code, done := parseFlags(fs, args, stderr); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "fusiond devices: unexpected arguments %v (see 'fusiond devices --help')\n", fs.Args())
+		return exitUsage
+	}
+	l := listDevices()
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(l); err != nil {
+			fmt.Fprintln(stderr, "fusiond devices:", err)
+			return exitRuntime
+		}
+		return exitOK
+	}
+	printDevices(stdout, l)
+	for _, e := range l.Errors {
+		fmt.Fprintln(stderr, "fusiond devices:", e)
+	}
+	return exitOK
+}
+
+func printDevices(w io.Writer, l deviceList) {
+	fmt.Fprintln(w, "Cameras (cameras[].source: device, cameras[].device):")
+	if len(l.Cameras) == 0 {
+		fmt.Fprintln(w, "  none (no /dev/video*)")
+	}
+	for _, c := range l.Cameras {
+		fmt.Fprintf(w, "  %s  index %d  %q", c.Path, c.Index, c.Name)
+		if c.Driver != "" {
+			fmt.Fprintf(w, "  driver %s", c.Driver)
+		}
+		if !c.Capture && c.Err == "" {
+			fmt.Fprint(w, "  (no video capture)")
+		}
+		if c.Err != "" {
+			fmt.Fprintf(w, "  (%s)", c.Err)
+		}
+		fmt.Fprintln(w)
+		for _, f := range c.Formats {
+			var sizes []string
+			for _, s := range f.Sizes {
+				sz := fmt.Sprintf("%dx%d", s.Width, s.Height)
+				if len(s.FPS) > 0 {
+					var fps []string
+					for _, r := range s.FPS {
+						fps = append(fps, fmt.Sprintf("%g", r))
+					}
+					sz += "@" + strings.Join(fps, "/")
+				}
+				sizes = append(sizes, sz)
+			}
+			fmt.Fprintf(w, "    %-4s %s: %s\n", f.FourCC, f.Description, strings.Join(sizes, " "))
+		}
+	}
+	fmt.Fprintln(w, "Audio inputs (microphones[].source: portaudio, microphones[].device):")
+	if len(l.AudioInputs) == 0 {
+		fmt.Fprintln(w, "  none")
+	}
+	for _, d := range l.AudioInputs {
+		def := ""
+		if d.Default {
+			def = "  [default]"
+		}
+		fmt.Fprintf(w, "  %3d  %-24q %s, %d ch, %g Hz, latency %v..%v%s\n", d.Index, d.Name, d.HostAPI,
+			d.MaxInputChannels, d.DefaultRateHz, d.DefaultLowLatency, d.DefaultHighLatency, def)
+	}
+}
+
+// deviceWarnings returns a warning for each device or media file cfg
+// names that is not there now. Devices may come later (the daemon retries
+// them), so these are warnings, not errors.
+func deviceWarnings(cfg *configs.Config) []string {
+	var warns []string
+	var cams []hardware.CameraDevice
+	camsListed := false
+	for i, c := range cfg.Cameras {
+		at := fmt.Sprintf("cameras.%d (%s)", i, c.Name)
+		switch c.Source {
+		case "device":
+			if !camsListed {
+				cams, _ = hardware.Cameras()
+				camsListed = true
+			}
+			if _, err := hardware.PickCamera(cams, c.Device); err != nil {
+				warns = append(warns, at+": "+err.Error())
+			}
+		case "file":
+			if _, err := os.Stat(c.File); err != nil {
+				warns = append(warns, at+": "+err.Error())
+			}
+		}
+	}
+	for i, m := range cfg.Microphones {
+		at := fmt.Sprintf("microphones.%d (%s)", i, m.Name)
+		switch m.Source {
+		case "portaudio":
+			devs, err := hardware.AudioInputs()
+			if errors.Is(err, hardware.ErrNotBuilt) || err != nil {
+				warns = append(warns, at+": cannot list audio inputs: "+err.Error())
+				continue
+			}
+			if _, err := hardware.PickAudioInput(devs, m.Device); err != nil {
+				warns = append(warns, at+": "+err.Error())
+			}
+		case "wav", "media":
+			if _, err := os.Stat(m.File); err != nil {
+				warns = append(warns, at+": "+err.Error())
+			}
+		}
+	}
+	return warns
+}

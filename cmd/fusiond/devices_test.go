@@ -1,0 +1,204 @@
+//go:build !nosensors
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/seed-4c364652/fusiond/configs"
+	"github.com/seed-4c364652/fusiond/ingest/av"
+)
+
+// fakeSoundCard points ALSA at testdata/alsa/asound.conf, whose default
+// capture device reads raw (a raw s16le file).
+func fakeSoundCard(t *testing.T, raw string) {
+	t.Helper()
+	conf, err := filepath.Abs("../../testdata/alsa/asound.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ALSA_CONFIG_PATH", conf)
+	t.Setenv("FUSIOND_ALSA_IN", raw)
+	t.Setenv("FUSIOND_ALSA_IN2", raw)
+	t.Setenv("OPENCV_LOG_LEVEL", "ERROR")
+}
+
+// toneRaw writes seconds of a 16 kHz mono s16le tone at -12 dBFS.
+func toneRaw(t *testing.T, seconds float64) string {
+	t.Helper()
+	n := int(seconds * 16000)
+	b := make([]byte, 2*n)
+	for i := range n {
+		binary.LittleEndian.PutUint16(b[2*i:], uint16(int16(8000*math.Sin(2*math.Pi*440*float64(i)/16000))))
+	}
+	p := filepath.Join(t.TempDir(), "tone.raw")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDevicesListsALSAFileDevice(t *testing.T) {
+	fakeSoundCard(t, toneRaw(t, 0.1))
+	var out, errb bytes.Buffer
+	if code := fusiond([]string{"devices", "--json"}, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var l deviceList
+	if err := json.Unmarshal(out.Bytes(), &l); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	found, def := false, false
+	for _, d := range l.AudioInputs {
+		found = found || (d.Name == "filecap" && d.HostAPI == "ALSA" && d.MaxInputChannels > 0)
+		def = def || (d.Default && d.Name == "default")
+	}
+	if !found || !def {
+		t.Fatalf("devices --json lists %+v: want the ALSA file device filecap and a default", l.AudioInputs)
+	}
+	out.Reset()
+	if code := fusiond([]string{"devices"}, &out, &errb); code != exitOK || !strings.Contains(out.String(), `"filecap"`) || !strings.Contains(out.String(), "[default]") {
+		t.Fatalf("devices (text), exit %d:\n%s", code, out.String())
+	}
+}
+
+func TestLintWarnsAbsentDevices(t *testing.T) {
+	fakeSoundCard(t, toneRaw(t, 0.1))
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "absent.yaml")
+	os.WriteFile(cfg, []byte(`cameras:
+  - name: cam0
+    source: device
+    device: /dev/video42
+microphones:
+  - name: mic0
+    source: portaudio
+    device: "USB headset"
+`), 0o644)
+	var out, errb bytes.Buffer
+	if code := fusiond([]string{"lint", cfg}, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d (want 0: absent devices are warnings): %s", code, errb.String())
+	}
+	for _, want := range []string{`no camera "/dev/video42"`, `no input device "USB headset"`, `"filecap"`} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("lint warnings do not say %q:\n%s", want, errb.String())
+		}
+	}
+}
+
+// readDecisions reads a JSONL decisions file.
+func readDecisions(t *testing.T, path string) []av.Decision {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var ds []av.Decision
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var d av.Decision
+		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
+			t.Fatal(err)
+		}
+		ds = append(ds, d)
+	}
+	return ds
+}
+
+// runFor runs the daemon on cfg for d and returns its decisions, logs and
+// error.
+func runFor(t *testing.T, cfg *configs.Config, d time.Duration) ([]av.Decision, string, error) {
+	t.Helper()
+	jsonl := filepath.Join(t.TempDir(), "decisions.jsonl")
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	err := daemon(ctx, cfg, av.NewRealClock(), jsonl, slog.New(slog.NewTextHandler(logs, nil)))
+	return readDecisions(t, jsonl), logs.String(), err
+}
+
+// TestRunGStreamerCameraALSAMicrophone is the real capture path end to end:
+// a GStreamer camera through gocv and the ALSA file device through
+// PortAudio, fused into decisions that use both.
+func TestRunGStreamerCameraALSAMicrophone(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	fakeSoundCard(t, toneRaw(t, 5))
+	cfg, err := configs.Load("../../configs/fake-devices.yaml", []string{"fuse.decision_interval=250ms"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, logs, err := runFor(t, cfg, 3*time.Second)
+	if err != nil {
+		t.Fatalf("daemon: %v\n%s", err, logs)
+	}
+	if len(ds) < 6 {
+		t.Fatalf("%d decisions in 3 s, want at least 6\n%s", len(ds), logs)
+	}
+	// The first decision may straddle the devices' start; the rest must
+	// use both modalities.
+	for _, d := range ds[1 : len(ds)-1] {
+		if len(d.Missing) != 0 || d.Degraded {
+			t.Fatalf("decision %d: missing %v degraded %v; want both modalities\n%s", d.Seq, d.Missing, d.Degraded, logs)
+		}
+		if _, ok := d.Contributions["video"]; !ok {
+			t.Fatalf("decision %d has no video contribution: %v", d.Seq, d.Contributions)
+		}
+	}
+	for _, want := range []string{"microphone open", "camera open", "host_api=ALSA", `granted="320x240@30`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q:\n%s", want, logs)
+		}
+	}
+}
+
+// TestRunBrokenSourcesKeepGoing: a missing video file, a failing GStreamer
+// pipeline and an unknown microphone are each a clear error, and the
+// other stream's decisions still come.
+func TestRunBrokenSourcesKeepGoing(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	fakeSoundCard(t, toneRaw(t, 5))
+	missing := filepath.Join(t.TempDir(), "missing.avi")
+	for _, tc := range []struct {
+		name    string
+		sets    []string
+		logWant string
+		missing av.Modality
+	}{
+		{"missing file", []string{"cameras.0.source=file", "cameras.0.file=" + missing}, "missing.avi", av.Video},
+		{"bad pipeline", []string{"cameras.0.pipeline=nosuchelement ! appsink"}, "nosuchelement", av.Video},
+		{"unknown mic", []string{"microphones.0.device=no-such-mic"}, `available: 0 \"nul\"`, av.Audio},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := configs.Load("../../configs/fake-devices.yaml", append([]string{"fuse.decision_interval=250ms", "sync.max_wait=100ms"}, tc.sets...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ds, logs, _ := runFor(t, cfg, 2*time.Second)
+			if !strings.Contains(logs, tc.logWant) {
+				t.Errorf("logs do not name the problem (%s):\n%s", tc.logWant, logs)
+			}
+			if len(ds) < 3 {
+				t.Fatalf("%d decisions, want the other stream to go on\n%s", len(ds), logs)
+			}
+			last := ds[len(ds)-2]
+			if len(last.Missing) != 1 || last.Missing[0] != string(tc.missing) || !last.Degraded {
+				t.Fatalf("decision %d: missing %v, want [%s] and degraded", last.Seq, last.Missing, tc.missing)
+			}
+		})
+	}
+}

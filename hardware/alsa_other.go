@@ -1,0 +1,5 @@
+//go:build !nosensors && !linux
+
+package hardware
+
+func quietALSA() {}
