@@ -87,3 +87,29 @@ func NSToFrames(ns int64, rateHz int) int64 {
 	}
 	return q + rem*r/1e9
 }
+
+// ToS16 converts a sample to 16-bit PCM: round(x·32768), clamped to the
+// int16 range; NaN becomes 0.
+func ToS16(x float32) int16 {
+	v := float64(x) * 32768
+	switch {
+	case v != v: // NaN
+		return 0
+	case v >= 32767:
+		return 32767
+	case v <= -32768:
+		return -32768
+	case v >= 0:
+		return int16(v + 0.5)
+	default:
+		return -int16(-v + 0.5)
+	}
+}
+
+// FromS16 converts 16-bit PCM to a sample: s/32768.
+func FromS16(s int16) float32 { return float32(s) / 32768 }
+
+// QuantizeS16 puts x on the 16-bit grid. Audio in the pipeline lies on this
+// grid (microphones deliver 16-bit samples; other sources quantize), so a
+// recording in pcm-s16 loses nothing and replays bit-exactly.
+func QuantizeS16(x float32) float32 { return FromS16(ToS16(x)) }

@@ -182,3 +182,27 @@ func TestDecisionLatency(t *testing.T) {
 		t.Fatalf("%v", d.LatencyNS)
 	}
 }
+
+func TestS16RoundTrip(t *testing.T) {
+	for s := -32768; s <= 32767; s++ {
+		if got := ToS16(FromS16(int16(s))); got != int16(s) {
+			t.Fatalf("%d -> %v -> %d", s, FromS16(int16(s)), got)
+		}
+	}
+	for _, tc := range []struct {
+		x    float32
+		want int16
+	}{{0, 0}, {1, 32767}, {-1, -32768}, {2, 32767}, {-2, -32768}, {0.5, 16384}, {-0.5, -16384}, {1.0 / 65536, 1}, {-1.0 / 65536, -1}} {
+		if got := ToS16(tc.x); got != tc.want {
+			t.Errorf("ToS16(%v) = %d, want %d", tc.x, got, tc.want)
+		}
+	}
+	nan := float32(0)
+	nan /= nan
+	if ToS16(nan) != 0 {
+		t.Error("NaN is not 0")
+	}
+	if q := QuantizeS16(0.123456); q != QuantizeS16(q) {
+		t.Error("QuantizeS16 is not idempotent")
+	}
+}

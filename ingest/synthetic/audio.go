@@ -289,8 +289,8 @@ func (a *Audio) periodPos(k int64) int64 {
 // Fill writes len(data)/Channels interleaved frames, starting at stream frame
 // firstFrame, into data, whose length must be a multiple of Channels. It is
 // a pure function of the config and the frame indices: filling a range in
-// pieces gives exactly the samples of filling it at once. It allocates
-// nothing.
+// pieces gives exactly the samples of filling it at once. Samples lie on the
+// 16-bit grid (av.QuantizeS16). It allocates nothing.
 func (a *Audio) Fill(firstFrame int64, data []float32) {
 	ch := a.cfg.Channels
 	if len(data)%ch != 0 {
@@ -304,7 +304,9 @@ func (a *Audio) Fill(firstFrame int64, data []float32) {
 			if a.noiseAmp > 0 {
 				v += a.noiseAmp * signedUnit(hashAt(a.noiseKey[c], k))
 			}
-			frame[c] = float32(min(max(v, -1), 1))
+			// On the 16-bit grid, as a microphone delivers: recordings in
+			// pcm-s16 then replay bit-exactly.
+			frame[c] = av.QuantizeS16(float32(min(max(v, -1), 1)))
 		}
 	}
 }
