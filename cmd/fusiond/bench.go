@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -240,8 +241,133 @@ func benchExact(tr *avsync.Trace, cfg avsync.ExactConfig, w *bufio.Writer) (uint
 	return x.Sets(), "", nil
 }
 
+// benchWindow runs the window policy over a trace: stream 0 triggers
+// (frames), stream 1 is 48 kHz stereo audio whose chunks start at the
+// trace's timestamps (a chunk runs to the next one, at most 100 ms).
+// Arrival time is the latest timestamp seen. Samples are made before the
+// clock starts; audio buffers are reused, as pooled buffers would be.
 func benchWindow(tr *avsync.Trace, beforeNS, afterNS int64, w *bufio.Writer) (uint64, string, error) {
-	return 0, "", fmt.Errorf("window policy: not yet")
+	const rateHz, channels = 48000, 2
+	type ev struct {
+		stream     int
+		t, arrival int64
+		first      int64
+		frames     int
+	}
+	evs := make([]ev, len(tr.Events))
+	var arrival, originNS int64
+	lastAudio := -1
+	maxFrames := 480
+	// A chunk's first frame is its timestamp's frame count from the first
+	// chunk; it runs to the next chunk's first frame (at most 100 ms).
+	for i, e := range tr.Events {
+		arrival = max(arrival, e.TimeNS)
+		evs[i] = ev{stream: e.Stream, t: e.TimeNS, arrival: arrival}
+		if e.Stream != 1 {
+			continue
+		}
+		if lastAudio < 0 {
+			originNS = e.TimeNS
+		}
+		evs[i].first = av.NSToFrames(e.TimeNS-originNS, rateHz)
+		evs[i].frames = 480
+		if lastAudio >= 0 {
+			p := &evs[lastAudio]
+			p.frames = int(min(max(evs[i].first-p.first, 1), rateHz/10))
+			maxFrames = max(maxFrames, p.frames)
+		}
+		lastAudio = i
+	}
+	drops := av.NewDrops()
+	s, err := avsync.NewFrameSync(avsync.Config{Video: "cam", FramePeriodNS: 33333333, Audio: "mic", AudioRateHz: rateHz,
+		AudioChannels: channels, AudioWindowNS: beforeNS, AudioAfterNS: afterNS, MaxWaitNS: 200e6,
+		MinAudioCoverage: 0.5, PendingFrames: 16}, drops)
+	if err != nil {
+		return 0, "", err
+	}
+	chunk := &av.AudioChunk{RateHz: rateHz, Channels: channels, Data: make([]float32, maxFrames*channels)}
+	chunk.Stream = "mic"
+	frames := make([]av.Frame, 64)
+	var bundles, covered, total uint64
+	var buf []byte
+	emit := func(b *av.Bundle) {
+		bundles++
+		covered += uint64(b.Audio.Covered)
+		total += uint64(b.Audio.Frames())
+		if w != nil {
+			buf = append(buf[:0], "bundle "...)
+			buf = strconv.AppendInt(buf, b.TimeNS, 10)
+			buf = append(buf, ' ')
+			buf = strconv.AppendInt(buf, b.Audio.StartNS, 10)
+			buf = append(buf, ' ')
+			buf = strconv.AppendInt(buf, int64(b.Audio.Covered), 10)
+			buf = append(buf, '/')
+			buf = strconv.AppendInt(buf, int64(b.Audio.Frames()), 10)
+			for _, m := range b.Missing {
+				buf = append(buf, " missing="...)
+				buf = append(buf, m...)
+			}
+			buf = append(buf, '\n')
+			w.Write(buf)
+		}
+		b.Release()
+	}
+	var audioSamples uint64
+	var nextFirst int64
+	nf := 0
+	for _, e := range evs {
+		switch e.stream {
+		case 0:
+			f := &frames[nf%len(frames)]
+			nf++
+			f.Stream, f.Seq, f.CaptureNS, f.ArrivalNS = "cam", uint64(nf), e.t, e.arrival
+			s.Push(f, emit)
+		case 1:
+			if e.first < nextFirst { // jitter made it overlap the last one
+				e.first = nextFirst
+			}
+			nextFirst = e.first + int64(e.frames)
+			chunk.FirstFrame, chunk.CaptureNS, chunk.ArrivalNS = e.first, e.t, e.arrival
+			chunk.Data = chunk.Data[:e.frames*channels]
+			audioSamples += uint64(len(chunk.Data))
+			s.Push(chunk, emit)
+		default:
+			s.Push(&frames[nf%len(frames)], emit) // counted as an unknown stream
+		}
+	}
+	s.Flush(emit)
+	st := s.Stats()
+	cov := 0.0
+	if total > 0 {
+		cov = float64(covered) / float64(total)
+	}
+	return bundles, fmt.Sprintf(" audio_samples=%d coverage=%.4f video_missing=%d audio_missing=%d deadline=%d",
+		audioSamples, cov, st.VideoMissing, st.AudioMissing, st.Deadline), nil
 }
 
-func benchDrift(args []string, stdout, stderr io.Writer) int { return exitUsage }
+func benchDrift(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("bench drift", "[--hours H] [--ppm P] [--jitter D] [--chunk N] [--late-every N] [--late D]",
+		"Run the audio clock estimator against a simulated drifting device with jittery\n"+
+			"callbacks, and print the p99 error of the estimated sample times from 10 s on.",
+		[]string{"fusiond bench drift", "fusiond bench drift --hours 1 --ppm -100 --late-every 200 --late 60ms"}, stdout)
+	hours := fs.Float64("hours", 1, "simulated `HOURS`")
+	ppm := fs.Float64("ppm", 100, "device clock drift (`PPM`, positive: fast)")
+	jitter := fs.Duration("jitter", 5*time.Millisecond, "callback jitter, uniform ± `D`")
+	rate := fs.Int("rate", 48000, "sample rate (`HZ`)")
+	chunk := fs.Int("chunk", 480, "frames per callback (`N`)")
+	lateEvery := fs.Int("late-every", 200, "one callback in `N` is late (0: none)")
+	late := fs.Duration("late", 60*time.Millisecond, "how late (`D`)")
+	seed := fs.Uint64("seed", 1, "random `SEED`")
+	if code, done := parseFlags(fs, args, stderr); done {
+		return code
+	}
+	rep, err := avsync.SimulateDrift(avsync.DriftSim{RateHz: *rate, ChunkFrames: *chunk, DriftPPM: *ppm, JitterNS: int64(*jitter),
+		LatencyNS: 8e6, LateEvery: *lateEvery, LateNS: int64(*late), DurationNS: int64(*hours * 3600e9), Seed: *seed})
+	if err != nil {
+		fmt.Fprintf(stderr, "fusiond bench drift: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "rate=%d drift_ppm=%g jitter=%v chunks=%d p99_ms=%.3f worst_minute_p99_ms=%.3f max_ms=%.3f clipped=%d resets=%d estimated_ppm=%.2f\n",
+		*rate, *ppm, *jitter, rep.Chunks, rep.P99AfterNS/1e6, rep.WorstWindowP99NS/1e6, rep.MaxNS/1e6, rep.Clipped, rep.Resets, -rep.EstPPM)
+	return exitOK
+}
