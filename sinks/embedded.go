@@ -1,10 +1,13 @@
 package sinks
 
 import (
+	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -23,14 +26,48 @@ type EmbeddedConfig struct {
 	// that Shutdown removes.
 	StoreDir string
 	Log      *slog.Logger
+
+	// MaxStore and MaxMemory cap JetStream's disk and memory use
+	// (defaults 1 GiB and 64 MiB).
+	MaxStore, MaxMemory int64
+	// SyncInterval is how often JetStream fsyncs its files (0: the
+	// server's default, 2 minutes); SyncAlways fsyncs every write.
+	SyncInterval time.Duration
+	SyncAlways   bool
+	// MaxPayload is the largest message the server takes (0: 1 MiB).
+	MaxPayload int32
+	// Domain is the JetStream domain; set it when a leaf node joins a hub
+	// with its own JetStream, so the two stay apart.
+	Domain string
+	// TLS, when set, is required of TCP clients (in-process connections
+	// do without).
+	TLS *tls.Config
+	// Users, when any, are required of TCP clients; the daemon's own
+	// in-process connection uses an internal user with every permission.
+	Users []EmbeddedUser
+	// LeafRemotes are hub URLs this server joins as a leaf node;
+	// LeafCredentials is a creds file for them.
+	LeafRemotes     []string
+	LeafCredentials string
+}
+
+// EmbeddedUser is a user of the embedded server's TCP listener. Empty
+// allow lists allow everything.
+type EmbeddedUser struct {
+	Name, Password               string
+	PublishAllow, SubscribeAllow []string
 }
 
 // Embedded is a running in-process nats-server.
 type Embedded struct {
+	mu      sync.Mutex
 	srv     *server.Server
+	opts    *server.Options
 	listens bool
 	tempDir string
 	log     *slog.Logger
+	// user and password of the internal user when Users are set.
+	user, password string
 }
 
 // ErrListen is wrapped when the embedded server cannot take its address.
@@ -50,6 +87,29 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		// Bounded: a robot's disk and memory are not the server's to fill.
 		JetStreamMaxMemory: 64 << 20,
 		JetStreamMaxStore:  1 << 30,
+		JetStreamDomain:    cfg.Domain,
+		SyncInterval:       cfg.SyncInterval,
+		SyncAlways:         cfg.SyncAlways,
+		MaxPayload:         cfg.MaxPayload,
+	}
+	if cfg.MaxStore > 0 {
+		opts.JetStreamMaxStore = cfg.MaxStore
+	}
+	if cfg.MaxMemory > 0 {
+		opts.JetStreamMaxMemory = cfg.MaxMemory
+	}
+	if cfg.TLS != nil {
+		opts.TLSConfig = cfg.TLS
+		opts.TLS = true
+		opts.TLSVerify = cfg.TLS.ClientAuth == tls.RequireAndVerifyClientCert
+		opts.TLSTimeout = 2
+	}
+	for _, r := range cfg.LeafRemotes {
+		u, err := url.Parse(r)
+		if err != nil {
+			return nil, fmt.Errorf("embedded nats: leaf remote %q: %w", redact(r), err)
+		}
+		opts.LeafNode.Remotes = append(opts.LeafNode.Remotes, &server.RemoteLeafOpts{URLs: []*url.URL{u}, Credentials: cfg.LeafCredentials})
 	}
 	if cfg.Listen == "" {
 		opts.DontListen = true
@@ -77,6 +137,23 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		}
 	}
 	e := &Embedded{log: log, listens: !opts.DontListen}
+	if len(cfg.Users) > 0 {
+		e.user, e.password = "fusiond-internal", rand.Text()
+		opts.Users = append(opts.Users, &server.User{Username: e.user, Password: e.password})
+		for _, u := range cfg.Users {
+			su := &server.User{Username: u.Name, Password: u.Password}
+			if len(u.PublishAllow) > 0 || len(u.SubscribeAllow) > 0 {
+				su.Permissions = &server.Permissions{}
+				if len(u.PublishAllow) > 0 {
+					su.Permissions.Publish = &server.SubjectPermission{Allow: u.PublishAllow}
+				}
+				if len(u.SubscribeAllow) > 0 {
+					su.Permissions.Subscribe = &server.SubjectPermission{Allow: u.SubscribeAllow}
+				}
+			}
+			opts.Users = append(opts.Users, su)
+		}
+	}
 	opts.StoreDir = cfg.StoreDir
 	if opts.StoreDir == "" {
 		dir, err := os.MkdirTemp("", "fusiond-jetstream-")
@@ -85,23 +162,10 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		}
 		e.tempDir, opts.StoreDir = dir, dir
 	}
-	srv, err := server.NewServer(opts)
-	if err != nil {
+	e.opts = opts
+	if err := e.start(); err != nil {
 		e.removeTemp()
-		return nil, fmt.Errorf("embedded nats: %w", err)
-	}
-	logger := &serverLog{log: log.With("component", "nats-server")}
-	srv.SetLogger(logger, false, false)
-	e.srv = srv
-	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-		e.removeTemp()
-		if msg := logger.fatal(); msg != "" {
-			return nil, fmt.Errorf("embedded nats: %s", msg)
-		}
-		return nil, errors.New("embedded nats: not ready after 10s")
+		return nil, err
 	}
 	if a := e.Addr(); a != "" {
 		log.Info("embedded NATS server listening", "url", "nats://"+a, "store_dir", opts.StoreDir)
@@ -111,24 +175,109 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	return e, nil
 }
 
+// start starts a server from e.opts and waits until it accepts
+// connections.
+func (e *Embedded) start() error {
+	srv, err := server.NewServer(e.opts.Clone())
+	if err != nil {
+		return fmt.Errorf("embedded nats: %w", err)
+	}
+	logger := &serverLog{log: e.log.With("component", "nats-server")}
+	srv.SetLogger(logger, false, false)
+	srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+		if msg := logger.fatal(); msg != "" {
+			return fmt.Errorf("embedded nats: %s", msg)
+		}
+		return errors.New("embedded nats: not ready after 10s")
+	}
+	if e.listens && e.opts.Port == server.RANDOM_PORT {
+		// Keep the port across restarts, so TCP clients find it again.
+		e.opts.Port = srv.Addr().(*net.TCPAddr).Port
+	}
+	e.mu.Lock()
+	e.srv = srv
+	e.mu.Unlock()
+	return nil
+}
+
+// Server returns the running nats-server (for tests and monitoring).
+func (e *Embedded) Server() *server.Server {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.srv
+}
+
 // Addr returns the TCP listener's host:port, or "" when there is none.
 func (e *Embedded) Addr() string {
 	if !e.listens {
 		return ""
 	}
-	return e.srv.Addr().String()
+	return net.JoinHostPort(e.opts.Host, strconv.Itoa(e.opts.Port))
 }
 
-// Connect returns an in-process client connection.
+// URL returns the TCP listener's nats:// (or tls://) URL, or "".
+func (e *Embedded) URL() string {
+	if !e.listens {
+		return ""
+	}
+	if e.opts.TLSConfig != nil {
+		return "tls://" + e.Addr()
+	}
+	return "nats://" + e.Addr()
+}
+
+// InProcessConn implements nats.InProcessConnProvider, always with the
+// server running now, so in-process clients reconnect across Restart.
+func (e *Embedded) InProcessConn() (net.Conn, error) {
+	srv := e.Server()
+	if srv == nil || !srv.Running() {
+		return nil, errors.New("embedded nats: not running")
+	}
+	return srv.InProcessConn()
+}
+
+// Connect returns an in-process client connection. It reconnects forever,
+// so it survives a Restart.
 func (e *Embedded) Connect(opts ...nats.Option) (*nats.Conn, error) {
-	opts = append([]nats.Option{nats.InProcessServer(e.srv), nats.Name("fusiond")}, opts...)
-	return nats.Connect("", opts...)
+	base := []nats.Option{nats.InProcessServer(e), nats.Name("fusiond"),
+		nats.MaxReconnects(-1), nats.ReconnectWait(20 * time.Millisecond)}
+	if e.user != "" {
+		base = append(base, nats.UserInfo(e.user, e.password))
+	}
+	return nats.Connect("", append(base, opts...)...)
+}
+
+// Restart shuts the server down and starts it again with the same options
+// and store, as a crash and reboot of the server would. Clients reconnect.
+func (e *Embedded) Restart() error {
+	e.stop()
+	return e.start()
+}
+
+// Stop shuts the server down without removing its store; Start starts it
+// again. Between the two, clients are disconnected and buffer.
+func (e *Embedded) Stop() { e.stop() }
+
+// Start starts a stopped server again.
+func (e *Embedded) Start() error { return e.start() }
+
+func (e *Embedded) stop() {
+	e.mu.Lock()
+	srv := e.srv
+	e.srv = nil
+	e.mu.Unlock()
+	if srv != nil {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	}
 }
 
 // Shutdown stops the server, waits for it, and removes a temporary store.
 func (e *Embedded) Shutdown() {
-	e.srv.Shutdown()
-	e.srv.WaitForShutdown()
+	e.stop()
 	e.removeTemp()
 }
 

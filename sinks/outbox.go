@@ -1,0 +1,367 @@
+package sinks
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/seed-4c364652/fusiond/ingest/av"
+)
+
+// Errors of the JetStream sink.
+var (
+	// ErrOversize: the message is larger than the server's max payload.
+	ErrOversize = errors.New("larger than the server's max payload")
+	// ErrClosed: the sink was closed.
+	ErrClosed = errors.New("sink closed")
+)
+
+// OutboxConfig configures a JetStreamSink.
+type OutboxConfig struct {
+	// Capacity is the most decisions published and not yet acked; a
+	// WriteDecision beyond it waits for an ack (the pipeline's decision
+	// queue then blocks). Default 8192.
+	Capacity int
+	// AckTimeout: a decision not acked this long after it was sent is sent
+	// again, with the same Nats-Msg-Id. Default 2s.
+	AckTimeout time.Duration
+	// RetryWait: after a refusal that may pass (no responders while the
+	// server restarts, the stream not there yet), the wait before the next
+	// try. Default 100ms.
+	RetryWait time.Duration
+	// Drops counts decisions the log refused for good (stream full with
+	// discard new) and oversize ones, under the stream "jetstream".
+	Drops *av.Drops
+	// Clock stamps send and ack times; default a real clock.
+	Clock av.Clock
+	Log   *slog.Logger
+	// OnAck, if set, is called with each decision's publish-to-ack latency
+	// (from its first send), on the ack goroutine.
+	OnAck func(latencyNS int64)
+}
+
+// OutboxStats are a JetStreamSink's counters.
+type OutboxStats struct {
+	Published  uint64 `json:"published"`  // decisions handed to the sink
+	Acked      uint64 `json:"acked"`      // stored (or found already stored)
+	Duplicates uint64 `json:"duplicates"` // acks that said "duplicate": a re-send of a stored one
+	Resent     uint64 `json:"resent"`     // re-sends after a timeout or refusal
+	Rejected   uint64 `json:"rejected"`   // refused for good (stream full, discard new)
+	Oversize   uint64 `json:"oversize"`   // larger than the server's max payload
+	Pending    int    `json:"pending"`    // in the outbox now
+	Capacity   int    `json:"capacity"`
+}
+
+// JetStreamSink publishes decisions into the robot's JetStream decision log
+// asynchronously. Every decision stays in a bounded outbox until JetStream
+// acks it; one not acked in time (a server restart, a lost connection) is
+// sent again with the same Nats-Msg-Id, and the stream's duplicate window
+// stores it once. It implements Sink.
+type JetStreamSink struct {
+	nc     *nats.Conn
+	bootID string
+	cfg    OutboxConfig
+	prefix string // reply subject prefix; the token after it is the entry id
+	sub    *nats.Subscription
+
+	mu      sync.Mutex
+	space   *sync.Cond // an entry left, or closing
+	empty   *sync.Cond // the outbox became empty
+	pending map[uint64]*entry
+	nextID  uint64
+	closing bool
+
+	kick chan struct{}
+	quit chan struct{}
+	wg   sync.WaitGroup
+
+	published, acked, duplicates, resent, rejected, oversize atomic.Uint64
+	warnedReject                                             atomic.Bool
+}
+
+type entry struct {
+	msg     *nats.Msg
+	firstNS int64 // first send
+	dueNS   int64 // send again at or after this
+}
+
+// NewJetStreamSink starts a sink publishing on nc. bootID tells this run's
+// message ids from those of earlier runs of the same robot. The decision
+// log must exist (EnsureLog) or come to exist: until then decisions wait
+// in the outbox.
+func NewJetStreamSink(nc *nats.Conn, bootID string, cfg OutboxConfig) (*JetStreamSink, error) {
+	if cfg.Capacity <= 0 {
+		cfg.Capacity = 8192
+	}
+	if cfg.AckTimeout <= 0 {
+		cfg.AckTimeout = 2 * time.Second
+	}
+	if cfg.RetryWait <= 0 {
+		cfg.RetryWait = 100 * time.Millisecond
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = av.NewRealClock()
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &JetStreamSink{
+		nc: nc, bootID: bootID, cfg: cfg,
+		prefix:  nc.NewRespInbox() + ".",
+		pending: make(map[uint64]*entry, cfg.Capacity),
+		kick:    make(chan struct{}, 1),
+		quit:    make(chan struct{}),
+	}
+	s.space = sync.NewCond(&s.mu)
+	s.empty = sync.NewCond(&s.mu)
+	sub, err := nc.Subscribe(s.prefix+"*", s.onAck)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream sink: %w", err)
+	}
+	// Acks come as fast as decisions go; never let the client drop them.
+	if err := sub.SetPendingLimits(-1, -1); err != nil {
+		sub.Unsubscribe()
+		return nil, fmt.Errorf("jetstream sink: %w", err)
+	}
+	s.sub = sub
+	s.wg.Add(1)
+	go s.resender()
+	return s, nil
+}
+
+// MsgID is the Nats-Msg-Id of decision seq of robot in boot bootID.
+func MsgID(robot, bootID string, seq uint64) string {
+	return robot + "-" + bootID + "-" + strconv.FormatUint(seq, 10)
+}
+
+// decisionMsg builds a decision message with its headers.
+func decisionMsg(d *av.Decision, bootID string, payload []byte) *nats.Msg {
+	msg := &nats.Msg{Subject: DecisionSubject(d.Robot, d.Kind), Data: payload, Header: make(nats.Header, 4)}
+	msg.Header[nats.MsgIdHdr] = []string{MsgID(d.Robot, bootID, d.Seq)}
+	msg.Header["Content-Type"] = []string{"application/json"}
+	msg.Header[HeaderSchema] = []string{d.Schema}
+	msg.Header[HeaderCaptureTime] = []string{strconv.FormatInt(d.TimeNS, 10)}
+	return msg
+}
+
+// headerSize is the wire size of h (NATS/1.0 line, lines, blank line).
+func headerSize(h nats.Header) int {
+	n := len("NATS/1.0\r\n\r\n")
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + 2 + len(v) + 2
+		}
+	}
+	return n
+}
+
+// fits reports whether a message of size bytes fits the server's max
+// payload. Before the first connection the limit is unknown: it fits.
+func fits(nc *nats.Conn, size int) bool {
+	mp := nc.MaxPayload()
+	return mp <= 0 || int64(size) <= mp
+}
+
+// WriteDecision implements Sink: it hands the decision to the outbox and
+// publishes it, waiting only when the outbox is full. An error means the
+// decision will never be stored (oversize, closed sink).
+func (s *JetStreamSink) WriteDecision(d *av.Decision, payload []byte) error {
+	msg := decisionMsg(d, s.bootID, payload)
+	if !fits(s.nc, len(payload)+headerSize(msg.Header)) {
+		s.oversize.Add(1)
+		if s.cfg.Drops != nil {
+			s.cfg.Drops.Add("jetstream", av.DropSinkError, 1)
+		}
+		return fmt.Errorf("decision %s: %d bytes: %w", msg.Header.Get(nats.MsgIdHdr), len(payload), ErrOversize)
+	}
+	s.mu.Lock()
+	for len(s.pending) >= s.cfg.Capacity && !s.closing {
+		s.space.Wait()
+	}
+	if s.closing {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.nextID++
+	id := s.nextID
+	msg.Reply = s.prefix + strconv.FormatUint(id, 10)
+	now := s.cfg.Clock.Now()
+	s.pending[id] = &entry{msg: msg, firstNS: now, dueNS: now + int64(s.cfg.AckTimeout)}
+	s.mu.Unlock()
+	s.published.Add(1)
+	// An error here (connection closed, reconnect buffer full) leaves the
+	// decision in the outbox; the resender tries again.
+	_ = s.nc.PublishMsg(msg)
+	return nil
+}
+
+var (
+	dupTrue  = []byte(`"duplicate":true`)
+	errorKey = []byte(`"error"`)
+)
+
+// onAck handles JetStream's answer to one publish.
+func (s *JetStreamSink) onAck(m *nats.Msg) {
+	id, err := strconv.ParseUint(m.Subject[len(s.prefix):], 10, 64)
+	if err != nil {
+		return
+	}
+	status := m.Header.Get("Status")
+	refused := status != "" || len(m.Data) == 0 || bytes.Contains(m.Data, errorKey)
+	now := s.cfg.Clock.Now()
+	s.mu.Lock()
+	e, ok := s.pending[id]
+	if !ok { // an ack for a re-send of one already acked
+		s.mu.Unlock()
+		return
+	}
+	if refused {
+		if status == "" && isFull(m.Data) {
+			delete(s.pending, id)
+			s.afterRemove()
+			s.mu.Unlock()
+			s.rejected.Add(1)
+			if s.cfg.Drops != nil {
+				s.cfg.Drops.Add("jetstream", av.DropSinkError, 1)
+			}
+			if !s.warnedReject.Swap(true) {
+				s.cfg.Log.Error("decision log full and set to discard new: decisions refused; counting further refusals",
+					"msg_id", e.msg.Header.Get(nats.MsgIdHdr), "answer", string(m.Data))
+			}
+			return
+		}
+		// No responders (server restarting, stream not there yet) or a
+		// passing error: try again soon.
+		e.dueNS = now + int64(s.cfg.RetryWait)
+		s.mu.Unlock()
+		return
+	}
+	delete(s.pending, id)
+	s.afterRemove()
+	s.mu.Unlock()
+	s.acked.Add(1)
+	if bytes.Contains(m.Data, dupTrue) {
+		s.duplicates.Add(1)
+	}
+	if s.cfg.OnAck != nil {
+		s.cfg.OnAck(now - e.firstNS)
+	}
+}
+
+// isFull: the answer says the stream is at its limits (discard new).
+func isFull(ans []byte) bool {
+	return bytes.Contains(ans, []byte("maximum messages")) || bytes.Contains(ans, []byte("maximum bytes")) ||
+		bytes.Contains(ans, []byte(`"err_code":10077`)) || bytes.Contains(ans, []byte(`"err_code":10078`))
+}
+
+// afterRemove wakes writers waiting for space. s.mu is held.
+func (s *JetStreamSink) afterRemove() {
+	if len(s.pending) == s.cfg.Capacity-1 {
+		s.space.Broadcast()
+	}
+	if len(s.pending) == 0 {
+		s.empty.Broadcast()
+	}
+}
+
+// Resend wakes the resender now (after a reconnect).
+func (s *JetStreamSink) Resend() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// resender sends again, oldest first, every decision whose ack is overdue,
+// while the connection is up.
+func (s *JetStreamSink) resender() {
+	defer s.wg.Done()
+	tick := time.NewTicker(min(s.cfg.RetryWait, s.cfg.AckTimeout/4))
+	defer tick.Stop()
+	var due []uint64
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-tick.C:
+		case <-s.kick:
+		}
+		if !s.nc.IsConnected() {
+			continue
+		}
+		now := s.cfg.Clock.Now()
+		due = due[:0]
+		s.mu.Lock()
+		for id, e := range s.pending {
+			if e.dueNS <= now {
+				due = append(due, id)
+			}
+		}
+		s.mu.Unlock()
+		slices.Sort(due)
+		for _, id := range due {
+			s.mu.Lock()
+			e, ok := s.pending[id]
+			if ok {
+				e.dueNS = now + int64(s.cfg.AckTimeout)
+			}
+			s.mu.Unlock()
+			if !ok {
+				continue
+			}
+			if err := s.nc.PublishMsg(e.msg); err != nil {
+				break // disconnected again: the next tick tries
+			}
+			s.resent.Add(1)
+		}
+	}
+}
+
+// Stats returns the sink's counters.
+func (s *JetStreamSink) Stats() OutboxStats {
+	s.mu.Lock()
+	n := len(s.pending)
+	s.mu.Unlock()
+	return OutboxStats{
+		Published: s.published.Load(), Acked: s.acked.Load(), Duplicates: s.duplicates.Load(),
+		Resent: s.resent.Load(), Rejected: s.rejected.Load(), Oversize: s.oversize.Load(),
+		Pending: n, Capacity: s.cfg.Capacity,
+	}
+}
+
+// Close waits until every decision is acked or ctx ends, then stops. It
+// returns an error counting the decisions left unacked (they are logged
+// with their message ids' range).
+func (s *JetStreamSink) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	s.space.Broadcast()
+	stop := context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		s.empty.Broadcast()
+		s.mu.Unlock()
+	})
+	for len(s.pending) > 0 && ctx.Err() == nil {
+		s.Resend()
+		s.empty.Wait()
+	}
+	stop()
+	left := len(s.pending)
+	s.mu.Unlock()
+	close(s.quit)
+	s.wg.Wait()
+	s.sub.Unsubscribe()
+	if left > 0 {
+		return fmt.Errorf("jetstream sink: %d decisions not acked at shutdown", left)
+	}
+	return nil
+}
