@@ -25,12 +25,19 @@ test: deps
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	@# Real capture through OpenCV again, with gocv's Mat profiler: a leaked
+	@# Mat fails the test.
+	$(GO) test -tags matprofile -count=1 ./ingest/camera
+	@# The pure-Go build (-tags nosensors: no OpenCV, no PortAudio, no cgo).
+	CGO_ENABLED=0 $(GO) vet -tags nosensors ./ingest/... ./hardware ./cmd/fusiond
+	CGO_ENABLED=0 $(GO) build -tags nosensors -o /dev/null ./cmd/fusiond
 
 # Each fuzz target for FUZZTIME (default 30s).
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./configs -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./fuse -run '^$$' -fuzz FuzzAudioFeatures -fuzztime $(FUZZTIME)
+	$(GO) test ./ingest/media -run '^$$' -fuzz FuzzParseWAVHeader -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -8,7 +8,13 @@ set -euo pipefail
 
 need_go="1.26"
 # gcc and libc6-dev: cgo, which the race detector in 'make test' needs.
-packages=(gcc libc6-dev)
+# Real sensors (ingest/camera, ingest/mic, hardware; not needed for a
+# `-tags nosensors` build): OpenCV 4.6 for gocv, PortAudio and ALSA, the
+# GStreamer elements the fake camera uses (videotestsrc, videoconvert,
+# appsink), ffmpeg for audio tracks and test clips, sox and espeak-ng for
+# test media, opencv-data for the face cascades.
+packages=(gcc libc6-dev pkg-config libopencv-dev opencv-data portaudio19-dev libasound2-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good ffmpeg sox espeak-ng)
 
 if ! command -v go >/dev/null 2>&1; then
   echo "deps: Go $need_go or newer is required and 'go' is not on PATH." >&2
