@@ -110,6 +110,7 @@ func benchSync(args []string, stdout, stderr io.Writer) int {
 	queue := fs.Int("queue", 10, "messages kept per stream (`N`)")
 	age := fs.Float64("age-penalty", 0.1, "age penalty (`X`) of approximate")
 	maxIvl := fs.Duration("max-interval", 0, "largest spread of a set's timestamps (`D`; 0: none)")
+	maxWait := fs.Duration("max-wait", 0, "approximate: a stream silent this long (`D`, arrival = latest timestamp) is idle; sets go on without it (0: never, as ROS)")
 	learn := fs.Bool("learn-bounds", false, "approximate: learn inter-message lower bounds (sets may differ from ROS)")
 	setsPath := fs.String("sets", "", "write the sets to `FILE`, in the peer's format")
 	before := fs.Duration("before", 100*time.Millisecond, "window: audio before each trigger")
@@ -139,6 +140,10 @@ func benchSync(args []string, stdout, stderr io.Writer) int {
 		cfg := avsync.ApproxConfig{Streams: tr.Streams, QueueSize: *queue, AgePenalty: *age,
 			MaxIntervalNS: int64(*maxIvl), LearnLowerBounds: *learn}
 		run = func(w *bufio.Writer) (uint64, string, error) { return benchApprox(tr, cfg, w) }
+		if *maxWait > 0 {
+			scfg := avsync.ApproxSyncConfig{ApproxConfig: cfg, MaxWaitNS: int64(*maxWait)}
+			run = func(w *bufio.Writer) (uint64, string, error) { return benchApproxSync(tr, scfg, w) }
+		}
 	case "exact":
 		cfg := avsync.ExactConfig{Streams: tr.Streams, QueueSize: *queue}
 		run = func(w *bufio.Writer) (uint64, string, error) { return benchExact(tr, cfg, w) }
@@ -219,6 +224,39 @@ func benchApprox(tr *avsync.Trace, cfg avsync.ApproxConfig, w *bufio.Writer) (ui
 		dropped += a.Dropped(i)
 	}
 	return a.Sets(), fmt.Sprintf(" dropped=%d", dropped), nil
+}
+
+// benchApproxSync is benchApprox with deadlines; a missing member is
+// written as "-".
+func benchApproxSync(tr *avsync.Trace, cfg avsync.ApproxSyncConfig, w *bufio.Writer) (uint64, string, error) {
+	buf := make([]byte, 0, 256)
+	emit := func(set []avsync.Member, missing uint16) {
+		if w == nil {
+			return
+		}
+		buf = append(buf[:0], "set"...)
+		for i, m := range set {
+			if missing&(1<<i) != 0 {
+				buf = append(buf, " -"...)
+				continue
+			}
+			buf = append(buf, ' ')
+			buf = strconv.AppendInt(buf, m.TimeNS, 10)
+		}
+		buf = append(buf, '\n')
+		w.Write(buf)
+	}
+	s, err := avsync.NewApproxSync(cfg, emit, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	var now int64
+	for i, ev := range tr.Events {
+		now = max(now, ev.TimeNS)
+		s.Add(ev.Stream, avsync.Member{TimeNS: ev.TimeNS, ID: uint64(i)}, now)
+	}
+	all, partial := s.Sets()
+	return all, fmt.Sprintf(" partial=%d rebuilds=%d", partial, s.Rebuilds()), nil
 }
 
 func benchExact(tr *avsync.Trace, cfg avsync.ExactConfig, w *bufio.Writer) (uint64, string, error) {
