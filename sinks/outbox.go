@@ -41,6 +41,11 @@ type OutboxConfig struct {
 	// Drops counts decisions the log refused for good (stream full with
 	// discard new) and oversize ones, under the stream "jetstream".
 	Drops *av.Drops
+	// EnsureLog, if set, is called (at most once a second, on the
+	// resender) when JetStream does not answer a publish: after a server
+	// restart with an empty store, or when the server was not up at start,
+	// the decision log may have to be created again.
+	EnsureLog func(context.Context) error
 	// Clock stamps send and ack times; default a real clock.
 	Clock av.Clock
 	Log   *slog.Logger
@@ -80,9 +85,10 @@ type JetStreamSink struct {
 	nextID  uint64
 	closing bool
 
-	kick chan struct{}
-	quit chan struct{}
-	wg   sync.WaitGroup
+	kick     chan struct{}
+	quit     chan struct{}
+	noAnswer atomic.Bool // a publish found no responders since the last EnsureLog
+	wg       sync.WaitGroup
 
 	published, acked, duplicates, resent, rejected, oversize atomic.Uint64
 	warnedReject                                             atomic.Bool
@@ -242,6 +248,9 @@ func (s *JetStreamSink) onAck(m *nats.Msg) {
 		// No responders (server restarting, stream not there yet) or a
 		// passing error: try again soon.
 		e.dueNS = now + int64(s.cfg.RetryWait)
+		if status == "503" {
+			s.noAnswer.Store(true)
+		}
 		s.mu.Unlock()
 		return
 	}
@@ -288,6 +297,7 @@ func (s *JetStreamSink) resender() {
 	tick := time.NewTicker(min(s.cfg.RetryWait, s.cfg.AckTimeout/4))
 	defer tick.Stop()
 	var due []uint64
+	var lastEnsure time.Time
 	for {
 		select {
 		case <-s.quit:
@@ -297,6 +307,15 @@ func (s *JetStreamSink) resender() {
 		}
 		if !s.nc.IsConnected() {
 			continue
+		}
+		if s.cfg.EnsureLog != nil && s.noAnswer.Load() && time.Since(lastEnsure) >= time.Second {
+			lastEnsure = time.Now()
+			s.noAnswer.Store(false)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			if err := s.cfg.EnsureLog(ctx); err != nil {
+				s.cfg.Log.Warn("decision log not ready", "err", err)
+			}
+			cancel()
 		}
 		now := s.cfg.Clock.Now()
 		due = due[:0]

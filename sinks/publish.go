@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go"
 
@@ -44,12 +45,7 @@ func NewNATSSink(nc *nats.Conn, bootID string) *NATSSink {
 
 // WriteDecision implements Sink.
 func (s *NATSSink) WriteDecision(d *av.Decision, payload []byte) error {
-	msg := &nats.Msg{Subject: DecisionSubject(d.Robot, d.Kind), Data: payload, Header: nats.Header{}}
-	msg.Header.Set(nats.MsgIdHdr, d.Robot+"-"+s.bootID+"-"+strconv.FormatUint(d.Seq, 10))
-	msg.Header.Set("Content-Type", "application/json")
-	msg.Header.Set(HeaderSchema, d.Schema)
-	msg.Header.Set(HeaderCaptureTime, strconv.FormatInt(d.TimeNS, 10))
-	return s.nc.PublishMsg(msg)
+	return s.nc.PublishMsg(decisionMsg(d, s.bootID, payload))
 }
 
 // JSONLFile writes decisions to a file, one JSON object per line.
@@ -110,4 +106,33 @@ func Run(ctx context.Context, clock av.Clock, in <-chan *av.Decision, sinks []Si
 			return ctx.Err()
 		}
 	}
+}
+
+// SensorCounters count best-effort sensor publishes.
+type SensorCounters struct {
+	Published, Oversize, Failed atomic.Uint64
+}
+
+// PublishSensor publishes a sensor sample (a JPEG frame, an audio chunk) on
+// core NATS, best effort. It checks the size against the server's max
+// payload first, as the client does not when it is disconnected: an
+// oversize sample is counted and refused with ErrOversize, and the
+// connection stays up.
+func PublishSensor(nc *nats.Conn, subject string, data []byte, c *SensorCounters) error {
+	if !fits(nc, len(data)) {
+		c.Oversize.Add(1)
+		return fmt.Errorf("%s: %d bytes: %w", subject, len(data), ErrOversize)
+	}
+	if err := nc.Publish(subject, data); err != nil {
+		c.Failed.Add(1)
+		return err
+	}
+	c.Published.Add(1)
+	return nil
+}
+
+// SensorSubject is the subject of a stream's samples in format ("jpeg",
+// "pcm16").
+func SensorSubject(robot, stream, format string) string {
+	return "fusion." + robot + ".sensor." + stream + "." + format
 }

@@ -129,7 +129,7 @@ func TestExternalServerLater(t *testing.T) {
 	l.Close()
 
 	logs := &logBuffer{}
-	nc, err := ConnectExternal("nats://"+addr, slog.New(slog.NewTextHandler(logs, nil)))
+	nc, err := ConnectExternal(ExternalConfig{URL: "nats://" + addr}, slog.New(slog.NewTextHandler(logs, nil)), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
