@@ -32,15 +32,18 @@ type Config struct {
 	Width, Height int
 	// HFOVDeg is the camera's horizontal field of view [60].
 	HFOVDeg float64
-	// FaceEvery runs the face detector every this many frames, tracking
-	// faces in between [5]; negative turns face detection off.
+	// FaceEvery spreads one full pass of the face detector over this many
+	// frames, tracking faces on every frame [5]: frame k of each cycle scans
+	// the k-th band of face sizes, the bands chosen to cost the same, so no
+	// frame pays for a whole detection. Negative turns face detection off.
 	FaceEvery int
 	// Cascades are the face cascade files, the first that loads is used
 	// [DefaultCascades].
 	Cascades []string
-	// DetectWidth is the width frames are scaled to for background
-	// subtraction, face detection and tracking [320].
-	DetectWidth int
+	// DetectWidth is the width frames are scaled to for face detection,
+	// tracking and mouth motion [320]; MOG2Width the width for background
+	// subtraction [160].
+	DetectWidth, MOG2Width int
 	// MinFacePx is the smallest face detected, in detection pixels [24].
 	MinFacePx int
 	// MOG2History and MOG2VarThreshold tune the background model [500, 16].
@@ -65,6 +68,9 @@ func (c *Config) defaults() error {
 	if c.DetectWidth == 0 {
 		c.DetectWidth = 320
 	}
+	if c.MOG2Width == 0 {
+		c.MOG2Width = 160
+	}
 	if c.MinFacePx == 0 {
 		c.MinFacePx = 24
 	}
@@ -85,8 +91,10 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("%w: camera %dx%d is under 16x16", fuse.ErrConfig, c.Width, c.Height)
 	case !(c.HFOVDeg > 0 && c.HFOVDeg < 180):
 		return fmt.Errorf("%w: horizontal field of view %v° is not in (0, 180)", fuse.ErrConfig, c.HFOVDeg)
-	case c.DetectWidth < 64:
-		return fmt.Errorf("%w: detect width %d is under 64", fuse.ErrConfig, c.DetectWidth)
+	case c.DetectWidth < 64 || c.MOG2Width < 32:
+		return fmt.Errorf("%w: detect width %d is under 64 or MOG2 width %d under 32", fuse.ErrConfig, c.DetectWidth, c.MOG2Width)
+	case c.MinFacePx < cascadeWindow:
+		return fmt.Errorf("%w: min face %d px is under the cascades' %d px window", fuse.ErrConfig, c.MinFacePx, cascadeWindow)
 	case c.MotionCell < 1:
 		return fmt.Errorf("%w: motion cell %d", fuse.ErrConfig, c.MotionCell)
 	}
@@ -114,11 +122,12 @@ type Face struct {
 	// to the right; BearingStdDeg a quarter of its angular width.
 	BearingDeg, BearingStdDeg float64
 	// MouthMotion is the mean luma change in the mouth region beyond the
-	// change in the upper face, in grey levels; valid when HaveMouth.
+	// change in the upper face, in grey levels, measured at DetectWidth;
+	// valid when HaveMouth.
 	MouthMotion float64
 	HaveMouth   bool
-	// Detected is true on the frames the detector found it; otherwise it
-	// was tracked.
+	// Detected is true on the frames the detector found it (in that
+	// frame's band of sizes); otherwise it was tracked.
 	Detected bool
 }
 
@@ -169,40 +178,44 @@ type Counters struct {
 	BadFrame           uint64 // unknown format, too small, or Pix too short
 	ResolutionMismatch uint64 // frames not of the configured size
 	Restarts           uint64 // state restarted for a new frame size
-	Detections         uint64 // detector runs
+	Detections         uint64 // detector runs (one band of sizes each)
 	TrackLost          uint64 // faces dropped between detections
 	BackendErrors      uint64
 }
 
 // Extractor computes visual features frame by frame: motion energy on a
 // grid and its centroid (through the fuse Backend), the MOG2 foreground
-// fraction, faces (a cascade every FaceEvery frames, template tracking in
-// between), each face's bearing and mouth motion. It is not safe for
-// concurrent use; Close releases its OpenCV memory.
+// fraction, faces (a cascade pass spread over FaceEvery frames, template
+// tracking on every frame), each face's bearing and mouth motion. It is not
+// safe for concurrent use; Close releases its OpenCV memory.
 type Extractor struct {
 	cfg Config
 	be  fuse.Backend
 
 	// Frame geometry in use; a change restarts the state below.
-	w, h          int
-	scale         float64 // detection pixels per frame pixel
-	dw, dh        int
-	focalPx       float64 // pinhole focal length in frame pixels
-	grid, prevG   []float32
-	diff          []float32
-	havePrev      bool
-	refs          [1]fuse.FrameRef
-	grids, prevs  [1][]float32
-	diffs         [1][]float32
-	gray, prevGry gocv.Mat // full-resolution luma
-	small, smallG gocv.Mat // detection-size BGR and luma
-	eq            gocv.Mat // smallG equalised, for the detector
-	fgMask, fgBin gocv.Mat
-	mog2          gocv.BackgroundSubtractorMOG2
-	haveMOG2      bool
-	cascade       gocv.CascadeClassifier
-	haveCascade   bool
-	contig        []byte // a copy of frames whose stride has padding
+	w, h           int
+	scale          float64 // detection pixels per frame pixel
+	dw, dh, mw, mh int     // detection and MOG2 sizes
+	focalPx        float64 // pinhole focal length in frame pixels
+	grid, prevG    []float32
+	diff           []float32
+	havePrev       bool
+	refs           [1]fuse.FrameRef
+	grids, prevs   [1][]float32
+	diffs          [1][]float32
+	small          gocv.Mat // detection-size BGR
+	smallG, prevSG gocv.Mat // detection-size luma, this frame and the last
+	haveSG         bool
+	eq             gocv.Mat // smallG equalised, for the detector
+	tiny           gocv.Mat // MOG2-size BGR
+	fgMask, fgBin  gocv.Mat
+	res, noMask    gocv.Mat // template matching
+	mog2           gocv.BackgroundSubtractorMOG2
+	haveMOG2       bool
+	cascade        gocv.CascadeClassifier
+	haveCascade    bool
+	bands          [][2]int // face sizes (detection px) each frame of a cycle scans
+	contig         []byte   // a copy of frames whose stride has padding
 
 	frameN uint64
 	faces  []track
@@ -215,13 +228,20 @@ type Extractor struct {
 }
 
 type track struct {
-	id       uint64
-	box      image.Rectangle // frame pixels
-	prevBox  image.Rectangle
-	havePrev bool
-	tmpl     gocv.Mat // detection-size luma patch
-	detected bool
+	id        uint64
+	box       image.Rectangle // detection pixels
+	prevBox   image.Rectangle
+	havePrev  bool
+	tmpl      gocv.Mat // detection-size luma patch
+	detected  bool     // by this frame's band
+	confirmed bool     // by a band of the current cycle
 }
+
+// cascadeWindow is the training window of Debian's frontal-face cascades.
+const cascadeWindow = 24
+
+// scaleFactor is the detector's step between face sizes.
+const scaleFactor = 1.1
 
 // New returns an Extractor on be. It fails when face detection is on and
 // no cascade loads.
@@ -243,10 +263,14 @@ func New(cfg Config, be fuse.Backend) (*Extractor, error) {
 			return nil, fmt.Errorf("%w: tried %v", ErrNoCascade, cfg.Cascades)
 		}
 	}
-	e.gray, e.prevGry = gocv.NewMat(), gocv.NewMat()
-	e.small, e.smallG, e.eq = gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
-	e.fgMask, e.fgBin = gocv.NewMat(), gocv.NewMat()
+	for _, m := range e.mats() {
+		*m = gocv.NewMat()
+	}
 	return e, nil
+}
+
+func (e *Extractor) mats() []*gocv.Mat {
+	return []*gocv.Mat{&e.small, &e.smallG, &e.prevSG, &e.eq, &e.tiny, &e.fgMask, &e.fgBin, &e.res, &e.noMask}
 }
 
 // Config returns the configuration with its defaults applied.
@@ -254,7 +278,7 @@ func (e *Extractor) Config() Config { return e.cfg }
 
 // Close releases the OpenCV memory the extractor holds.
 func (e *Extractor) Close() error {
-	for _, m := range []*gocv.Mat{&e.gray, &e.prevGry, &e.small, &e.smallG, &e.eq, &e.fgMask, &e.fgBin} {
+	for _, m := range e.mats() {
 		m.Close()
 	}
 	e.dropFaces()
@@ -285,10 +309,12 @@ func (e *Extractor) restart(w, h int) {
 	cell := e.cfg.MotionCell
 	n := (w / cell) * (h / cell)
 	e.grid, e.prevG, e.diff = make([]float32, n), make([]float32, n), make([]float32, n)
-	e.havePrev = false
+	e.havePrev, e.haveSG = false, false
 	e.dw = min(e.cfg.DetectWidth, w)
 	e.scale = float64(e.dw) / float64(w)
 	e.dh = max(1, int(math.Round(float64(h)*e.scale)))
+	e.mw = min(e.cfg.MOG2Width, w)
+	e.mh = max(1, int(math.Round(float64(h)*float64(e.mw)/float64(w))))
 	e.focalPx = float64(w) / 2 / math.Tan(e.cfg.HFOVDeg*math.Pi/360)
 	if e.haveMOG2 {
 		e.mog2.Close()
@@ -297,6 +323,56 @@ func (e *Extractor) restart(w, h int) {
 	e.haveMOG2 = true
 	e.dropFaces()
 	e.frameN = 0
+	if e.cfg.FaceEvery > 0 {
+		e.bands = sizeBands(e.dw, e.dh, e.cfg.MinFacePx, e.cfg.FaceEvery)
+	}
+}
+
+// sizeBands splits the detector's face sizes, from minPx up to the frame,
+// into n bands of consecutive sizes that each cost about the same. The cost
+// of a size is taken as the square root of its window positions, (w/k −
+// 23)·(h/k − 23) at scale k: measured with OpenCV 4.6's LBP cascade on one
+// core, the cost per scale falls with the scale much more slowly than the
+// positions do. Adjacent bands share one size, so a face at a boundary
+// keeps its neighbours.
+func sizeBands(w, h, minPx, n int) [][2]int {
+	var sizes []int
+	var cost []float64
+	for f := 1.0; ; f *= scaleFactor {
+		s := int(math.Round(cascadeWindow * f))
+		if s > min(w, h) {
+			break
+		}
+		if s < minPx {
+			continue
+		}
+		sizes = append(sizes, s)
+		k := float64(s) / cascadeWindow
+		cost = append(cost, math.Sqrt((float64(w)/k-cascadeWindow+1)*(float64(h)/k-cascadeWindow+1)))
+	}
+	if len(sizes) == 0 {
+		return nil
+	}
+	var total float64
+	for _, c := range cost {
+		total += c
+	}
+	bands := make([][2]int, 0, n)
+	lo, acc := 0, 0.0
+	for i, c := range cost {
+		acc += c
+		if len(bands) < n-1 && acc >= total*float64(len(bands)+1)/float64(n) {
+			bands = append(bands, [2]int{sizes[max(0, lo-1)], sizes[i]})
+			lo = i + 1
+		}
+	}
+	if lo < len(sizes) {
+		bands = append(bands, [2]int{sizes[max(0, lo-1)], sizes[len(sizes)-1]})
+	}
+	for len(bands) < n { // more frames than sizes: the rest scan nothing
+		bands = append(bands, [2]int{0, 0})
+	}
+	return bands
 }
 
 // Push computes the features of frame f. It never panics on a malformed
@@ -324,8 +400,10 @@ func (e *Extractor) Push(f *av.Frame) *Values {
 	e.motion(f, v)
 
 	// One OpenCV view of the pixels, without a copy when rows are packed.
-	pix := f.Pix[:f.Height*f.Stride]
-	if f.Stride != f.Width*bpp || len(f.Pix) < f.Height*f.Stride {
+	var pix []byte
+	if f.Stride == f.Width*bpp {
+		pix = f.Pix[:f.Height*f.Stride]
+	} else {
 		need := f.Width * bpp * f.Height
 		if cap(e.contig) < need {
 			e.contig = make([]byte, need)
@@ -346,29 +424,27 @@ func (e *Extractor) Push(f *av.Frame) *Values {
 		return v
 	}
 	defer img.Close()
+	e.smallG, e.prevSG = e.prevSG, e.smallG
 	if f.Format == av.Gray8 {
-		img.CopyTo(&e.gray)
+		gocv.Resize(img, &e.smallG, image.Pt(e.dw, e.dh), 0, 0, gocv.InterpolationArea)
+		gocv.Resize(img, &e.tiny, image.Pt(e.mw, e.mh), 0, 0, gocv.InterpolationArea)
 	} else {
-		gocv.CvtColor(img, &e.gray, gocv.ColorBGRToGray)
-	}
-	gocv.Resize(img, &e.small, image.Pt(e.dw, e.dh), 0, 0, gocv.InterpolationArea)
-	if f.Format == av.Gray8 {
-		e.small.CopyTo(&e.smallG)
-	} else {
+		gocv.Resize(img, &e.small, image.Pt(e.dw, e.dh), 0, 0, gocv.InterpolationArea)
 		gocv.CvtColor(e.small, &e.smallG, gocv.ColorBGRToGray)
+		gocv.Resize(e.small, &e.tiny, image.Pt(e.mw, e.mh), 0, 0, gocv.InterpolationArea)
 	}
 
 	// Foreground fraction: MOG2 marks shadows 127 and foreground 255.
-	e.mog2.Apply(e.small, &e.fgMask)
+	e.mog2.Apply(e.tiny, &e.fgMask)
 	gocv.Threshold(e.fgMask, &e.fgBin, 200, 255, gocv.ThresholdBinary)
-	v.Foreground = float64(gocv.CountNonZero(e.fgBin)) / float64(e.dw*e.dh)
+	v.Foreground = float64(gocv.CountNonZero(e.fgBin)) / float64(e.mw*e.mh)
 	v.set(FeatForeground)
 
 	if e.haveCascade {
 		e.updateFaces()
 		e.describeFaces(v)
 	}
-	e.gray, e.prevGry = e.prevGry, e.gray
+	e.haveSG = true
 	e.frameN++
 	return v
 }
@@ -410,19 +486,13 @@ func (e *Extractor) motion(f *av.Frame, v *Values) {
 	}
 }
 
-// updateFaces detects faces every FaceEvery frames and tracks them in
-// between.
+// updateFaces tracks the faces into this frame, then scans this frame's
+// band of face sizes; at the end of each cycle, faces no band confirmed
+// are dropped.
 func (e *Extractor) updateFaces() {
-	for i := range e.faces {
-		t := &e.faces[i]
-		t.prevBox, t.havePrev, t.detected = t.box, true, false
-	}
-	if e.frameN%uint64(e.cfg.FaceEvery) == 0 {
-		e.detect()
-		return
-	}
 	kept := e.faces[:0]
 	for _, t := range e.faces {
+		t.prevBox, t.havePrev, t.detected = t.box, true, false
 		if e.track(&t) {
 			kept = append(kept, t)
 		} else {
@@ -431,82 +501,93 @@ func (e *Extractor) updateFaces() {
 		}
 	}
 	e.faces = kept
+	k := int(e.frameN % uint64(e.cfg.FaceEvery))
+	if k < len(e.bands) && e.bands[k][1] > 0 {
+		e.detect(e.bands[k])
+	}
+	if k == e.cfg.FaceEvery-1 {
+		kept := e.faces[:0]
+		for _, t := range e.faces {
+			if t.confirmed {
+				t.confirmed = false
+				kept = append(kept, t)
+			} else {
+				t.tmpl.Close()
+				e.Counters.TrackLost++
+			}
+		}
+		e.faces = kept
+	}
 }
 
-// detect runs the cascade and matches detections to the faces tracked so
-// far by overlap, so that a face keeps its id and its previous box.
-func (e *Extractor) detect() {
+// detect runs the cascade over one band of face sizes and matches what it
+// finds to the tracked faces by overlap: a match takes the detected box and
+// a fresh template, and keeps its id; the rest are new faces.
+func (e *Extractor) detect(band [2]int) {
 	e.Counters.Detections++
 	gocv.EqualizeHist(e.smallG, &e.eq)
-	found := e.cascade.DetectMultiScaleWithParams(e.eq, 1.1, 3, 0, image.Pt(e.cfg.MinFacePx, e.cfg.MinFacePx), image.Pt(0, 0))
-	if len(found) > e.cfg.MaxFaces {
-		found = found[:e.cfg.MaxFaces]
-	}
-	old := e.faces
-	next := make([]track, 0, len(found))
-	used := make([]bool, len(old))
+	found := e.cascade.DetectMultiScaleWithParams(e.eq, scaleFactor, 3, 0, image.Pt(band[0], band[0]), image.Pt(band[1], band[1]))
 	for _, r := range found {
-		box := e.toFrame(r)
-		t := track{box: box, detected: true}
+		r = r.Intersect(image.Rect(0, 0, e.dw, e.dh))
+		if r.Empty() {
+			continue
+		}
 		best, bestIoU := -1, 0.3
-		for j, o := range old {
-			if iou := overlap(o.box, box); !used[j] && iou > bestIoU {
+		for j := range e.faces {
+			if iou := overlap(e.faces[j].box, r); iou > bestIoU {
 				best, bestIoU = j, iou
 			}
 		}
-		if best >= 0 {
-			used[best] = true
-			t.id, t.prevBox, t.havePrev = old[best].id, old[best].prevBox, old[best].havePrev
-		} else {
+		if best < 0 {
+			if len(e.faces) >= e.cfg.MaxFaces {
+				continue
+			}
 			e.nextID++
-			t.id = e.nextID
+			e.faces = append(e.faces, track{id: e.nextID, tmpl: gocv.NewMat()})
+			best = len(e.faces) - 1
 		}
-		region := e.smallG.Region(r)
-		t.tmpl = region.Clone()
+		t := &e.faces[best]
+		t.detected, t.confirmed = true, true
+		// A face the tracker still holds keeps its tracked box: the
+		// detector's box jitters by a few pixels from frame to frame, and
+		// mouth motion would take that jitter for movement. A face the
+		// tracker has drifted off takes the detector's box, and no mouth
+		// motion this frame.
+		if bestIoU < 0.5 {
+			t.box, t.havePrev = r, false
+		}
+		region := e.smallG.Region(t.box)
+		region.CopyTo(&t.tmpl)
 		region.Close()
-		next = append(next, t)
 	}
-	for j := range old {
-		old[j].tmpl.Close()
-	}
-	e.faces = next
 }
 
 // track moves a face's box to where its template matches best within a
 // search window around it; false when it no longer matches.
 func (e *Extractor) track(t *track) bool {
-	r := e.toDetect(t.box)
+	r := t.box
 	tw, th := t.tmpl.Cols(), t.tmpl.Rows()
-	mx, my := max(4, tw/3), max(4, th/3)
+	mx, my := max(4, tw/4), max(4, th/4)
 	search := image.Rect(r.Min.X-mx, r.Min.Y-my, r.Min.X+tw+mx, r.Min.Y+th+my).Intersect(image.Rect(0, 0, e.dw, e.dh))
-	if search.Dx() < tw || search.Dy() < th {
+	if tw == 0 || search.Dx() < tw || search.Dy() < th {
 		return false
 	}
 	region := e.smallG.Region(search)
 	defer region.Close()
-	res := gocv.NewMat()
-	defer res.Close()
-	mask := gocv.NewMat()
-	defer mask.Close()
-	gocv.MatchTemplate(region, t.tmpl, &res, gocv.TmCcoeffNormed, mask)
-	_, maxVal, _, at := gocv.MinMaxLoc(res)
+	gocv.MatchTemplate(region, t.tmpl, &e.res, gocv.TmCcoeffNormed, e.noMask)
+	_, maxVal, _, at := gocv.MinMaxLoc(e.res)
 	if !(maxVal >= 0.5) {
 		return false
 	}
-	moved := image.Rect(search.Min.X+at.X, search.Min.Y+at.Y, search.Min.X+at.X+tw, search.Min.Y+at.Y+th)
-	t.box = e.toFrame(moved)
+	t.box = image.Rect(search.Min.X+at.X, search.Min.Y+at.Y, search.Min.X+at.X+tw, search.Min.Y+at.Y+th)
 	return true
 }
 
+// toFrame converts a box in detection pixels to frame pixels.
 func (e *Extractor) toFrame(r image.Rectangle) image.Rectangle {
 	s := 1 / e.scale
 	b := image.Rect(int(float64(r.Min.X)*s), int(float64(r.Min.Y)*s), int(math.Ceil(float64(r.Max.X)*s)), int(math.Ceil(float64(r.Max.Y)*s)))
 	return b.Intersect(image.Rect(0, 0, e.w, e.h))
-}
-
-func (e *Extractor) toDetect(r image.Rectangle) image.Rectangle {
-	s := e.scale
-	return image.Rect(int(math.Round(float64(r.Min.X)*s)), int(math.Round(float64(r.Min.Y)*s)), int(math.Round(float64(r.Max.X)*s)), int(math.Round(float64(r.Max.Y)*s)))
 }
 
 func overlap(a, b image.Rectangle) float64 {
@@ -524,23 +605,24 @@ func (e *Extractor) describeFaces(v *Values) {
 	e.out = e.out[:0]
 	largest, area := -1, 0
 	var cur, prev []byte
-	if g, err := e.gray.DataPtrUint8(); err == nil {
+	if g, err := e.smallG.DataPtrUint8(); err == nil {
 		cur = g
 	}
-	if e.frameN > 0 && !e.prevGry.Empty() {
-		if g, err := e.prevGry.DataPtrUint8(); err == nil {
+	if e.haveSG {
+		if g, err := e.prevSG.DataPtrUint8(); err == nil {
 			prev = g
 		}
 	}
 	for _, t := range e.faces {
-		f := Face{ID: t.id, Box: t.box, Detected: t.detected}
-		f.BearingDeg = e.bearing(float64(t.box.Min.X+t.box.Max.X) / 2)
-		f.BearingStdDeg = (e.bearing(float64(t.box.Max.X)) - e.bearing(float64(t.box.Min.X))) / 4
-		if t.havePrev && cur != nil && prev != nil && len(prev) == len(cur) {
-			f.MouthMotion, f.HaveMouth = mouthMotion(cur, prev, e.w, e.h, t.box, t.prevBox)
+		box := e.toFrame(t.box)
+		f := Face{ID: t.id, Box: box, Detected: t.detected}
+		f.BearingDeg = e.bearing(float64(box.Min.X+box.Max.X) / 2)
+		f.BearingStdDeg = (e.bearing(float64(box.Max.X)) - e.bearing(float64(box.Min.X))) / 4
+		if t.havePrev && cur != nil && len(prev) == len(cur) {
+			f.MouthMotion, f.HaveMouth = mouthMotion(cur, prev, e.dw, e.dh, t.box, t.prevBox)
 		}
 		e.out = append(e.out, f)
-		if a := t.box.Dx() * t.box.Dy(); a > area {
+		if a := box.Dx() * box.Dy(); a > area {
 			largest, area = len(e.out)-1, a
 		}
 	}
