@@ -24,8 +24,8 @@ type Message struct {
 	Schema  string
 	Stream  av.StreamID // for sample channels
 	Seq     uint32
-	LogNS   int64 // arrival time for samples
-	PubNS   int64 // capture time for samples
+	LogNS   int64  // arrival time for samples
+	PubNS   int64  // capture time for samples
 	Data    []byte // valid until the next call to Next
 	Channel uint16
 }
