@@ -19,6 +19,9 @@ type DOAConfig struct {
 	// MinWeight is the smoothed speech weight (1 per speech frame, decaying
 	// with SmoothNS) below which the bearing is missing [0.25].
 	MinWeight float64
+	// MaxAgeNS is how long after the last speech frame the bearing is
+	// still reported [2 s].
+	MaxAgeNS int64
 }
 
 // doaAngles is the steering grid: -90..90 in 1° steps.
@@ -61,6 +64,9 @@ func newDOA(cfg DOAConfig, rateHz, n int) (*DOA, error) {
 	}
 	if cfg.MinWeight == 0 {
 		cfg.MinWeight = 0.25
+	}
+	if cfg.MaxAgeNS == 0 {
+		cfg.MaxAgeNS = 2e9
 	}
 	if len(cfg.Mics) < 2 {
 		return nil, fmt.Errorf("%w: direction of arrival needs at least 2 microphones, got %d", ErrConfig, len(cfg.Mics))
@@ -134,6 +140,9 @@ func (d *DOA) bearing(timeNS int64) (deg, stdDeg float64, ok bool) {
 		return 0, 0, false
 	}
 	w := d.weight
+	if timeNS-d.lastNS > d.cfg.MaxAgeNS {
+		return 0, 0, false
+	}
 	if dt := float64(timeNS - d.lastNS); dt > 0 {
 		w *= math.Exp(-dt / float64(d.cfg.SmoothNS))
 	}
