@@ -59,6 +59,7 @@ func ConnectOptions(log *slog.Logger, stats *ConnStats, onUp func(*nats.Conn)) [
 }
 
 func connectOptions(log *slog.Logger, stats *ConnStats, onUp func(*nats.Conn), failedOnce *atomic.Bool) []nats.Option {
+	var lastAuth atomic.Pointer[string]
 	up := func(c *nats.Conn) {
 		if onUp != nil {
 			go onUp(c)
@@ -73,6 +74,17 @@ func connectOptions(log *slog.Logger, stats *ConnStats, onUp func(*nats.Conn), f
 			up(c)
 		}),
 		nats.ReconnectErrHandler(func(c *nats.Conn, err error) {
+			if isAuthErr(err) {
+				// A config error, not a server still booting: say so loudly
+				// (once per distinct answer) and count it.
+				stats.Errors.Add(1)
+				failedOnce.Store(true)
+				msg := err.Error()
+				if old := lastAuth.Swap(&msg); old == nil || *old != msg {
+					log.Error("NATS server refused the credentials; retrying", "err", err)
+				}
+				return
+			}
 			if !failedOnce.Swap(true) {
 				log.Warn("NATS server not reachable yet; retrying in the background", "err", err)
 			}
@@ -101,6 +113,16 @@ func connectOptions(log *slog.Logger, stats *ConnStats, onUp func(*nats.Conn), f
 			log.Error("NATS error", "err", err, "subscription", subj)
 		}),
 	}
+}
+
+func isAuthErr(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) || errors.Is(err, nats.ErrAuthRevoked) {
+		return true
+	}
+	return strings.Contains(strings.ToLower(err.Error()), "authorization")
 }
 
 // ConnectExternal connects to the NATS server(s) of cfg. Robots boot in any
