@@ -173,7 +173,7 @@ type NATSReport struct {
 }
 
 // Request sends a control request to robot's endpoint and decodes the
-// JSON answer into v. It is what `nats req fusion.<robot>.ctl.status ''`
+// JSON answer into v. It is what `nats req fusion.<robot>.ctl.status ”`
 // does.
 func Request(nc *nats.Conn, robot, endpoint string, body []byte, v any, timeout time.Duration) error {
 	m, err := nc.Request(client.ControlSubject(robot, endpoint), body, timeout)
