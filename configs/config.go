@@ -94,9 +94,14 @@ type AudioEvent struct {
 
 // Sync configures the synchroniser.
 type Sync struct {
+	Policy           string        `yaml:"policy"`
 	AudioWindow      time.Duration `yaml:"audio_window"`
+	AudioAfter       time.Duration `yaml:"audio_after"`
 	MaxWait          time.Duration `yaml:"max_wait"`
 	MinAudioCoverage float64       `yaml:"min_audio_coverage"`
+	VideoOffset      time.Duration `yaml:"video_offset"`
+	AudioOffset      time.Duration `yaml:"audio_offset"`
+	EstimateDrift    bool          `yaml:"estimate_drift"`
 }
 
 // Fuse configures fusion.
@@ -104,6 +109,22 @@ type Fuse struct {
 	Backend          string        `yaml:"backend"`
 	DecisionInterval time.Duration `yaml:"decision_interval"`
 	Activity         Activity      `yaml:"activity"`
+	Features         Features      `yaml:"features"`
+}
+
+// Features configures the perception features published in decisions'
+// evidence (docs/FEATURES.md).
+type Features struct {
+	// Audio computes the microphone's audio features: level, spectral
+	// shape, pitch, onsets, voice activity and, with MicPositions, the
+	// direction of arrival.
+	Audio bool `yaml:"audio"`
+	// MicPositions are the microphone channels' positions in metres, x to
+	// the robot's right and y ahead, one per channel from the first;
+	// fewer than two: no bearing.
+	MicPositions [][2]float64 `yaml:"mic_positions"`
+	// SpeedOfSound in m/s.
+	SpeedOfSound float64 `yaml:"speed_of_sound"`
 }
 
 // Activity weighs the evidence of the activity decision.

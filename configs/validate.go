@@ -150,11 +150,33 @@ func (c *Config) validate() []fieldError {
 	}
 
 	sy := c.Sync
-	if sy.AudioWindow <= 0 || sy.AudioWindow > 10*time.Second {
-		bad("sync.audio_window", "%v is out of range (0, 10s]", sy.AudioWindow)
+	switch sy.Policy {
+	case "window":
+	case "approximate", "exact":
+		bad("sync.policy", "%q runs in 'fusiond bench sync'; the pipeline's fusion takes window bundles", sy.Policy)
+	default:
+		bad("sync.policy", "%q is not window, approximate or exact", sy.Policy)
+	}
+	if sy.AudioWindow < 0 || sy.AudioWindow > 10*time.Second {
+		bad("sync.audio_window", "%v is out of range 0..10s", sy.AudioWindow)
+	}
+	if sy.AudioAfter < 0 || sy.AudioAfter > 10*time.Second {
+		bad("sync.audio_after", "%v is out of range 0..10s", sy.AudioAfter)
+	} else if sy.AudioWindow >= 0 && sy.AudioWindow+sy.AudioAfter <= 0 {
+		bad("sync.audio_window", "the window [-%v, +%v] around each frame is empty", sy.AudioWindow, sy.AudioAfter)
 	}
 	if sy.MaxWait < 0 || sy.MaxWait > 10*time.Second {
 		bad("sync.max_wait", "%v is out of range 0..10s", sy.MaxWait)
+	} else if sy.MaxWait < sy.AudioAfter {
+		bad("sync.max_wait", "%v is shorter than sync.audio_after %v: no frame could wait for the audio after it", sy.MaxWait, sy.AudioAfter)
+	}
+	for _, o := range []struct {
+		key string
+		d   time.Duration
+	}{{"sync.video_offset", sy.VideoOffset}, {"sync.audio_offset", sy.AudioOffset}} {
+		if o.d < -10*time.Second || o.d > 10*time.Second {
+			bad(o.key, "%v is out of range -10s..10s", o.d)
+		}
 	}
 	if sy.MinAudioCoverage < 0 || sy.MinAudioCoverage > 1 {
 		bad("sync.min_audio_coverage", "%v is out of range 0..1", sy.MinAudioCoverage)
@@ -164,6 +186,23 @@ func (c *Config) validate() []fieldError {
 	}
 	if c.Fuse.DecisionInterval < time.Millisecond {
 		bad("fuse.decision_interval", "%v is shorter than 1ms", c.Fuse.DecisionInterval)
+	}
+	if ft := c.Fuse.Features; ft.Audio {
+		if !(ft.SpeedOfSound >= 200 && ft.SpeedOfSound <= 2000) {
+			bad("fuse.features.speed_of_sound", "%v m/s is out of range 200..2000", ft.SpeedOfSound)
+		}
+		for i, m := range ft.MicPositions {
+			if !(m[0] >= -10 && m[0] <= 10 && m[1] >= -10 && m[1] <= 10) {
+				bad("fuse.features.mic_positions", "position %d %v is not within 10 m", i, m)
+			} else if i > 0 && m == ft.MicPositions[0] {
+				bad("fuse.features.mic_positions", "position %d %v coincides with the first", i, m)
+			}
+		}
+		for _, mic := range c.Microphones {
+			if len(ft.MicPositions) > mic.Channels {
+				bad("fuse.features.mic_positions", "%d positions for microphone %s's %d channels", len(ft.MicPositions), mic.Name, mic.Channels)
+			}
+		}
 	}
 
 	if l := c.NATS.Embedded.Listen; l != "" {

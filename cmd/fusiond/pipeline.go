@@ -62,9 +62,13 @@ func newPipeline(cfg *configs.Config, clock av.Clock, sinkList []sinks.Sink, log
 	sc := avsync.Config{
 		MaxWaitNS:        int64(cfg.Sync.MaxWait),
 		AudioWindowNS:    int64(cfg.Sync.AudioWindow),
+		AudioAfterNS:     int64(cfg.Sync.AudioAfter),
 		MinAudioCoverage: cfg.Sync.MinAudioCoverage,
 		PendingFrames:    capacity,
 		FramePeriodNS:    int64(time.Second / 30),
+		VideoOffsetNS:    int64(cfg.Sync.VideoOffset),
+		AudioOffsetNS:    int64(cfg.Sync.AudioOffset),
+		EstimateDrift:    cfg.Sync.EstimateDrift,
 	}
 	for _, cam := range cfg.Cameras {
 		v, err := newCameraSource(cam, clock, p.drops, log) // sources.go
@@ -94,7 +98,7 @@ func newPipeline(cfg *configs.Config, clock av.Clock, sinkList []sinks.Sink, log
 	p.fuse, err = fuse.NewActivity(fuse.ActivityConfig{
 		Robot: cfg.Robot, IntervalNS: int64(cfg.Fuse.DecisionInterval), Prior: ac.Prior,
 		MotionWeight: ac.MotionWeight, MotionRef: ac.MotionRef, AudioWeight: ac.AudioWeight, AudioRefDBFS: ac.AudioRefDBFS,
-		Backend: p.backend,
+		Backend: p.backend, AudioFeatures: audioFeatures(cfg),
 	})
 	if err != nil {
 		p.backend.Close()
