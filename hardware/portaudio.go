@@ -13,6 +13,8 @@ import (
 // Go binding keeps its reference count and device cache in plain globals.
 var paMu sync.Mutex
 
+var skipLowStreamIDs sync.Once
+
 // PortAudioBuilt reports whether this binary has PortAudio.
 const PortAudioBuilt = true
 
@@ -25,6 +27,15 @@ func OpenPortAudio() (release func(), err error) {
 	if err := portaudio.Initialize(); err != nil {
 		return nil, fmt.Errorf("portaudio: %w", err)
 	}
+	skipLowStreamIDs.Do(func() {
+		// The binding passes each stream's id to C as unsafe.Pointer(id);
+		// under -race (checkptr) an id below 4096 is a "bad pointer value"
+		// and crashes the process. Opening a stream with no buffer fails
+		// before any C call but uses up an id, so use up the low ones.
+		for range 4096 {
+			_, _ = portaudio.OpenStream(portaudio.StreamParameters{})
+		}
+	})
 	var once sync.Once
 	return func() {
 		once.Do(func() {
