@@ -2,7 +2,6 @@ package sinks
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -85,8 +84,7 @@ func Run(ctx context.Context, clock av.Clock, in <-chan *av.Decision, sinks []Si
 				return nil
 			}
 			d.Stamps[av.StagePublish] = clock.Now()
-			d.StampLatency()
-			payload, err := json.Marshal(d)
+			payload, err := av.EncodeDecision(d)
 			if err != nil {
 				return fmt.Errorf("encode decision: %w", err) // a bug: decisions hold only plain numbers
 			}

@@ -110,6 +110,9 @@ func Open(path string) (*Reader, error) {
 	return r, nil
 }
 
+// Offset returns how many bytes of the file have been read.
+func (r *Reader) Offset() int64 { return r.counter.n }
+
 // Close closes the file.
 func (r *Reader) Close() error {
 	r.lex.Close()
