@@ -6,7 +6,7 @@ BIN     := bin/fusiond
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all deps build demo test vet fuzz bench clean
+.PHONY: all deps build demo test vet fuzz bench bench-sync peers clean
 
 all: build
 
@@ -20,7 +20,7 @@ demo: build
 	@scripts/demo.sh
 
 # Formatting, vet, then every test with the race detector.
-test: deps
+test: deps peers
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
@@ -38,6 +38,23 @@ fuzz:
 	$(GO) test ./configs -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./fuse -run '^$$' -fuzz FuzzAudioFeatures -fuzztime $(FUZZTIME)
 	$(GO) test ./ingest/media -run '^$$' -fuzz FuzzParseWAVHeader -fuzztime $(FUZZTIME)
+	$(GO) test ./sync -run '^$$' -fuzz FuzzParseTrace -fuzztime $(FUZZTIME)
+	$(GO) test ./sync -run '^$$' -fuzz 'FuzzApprox$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./sync -run '^$$' -fuzz FuzzApproxSync -fuzztime $(FUZZTIME)
+	$(GO) test ./sync -run '^$$' -fuzz FuzzFrameSync -fuzztime $(FUZZTIME)
+
+# The C++ ROS message_filters peer (../shared/peers), which the sync tests
+# compare sets against; it installs its Debian packages as root. Where it
+# cannot be built those tests skip and say why.
+peers:
+	@if [ -x ../shared/peers/message_filters/build.sh ] || [ -f ../shared/peers/message_filters/build.sh ]; then \
+	  command -v g++ >/dev/null 2>&1 || { [ "$$(id -u)" -eq 0 ] && apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ >/dev/null; } || true; \
+	  sh ../shared/peers/message_filters/build.sh >/dev/null 2>&1 && echo "peers: message_filters ok" || echo "peers: message_filters peer not built; set-identity tests against it will skip"; \
+	else echo "peers: ../shared/peers not found; set-identity tests against the peer will skip"; fi
+
+# Side by side with the peer on every trace scenario (see BENCHMARKS.md).
+bench-sync:
+	@scripts/bench-sync.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
