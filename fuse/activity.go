@@ -21,6 +21,10 @@ type ActivityConfig struct {
 	AudioWeight, AudioRefDBFS float64
 	// Backend runs the motion kernels; nil for the CPU backend.
 	Backend Backend
+	// AudioFeatures, when set, computes each bundle's audio features
+	// (AudioFeatures, on Backend) and publishes them in the evidence
+	// (audio.go, audio_activity.go); they do not change the logit.
+	AudioFeatures *AudioConfig
 }
 
 // ErrConfig is wrapped by every configuration error.
@@ -69,6 +73,8 @@ type Activity struct {
 	last        av.Stamps
 	lastTimeNS  int64
 	seq         uint64
+
+	feat audioSummary // with cfg.AudioFeatures (audio_activity.go)
 }
 
 // NewActivity returns an Activity fusion.
@@ -83,7 +89,15 @@ func NewActivity(cfg ActivityConfig) (*Activity, error) {
 	if b == nil {
 		b = NewCPU()
 	}
-	return &Activity{cfg: cfg, backend: b}, nil
+	a := &Activity{cfg: cfg, backend: b}
+	if cfg.AudioFeatures != nil {
+		f, err := NewAudioFeatures(*cfg.AudioFeatures, b)
+		if err != nil {
+			return nil, err
+		}
+		a.feat.features = f
+	}
+	return a, nil
 }
 
 // Push takes a bundle's measurements and calls emit with the decision of the
@@ -115,6 +129,7 @@ func (a *Activity) Push(b *av.Bundle, emit func(*av.Decision)) {
 		a.powerSum += meanSquare(b.Audio.Data)
 		a.powerN++
 		a.coverageSum += b.Audio.Coverage()
+		a.feat.push(b)
 	}
 }
 
@@ -162,6 +177,7 @@ func (a *Activity) decide(emit func(*av.Decision)) {
 		d.Contributions[string(av.Audio)] = 0
 		d.Missing = append(d.Missing, string(av.Audio))
 	}
+	a.feat.evidence(d.Evidence)
 	a.seq++
 	d.Seq = a.seq
 	d.Logit = logit

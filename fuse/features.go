@@ -46,6 +46,11 @@ var FeatureTable = []FeatureInfo{
 	{"doa_bearing_deg", "degrees, 0 ahead, + right", "[-90, 90]", "speech frames of the last ~1 s (exponential, τ = 1 s)", "direction of arrival: GCC-PHAT of each microphone with the first (Backend) over speech frames, steered over the array geometry in 1° steps, located by the centroid (in sin θ) of the peak above half height; missing until speech was heard, and 2 s after the last speech frame (sooner after a lone one)", "fuse.DOA"},
 	{"doa_bearing_std_deg", "degrees", "[0, 90]", "as doa_bearing_deg", "uncertainty: the steered peak's full width at half height / 2.355 / √(speech frames in the smoothing), at least half the bearing one lag step spans there", "fuse.DOA"},
 
+	// Audio, per Activity decision interval (fuse.ActivityConfig.AudioFeatures;
+	// the decision also carries the interval's last bundle's audio features above).
+	{"vad_speech_fraction", "fraction", "[0, 1]", "decision interval", "fraction of the interval's bundles with vad_speech on", "fuse.Activity"},
+	{"audio_onsets", "count", "[0, bundles]", "decision interval", "onsets in the interval", "fuse.Activity"},
+
 	// Visual, per frame (fuse/vision).
 	{"video_motion_energy", "grey levels", "[0, 255]", "one frame against the previous", "mean absolute change of the 8×8 block luma grid (Backend MotionGrids) beyond 3 grey levels", "vision.Extractor"},
 	{"video_motion_x", "fraction of width", "[0, 1]", "one frame", "motion-weighted centroid of the grid, from the left; missing when nothing moved", "vision.Extractor"},

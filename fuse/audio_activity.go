@@ -1,0 +1,53 @@
+package fuse
+
+import "github.com/seed-4c364652/fusiond/ingest/av"
+
+// audioSummary gathers an Activity interval's audio features: the last
+// bundle's values, and over the interval the fraction of bundles with
+// speech and the count of onsets.
+type audioSummary struct {
+	features *AudioFeatures
+	last     map[string]float64
+	n        int // bundles with features
+	speech   int
+	onsets   int
+}
+
+func (s *audioSummary) push(b *av.Bundle) {
+	if s.features == nil {
+		return
+	}
+	v := s.features.Push(b.TimeNS, &b.Audio)
+	if s.last == nil {
+		s.last = map[string]float64{}
+	}
+	clear(s.last)
+	v.Evidence(s.last)
+	if !v.Has(FeatSpeech) {
+		return
+	}
+	s.n++
+	if v.Speech {
+		s.speech++
+	}
+	if v.Onset {
+		s.onsets++
+	}
+}
+
+// evidence adds the interval's audio features to ev and starts the next
+// interval.
+func (s *audioSummary) evidence(ev map[string]float64) {
+	if s.features == nil {
+		return
+	}
+	for k, x := range s.last {
+		ev[k] = x
+	}
+	if s.n > 0 {
+		ev["vad_speech_fraction"] = float64(s.speech) / float64(s.n)
+		ev["audio_onsets"] = float64(s.onsets)
+	}
+	clear(s.last)
+	s.n, s.speech, s.onsets = 0, 0, 0
+}
