@@ -2,9 +2,10 @@ package fuse
 
 import "github.com/seed-4c364652/fusiond/ingest/av"
 
-// audioSummary gathers an Activity interval's audio features: the last
-// bundle's values, and over the interval the fraction of bundles with
-// speech and the count of onsets.
+// audioSummary gathers an Activity interval's audio features: the latest
+// value of each within the interval (a feature missing from the last
+// bundle, such as pitch in a pause, keeps its value from earlier in the
+// interval), the fraction of bundles with speech and the count of onsets.
 type audioSummary struct {
 	features *AudioFeatures
 	last     map[string]float64
@@ -21,7 +22,6 @@ func (s *audioSummary) push(b *av.Bundle) {
 	if s.last == nil {
 		s.last = map[string]float64{}
 	}
-	clear(s.last)
 	v.Evidence(s.last)
 	if !v.Has(FeatSpeech) {
 		return

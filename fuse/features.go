@@ -47,7 +47,8 @@ var FeatureTable = []FeatureInfo{
 	{"doa_bearing_std_deg", "degrees", "[0, 90]", "as doa_bearing_deg", "uncertainty: the steered peak's full width at half height / 2.355 / √(speech frames in the smoothing), at least half the bearing one lag step spans there", "fuse.DOA"},
 
 	// Audio, per Activity decision interval (fuse.ActivityConfig.AudioFeatures;
-	// the decision also carries the interval's last bundle's audio features above).
+	// the decision also carries the latest value within the interval of each
+	// per-bundle audio feature above).
 	{"vad_speech_fraction", "fraction", "[0, 1]", "decision interval", "fraction of the interval's bundles with vad_speech on", "fuse.Activity"},
 	{"audio_onsets", "count", "[0, bundles]", "decision interval", "onsets in the interval", "fuse.Activity"},
 
