@@ -1,0 +1,22 @@
+package main
+
+import (
+	"github.com/seed-4c364652/fusiond/configs"
+	"github.com/seed-4c364652/fusiond/fuse"
+)
+
+// audioFeatures returns the audio feature configuration of fuse.features for
+// the (one) microphone, or nil when audio features are off or there is no
+// microphone.
+func audioFeatures(cfg *configs.Config) *fuse.AudioConfig {
+	ft := cfg.Fuse.Features
+	if !ft.Audio || len(cfg.Microphones) == 0 {
+		return nil
+	}
+	mic := cfg.Microphones[0]
+	ac := &fuse.AudioConfig{RateHz: mic.RateHz, Channels: mic.Channels}
+	if len(ft.MicPositions) >= 2 {
+		ac.DOA = fuse.DOAConfig{Mics: ft.MicPositions, SpeedOfSound: ft.SpeedOfSound}
+	}
+	return ac
+}
