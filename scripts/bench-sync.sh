@@ -8,7 +8,8 @@
 # alternation, in this one run) and prints the rate ratio.
 #
 # Usage: scripts/bench-sync.sh [MESSAGES] [REPEAT]     (defaults 800000 3)
-# Env:   PEER=path/to/approx (skip building the peer), KEEP=dir (keep files),
+# Env:   PEER=path/to/approx (skip building the peer), FUSIOND=path/to/fusiond
+#        (skip building fusiond), KEEP=dir (keep files),
 #        SCENARIOS="basic jitter" (a subset).
 # Exits 1 if any sets differ.
 set -euo pipefail
@@ -20,8 +21,11 @@ peer=${PEER:-}
 if [ -z "$peer" ]; then
   peer=$(../shared/peers/message_filters/build.sh | tail -n1)
 fi
-go build -o bin/fusiond ./cmd/fusiond
-fusiond=bin/fusiond
+fusiond=${FUSIOND:-}
+if [ -z "$fusiond" ]; then
+  go build -o bin/fusiond ./cmd/fusiond
+  fusiond=bin/fusiond
+fi
 
 work=${KEEP:-$(mktemp -d)}
 mkdir -p "$work"
