@@ -6,7 +6,7 @@ BIN     := bin/fusiond
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all deps build demo test vet fuzz bench bench-sync peers clean
+.PHONY: all deps build demo test vet fuzz bench bench-sync peers node-deps clean
 
 all: build
 
@@ -20,11 +20,11 @@ demo: build
 	@scripts/demo.sh
 
 # Formatting, vet, then every test with the race detector.
-test: deps peers
+test: deps peers node-deps
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	FUSIOND_REQUIRE_NODE=1 $(GO) test -race -count=1 ./...
 	@# Real capture through OpenCV again, with gocv's Mat profiler: a leaked
 	@# Mat fails the test.
 	$(GO) test -tags matprofile -count=1 ./ingest/camera
@@ -51,6 +51,13 @@ peers:
 	  command -v g++ >/dev/null 2>&1 || { [ "$$(id -u)" -eq 0 ] && apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ >/dev/null; } || true; \
 	  sh ../shared/peers/message_filters/build.sh >/dev/null 2>&1 && echo "peers: message_filters ok" || echo "peers: message_filters peer not built; set-identity tests against it will skip"; \
 	else echo "peers: ../shared/peers not found; set-identity tests against the peer will skip"; fi
+
+# The independent MCAP reader the recording tests read our files with
+# (@mcap/core and protobufjs, checked against @foxglove/schemas).
+node-deps:
+	@test -d scripts/mcap-check/node_modules/@mcap/core || \
+	  npm install --prefix scripts/mcap-check --no-package-lock --no-audit --no-fund --silent
+	@echo "node-deps: ok"
 
 # Side by side with the peer on every trace scenario (see BENCHMARKS.md).
 bench-sync:

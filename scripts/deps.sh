@@ -15,6 +15,11 @@ need_go="1.26"
 # test media, opencv-data for the face cascades.
 packages=(gcc libc6-dev pkg-config libopencv-dev opencv-data portaudio19-dev libasound2-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good ffmpeg sox espeak-ng)
+# Node.js and npm run the independent MCAP reader in the recording tests;
+# a machine that has them from elsewhere keeps its own.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 if ! command -v go >/dev/null 2>&1; then
   echo "deps: Go $need_go or newer is required and 'go' is not on PATH." >&2
