@@ -122,9 +122,15 @@ type Features struct {
 	// MicPositions are the microphone channels' positions in metres, x to
 	// the robot's right and y ahead, one per channel from the first;
 	// fewer than two: no bearing.
-	MicPositions [][2]float64 `yaml:"mic_positions"`
+	MicPositions []MicPosition `yaml:"mic_positions"`
 	// SpeedOfSound in m/s.
 	SpeedOfSound float64 `yaml:"speed_of_sound"`
+}
+
+// MicPosition is one microphone channel's position, in metres.
+type MicPosition struct {
+	X float64 `yaml:"x"`
+	Y float64 `yaml:"y"`
 }
 
 // Activity weighs the evidence of the activity decision.

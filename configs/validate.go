@@ -192,7 +192,7 @@ func (c *Config) validate() []fieldError {
 			bad("fuse.features.speed_of_sound", "%v m/s is out of range 200..2000", ft.SpeedOfSound)
 		}
 		for i, m := range ft.MicPositions {
-			if !(m[0] >= -10 && m[0] <= 10 && m[1] >= -10 && m[1] <= 10) {
+			if !(m.X >= -10 && m.X <= 10 && m.Y >= -10 && m.Y <= 10) {
 				bad("fuse.features.mic_positions", "position %d %v is not within 10 m", i, m)
 			} else if i > 0 && m == ft.MicPositions[0] {
 				bad("fuse.features.mic_positions", "position %d %v coincides with the first", i, m)

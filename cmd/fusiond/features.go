@@ -16,7 +16,10 @@ func audioFeatures(cfg *configs.Config) *fuse.AudioConfig {
 	mic := cfg.Microphones[0]
 	ac := &fuse.AudioConfig{RateHz: mic.RateHz, Channels: mic.Channels}
 	if len(ft.MicPositions) >= 2 {
-		ac.DOA = fuse.DOAConfig{Mics: ft.MicPositions, SpeedOfSound: ft.SpeedOfSound}
+		ac.DOA = fuse.DOAConfig{SpeedOfSound: ft.SpeedOfSound}
+		for _, m := range ft.MicPositions {
+			ac.DOA.Mics = append(ac.DOA.Mics, [2]float64{m.X, m.Y})
+		}
 	}
 	return ac
 }
