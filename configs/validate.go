@@ -198,11 +198,6 @@ func (c *Config) validate() []fieldError {
 				bad("fuse.features.mic_positions", "position %d %v coincides with the first", i, m)
 			}
 		}
-		for _, mic := range c.Microphones {
-			if len(ft.MicPositions) > mic.Channels {
-				bad("fuse.features.mic_positions", "%d positions for microphone %s's %d channels", len(ft.MicPositions), mic.Name, mic.Channels)
-			}
-		}
 	}
 
 	if l := c.NATS.Embedded.Listen; l != "" {
