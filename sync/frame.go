@@ -48,6 +48,10 @@ type Config struct {
 	// Clock tunes the estimator (its RateHz and OffsetNS are set from the
 	// fields above).
 	Clock ClockConfig
+	// Late, when set, receives each frame that arrives after its bundle
+	// time was passed (counted as a late drop all the same) instead of
+	// having it released: a late-data output. It then owns the frame.
+	Late func(av.Sample)
 }
 
 // ErrConfig is wrapped by every configuration error.
@@ -111,7 +115,10 @@ type Stats struct {
 	Deadline     uint64 // bundles emitted by their deadline rather than complete
 	GapFrames    uint64 // audio frames zero-filled in slices (never arrived)
 	ClockResets  uint64 // audio clock discontinuities (device reconnect, looping input)
-	DriftPPM     float64
+	// LateAudio counts chunks that arrived with audio some bundle already
+	// emitted needed (they are kept for later bundles).
+	LateAudio uint64
+	DriftPPM  float64
 }
 
 // Stats returns the counters.
@@ -181,6 +188,9 @@ func (s *FrameSync) Push(smp av.Sample, emit func(*av.Bundle)) {
 			s.drop(smp, av.DropWrongKind)
 			break
 		}
+		if s.haveTrigger && s.ring.started() && s.ring.timeOf(c.FirstFrame) < s.lastTriggerNS+s.cfg.AudioAfterNS {
+			s.stats.LateAudio++
+		}
 		if !s.ring.write(c) {
 			s.drops.Add(c.Stream, av.DropOutOfOrder, 1)
 		}
@@ -211,6 +221,10 @@ func (s *FrameSync) Flush(emit func(*av.Bundle)) { s.emitReady(emit, true) }
 
 func (s *FrameSync) drop(smp av.Sample, reason av.DropReason) {
 	s.drops.Add(smp.SampleMeta().Stream, reason, 1)
+	if reason == av.DropLate && s.cfg.Late != nil {
+		s.cfg.Late(smp)
+		return
+	}
 	smp.Release()
 }
 

@@ -343,3 +343,25 @@ func TestRunStageTicksWhenStreamsStop(t *testing.T) {
 	cancel()
 	<-done
 }
+
+func TestLateOutput(t *testing.T) {
+	cfg := testConfig()
+	var late []av.Sample
+	cfg.Late = func(smp av.Sample) { late = append(late, smp) }
+	drops := av.NewDrops()
+	s, _ := NewFrameSync(cfg, drops)
+	var out []got
+	emit := collect(&out)
+	s.Push(frame(0, 60, t0+61*ms), emit)
+	for k := range 40 { // camera silent: audio-only bundles up to ~390 ms
+		s.Push(chunk(k, t0+int64(k*chunkMS+chunkMS)*ms), emit)
+	}
+	s.Push(frame(1, 300, t0+401*ms), emit) // behind them: late
+	s.Push(chunk(5, t0+402*ms), emit)      // audio some bundle needed: late, and old
+	if len(late) != 1 || late[0].SampleMeta().Seq != 1 || drops.Get("cam", av.DropLate) != 1 {
+		t.Fatalf("late output %d, counted %d", len(late), drops.Get("cam", av.DropLate))
+	}
+	if st := s.Stats(); st.LateAudio != 1 || st.VideoMissing == 0 || st.Bundles != uint64(len(out)) {
+		t.Fatalf("stats %+v, %d bundles", st, len(out))
+	}
+}
