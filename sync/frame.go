@@ -350,12 +350,14 @@ func (s *FrameSync) bundle(t int64, f *av.Frame) *av.Bundle {
 // and returns nil; if ctx ends first it releases what it holds and returns
 // ctx's error.
 //
-// While no sample arrives, a timer advances the synchroniser's arrival
-// time to the clock's time less MaxWait (a grace that leaves every decision
-// to the samples while they flow), so that a frame still waiting when every
-// stream has stopped goes out with its missing markers within twice MaxWait.
+// When no sample has arrived for a whole timer period (MaxWait/2), the
+// timer advances the synchroniser's arrival time to the clock's time less
+// MaxWait, so that a frame still waiting when every stream has stopped goes
+// out with its missing markers within about 2.5 × MaxWait. While samples
+// flow, live or replayed, they alone decide.
 func Run(ctx context.Context, s *FrameSync, clock av.Clock, in <-chan av.Sample, out *av.Queue[*av.Bundle]) error {
 	defer out.Close()
+	received := false
 	ticks := make(chan int64)
 	tickCtx, stopTicks := context.WithCancel(ctx)
 	var ticker gosync.WaitGroup
@@ -398,11 +400,18 @@ func Run(ctx context.Context, s *FrameSync, clock av.Clock, in <-chan av.Sample,
 				return sendErr
 			}
 			s.Push(smp, emit)
+			received = true
 			if sendErr != nil {
 				s.discard()
 				return sendErr
 			}
 		case now := <-ticks:
+			// Only a whole tick period without samples counts: while
+			// they flow (live or replayed), they alone decide.
+			if received || len(in) > 0 {
+				received = false
+				break
+			}
 			s.Advance(now, emit)
 			if sendErr != nil {
 				s.discard()
