@@ -144,14 +144,82 @@ type Activity struct {
 
 // NATS says where decisions go.
 type NATS struct {
-	URL      string   `yaml:"url"`
+	URL string `yaml:"url"`
+	// Authentication to URL: at most one of user/password, token, nkey
+	// seed file, creds file.
+	User      string `yaml:"user"`
+	Password  string `yaml:"password"`
+	Token     string `yaml:"token"`
+	NKeyFile  string `yaml:"nkey_file"`
+	CredsFile string `yaml:"creds_file"`
+	TLS       TLS    `yaml:"tls"`
+	// PingInterval and ReconnectWait for URL (reconnects go on forever).
+	PingInterval  time.Duration `yaml:"ping_interval"`
+	ReconnectWait time.Duration `yaml:"reconnect_wait"`
+	JetStream     JetStream     `yaml:"jetstream"`
+	// Control starts the control-plane service (nats micro "fusiond").
+	Control  bool     `yaml:"control"`
 	Embedded Embedded `yaml:"embedded"`
+}
+
+// TLS names certificate files.
+type TLS struct {
+	CAFile   string `yaml:"ca_file"`
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// Verify (embedded listener only) requires client certificates
+	// signed by CAFile.
+	Verify bool `yaml:"verify"`
+}
+
+// JetStream configures the decision log and its outbox.
+type JetStream struct {
+	Enabled bool   `yaml:"enabled"`
+	Domain  string `yaml:"domain"`
+	Stream  string `yaml:"stream"`
+	// Limits: age, bytes (0: none); discard old or new at the limit.
+	MaxAge          time.Duration `yaml:"max_age"`
+	MaxBytes        int64         `yaml:"max_bytes"`
+	Discard         string        `yaml:"discard"`
+	DuplicateWindow time.Duration `yaml:"duplicate_window"`
+	Compression     string        `yaml:"compression"`
+	Replicas        int           `yaml:"replicas"`
+	// Outbox: decisions published and not yet acked, at most.
+	Outbox     int           `yaml:"outbox"`
+	AckTimeout time.Duration `yaml:"ack_timeout"`
 }
 
 // Embedded configures the in-process nats-server used when URL is empty.
 type Embedded struct {
 	Listen   string `yaml:"listen"`
 	StoreDir string `yaml:"store_dir"`
+	// JetStream caps, in bytes.
+	MaxStore  int64 `yaml:"max_store"`
+	MaxMemory int64 `yaml:"max_memory"`
+	// SyncInterval: how often JetStream fsyncs (0: the server's 2m).
+	SyncInterval time.Duration `yaml:"sync_interval"`
+	MaxPayload   int32         `yaml:"max_payload"`
+	// Domain: the JetStream domain (set it with a leaf remote).
+	Domain string `yaml:"domain"`
+	// TLS for the TCP listener: cert_file and key_file make it required.
+	TLS   TLS            `yaml:"tls"`
+	Users []EmbeddedUser `yaml:"users"`
+	Leaf  Leaf           `yaml:"leaf"`
+}
+
+// EmbeddedUser may connect to the embedded server's TCP listener. Empty
+// publish or subscribe lists allow every subject.
+type EmbeddedUser struct {
+	User      string   `yaml:"user"`
+	Password  string   `yaml:"password"`
+	Publish   []string `yaml:"publish"`
+	Subscribe []string `yaml:"subscribe"`
+}
+
+// Leaf joins the embedded server to a fleet hub as a leaf node.
+type Leaf struct {
+	Remotes     []string `yaml:"remotes"`
+	Credentials string   `yaml:"credentials"`
 }
 
 // Log configures logging.

@@ -207,6 +207,7 @@ func (c *Config) validate() []fieldError {
 			bad("nats.embedded.listen", "%q has no valid port", l)
 		}
 	}
+	validateNATS(&c.NATS, bad)
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		bad("log.level", "%q is not debug, info, warn or error", c.Log.Level)
 	}
@@ -214,4 +215,81 @@ func (c *Config) validate() []fieldError {
 		bad("log.format", "%q is not auto, text or json", c.Log.Format)
 	}
 	return errs
+}
+
+// validateNATS checks the nats: section beyond the listen address.
+func validateNATS(n *NATS, bad func(path, format string, args ...any)) {
+	auths := 0
+	for _, set := range []bool{n.User != "" || n.Password != "", n.Token != "", n.NKeyFile != "", n.CredsFile != ""} {
+		if set {
+			auths++
+		}
+	}
+	if auths > 1 {
+		bad("nats", "more than one of user/password, token, nkey_file and creds_file is set")
+	}
+	if n.PingInterval < 100*time.Millisecond || n.PingInterval > 2*time.Minute {
+		bad("nats.ping_interval", "%v is out of range 100ms..2m", n.PingInterval)
+	}
+	if n.ReconnectWait < 10*time.Millisecond || n.ReconnectWait > time.Minute {
+		bad("nats.reconnect_wait", "%v is out of range 10ms..1m", n.ReconnectWait)
+	}
+	tlsPair := func(path string, t TLS) {
+		if (t.CertFile == "") != (t.KeyFile == "") {
+			bad(path, "cert_file and key_file go together")
+		}
+	}
+	tlsPair("nats.tls", n.TLS)
+	js := n.JetStream
+	if !slices.Contains([]string{"old", "new"}, js.Discard) {
+		bad("nats.jetstream.discard", "%q is not old or new", js.Discard)
+	}
+	if !slices.Contains([]string{"s2", "none"}, js.Compression) {
+		bad("nats.jetstream.compression", "%q is not s2 or none", js.Compression)
+	}
+	if js.DuplicateWindow < 2*time.Minute {
+		bad("nats.jetstream.duplicate_window", "%v is shorter than 2m: a re-send after a server restart could be stored twice", js.DuplicateWindow)
+	}
+	if js.MaxAge < 0 || js.MaxAge > 0 && js.MaxAge < js.DuplicateWindow {
+		bad("nats.jetstream.max_age", "%v must be 0 (no limit) or at least the duplicate window", js.MaxAge)
+	}
+	if js.MaxBytes < 0 {
+		bad("nats.jetstream.max_bytes", "%d is negative", js.MaxBytes)
+	}
+	if js.Replicas < 1 || js.Replicas > 5 {
+		bad("nats.jetstream.replicas", "%d is out of range 1..5", js.Replicas)
+	}
+	if js.Outbox < 1 || js.Outbox > 1<<20 {
+		bad("nats.jetstream.outbox", "%d is out of range 1..1048576", js.Outbox)
+	}
+	if js.AckTimeout < 10*time.Millisecond || js.AckTimeout > time.Minute {
+		bad("nats.jetstream.ack_timeout", "%v is out of range 10ms..1m", js.AckTimeout)
+	}
+	for _, r := range []string{js.Stream, js.Domain, n.Embedded.Domain} {
+		if strings.ContainsAny(r, " .*>\t") {
+			bad("nats.jetstream", "%q: stream and domain names take no spaces, dots or wildcards", r)
+		}
+	}
+	e := n.Embedded
+	if e.MaxStore < 1<<20 {
+		bad("nats.embedded.max_store", "%d is under 1 MiB", e.MaxStore)
+	}
+	if e.MaxMemory < 0 {
+		bad("nats.embedded.max_memory", "%d is negative", e.MaxMemory)
+	}
+	if e.SyncInterval < 0 {
+		bad("nats.embedded.sync_interval", "%v is negative", e.SyncInterval)
+	}
+	if e.MaxPayload < 1024 || e.MaxPayload > 64<<20 {
+		bad("nats.embedded.max_payload", "%d is out of range 1 KiB..64 MiB", e.MaxPayload)
+	}
+	tlsPair("nats.embedded.tls", e.TLS)
+	if e.TLS.Verify && e.TLS.CAFile == "" {
+		bad("nats.embedded.tls.verify", "needs ca_file")
+	}
+	for i, u := range e.Users {
+		if u.User == "" || u.Password == "" {
+			bad(fmt.Sprintf("nats.embedded.users.%d", i), "needs user and password")
+		}
+	}
 }

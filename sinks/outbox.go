@@ -88,6 +88,7 @@ type JetStreamSink struct {
 	kick     chan struct{}
 	quit     chan struct{}
 	noAnswer atomic.Bool // a publish found no responders since the last EnsureLog
+	drops    atomic.Pointer[av.Drops]
 	wg       sync.WaitGroup
 
 	published, acked, duplicates, resent, rejected, oversize atomic.Uint64
@@ -127,6 +128,7 @@ func NewJetStreamSink(nc *nats.Conn, bootID string, cfg OutboxConfig) (*JetStrea
 		kick:    make(chan struct{}, 1),
 		quit:    make(chan struct{}),
 	}
+	s.drops.Store(cfg.Drops)
 	s.space = sync.NewCond(&s.mu)
 	s.empty = sync.NewCond(&s.mu)
 	sub, err := nc.Subscribe(s.prefix+"*", s.onAck)
@@ -184,8 +186,8 @@ func (s *JetStreamSink) WriteDecision(d *av.Decision, payload []byte) error {
 	msg := decisionMsg(d, s.bootID, payload)
 	if !fits(s.nc, len(payload)+headerSize(msg.Header)) {
 		s.oversize.Add(1)
-		if s.cfg.Drops != nil {
-			s.cfg.Drops.Add("jetstream", av.DropSinkError, 1)
+		if d := s.drops.Load(); d != nil {
+			d.Add("jetstream", av.DropSinkError, 1)
 		}
 		return fmt.Errorf("decision %s: %d bytes: %w", msg.Header.Get(nats.MsgIdHdr), len(payload), ErrOversize)
 	}
@@ -236,8 +238,8 @@ func (s *JetStreamSink) onAck(m *nats.Msg) {
 			s.afterRemove()
 			s.mu.Unlock()
 			s.rejected.Add(1)
-			if s.cfg.Drops != nil {
-				s.cfg.Drops.Add("jetstream", av.DropSinkError, 1)
+			if d := s.drops.Load(); d != nil {
+				d.Add("jetstream", av.DropSinkError, 1)
 			}
 			if !s.warnedReject.Swap(true) {
 				s.cfg.Log.Error("decision log full and set to discard new: decisions refused; counting further refusals",
@@ -281,6 +283,10 @@ func (s *JetStreamSink) afterRemove() {
 		s.empty.Broadcast()
 	}
 }
+
+// CountDropsIn makes the sink count refused decisions in d (when the
+// pipeline's drop counters exist only after the sink).
+func (s *JetStreamSink) CountDropsIn(d *av.Drops) { s.drops.Store(d) }
 
 // Resend wakes the resender now (after a reconnect).
 func (s *JetStreamSink) Resend() {

@@ -42,10 +42,13 @@ type pipeline struct {
 	backend fuse.Backend // closed when run returns
 	fuse    *fuse.Activity
 	sinks   []sinks.Sink
+	// health counts what each source delivered, by capture queue name,
+	// for the control plane (control.go).
+	health map[string]*sourceStat
 }
 
 func newPipeline(cfg *configs.Config, clock av.Clock, sinkList []sinks.Sink, log *slog.Logger) (*pipeline, error) {
-	p := &pipeline{cfg: cfg, clock: clock, log: log, drops: av.NewDrops(), sinks: sinkList}
+	p := &pipeline{cfg: cfg, clock: clock, log: log, drops: av.NewDrops(), sinks: sinkList, health: map[string]*sourceStat{}}
 	overflow, err := av.ParseOverflow(cfg.Pipeline.Overflow)
 	if err != nil {
 		return nil, err
@@ -53,6 +56,7 @@ func newPipeline(cfg *configs.Config, clock av.Clock, sinkList []sinks.Sink, log
 	capacity := cfg.Pipeline.QueueCapacity
 	addSource := func(name string, s source) {
 		p.sources = append(p.sources, s)
+		p.health["capture:"+name] = &sourceStat{}
 		p.captured = append(p.captured, av.NewQueue("capture:"+name, capacity, overflow, func(old av.Sample) {
 			p.drops.Add(old.SampleMeta().Stream, av.DropQueueFull, 1)
 			old.Release()
@@ -178,7 +182,9 @@ func (p *pipeline) run(ctx context.Context) error {
 // forward moves one capture queue's samples into the merged sync input, in
 // the order they come. After a hard stop it releases and counts them.
 func (p *pipeline) forward(hard context.Context, q *av.Queue[av.Sample]) {
+	health := p.health[q.Name]
 	for s := range q.C() {
+		health.observe(s.SampleMeta())
 		select {
 		case p.merged <- s:
 		case <-hard.Done():

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -72,7 +73,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// daemon runs fusiond until ctx ends: NATS up, pipeline, drain, NATS down.
+// daemon runs fusiond until ctx ends: NATS up (connection, decision log,
+// control plane), pipeline, drain, then NATS down in order: status stops,
+// the outbox waits for the last acks, the control plane stops, the
+// connection flushes and closes, the embedded server shuts down.
 func daemon(ctx context.Context, cfg *configs.Config, clock av.Clock, decisionsPath string, log *slog.Logger) error {
 	var sinkList []sinks.Sink
 	if decisionsPath != "" {
@@ -84,18 +88,85 @@ func daemon(ctx context.Context, cfg *configs.Config, clock av.Clock, decisionsP
 		sinkList = append(sinkList, j)
 	}
 
-	nc, closeNATS, err := connectNATS(cfg.NATS, log)
+	link, err := openNATS(cfg.NATS, log)
 	if err != nil {
 		return err
 	}
-	defer closeNATS()
-	sinkList = append(sinkList, sinks.NewNATSSink(nc, bootID()))
+	defer link.close() // after the orderly shutdown below, a no-op
+	nc := link.nc
+	boot := bootID()
+
+	var outbox *sinks.JetStreamSink
+	if js := cfg.NATS.JetStream; js.Enabled {
+		lc := logConfig(cfg)
+		ensure := func(ctx context.Context) error {
+			_, err := sinks.EnsureLog(ctx, nc, js.Domain, lc)
+			return err
+		}
+		ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := ensure(ectx); err != nil {
+			// The server may not be up yet: the outbox keeps the
+			// decisions and creates the log when the server answers.
+			log.Warn("decision log not created yet; decisions wait in the outbox", "err", err)
+		} else {
+			log.Info("decision log ready", "stream", lc.StreamConfig().Name, "subjects", lc.StreamConfig().Subjects)
+		}
+		cancel()
+		outbox, err = sinks.NewJetStreamSink(nc, boot, sinks.OutboxConfig{
+			Capacity: js.Outbox, AckTimeout: js.AckTimeout, EnsureLog: ensure, Clock: clock, Log: log,
+		})
+		if err != nil {
+			return err
+		}
+		link.onUp = outbox.Resend
+		sinkList = append(sinkList, outbox)
+	} else {
+		sinkList = append(sinkList, sinks.NewNATSSink(nc, boot))
+	}
 
 	p, err := newPipeline(cfg, clock, sinkList, log)
 	if err != nil {
+		if outbox != nil {
+			outbox.Close(context.Background())
+		}
 		return err
 	}
-	log.Info("fusiond running", "robot", cfg.Robot, "subjects", sinks.DecisionSubject(cfg.Robot, ">"))
+	if outbox != nil {
+		outbox.CountDropsIn(p.drops)
+	}
+	log.Info("fusiond running", "robot", cfg.Robot, "subjects", sinks.DecisionSubject(cfg.Robot, ">"), "boot_id", boot)
+
+	var svc interface{ Stop() error }
+	if cfg.NATS.Control {
+		startNS := clock.Now()
+		svc, err = sinks.StartControl(nc, sinks.ControlConfig{
+			Robot: cfg.Robot, Version: version,
+			Status: func() any {
+				r := sinks.StatusReport{Status: p.status(), UptimeNS: clock.Now() - startNS, Sources: p.sourceHealth()}
+				r.Schema, r.Robot, r.TimeNS = sinks.StatusSchema, cfg.Robot, clock.Now()
+				r.NATS = link.report()
+				if outbox != nil {
+					st := outbox.Stats()
+					r.NATS.Outbox = &st
+					r.NATS.Stream = logConfig(cfg).StreamConfig().Name
+				}
+				return r
+			},
+			Config:  func() any { return redactedConfig(cfg) },
+			Sources: func() any { return p.sourceHealth() },
+			// Recorder: set it here once recording exists (sinks.Recorder:
+			// StartRecording/StopRecording); record.start and record.stop
+			// then appear under fusion.<robot>.ctl.
+			Recorder: controlRecorder,
+			OnError: func(err error) {
+				log.Warn("control plane: request dropped", "err", err)
+			},
+		})
+		if err != nil {
+			return err
+		}
+		log.Info("control plane up", "service", "fusiond", "endpoints", "fusion."+cfg.Robot+".ctl.{status,config,sources}")
+	}
 
 	statusCtx, stopStatus := context.WithCancel(context.Background())
 	statusDone := make(chan error, 1)
@@ -106,37 +177,152 @@ func daemon(ctx context.Context, cfg *configs.Config, clock av.Clock, decisionsP
 	stopStatus()
 	<-statusDone
 
+	if outbox != nil {
+		// Every decision the pipeline produced is in the outbox: wait for
+		// JetStream to ack them (re-sending as needed) before closing.
+		actx, cancel := context.WithTimeout(context.Background(), cfg.Pipeline.DrainTimeout+cfg.NATS.JetStream.AckTimeout)
+		if cerr := outbox.Close(actx); cerr != nil {
+			log.Error("decisions not acked by JetStream at shutdown", "err", cerr, "outbox", outbox.Stats())
+		} else {
+			log.Info("every decision acked by JetStream", "outbox", outbox.Stats())
+		}
+		cancel()
+	}
+	if svc != nil {
+		svc.Stop()
+	}
+	link.close()
 	log.Info("fusiond stopped", "drops", p.drops.Snapshot())
 	return err
 }
 
+// controlRecorder answers record.start and record.stop; nil until
+// recording exists (the record engineer sets it).
+var controlRecorder sinks.Recorder
+
+// logConfig is the decision log's configuration from the nats: section.
+func logConfig(cfg *configs.Config) sinks.LogConfig {
+	js := cfg.NATS.JetStream
+	return sinks.LogConfig{
+		Robot: cfg.Robot, Stream: js.Stream, MaxAge: js.MaxAge, MaxBytes: js.MaxBytes,
+		DiscardNew: js.Discard == "new", DuplicateWindow: js.DuplicateWindow,
+		Compress: js.Compression == "s2", Replicas: js.Replicas,
+	}
+}
+
+// redactedConfig is the running config with its secrets blanked.
+func redactedConfig(cfg *configs.Config) *configs.Config {
+	c := *cfg
+	hide := func(s *string) {
+		if *s != "" {
+			*s = "[redacted]"
+		}
+	}
+	hide(&c.NATS.Password)
+	hide(&c.NATS.Token)
+	c.NATS.Embedded.Users = slices.Clone(c.NATS.Embedded.Users)
+	for i := range c.NATS.Embedded.Users {
+		hide(&c.NATS.Embedded.Users[i].Password)
+	}
+	return &c
+}
+
+// natsLink is the daemon's NATS connection and, when embedded, its server.
+type natsLink struct {
+	nc       *nats.Conn
+	embedded *sinks.Embedded
+	stats    *sinks.ConnStats
+	log      *slog.Logger
+	onUp     func() // after every reconnect (the outbox re-sends)
+	closed   bool
+}
+
+func (l *natsLink) up(*nats.Conn) {
+	if l.onUp != nil {
+		l.onUp()
+	}
+}
+
+func (l *natsLink) report() sinks.NATSReport {
+	r := sinks.NATSReport{Connected: l.nc.IsConnected(), Events: l.stats.Snapshot(), Server: l.nc.ConnectedUrlRedacted()}
+	if l.embedded != nil {
+		r.Server = "embedded"
+		if u := l.embedded.URL(); u != "" {
+			r.Server += " " + u
+		}
+	}
+	return r
+}
+
+// close flushes and closes the connection, then shuts the embedded server
+// down. Safe to call twice.
+func (l *natsLink) close() {
+	if l.closed {
+		return
+	}
+	l.closed = true
+	flushClose(l.nc, l.log)
+	if l.embedded != nil {
+		l.embedded.Shutdown()
+	}
+}
+
 // connectNATS connects to the configured server, or starts the embedded one
 // and connects in-process. The returned function flushes and closes, in
-// that order.
+// that order, then shuts an embedded server down. (For commands other
+// than run; run uses openNATS for the connection events.)
 func connectNATS(cfg configs.NATS, log *slog.Logger) (*nats.Conn, func(), error) {
-	if cfg.URL != "" {
-		nc, err := sinks.ConnectExternal(cfg.URL, log)
-		if err != nil {
-			return nil, nil, fmt.Errorf("nats.url %q: %w", cfg.URL, err)
-		}
-		return nc, func() { flushClose(nc, log) }, nil
-	}
-	e, err := sinks.StartEmbedded(sinks.EmbeddedConfig{Listen: cfg.Embedded.Listen, StoreDir: cfg.Embedded.StoreDir, Log: log})
+	l, err := openNATS(cfg, log)
 	if err != nil {
-		if errors.Is(err, sinks.ErrListen) {
-			return nil, nil, fmt.Errorf("nats.embedded.listen: %w", err)
-		}
 		return nil, nil, err
 	}
-	nc, err := e.Connect()
+	return l.nc, l.close, nil
+}
+
+// openNATS connects to the configured server, or starts the embedded one
+// and connects in-process.
+func openNATS(cfg configs.NATS, log *slog.Logger) (*natsLink, error) {
+	l := &natsLink{stats: &sinks.ConnStats{}, log: log}
+	if cfg.URL != "" {
+		nc, err := sinks.ConnectExternal(sinks.ExternalConfig{
+			URL: cfg.URL, User: cfg.User, Password: cfg.Password, Token: cfg.Token,
+			NKeyFile: cfg.NKeyFile, CredsFile: cfg.CredsFile,
+			CAFile: cfg.TLS.CAFile, CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile,
+			PingInterval: cfg.PingInterval, ReconnectWait: cfg.ReconnectWait,
+		}, log, l.stats, l.up)
+		if err != nil {
+			return nil, fmt.Errorf("nats.url %q: %w", cfg.URL, err)
+		}
+		l.nc = nc
+		return l, nil
+	}
+	ec := cfg.Embedded
+	tlsCfg, err := sinks.ServerTLS(ec.TLS.CertFile, ec.TLS.KeyFile, ec.TLS.CAFile, ec.TLS.Verify)
+	if err != nil {
+		return nil, fmt.Errorf("nats.embedded.tls: %w", err)
+	}
+	users := make([]sinks.EmbeddedUser, len(ec.Users))
+	for i, u := range ec.Users {
+		users[i] = sinks.EmbeddedUser{Name: u.User, Password: u.Password, PublishAllow: u.Publish, SubscribeAllow: u.Subscribe}
+	}
+	e, err := sinks.StartEmbedded(sinks.EmbeddedConfig{
+		Listen: ec.Listen, StoreDir: ec.StoreDir, Log: log,
+		MaxStore: ec.MaxStore, MaxMemory: ec.MaxMemory, SyncInterval: ec.SyncInterval, MaxPayload: ec.MaxPayload,
+		Domain: ec.Domain, TLS: tlsCfg, Users: users, LeafRemotes: ec.Leaf.Remotes, LeafCredentials: ec.Leaf.Credentials,
+	})
+	if err != nil {
+		if errors.Is(err, sinks.ErrListen) {
+			return nil, fmt.Errorf("nats.embedded.listen: %w", err)
+		}
+		return nil, err
+	}
+	nc, err := e.Connect(sinks.ConnectOptions(log, l.stats, l.up)...)
 	if err != nil {
 		e.Shutdown()
-		return nil, nil, fmt.Errorf("embedded nats: %w", err)
+		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
-	return nc, func() {
-		flushClose(nc, log)
-		e.Shutdown()
-	}, nil
+	l.nc, l.embedded = nc, e
+	return l, nil
 }
 
 func flushClose(nc *nats.Conn, log *slog.Logger) {
