@@ -202,3 +202,45 @@ func TestRunBrokenSourcesKeepGoing(t *testing.T) {
 		})
 	}
 }
+
+// TestRunCameraVanishes: a camera that stops delivering mid-run (a
+// GStreamer pipeline that ends) is logged, counted, reported missing in
+// the decisions, and reopened with backoff; the microphone goes on.
+func TestRunCameraVanishes(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	fakeSoundCard(t, toneRaw(t, 5))
+	cfg, err := configs.Load("../../configs/fake-devices.yaml", []string{
+		"fuse.decision_interval=250ms", "sync.max_wait=100ms",
+		// 15 frames (0.5 s) per opening, then the stream ends.
+		"cameras.0.pipeline=videotestsrc is-live=true num-buffers=15 pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 ! videoconvert ! video/x-raw,format=BGR ! appsink",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, logs, err := runFor(t, cfg, 3500*time.Millisecond)
+	if err != nil {
+		t.Fatalf("daemon: %v\n%s", err, logs)
+	}
+	if n := strings.Count(logs, "camera open"); n < 2 {
+		t.Fatalf("camera opened %d times, want it reopened after it vanished\n%s", n, logs)
+	}
+	if !strings.Contains(logs, "device unavailable") || !strings.Contains(logs, "stopped delivering frames") {
+		t.Fatalf("the vanished camera was not logged\n%s", logs)
+	}
+	var videoMissing, both int
+	for _, d := range ds {
+		switch {
+		case len(d.Missing) == 1 && d.Missing[0] == string(av.Video):
+			videoMissing++
+		case len(d.Missing) == 0:
+			both++
+		default:
+			if len(d.Missing) > 0 && d.Missing[0] == string(av.Audio) {
+				t.Fatalf("decision %d lost audio: %v", d.Seq, d.Missing)
+			}
+		}
+	}
+	if videoMissing == 0 || both == 0 {
+		t.Fatalf("%d decisions with video missing, %d with both; want some of each (%d in all)", videoMissing, both, len(ds))
+	}
+}
