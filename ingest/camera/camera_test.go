@@ -5,9 +5,11 @@ package camera_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -221,4 +223,36 @@ func TestMain(m *testing.M) {
 		os.Setenv("OPENCV_LOG_LEVEL", "ERROR")
 	}
 	os.Exit(m.Run())
+}
+
+// TestGrantedModeReported: a mode the source cannot give is not an error;
+// what was granted is logged and returned by Granted.
+func TestGrantedModeReported(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	checkMats(t)
+	clip := testClip(t, 3)
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	c, err := camera.New(camera.Config{Stream: "cam0", Kind: camera.URL, Target: "file://" + clip,
+		Width: 640, Height: 480, FPS: 60, FourCC: "YUYV"}, av.NewVirtualClock(0), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := av.NewQueue[av.Sample]("test", 16, av.Block, nil)
+	err = c.Run(context.Background(), q, 0)
+	q.Close()
+	for s := range q.C() {
+		s.Release()
+	}
+	if !errors.Is(err, camera.ErrLost) {
+		t.Fatalf("err = %v, want ErrLost at the end of the stream", err)
+	}
+	if g := c.Granted(); g.Width != 160 || g.Height != 120 {
+		t.Fatalf("granted %v, want the stream's 160x120", g)
+	}
+	for _, want := range []string{"camera granted another mode than requested", `requested="640x480@60 YUYV"`, `granted="160x120@30`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %s:\n%s", want, logs.String())
+		}
+	}
 }
