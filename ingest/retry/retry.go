@@ -1,8 +1,3 @@
-// Package retry keeps a device source running: when the device is missing
-// at start or vanishes mid-run, the failure is logged, counted, the stream
-// is marked down (the synchroniser then marks the modality missing, since
-// nothing arrives), and the device is reopened with exponential backoff,
-// while the pipeline's other streams go on.
 package retry
 
 import (
