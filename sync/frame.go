@@ -105,6 +105,8 @@ type FrameSync struct {
 	sawFrame         bool
 
 	stats Stats
+	pubMu gosync.Mutex
+	pub   Stats
 }
 
 // Stats are a FrameSync's counters since it started.
@@ -122,7 +124,16 @@ type Stats struct {
 }
 
 // Stats returns the counters.
+// It is safe to call from any goroutine (a status publisher) while
+// another pushes samples.
 func (s *FrameSync) Stats() Stats {
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
+	return s.pub
+}
+
+// publish snapshots the counters for Stats.
+func (s *FrameSync) publish() {
 	st := s.stats
 	if s.ring != nil {
 		st.ClockResets = s.ring.restarts
@@ -130,7 +141,9 @@ func (s *FrameSync) Stats() Stats {
 			st.ClockResets, st.DriftPPM = s.ring.clk.Resets(), s.ring.clk.DriftPPM()
 		}
 	}
-	return st
+	s.pubMu.Lock()
+	s.pub = st
+	s.pubMu.Unlock()
 }
 
 // NewFrameSync returns a synchroniser. Drops it makes (late or
@@ -256,6 +269,11 @@ func (s *FrameSync) pushFrame(f *av.Frame, emit func(*av.Bundle)) {
 // emitReady emits pending frames whose audio is complete or whose deadline
 // passed, then audio-only bundles while the camera is silent.
 func (s *FrameSync) emitReady(emit func(*av.Bundle), flush bool) {
+	s.emitDue(emit, flush)
+	s.publish()
+}
+
+func (s *FrameSync) emitDue(emit func(*av.Bundle), flush bool) {
 	n := 0
 	for _, f := range s.pending {
 		done := s.audioDone(f.CaptureNS)
