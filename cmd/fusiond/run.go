@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -118,7 +119,8 @@ func daemon(ctx context.Context, cfg *configs.Config, clock av.Clock, decisionsP
 		if err != nil {
 			return err
 		}
-		link.onUp = outbox.Resend
+		resend := outbox.Resend
+		link.onUp.Store(&resend)
 		sinkList = append(sinkList, outbox)
 	} else {
 		sinkList = append(sinkList, sinks.NewNATSSink(nc, boot))
@@ -233,13 +235,13 @@ type natsLink struct {
 	embedded *sinks.Embedded
 	stats    *sinks.ConnStats
 	log      *slog.Logger
-	onUp     func() // after every reconnect (the outbox re-sends)
+	onUp     atomic.Pointer[func()] // after every reconnect (the outbox re-sends)
 	closed   bool
 }
 
 func (l *natsLink) up(*nats.Conn) {
-	if l.onUp != nil {
-		l.onUp()
+	if f := l.onUp.Load(); f != nil {
+		(*f)()
 	}
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -15,27 +14,35 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/sinks/client"
 )
 
 func cmdTail(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("tail", "[--server URL] [--robot ID] [--for D] [--count N] [--json]",
+	fs := newFlags("tail", "[--server URL] [--robot ID] [--since D] [--for D] [--count N] [--json]",
 		"Print the decisions published on fusion.<robot>.decision.>, as a table or as JSON\n"+
-			"lines. Waits for the server if it is not up yet.",
+			"lines. With --since, first replay the decisions the robot's JetStream decision\n"+
+			"log holds from that long ago, then go on live. Waits for the server if it is\n"+
+			"not up yet. Decisions of another schema version are reported, not printed.",
 		[]string{
 			"fusiond tail",
 			"fusiond tail --robot demo --count 5",
+			"fusiond tail --since 10m --robot demo",
 			"fusiond tail --server nats://127.0.0.1:4333 --for 10s --json",
+			"fusiond tail --server tls://hub:4222 --creds robot.creds --ca ca.pem",
 		}, stdout)
-	server := fs.String("server", nats.DefaultURL, "NATS server `URL`")
+	server := fs.String("server", nats.DefaultURL, "NATS server `URL`(s), comma-separated")
 	robot := fs.String("robot", "*", "robot `ID` (* for all)")
+	since := fs.Duration("since", 0, "replay the decision log from this `DURATION` ago, then go on live")
 	tailFor := fs.Duration("for", 0, "stop after this `DURATION` (default: until SIGINT/SIGTERM)")
 	count := fs.Int("count", 0, "stop after `N` decisions (0: no limit)")
 	asJSON := fs.Bool("json", false, "print each decision as it came, one JSON object per line")
+	creds := fs.String("creds", "", "NATS credentials `FILE` (JWT)")
+	user := fs.String("user", "", "NATS `USER` (the password from $NATS_PASSWORD)")
+	ca := fs.String("ca", "", "CA certificate `FILE` for tls:// servers")
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
 	}
-	if fs.NArg() > 0 || *count < 0 || *tailFor < 0 || strings.ContainsAny(*robot, ". >") {
+	if fs.NArg() > 0 || *count < 0 || *tailFor < 0 || *since < 0 || strings.ContainsAny(*robot, ". >") {
 		fmt.Fprintln(stderr, "fusiond tail: bad arguments (see 'fusiond tail --help')")
 		return exitUsage
 	}
@@ -49,15 +56,22 @@ func cmdTail(args []string, stdout, stderr io.Writer) int {
 	}
 
 	var waiting, connected atomic.Bool
-	nc, err := nats.Connect(*server,
+	up := make(chan struct{}, 1)
+	opts := []nats.Option{
 		nats.Name("fusiond-tail"),
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
-		nats.ReconnectWait(250*time.Millisecond),
-		nats.ConnectHandler(func(*nats.Conn) { connected.Store(true) }),
-		nats.ReconnectErrHandler(func(*nats.Conn, error) {
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.ConnectHandler(func(*nats.Conn) {
+			connected.Store(true)
+			select {
+			case up <- struct{}{}:
+			default:
+			}
+		}),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
 			if !connected.Load() && !waiting.Swap(true) {
-				fmt.Fprintf(stderr, "fusiond tail: waiting for a NATS server at %s\n", *server)
+				fmt.Fprintf(stderr, "fusiond tail: waiting for a NATS server at %s (%v)\n", *server, err)
 			}
 		}),
 		nats.DisconnectErrHandler(func(*nats.Conn, error) {
@@ -66,7 +80,20 @@ func cmdTail(args []string, stdout, stderr io.Writer) int {
 		nats.ReconnectHandler(func(*nats.Conn) {
 			fmt.Fprintf(stderr, "fusiond tail: reconnected to %s\n", *server)
 		}),
-	)
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			fmt.Fprintf(stderr, "fusiond tail: %v\n", err)
+		}),
+	}
+	if *creds != "" {
+		opts = append(opts, nats.UserCredentials(*creds))
+	}
+	if *user != "" {
+		opts = append(opts, nats.UserInfo(*user, os.Getenv("NATS_PASSWORD")))
+	}
+	if *ca != "" {
+		opts = append(opts, nats.RootCAs(*ca))
+	}
+	nc, err := nats.Connect(*server, opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "fusiond tail: %v\n", err)
 		return exitRuntime
@@ -76,13 +103,36 @@ func cmdTail(args []string, stdout, stderr io.Writer) int {
 		connected.Store(true)
 	}
 
-	msgs := make(chan *nats.Msg, 256)
-	sub, err := nc.ChanSubscribe("fusion."+*robot+".decision.>", msgs)
-	if err != nil {
-		fmt.Fprintf(stderr, "fusiond tail: %v\n", err)
-		return exitRuntime
+	msgs := make(chan client.Msg, 256)
+	handler := func(m client.Msg) {
+		select {
+		case msgs <- m:
+		case <-ctx.Done():
+		}
 	}
-	defer sub.Unsubscribe()
+	if *since > 0 {
+		// The log is on the server: wait for it.
+		for !nc.IsConnected() {
+			select {
+			case <-ctx.Done():
+				return exitOK
+			case <-up:
+			}
+		}
+		r, err := client.Replay(ctx, nc, *robot, time.Now().Add(-*since), handler)
+		if err != nil {
+			fmt.Fprintf(stderr, "fusiond tail: --since: %v\n", err)
+			return exitRuntime
+		}
+		defer r.Stop()
+	} else {
+		sub, err := client.Subscribe(nc, *robot, handler)
+		if err != nil {
+			fmt.Fprintf(stderr, "fusiond tail: %v\n", err)
+			return exitRuntime
+		}
+		defer sub.Unsubscribe()
+	}
 
 	if !*asJSON {
 		fmt.Fprintf(stdout, "%-23s %-10s %-10s %6s %6s  %s\n", "TIME (UTC)", "ROBOT", "KIND", "SEQ", "CONF", "CONTRIBUTIONS (log-odds)")
@@ -93,10 +143,14 @@ func cmdTail(args []string, stdout, stderr io.Writer) int {
 		case <-ctx.Done():
 			return exitOK
 		case m := <-msgs:
+			if m.Err != nil {
+				fmt.Fprintf(stderr, "fusiond tail: %s (%s): %v\n", m.Subject, m.MsgID, m.Err)
+				continue
+			}
 			if *asJSON {
 				fmt.Fprintf(stdout, "%s\n", m.Data)
 			} else {
-				printDecision(stdout, m)
+				printDecision(stdout, m.Decision)
 			}
 			n++
 			if *count > 0 && n >= *count {
@@ -106,12 +160,7 @@ func cmdTail(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-func printDecision(w io.Writer, m *nats.Msg) {
-	var d av.Decision
-	if err := json.Unmarshal(m.Data, &d); err != nil {
-		fmt.Fprintf(w, "%s: undecodable decision: %v\n", m.Subject, err)
-		return
-	}
+func printDecision(w io.Writer, d *client.Decision) {
 	keys := make([]string, 0, len(d.Contributions))
 	for k := range d.Contributions {
 		keys = append(keys, k)
