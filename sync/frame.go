@@ -84,6 +84,10 @@ func (c Config) validate() error {
 	return nil
 }
 
+// videoJumpNS: a frame this far behind the newest is a candidate for a
+// camera clock restart rather than a late frame.
+const videoJumpNS = 1e9
+
 // FrameSync bundles frames with the audio before them.
 type FrameSync struct {
 	cfg     Config
@@ -104,6 +108,8 @@ type FrameSync struct {
 	lastFrameArrival int64
 	sawFrame         bool
 
+	jumpRun int // frames in a row far behind the newest
+
 	stats Stats
 	pubMu gosync.Mutex
 	pub   Stats
@@ -117,6 +123,7 @@ type Stats struct {
 	Deadline     uint64 // bundles emitted by their deadline rather than complete
 	GapFrames    uint64 // audio frames zero-filled in slices (never arrived)
 	ClockResets  uint64 // audio clock discontinuities (device reconnect, looping input)
+	VideoResets  uint64 // camera timeline restarts (frames far behind, three in a row)
 	// LateAudio counts chunks that arrived with audio some bundle already
 	// emitted needed (they are kept for later bundles).
 	LateAudio uint64
@@ -248,14 +255,30 @@ func (s *FrameSync) pushFrame(f *av.Frame, emit func(*av.Bundle)) {
 	}
 	if (s.haveTrigger || len(s.pending) > 0) && f.CaptureNS <= newest {
 		// Behind a frame already taken, or behind an audio-only bundle
-		// emitted while the camera was silent.
-		reason := av.DropOutOfOrder
-		if f.CaptureNS <= s.lastTriggerNS && s.haveTrigger {
-			reason = av.DropLate
+		// emitted while the camera was silent. Far behind, three times in
+		// a row, is the camera's clock starting again (a reconnect, a
+		// looping recording): its timeline restarts.
+		if newest-f.CaptureNS > videoJumpNS {
+			s.jumpRun++
+		} else {
+			s.jumpRun = 0
 		}
-		s.drop(f, reason)
-		return
+		if s.jumpRun < 3 {
+			reason := av.DropOutOfOrder
+			if f.CaptureNS <= s.lastTriggerNS && s.haveTrigger {
+				reason = av.DropLate
+			}
+			s.drop(f, reason)
+			return
+		}
+		for _, p := range s.pending {
+			emit(s.bundle(p.CaptureNS, p))
+		}
+		s.pending = s.pending[:0]
+		s.lastTriggerNS, s.haveTrigger = f.CaptureNS-1, true
+		s.stats.VideoResets++
 	}
+	s.jumpRun = 0
 	s.sawFrame = true
 	s.lastFrameArrival = f.ArrivalNS
 	if len(s.pending) == cap(s.pending) {

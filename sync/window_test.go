@@ -365,3 +365,26 @@ func TestLateOutput(t *testing.T) {
 		t.Fatalf("stats %+v, %d bundles", st, len(out))
 	}
 }
+
+// TestCameraClockRestarts: the camera's capture times start again 5 s
+// earlier (a looping recording); after three such frames its timeline
+// restarts instead of every later frame being dropped as late.
+func TestCameraClockRestarts(t *testing.T) {
+	drops := av.NewDrops()
+	s, _ := NewFrameSync(testConfig(), drops)
+	var out []got
+	emit := collect(&out)
+	for i := range 10 {
+		s.Push(frame(i, int64(i)*33, t0+int64(i)*33*ms), emit)
+	}
+	for i := 10; i < 20; i++ {
+		s.Push(frame(i, -5000+int64(i)*33, t0+int64(i)*33*ms), emit)
+	}
+	s.Flush(emit)
+	if st := s.Stats(); st.VideoResets != 1 || drops.Get("cam", av.DropLate)+drops.Get("cam", av.DropOutOfOrder) != 2 {
+		t.Fatalf("resets %d, drops %v", st.VideoResets, drops.Snapshot())
+	}
+	if n := len(out); n != 18 || out[n-1].FrameSeq != 19 {
+		t.Fatalf("%d bundles, last %+v", n, out[n-1])
+	}
+}
