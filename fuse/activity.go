@@ -25,6 +25,12 @@ type ActivityConfig struct {
 	// (AudioFeatures, on Backend) and publishes them in the evidence
 	// (audio.go, audio_activity.go); they do not change the logit.
 	AudioFeatures *AudioConfig
+	// Visual, when set, computes each frame's visual features (fuse/vision)
+	// and publishes them in the evidence; with AudioFeatures and CrossModal
+	// too, the audio–visual synchrony and bearing agreement
+	// (crossmodal_activity.go). Close closes it.
+	Visual     FrameFeatures
+	CrossModal *SynchronyConfig
 }
 
 // ErrConfig is wrapped by every configuration error.
@@ -74,7 +80,8 @@ type Activity struct {
 	lastTimeNS  int64
 	seq         uint64
 
-	feat audioSummary // with cfg.AudioFeatures (audio_activity.go)
+	feat audioSummary  // with cfg.AudioFeatures (audio_activity.go)
+	vis  visualSummary // with cfg.Visual (crossmodal_activity.go)
 }
 
 // NewActivity returns an Activity fusion.
@@ -96,6 +103,9 @@ func NewActivity(cfg ActivityConfig) (*Activity, error) {
 			return nil, err
 		}
 		a.feat.features = f
+	}
+	if err := a.vis.init(cfg); err != nil {
+		return nil, err
 	}
 	return a, nil
 }
@@ -131,6 +141,7 @@ func (a *Activity) Push(b *av.Bundle, emit func(*av.Decision)) {
 		a.coverageSum += b.Audio.Coverage()
 		a.feat.push(b)
 	}
+	a.vis.push(b, &a.feat)
 }
 
 // Flush emits the decision of the interval in progress.
@@ -178,6 +189,7 @@ func (a *Activity) decide(emit func(*av.Decision)) {
 		d.Missing = append(d.Missing, string(av.Audio))
 	}
 	a.feat.evidence(d.Evidence)
+	a.vis.evidence(d.Evidence)
 	a.seq++
 	d.Seq = a.seq
 	d.Logit = logit

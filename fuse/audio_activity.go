@@ -8,6 +8,7 @@ import "github.com/seed-4c364652/fusiond/ingest/av"
 // interval), the fraction of bundles with speech and the count of onsets.
 type audioSummary struct {
 	features *AudioFeatures
+	cur      *AudioValues // this bundle's; nil without audio
 	last     map[string]float64
 	n        int // bundles with features
 	speech   int
@@ -19,6 +20,7 @@ func (s *audioSummary) push(b *av.Bundle) {
 		return
 	}
 	v := s.features.Push(b.TimeNS, &b.Audio)
+	s.cur = v
 	if s.last == nil {
 		s.last = map[string]float64{}
 	}

@@ -1,0 +1,92 @@
+package fuse
+
+import "github.com/seed-4c364652/fusiond/ingest/av"
+
+// FrameFeatures computes per-frame visual features outside package fuse
+// (fuse/vision, which needs cgo, implements it), for Activity to publish.
+type FrameFeatures interface {
+	// PushFrame measures one frame and adds the features it could compute
+	// to ev, under the names of FeatureTable.
+	PushFrame(f *av.Frame, ev map[string]float64)
+	// Close releases what the features hold.
+	Close() error
+}
+
+// visualSummary gathers an Activity interval's visual and cross-modal
+// features: the latest value of each within the interval.
+type visualSummary struct {
+	features FrameFeatures
+	frame    map[string]float64 // this frame's
+	last     map[string]float64 // latest within the interval
+	sync     *Synchrony
+}
+
+func (s *visualSummary) init(cfg ActivityConfig) error {
+	s.features = cfg.Visual
+	if s.features == nil {
+		return nil
+	}
+	s.frame, s.last = map[string]float64{}, map[string]float64{}
+	if cfg.CrossModal != nil && cfg.AudioFeatures != nil {
+		sy, err := NewSynchrony(*cfg.CrossModal)
+		if err != nil {
+			return err
+		}
+		s.sync = sy
+	}
+	return nil
+}
+
+// push measures b's frame, and with this bundle's audio features (af.cur)
+// the cross-modal features: mouth motion against the audio level for the
+// synchrony, the largest face's bearing against the sound's.
+func (s *visualSummary) push(b *av.Bundle, af *audioSummary) {
+	cur := af.cur
+	af.cur = nil
+	if s.features == nil {
+		return
+	}
+	clear(s.frame)
+	if b.Has(av.Video) && b.Frame != nil {
+		s.features.PushFrame(b.Frame, s.frame)
+	}
+	for k, x := range s.frame {
+		s.last[k] = x
+	}
+	if s.sync == nil {
+		return
+	}
+	mouth, haveMouth := s.frame["mouth_motion"]
+	var level float64
+	haveLevel := cur != nil && cur.Has(FeatRMSDBFS)
+	if haveLevel {
+		level = cur.RMSDBFS
+	}
+	s.sync.Push(mouth, level, haveMouth && haveLevel)
+	if z, lag, ok := s.sync.Score(); ok {
+		s.last["av_sync_z"], s.last["av_sync_lag_ms"] = z, lag
+	}
+	face, haveFace := s.frame["face_bearing_deg"]
+	if haveFace && cur != nil && cur.Has(FeatBearing) {
+		if g, ok := BearingAgreement(cur.BearingDeg, cur.BearingStdDeg, face, s.frame["face_bearing_std_deg"]); ok {
+			s.last["av_bearing_agreement"] = g
+		}
+	}
+}
+
+// evidence adds the interval's visual and cross-modal features to ev and
+// starts the next interval.
+func (s *visualSummary) evidence(ev map[string]float64) {
+	for k, x := range s.last {
+		ev[k] = x
+	}
+	clear(s.last)
+}
+
+// Close releases the visual features' resources (cfg.Visual).
+func (a *Activity) Close() error {
+	if a.vis.features != nil {
+		return a.vis.features.Close()
+	}
+	return nil
+}
