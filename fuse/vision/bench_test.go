@@ -1,3 +1,5 @@
+//go:build !nosensors
+
 package vision
 
 import (
