@@ -6,7 +6,7 @@ BIN     := bin/fusiond
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all deps build demo test vet fuzz bench bench-sync peers node-deps clean
+.PHONY: all deps build demo test vet fuzz bench bench-sync peers node-deps natscli bench-nats clean
 
 all: build
 
@@ -20,11 +20,11 @@ demo: build
 	@scripts/demo.sh
 
 # Formatting, vet, then every test with the race detector.
-test: deps peers node-deps
+test: deps peers node-deps natscli
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	FUSIOND_REQUIRE_NODE=1 $(GO) test -race -count=1 ./...
+	NATSCLI=$(CURDIR)/.cache/bin/nats FUSIOND_REQUIRE_NODE=1 $(GO) test -race -count=1 ./...
 	@# Real capture through OpenCV again, with gocv's Mat profiler: a leaked
 	@# Mat fails the test.
 	$(GO) test -tags matprofile -count=1 ./ingest/camera
@@ -42,6 +42,7 @@ fuzz:
 	$(GO) test ./sync -run '^$$' -fuzz 'FuzzApprox$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./sync -run '^$$' -fuzz FuzzApproxSync -fuzztime $(FUZZTIME)
 	$(GO) test ./sync -run '^$$' -fuzz FuzzFrameSync -fuzztime $(FUZZTIME)
+	$(GO) test ./sinks/client -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 
 # The C++ ROS message_filters peer (../shared/peers), which the sync tests
 # compare sets against; it installs its Debian packages as root. Where it
@@ -51,6 +52,10 @@ peers:
 	  command -v g++ >/dev/null 2>&1 || { [ "$$(id -u)" -eq 0 ] && apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ >/dev/null; } || true; \
 	  sh ../shared/peers/message_filters/build.sh >/dev/null 2>&1 && echo "peers: message_filters ok" || echo "peers: message_filters peer not built; set-identity tests against it will skip"; \
 	else echo "peers: ../shared/peers not found; set-identity tests against the peer will skip"; fi
+
+# natscli (the `nats` tool) for the NATS tests and benchmarks.
+natscli:
+	@scripts/natscli.sh
 
 # The independent MCAP reader the recording tests read our files with
 # (@mcap/core and protobufjs, checked against @foxglove/schemas).
