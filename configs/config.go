@@ -125,6 +125,16 @@ type Features struct {
 	MicPositions []MicPosition `yaml:"mic_positions"`
 	// SpeedOfSound in m/s.
 	SpeedOfSound float64 `yaml:"speed_of_sound"`
+	// Video computes the camera's visual features (fuse/vision: motion
+	// grid, MOG2 foreground, faces, their bearing and mouth motion) and,
+	// with Audio, the audio–visual synchrony and bearing agreement.
+	Video bool `yaml:"video"`
+	// CameraHFOVDeg is the camera's horizontal field of view, for face
+	// bearings.
+	CameraHFOVDeg float64 `yaml:"camera_hfov_deg"`
+	// FaceEvery spreads one face-detector pass over this many frames;
+	// faces are tracked on every frame. -1: no face detection.
+	FaceEvery int `yaml:"face_every"`
 }
 
 // MicPosition is one microphone channel's position, in metres.

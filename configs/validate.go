@@ -187,6 +187,14 @@ func (c *Config) validate() []fieldError {
 	if c.Fuse.DecisionInterval < time.Millisecond {
 		bad("fuse.decision_interval", "%v is shorter than 1ms", c.Fuse.DecisionInterval)
 	}
+	if ft := c.Fuse.Features; ft.Video {
+		if !(ft.CameraHFOVDeg > 0 && ft.CameraHFOVDeg < 180) {
+			bad("fuse.features.camera_hfov_deg", "%v is out of range (0, 180)", ft.CameraHFOVDeg)
+		}
+		if ft.FaceEvery < -1 || ft.FaceEvery == 0 || ft.FaceEvery > 1000 {
+			bad("fuse.features.face_every", "%d is not -1 (off) or 1..1000", ft.FaceEvery)
+		}
+	}
 	if ft := c.Fuse.Features; ft.Audio {
 		if !(ft.SpeedOfSound >= 200 && ft.SpeedOfSound <= 2000) {
 			bad("fuse.features.speed_of_sound", "%v m/s is out of range 200..2000", ft.SpeedOfSound)

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"log/slog"
+
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/fuse"
+	"github.com/seed-4c364652/fusiond/fuse/vision"
 )
 
 // audioFeatures returns the audio feature configuration of fuse.features for
@@ -23,4 +26,38 @@ func audioFeatures(cfg *configs.Config) *fuse.AudioConfig {
 		}
 	}
 	return ac
+}
+
+// visualFeatures returns the camera's visual features (fuse/vision) for
+// ActivityConfig.Visual, or nil when fuse.features.video is off, there is no
+// camera, or OpenCV or the face cascades are absent (logged).
+func visualFeatures(cfg *configs.Config, be fuse.Backend, log *slog.Logger) fuse.FrameFeatures {
+	ft := cfg.Fuse.Features
+	if !ft.Video || len(cfg.Cameras) == 0 {
+		return nil
+	}
+	cam := cfg.Cameras[0]
+	w, h := cam.Width, cam.Height
+	if w <= 0 || h <= 0 { // the device's own mode: frames of another size are handled and counted
+		w, h = 640, 480
+	}
+	e, err := vision.New(vision.Config{Width: w, Height: h, HFOVDeg: ft.CameraHFOVDeg, FaceEvery: ft.FaceEvery}, be)
+	if err != nil {
+		log.Warn("visual features off", "camera", cam.Name, "err", err)
+		return nil
+	}
+	return e
+}
+
+// crossModal returns the synchrony configuration for ActivityConfig.CrossModal:
+// one value per bundle, at the camera's frame rate.
+func crossModal(cfg *configs.Config) *fuse.SynchronyConfig {
+	if len(cfg.Cameras) == 0 || !cfg.Fuse.Features.Video || !cfg.Fuse.Features.Audio {
+		return nil
+	}
+	rate := cfg.Cameras[0].FPS
+	if !(rate > 0) {
+		rate = 30
+	}
+	return &fuse.SynchronyConfig{RateHz: rate}
 }
