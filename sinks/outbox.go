@@ -27,10 +27,15 @@ var (
 
 // OutboxConfig configures a JetStreamSink.
 type OutboxConfig struct {
-	// Capacity is the most decisions published and not yet acked; a
+	// Capacity is the most decisions held and not yet acked; a
 	// WriteDecision beyond it waits for an ack (the pipeline's decision
 	// queue then blocks). Default 8192.
 	Capacity int
+	// Window is the most decisions sent and not yet acked (default 512,
+	// at most Capacity); the rest of the outbox waits its turn, in order.
+	// A small window keeps JetStream's ingest at its fastest; a large
+	// outbox rides out a long server outage.
+	Window int
 	// AckTimeout: a decision not acked this long after it was sent is sent
 	// again, with the same Nats-Msg-Id. Default 2s.
 	AckTimeout time.Duration
@@ -82,6 +87,8 @@ type JetStreamSink struct {
 	space   *sync.Cond // an entry left, or closing
 	empty   *sync.Cond // the outbox became empty
 	pending map[uint64]*entry
+	queue   []uint64 // ids not sent yet, oldest first
+	sending int      // entries sent and not yet acked
 	nextID  uint64
 	closing bool
 
@@ -99,6 +106,7 @@ type entry struct {
 	msg     *nats.Msg
 	firstNS int64 // first send
 	dueNS   int64 // send again at or after this
+	sent    bool
 }
 
 // NewJetStreamSink starts a sink publishing on nc. bootID tells this run's
@@ -109,6 +117,10 @@ func NewJetStreamSink(nc *nats.Conn, bootID string, cfg OutboxConfig) (*JetStrea
 	if cfg.Capacity <= 0 {
 		cfg.Capacity = 8192
 	}
+	if cfg.Window <= 0 {
+		cfg.Window = 512
+	}
+	cfg.Window = min(cfg.Window, cfg.Capacity)
 	if cfg.AckTimeout <= 0 {
 		cfg.AckTimeout = 2 * time.Second
 	}
@@ -203,13 +215,53 @@ func (s *JetStreamSink) WriteDecision(d *av.Decision, payload []byte) error {
 	id := s.nextID
 	msg.Reply = s.prefix + strconv.FormatUint(id, 10)
 	now := s.cfg.Clock.Now()
-	s.pending[id] = &entry{msg: msg, firstNS: now, dueNS: now + int64(s.cfg.AckTimeout)}
+	e := &entry{msg: msg, firstNS: now}
+	s.pending[id] = e
+	send := s.sending < s.cfg.Window && len(s.queue) == 0
+	if send {
+		e.sent, e.dueNS = true, now+int64(s.cfg.AckTimeout)
+		s.sending++
+	} else {
+		s.queue = append(s.queue, id)
+	}
 	s.mu.Unlock()
 	s.published.Add(1)
-	// An error here (connection closed, reconnect buffer full) leaves the
-	// decision in the outbox; the resender tries again.
-	_ = s.nc.PublishMsg(msg)
+	if send {
+		// An error here (connection closed, reconnect buffer full) leaves
+		// the decision in the outbox; the resender tries again.
+		_ = s.nc.PublishMsg(msg)
+	}
 	return nil
+}
+
+// pump sends queued decisions while the window has room. s.mu is held; it
+// returns the messages to publish once it is released.
+func (s *JetStreamSink) pump(out []*nats.Msg) []*nats.Msg {
+	if len(s.queue) == 0 || s.sending >= s.cfg.Window {
+		return out
+	}
+	now := s.cfg.Clock.Now()
+	n := 0
+	for ; n < len(s.queue) && s.sending < s.cfg.Window; n++ {
+		e, ok := s.pending[s.queue[n]]
+		if !ok {
+			continue
+		}
+		e.sent, e.dueNS = true, now+int64(s.cfg.AckTimeout)
+		s.sending++
+		out = append(out, e.msg)
+	}
+	s.queue = s.queue[n:]
+	if len(s.queue) == 0 {
+		s.queue = s.queue[:0:0] // let the backing array go
+	}
+	return out
+}
+
+func (s *JetStreamSink) publishAll(msgs []*nats.Msg) {
+	for _, m := range msgs {
+		_ = s.nc.PublishMsg(m)
+	}
 }
 
 var (
@@ -235,8 +287,11 @@ func (s *JetStreamSink) onAck(m *nats.Msg) {
 	if refused {
 		if status == "" && isFull(m.Data) {
 			delete(s.pending, id)
+			s.sending--
 			s.afterRemove()
+			next := s.pump(nil)
 			s.mu.Unlock()
+			s.publishAll(next)
 			s.rejected.Add(1)
 			if d := s.drops.Load(); d != nil {
 				d.Add("jetstream", av.DropSinkError, 1)
@@ -257,8 +312,11 @@ func (s *JetStreamSink) onAck(m *nats.Msg) {
 		return
 	}
 	delete(s.pending, id)
+	s.sending--
 	s.afterRemove()
+	next := s.pump(nil)
 	s.mu.Unlock()
+	s.publishAll(next)
 	s.acked.Add(1)
 	if bytes.Contains(m.Data, dupTrue) {
 		s.duplicates.Add(1)
@@ -303,6 +361,7 @@ func (s *JetStreamSink) resender() {
 	tick := time.NewTicker(min(s.cfg.RetryWait, s.cfg.AckTimeout/4))
 	defer tick.Stop()
 	var due []uint64
+	var queued []*nats.Msg
 	var lastEnsure time.Time
 	for {
 		select {
@@ -327,11 +386,14 @@ func (s *JetStreamSink) resender() {
 		due = due[:0]
 		s.mu.Lock()
 		for id, e := range s.pending {
-			if e.dueNS <= now {
+			if e.sent && e.dueNS <= now {
 				due = append(due, id)
 			}
 		}
+		queued = s.pump(queued[:0])
 		s.mu.Unlock()
+		s.publishAll(queued)
+		clear(queued)
 		slices.Sort(due)
 		for _, id := range due {
 			s.mu.Lock()

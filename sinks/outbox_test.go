@@ -131,7 +131,7 @@ func TestRestartEmbeddedExactlyOnce(t *testing.T) {
 	defer nc.Close()
 	cfg := LogConfig{Robot: "r1", Compress: true}
 	ensure(t, nc, cfg)
-	s, err := NewJetStreamSink(nc, "boot1", OutboxConfig{Capacity: 512, AckTimeout: 500 * time.Millisecond,
+	s, err := NewJetStreamSink(nc, "boot1", OutboxConfig{Capacity: 512, Window: 64, AckTimeout: 500 * time.Millisecond,
 		EnsureLog: func(ctx context.Context) error { _, err := EnsureLog(ctx, nc, "", cfg); return err }})
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +177,7 @@ func TestRestartExternalExactlyOnce(t *testing.T) {
 	}
 	defer nc.Close()
 	cfg := LogConfig{Robot: "r2"}
-	s, err := NewJetStreamSink(nc, "b", OutboxConfig{Capacity: 256, AckTimeout: 300 * time.Millisecond,
+	s, err := NewJetStreamSink(nc, "b", OutboxConfig{Capacity: 256, Window: 32, AckTimeout: 300 * time.Millisecond,
 		EnsureLog: func(ctx context.Context) error { _, err := EnsureLog(ctx, nc, "", cfg); return err }})
 	if err != nil {
 		t.Fatal(err)
