@@ -37,6 +37,7 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./configs -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./fuse -run '^$$' -fuzz FuzzAudioFeatures -fuzztime $(FUZZTIME)
+	$(GO) test ./fuse/vision -run '^$$' -fuzz FuzzVisionFrame -fuzztime $(FUZZTIME)
 	$(GO) test ./ingest/media -run '^$$' -fuzz FuzzParseWAVHeader -fuzztime $(FUZZTIME)
 	$(GO) test ./sync -run '^$$' -fuzz FuzzParseTrace -fuzztime $(FUZZTIME)
 	$(GO) test ./sync -run '^$$' -fuzz 'FuzzApprox$$' -fuzztime $(FUZZTIME)

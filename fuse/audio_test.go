@@ -337,3 +337,26 @@ func TestOnsets(t *testing.T) {
 		}
 	}
 }
+
+// Three microphones in a line, 10 cm apart: every pair's delay agrees.
+func TestBearingThreeMics(t *testing.T) {
+	line := DOAConfig{Mics: [][2]float64{{-0.1, 0}, {0, 0}, {0.1, 0}}}
+	for _, delay := range []time.Duration{-125 * time.Microsecond, 62500 * time.Nanosecond} {
+		a := newTestAudio(t, AudioConfig{RateHz: 48000, Channels: 3, DOA: line})
+		src := synthAudio(t, synthetic.AudioConfig{RateHz: 48000, Channels: 3, NoiseDBFS: -50, ChannelDelay: delay,
+			Events: []synthetic.AudioEvent{{Kind: "speech", At: 500 * time.Millisecond, Duration: 2500 * time.Millisecond, LevelDBFS: -14}}})
+		var st stats
+		feed(a, 48000, 3, 3*time.Second, src.Fill, collect(&st, 0))
+		tau := float64(src.DelayFrames(1)) / 48000
+		want := -math.Asin(343*tau/0.1) * 180 / math.Pi
+		res := 343.0 / 48000 / 0.2 / math.Cos(want*math.Pi/180) * 180 / math.Pi // the widest pair's step
+		if len(st.bearings) == 0 {
+			t.Fatalf("delay %v: no bearing", delay)
+		}
+		got := st.bearings[len(st.bearings)-1]
+		t.Logf("3 mics, delay %v: bearing %.2f° ± %.2f° (want %.2f°, widest pair's lag step %.2f°)", delay, got, st.lastBearingStd, want, res)
+		if math.Abs(got-want) > res/2+0.5 {
+			t.Errorf("delay %v: bearing %.2f°, want %.2f° within %.2f°", delay, got, want, res/2+0.5)
+		}
+	}
+}

@@ -56,11 +56,11 @@ var FeatureTable = []FeatureInfo{
 	{"video_motion_energy", "grey levels", "[0, 255]", "one frame against the previous", "mean absolute change of the 8×8 block luma grid (Backend MotionGrids) beyond 3 grey levels", "vision.Extractor"},
 	{"video_motion_x", "fraction of width", "[0, 1]", "one frame", "motion-weighted centroid of the grid, from the left; missing when nothing moved", "vision.Extractor"},
 	{"video_motion_y", "fraction of height", "[0, 1]", "one frame", "as video_motion_x, from the top", "vision.Extractor"},
-	{"video_foreground", "fraction", "[0, 1]", "MOG2 history 500 frames", "fraction of pixels MOG2 marks foreground (shadows excluded), on a frame downscaled to 320 px wide", "vision.Extractor"},
-	{"faces", "count", "[0, 16]", "detection every N frames (default 5), tracked between", "faces found by Debian's LBP frontal-face cascade (Haar fallback)", "vision.Extractor"},
+	{"video_foreground", "fraction", "[0, 1]", "MOG2 history 500 frames", "fraction of pixels MOG2 marks foreground (shadows excluded), on the frame scaled to 160 px wide", "vision.Extractor"},
+	{"faces", "count", "[0, 16]", "one detector pass spread over N frames (default 5), faces tracked on every frame", "faces found by Debian's LBP frontal-face cascade (Haar fallback) on the frame scaled to 320 px wide, 24 px and up, each frame of a cycle scanning one band of face sizes; tracked by template matching; dropped when a cycle does not confirm them", "vision.Extractor"},
 	{"face_bearing_deg", "degrees, 0 ahead, + right", "[-FOV/2, FOV/2]", "one frame", "bearing of the largest face's centre from the camera's configured horizontal field of view (pinhole)", "vision.Extractor"},
 	{"face_bearing_std_deg", "degrees", "[0, FOV/2]", "one frame", "a quarter of the largest face's angular width", "vision.Extractor"},
-	{"mouth_motion", "grey levels", "[0, 255]", "one frame against the previous", "mean absolute luma change in the lower third of the largest face, minus the change in its upper half (head motion); ≥ 0", "vision.Extractor"},
+	{"mouth_motion", "grey levels", "[0, 255]", "one frame against the previous, at 320 px wide", "mean absolute luma change of the largest face's mouth region (middle half of its width, 65–95 % of its height) between its tracked boxes in this frame and the last (so head movement is followed), minus the same over its upper face (15–45 %); ≥ 0", "vision.Extractor"},
 
 	// Cross-modal.
 	{"av_sync_z", "z-score", "[-10, 10]", "last 4 s of bundles, lag search ±200 ms", "best lagged correlation of mouth motion with audio energy, as a z-score against the same correlation with the audio shifted by ≥ 1 s; missing until the window is full or either series is flat", "fuse.Synchrony"},
