@@ -15,6 +15,7 @@ type Config struct {
 	Fuse        Fuse         `yaml:"fuse"`
 	NATS        NATS         `yaml:"nats"`
 	Log         Log          `yaml:"log"`
+	Record      Record       `yaml:"record"`
 }
 
 // Pipeline sizes the queues between stages and the shutdown.
@@ -23,6 +24,17 @@ type Pipeline struct {
 	Overflow       string        `yaml:"overflow"`
 	DrainTimeout   time.Duration `yaml:"drain_timeout"`
 	StatusInterval time.Duration `yaml:"status_interval"`
+}
+
+// Record configures MCAP recording (fusiond record, run --record, and the
+// control plane's record.start).
+type Record struct {
+	// Dir is where record.start puts recordings it is not given a path for.
+	Dir           string        `yaml:"dir"`
+	Compression   string        `yaml:"compression"`
+	ChunkBytes    int           `yaml:"chunk_bytes"`
+	FlushInterval time.Duration `yaml:"flush_interval"`
+	QueueCapacity int           `yaml:"queue_capacity"`
 }
 
 // Camera is one video source.

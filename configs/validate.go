@@ -42,6 +42,15 @@ func (c *Config) validate() []fieldError {
 	if p.QueueCapacity < 1 || p.QueueCapacity > 1<<16 {
 		bad("pipeline.queue_capacity", "%d is out of range 1..65536", p.QueueCapacity)
 	}
+	if r := c.Record; !slices.Contains([]string{"lz4", "zstd", "none"}, r.Compression) {
+		bad("record.compression", "%q is not lz4, zstd or none", r.Compression)
+	} else if r.ChunkBytes < 1024 || r.ChunkBytes > 1<<30 {
+		bad("record.chunk_bytes", "%d is out of range 1024..1073741824", r.ChunkBytes)
+	} else if r.FlushInterval < 10*time.Millisecond {
+		bad("record.flush_interval", "%v is shorter than 10ms", r.FlushInterval)
+	} else if r.QueueCapacity < 1 || r.QueueCapacity > 1<<16 {
+		bad("record.queue_capacity", "%d is out of range 1..65536", r.QueueCapacity)
+	}
 	if p.Overflow != "drop-oldest" && p.Overflow != "block" {
 		bad("pipeline.overflow", "%q is not drop-oldest or block", p.Overflow)
 	}

@@ -37,6 +37,9 @@ func commands() []command {
 	return []command{
 		{"run", "capture, align and fuse sensor streams; publish decisions on NATS", cmdRun},
 		{"tail", "print the decisions published on a NATS server", cmdTail},
+		{"record", "record the sources to MCAP (opens in Foxglove; replays bit-exactly)", cmdRecord},
+		{"replay", "feed a recording through sync and fusion, bit-exactly; check against golden decisions", cmdReplay},
+		{"plot", "draw a recording's timeline: samples, gaps, bundles, drops, decisions", cmdPlot},
 		{"lint", "check config files without starting anything", cmdLint},
 		{"devices", "list the cameras and audio inputs of this machine", cmdDevices},
 		{"bench", "benchmark the synchroniser against its peer; generate traces", cmdBench},
@@ -96,18 +99,29 @@ func newFlags(name, synopsis, summary string, examples []string, stdout io.Write
 
 // parseFlags parses args; when it returns done, the command should exit
 // with code (0 after --help, 2 after a usage error).
+//
+// Flags may come before and after the arguments ("replay FILE --speed 2");
+// fs.Args() then holds the arguments alone.
 func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, done bool) {
-	err := fs.Parse(args)
-	switch {
-	case err == nil:
-		return 0, false
-	case errors.Is(err, flag.ErrHelp):
-		fs.Usage()
-		return exitOK, true
-	default:
-		fmt.Fprintf(stderr, "fusiond %s: %v (see 'fusiond %s --help')\n", fs.Name(), err, fs.Name())
-		return exitUsage, true
+	var positional []string
+	for {
+		err := fs.Parse(args)
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			fs.Usage()
+			return exitOK, true
+		case err != nil:
+			fmt.Fprintf(stderr, "fusiond %s: %v (see 'fusiond %s --help')\n", fs.Name(), err, fs.Name())
+			return exitUsage, true
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
+	fs.Parse(append([]string{"--"}, positional...))
+	return 0, false
 }
 
 // setFlags collects repeated --set path.to.key=value flags.

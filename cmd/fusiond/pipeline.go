@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	gosync "sync"
-	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -42,6 +41,11 @@ type pipeline struct {
 	backend fuse.Backend // closed when run returns
 	fuse    *fuse.Activity
 	sinks   []sinks.Sink
+	// rec, when set, records every sample sync consumes (the tap); with
+	// recordOnly the pipeline records and does nothing else.
+	rec        *recorder
+	recordOnly bool
+	syncIn     chan av.Sample
 	// health counts what each source delivered, by capture queue name,
 	// for the control plane (control.go).
 	health map[string]*sourceStat
@@ -63,25 +67,12 @@ func newPipeline(cfg *configs.Config, clock av.Clock, sinkList []sinks.Sink, log
 		}))
 	}
 
-	sc := avsync.Config{
-		MaxWaitNS:        int64(cfg.Sync.MaxWait),
-		AudioWindowNS:    int64(cfg.Sync.AudioWindow),
-		AudioAfterNS:     int64(cfg.Sync.AudioAfter),
-		MinAudioCoverage: cfg.Sync.MinAudioCoverage,
-		PendingFrames:    capacity,
-		FramePeriodNS:    int64(time.Second / 30),
-		VideoOffsetNS:    int64(cfg.Sync.VideoOffset),
-		AudioOffsetNS:    int64(cfg.Sync.AudioOffset),
-		EstimateDrift:    cfg.Sync.EstimateDrift,
-	}
 	for _, cam := range cfg.Cameras {
 		v, err := newCameraSource(cam, clock, p.drops, log) // sources.go
 		if err != nil {
 			return nil, fmt.Errorf("camera %s: %w", cam.Name, err)
 		}
 		addSource(cam.Name, v)
-		sc.Video = av.StreamID(cam.Name)
-		sc.FramePeriodNS = int64(float64(time.Second) / cam.FPS)
 	}
 	for _, mic := range cfg.Microphones {
 		a, err := newMicSource(mic, clock, p.drops, log) // sources.go
@@ -89,25 +80,12 @@ func newPipeline(cfg *configs.Config, clock av.Clock, sinkList []sinks.Sink, log
 			return nil, fmt.Errorf("microphone %s: %w", mic.Name, err)
 		}
 		addSource(mic.Name, a)
-		sc.Audio, sc.AudioRateHz, sc.AudioChannels = av.StreamID(mic.Name), mic.RateHz, mic.Channels
 	}
-
-	if p.sync, err = avsync.NewFrameSync(sc, p.drops); err != nil {
-		return nil, err
-	}
-	if p.backend, err = fuse.NewBackend(cfg.Fuse.Backend, log); err != nil {
-		return nil, err
-	}
-	ac := cfg.Fuse.Activity
-	p.fuse, err = fuse.NewActivity(fuse.ActivityConfig{
-		Robot: cfg.Robot, IntervalNS: int64(cfg.Fuse.DecisionInterval), Prior: ac.Prior,
-		MotionWeight: ac.MotionWeight, MotionRef: ac.MotionRef, AudioWeight: ac.AudioWeight, AudioRefDBFS: ac.AudioRefDBFS,
-		Backend: p.backend, AudioFeatures: audioFeatures(cfg),
-	})
+	st, err := newStages(cfg, p.drops, log) // stages.go: the same for live and replay
 	if err != nil {
-		p.backend.Close()
 		return nil, err
 	}
+	p.sync, p.backend, p.fuse = st.sync, st.backend, st.fuse
 	p.merged = make(chan av.Sample, capacity)
 	p.bundles = av.NewQueue[*av.Bundle]("bundles", capacity, av.Block, nil)
 	p.decisions = av.NewQueue[*av.Decision]("decisions", capacity, av.Block, nil)
@@ -144,9 +122,22 @@ func (p *pipeline) run(ctx context.Context) error {
 		close(p.merged)
 		return nil
 	})
-	g.Go(func() error { return avsync.Run(hard, p.sync, p.clock, p.merged, p.bundles) })
-	g.Go(func() error { return fuse.Run(hard, p.fuse, p.clock, p.bundles.C(), p.decisions) })
-	g.Go(func() error { return sinks.Run(hard, p.clock, p.decisions.C(), p.sinks, p.drops, p.log) })
+	p.syncIn = p.merged
+	if p.rec != nil {
+		p.syncIn = make(chan av.Sample, cap(p.merged))
+		g.Go(func() error {
+			p.tap(hard)
+			return nil
+		})
+	}
+	if p.recordOnly {
+		p.bundles.Close()
+		p.decisions.Close()
+	} else {
+		g.Go(func() error { return avsync.Run(hard, p.sync, p.clock, p.syncIn, p.bundles) })
+		g.Go(func() error { return fuse.Run(hard, p.fuse, p.clock, p.bundles.C(), p.decisions) })
+		g.Go(func() error { return sinks.Run(hard, p.clock, p.decisions.C(), p.sinks, p.drops, p.log) })
+	}
 
 	finished := make(chan struct{})
 	drainDone := make(chan struct{})
@@ -194,12 +185,36 @@ func (p *pipeline) forward(hard context.Context, q *av.Queue[av.Sample]) {
 	}
 }
 
+// tap records each sample in the order the synchroniser will consume it,
+// then passes it on (or, recording only, releases it).
+func (p *pipeline) tap(hard context.Context) {
+	defer close(p.syncIn)
+	for s := range p.merged {
+		p.rec.sample(s)
+		if p.recordOnly {
+			s.Release()
+			continue
+		}
+		select {
+		case p.syncIn <- s:
+		case <-hard.Done():
+			p.drops.Add(s.SampleMeta().Stream, av.DropShutdown, 1)
+			s.Release()
+		}
+	}
+}
+
 // discardLeftovers releases what the queues still hold after the stages
 // stopped, and counts it.
 func (p *pipeline) discardLeftovers() {
-	for s := range p.merged {
-		p.drops.Add(s.SampleMeta().Stream, av.DropShutdown, 1)
-		s.Release()
+	for _, ch := range []chan av.Sample{p.merged, p.syncIn} {
+		for s := range ch {
+			p.drops.Add(s.SampleMeta().Stream, av.DropShutdown, 1)
+			s.Release()
+		}
+		if p.syncIn == p.merged {
+			break
+		}
 	}
 	for b := range p.bundles.C() {
 		p.drops.Add("bundles", av.DropShutdown, 1)

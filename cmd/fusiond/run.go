@@ -23,7 +23,7 @@ import (
 )
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("run", "[--config FILE] [--set k=v]... [--for DURATION] [--decisions FILE]",
+	fs := newFlags("run", "[--config FILE] [--set k=v]... [--for DURATION] [--decisions FILE] [--record FILE.mcap]",
 		"Capture the configured streams, align them, fuse them and publish decisions on\n"+
 			"fusion.<robot>.decision.<kind>. Without --config it runs the built-in demo\n"+
 			"(synthetic camera and microphone, embedded NATS on 127.0.0.1:4222).\n"+
@@ -32,6 +32,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			"fusiond run",
 			"fusiond run --for 10s --set nats.embedded.listen=127.0.0.1:4333",
 			"fusiond run --config configs/default.yaml --decisions out.jsonl",
+			"fusiond run --for 60s --record run.mcap   # then: fusiond replay run.mcap",
 			"fusiond run --set nats.url=nats://10.0.0.2:4222 --set robot=r2",
 		}, stdout)
 	cfgPath := fs.String("config", "", "config `FILE` (default: the built-in configs/default.yaml)")
@@ -39,6 +40,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&sets, "set", "override a key, `path.to.key=value` (repeatable)")
 	runFor := fs.Duration("for", 0, "stop after this `DURATION` (default: until SIGINT/SIGTERM)")
 	decisionsPath := fs.String("decisions", "", "also write decisions to `FILE`, one JSON object per line")
+	recordPath := fs.String("record", "", "record samples, decisions and status to `FILE.mcap` (replayable)")
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
 	}
@@ -67,21 +69,21 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		ctx, cancel = context.WithTimeout(ctx, *runFor)
 		defer cancel()
 	}
-	if err := daemon(ctx, cfg, av.NewRealClock(), *decisionsPath, log); err != nil {
+	if err := runDaemon(ctx, cfg, av.NewRealClock(), daemonFiles{decisions: *decisionsPath, record: *recordPath}, log); err != nil {
 		log.Error("fusiond run failed", "err", err)
 		return exitRuntime
 	}
 	return exitOK
 }
 
-// daemon runs fusiond until ctx ends: NATS up (connection, decision log,
+// runDaemon runs fusiond until ctx ends: NATS up (connection, decision log,
 // control plane), pipeline, drain, then NATS down in order: status stops,
 // the outbox waits for the last acks, the control plane stops, the
 // connection flushes and closes, the embedded server shuts down.
-func daemon(ctx context.Context, cfg *configs.Config, clock av.Clock, decisionsPath string, log *slog.Logger) error {
+func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files daemonFiles, log *slog.Logger) error {
 	var sinkList []sinks.Sink
-	if decisionsPath != "" {
-		j, err := sinks.CreateJSONL(decisionsPath)
+	if files.decisions != "" {
+		j, err := sinks.CreateJSONL(files.decisions)
 		if err != nil {
 			return err
 		}
@@ -126,13 +128,24 @@ func daemon(ctx context.Context, cfg *configs.Config, clock av.Clock, decisionsP
 		sinkList = append(sinkList, sinks.NewNATSSink(nc, boot))
 	}
 
+	rec := newRecorder(cfg, clock, log)
+	sinkList = append(sinkList, rec)
 	p, err := newPipeline(cfg, clock, sinkList, log)
+	if err == nil && files.record != "" {
+		err = rec.start(files.record)
+	}
 	if err != nil {
 		if outbox != nil {
 			outbox.Close(context.Background())
 		}
 		return err
 	}
+	p.rec = rec
+	defer func() {
+		if rec.recording() {
+			rec.stop()
+		}
+	}()
 	if outbox != nil {
 		outbox.CountDropsIn(p.drops)
 	}
@@ -156,10 +169,8 @@ func daemon(ctx context.Context, cfg *configs.Config, clock av.Clock, decisionsP
 			},
 			Config:  func() any { return redactedConfig(cfg) },
 			Sources: func() any { return p.sourceHealth() },
-			// Recorder: set it here once recording exists (sinks.Recorder:
-			// StartRecording/StopRecording); record.start and record.stop
-			// then appear under fusion.<robot>.ctl.
-			Recorder: controlRecorder,
+			// record.start and record.stop (record.go).
+			Recorder: rec,
 			OnError: func(err error) {
 				log.Warn("control plane: request dropped", "err", err)
 			},
@@ -173,7 +184,11 @@ func daemon(ctx context.Context, cfg *configs.Config, clock av.Clock, decisionsP
 	statusCtx, stopStatus := context.WithCancel(context.Background())
 	statusDone := make(chan error, 1)
 	go func() {
-		statusDone <- sinks.RunStatus(statusCtx, clock, int64(cfg.Pipeline.StatusInterval), nc, cfg.Robot, p.status)
+		statusDone <- sinks.RunStatus(statusCtx, clock, int64(cfg.Pipeline.StatusInterval), nc, cfg.Robot, func() sinks.Status {
+			st := p.status()
+			rec.status(st)
+			return st
+		})
 	}()
 	err = p.run(ctx)
 	stopStatus()
@@ -198,9 +213,14 @@ func daemon(ctx context.Context, cfg *configs.Config, clock av.Clock, decisionsP
 	return err
 }
 
-// controlRecorder answers record.start and record.stop; nil until
-// recording exists (the record engineer sets it).
-var controlRecorder sinks.Recorder
+// daemonFiles are the files a run writes besides publishing: decisions as
+// JSON lines, and an MCAP recording.
+type daemonFiles struct{ decisions, record string }
+
+// daemon is runDaemon writing decisions to decisionsPath and no recording.
+func daemon(ctx context.Context, cfg *configs.Config, clock av.Clock, decisionsPath string, log *slog.Logger) error {
+	return runDaemon(ctx, cfg, clock, daemonFiles{decisions: decisionsPath}, log)
+}
 
 // logConfig is the decision log's configuration from the nats: section.
 func logConfig(cfg *configs.Config) sinks.LogConfig {

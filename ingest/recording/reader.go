@@ -14,6 +14,9 @@ import (
 	"github.com/seed-4c364652/fusiond/ingest/av"
 )
 
+// errMetadata tells Open that the metadata record has been read.
+var errMetadata = errors.New("metadata read")
+
 // ErrTruncated is wrapped when a recording ends early or is corrupt; the
 // error names the byte offset, and every message before it was returned.
 var ErrTruncated = errors.New("recording truncated or corrupt")
@@ -43,6 +46,7 @@ type Reader struct {
 	meta     map[string]string
 	pending  []Message // read while looking for the metadata
 	done     bool
+	opening  bool // Open stops at the metadata record
 
 	firstFrames map[frameKey]int64 // audio_index entries waiting for their chunk
 	frames      map[av.StreamID]*framePool
@@ -95,9 +99,10 @@ func Open(path string) (*Reader, error) {
 		f.Close()
 		return nil, fmt.Errorf("recording %s: not an MCAP file (at byte offset 0): %w", path, err)
 	}
+	r.opening = true
 	for r.meta == nil {
 		m, err := r.next()
-		if err == io.EOF {
+		if err == io.EOF || err == errMetadata {
 			break
 		}
 		if err != nil {
@@ -107,6 +112,7 @@ func Open(path string) (*Reader, error) {
 		m.Data = append([]byte(nil), m.Data...)
 		r.pending = append(r.pending, m)
 	}
+	r.opening = false
 	return r, nil
 }
 
@@ -204,6 +210,12 @@ func (r *Reader) next() (Message, error) {
 			}
 			if md.Name == MetadataName {
 				r.meta = md.Metadata
+				if r.meta == nil {
+					r.meta = map[string]string{}
+				}
+				if r.opening {
+					return Message{}, errMetadata
+				}
 			}
 		case mcap.TokenFooter:
 			r.done = true

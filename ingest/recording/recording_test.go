@@ -350,3 +350,29 @@ func BenchmarkRecordFrames640x480(b *testing.B) {
 		})
 	}
 }
+
+// TestOpenNeedsOnlyTheHead: a file cut inside its first chunk still opens
+// (its config and streams are known); reading then stops at the cut.
+func TestOpenNeedsOnlyTheHead(t *testing.T) {
+	path := record(t, Options{Compression: "none"}, interleaved(10))
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := r.Offset()
+	r.Close()
+	data, _ := os.ReadFile(path)
+	cut := filepath.Join(t.TempDir(), "cut.mcap")
+	os.WriteFile(cut, data[:head+100], 0o644)
+	r, err = Open(cut)
+	if err != nil {
+		t.Fatalf("a file cut in its first chunk does not open: %v", err)
+	}
+	defer r.Close()
+	if r.Metadata()["config"] == "" || len(r.Streams()) != 2 {
+		t.Fatalf("metadata %v streams %v", r.Metadata(), r.Streams())
+	}
+	if _, err := r.Next(); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("got %v", err)
+	}
+}

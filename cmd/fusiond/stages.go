@@ -1,0 +1,114 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/seed-4c364652/fusiond/configs"
+	"github.com/seed-4c364652/fusiond/fuse"
+	"github.com/seed-4c364652/fusiond/ingest/av"
+	avsync "github.com/seed-4c364652/fusiond/sync"
+)
+
+// stages are the deterministic part of a pipeline, built the same way for
+// a live run and for a replay.
+type stages struct {
+	sync    *avsync.FrameSync
+	backend fuse.Backend
+	fuse    *fuse.Activity
+}
+
+// syncConfig is the synchroniser's config: the streams of the cameras and
+// microphones, and the sync section.
+func syncConfig(cfg *configs.Config) avsync.Config {
+	sc := avsync.Config{
+		MaxWaitNS:        int64(cfg.Sync.MaxWait),
+		AudioWindowNS:    int64(cfg.Sync.AudioWindow),
+		AudioAfterNS:     int64(cfg.Sync.AudioAfter),
+		MinAudioCoverage: cfg.Sync.MinAudioCoverage,
+		PendingFrames:    cfg.Pipeline.QueueCapacity,
+		FramePeriodNS:    int64(time.Second / 30),
+		VideoOffsetNS:    int64(cfg.Sync.VideoOffset),
+		AudioOffsetNS:    int64(cfg.Sync.AudioOffset),
+		EstimateDrift:    cfg.Sync.EstimateDrift,
+	}
+	for _, cam := range cfg.Cameras {
+		sc.Video = av.StreamID(cam.Name)
+		sc.FramePeriodNS = int64(float64(time.Second) / cam.FPS)
+	}
+	for _, mic := range cfg.Microphones {
+		sc.Audio, sc.AudioRateHz, sc.AudioChannels = av.StreamID(mic.Name), mic.RateHz, mic.Channels
+	}
+	return sc
+}
+
+// newStages builds the synchroniser, the compute backend and fusion. The
+// caller closes the backend.
+func newStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger) (*stages, error) {
+	s := &stages{}
+	var err error
+	if s.sync, err = avsync.NewFrameSync(syncConfig(cfg), drops); err != nil {
+		return nil, err
+	}
+	if s.backend, err = fuse.NewBackend(cfg.Fuse.Backend, log); err != nil {
+		return nil, err
+	}
+	ac := cfg.Fuse.Activity
+	s.fuse, err = fuse.NewActivity(fuse.ActivityConfig{
+		Robot: cfg.Robot, IntervalNS: int64(cfg.Fuse.DecisionInterval), Prior: ac.Prior,
+		MotionWeight: ac.MotionWeight, MotionRef: ac.MotionRef, AudioWeight: ac.AudioWeight, AudioRefDBFS: ac.AudioRefDBFS,
+		Backend: s.backend, AudioFeatures: audioFeatures(cfg),
+	})
+	if err != nil {
+		s.backend.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// diffDecision compares two encoded decisions field by field, ignoring
+// latency_ns (the one field that depends on the machine's speed), and says
+// how they differ ("" when they do not). Either may be "" (missing).
+func diffDecision(want, got string) (string, error) {
+	switch {
+	case want == "" && got == "":
+		return "", nil
+	case want == "":
+		return fmt.Sprintf("  only in replay: %s\n", got), nil
+	case got == "":
+		return fmt.Sprintf("  only in golden: %s\n", want), nil
+	}
+	var w, g map[string]any
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		return "", fmt.Errorf("not a decision: %w", err)
+	}
+	if err := json.Unmarshal([]byte(got), &g); err != nil {
+		return "", fmt.Errorf("not a decision: %w", err)
+	}
+	delete(w, "latency_ns")
+	delete(g, "latency_ns")
+	keys := make([]string, 0, len(w)+len(g))
+	for k := range w {
+		keys = append(keys, k)
+	}
+	for k := range g {
+		if _, ok := w[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		if !reflect.DeepEqual(w[k], g[k]) {
+			wj, _ := json.Marshal(w[k])
+			gj, _ := json.Marshal(g[k])
+			fmt.Fprintf(&b, "  %s: golden %s, replay %s\n", k, wj, gj)
+		}
+	}
+	return b.String(), nil
+}
