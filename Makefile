@@ -63,6 +63,8 @@ natscli:
 node-deps:
 	@test -d scripts/mcap-check/node_modules/@mcap/core || \
 	  npm install --prefix scripts/mcap-check --no-package-lock --no-audit --no-fund --silent
+	@test -d scripts/js-subscriber/node_modules/nats || \
+	  npm install --prefix scripts/js-subscriber --no-package-lock --no-audit --no-fund --silent
 	@echo "node-deps: ok"
 
 # Side by side with the peer on every trace scenario (see BENCHMARKS.md).

@@ -315,3 +315,58 @@ func TestNatsCLI(t *testing.T) {
 		t.Fatalf("nats micro info:\n%s", o)
 	}
 }
+
+// TestJavaScriptSubscriber runs the worked example of docs/SUBSCRIBERS.md
+// (the official npm "nats" client) against the daemon: a control-plane
+// request, then a replay of the decision log from seq 1.
+func TestJavaScriptSubscriber(t *testing.T) {
+	dir := filepath.Join("..", "..", "scripts", "js-subscriber")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "nats")); err != nil {
+		if os.Getenv("FUSIOND_REQUIRE_NODE") != "" {
+			t.Fatalf("npm nats not installed (make node-deps): %v", err)
+		}
+		t.Skip("npm nats not installed (make node-deps)")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("no node")
+	}
+	port := freePort(t)
+	cfg := testConfig(t, listenArg(port))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- daemon(ctx, cfg, av.NewRealClock(), "", slog.New(slog.DiscardHandler)) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	sub := subscribe(t, port)
+	sub.waitFor(t, 2, 20*time.Second)
+	sub.nc.Close()
+	cmd := exec.Command(node, "subscriber.mjs", "--server", "nats://127.0.0.1:"+strconv.Itoa(port),
+		"--robot", "demo", "--since", "1h", "--count", "3", "--status")
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	timer := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node: %v\n%s\n%s", err, out, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 4 || !strings.Contains(lines[0], `"backend"`) {
+		t.Fatalf("output:\n%s\n%s", out, stderr.String())
+	}
+	for i, l := range lines[1:] {
+		var d struct {
+			Seq       uint64 `json:"seq"`
+			MsgID     string `json:"msg_id"`
+			StreamSeq uint64 `json:"stream_seq"`
+		}
+		if err := json.Unmarshal([]byte(l), &d); err != nil || d.Seq != uint64(i+1) || d.StreamSeq != uint64(i+1) ||
+			!strings.HasPrefix(d.MsgID, "demo-") {
+			t.Fatalf("line %q: %v", l, err)
+		}
+	}
+}
