@@ -100,6 +100,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	hard, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	defer p.backend.Close()
+	defer p.fuse.Close() // the visual features' OpenCV memory
 	startNS := p.clock.Now()
 
 	var g errgroup.Group

@@ -197,6 +197,7 @@ func replay(ctx context.Context, cfg *configs.Config, opts replayOptions, sinkLi
 		return err
 	}
 	defer st.backend.Close()
+	defer st.fuse.Close()
 
 	clock := av.NewVirtualClock(0)
 	var sinkErr error
