@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/seed-4c364652/fusiond/configs"
+	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/hardware"
 )
 
@@ -16,6 +17,8 @@ import (
 type deviceList struct {
 	Cameras     []hardware.CameraDevice `json:"cameras"`
 	AudioInputs []hardware.AudioDevice  `json:"audio_inputs"`
+	// GPUs are the CUDA devices fuse.backend can use.
+	GPUs []fuse.GPU `json:"gpus"`
 	// Errors says what could not be listed (e.g. PortAudio in a nosensors
 	// build).
 	Errors []string `json:"errors,omitempty"`
@@ -30,6 +33,12 @@ func listDevices() deviceList {
 	if l.AudioInputs, err = hardware.AudioInputs(); err != nil {
 		l.Errors = append(l.Errors, "audio inputs: "+err.Error())
 	}
+	if l.GPUs, err = fuse.CUDADevices(); err != nil {
+		l.Errors = append(l.Errors, "gpus: "+err.Error())
+	}
+	if l.GPUs == nil {
+		l.GPUs = []fuse.GPU{}
+	}
 	if l.Cameras == nil {
 		l.Cameras = []hardware.CameraDevice{}
 	}
@@ -41,9 +50,10 @@ func listDevices() deviceList {
 
 func cmdDevices(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("devices", "[--json]",
-		"List the cameras (V4L2 devices, with their formats, sizes and rates) and the audio inputs\n"+
-			"(PortAudio devices, with host API, channels and default rate) of this machine, as a\n"+
-			"config's cameras[].device and microphones[].device name them.",
+		"List the cameras (V4L2 devices, with their formats, sizes and rates), the audio inputs\n"+
+			"(PortAudio devices, with host API, channels and default rate) and the CUDA GPUs (with\n"+
+			"compute capability and memory) of this machine, as a config's cameras[].device,\n"+
+			"microphones[].device and fuse.backend name them.",
 		[]string{"fusiond devices", "fusiond devices --json | jq '.audio_inputs[].name'",
 			"ALSA_CONFIG_PATH=$PWD/testdata/alsa/asound.conf fusiond devices   # the fake file-backed sound card"}, stdout)
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
@@ -115,6 +125,14 @@ func printDevices(w io.Writer, l deviceList) {
 		}
 		fmt.Fprintf(w, "  %3d  %-24q %s, %d ch, %g Hz, latency %v..%v%s\n", d.Index, d.Name, d.HostAPI,
 			d.MaxInputChannels, d.DefaultRateHz, d.DefaultLowLatency, d.DefaultHighLatency, def)
+	}
+	fmt.Fprintln(w, "GPUs (fuse.backend: cuda, or auto):")
+	if len(l.GPUs) == 0 {
+		fmt.Fprintln(w, "  none usable (fusion runs on the CPU)")
+	}
+	for _, g := range l.GPUs {
+		fmt.Fprintf(w, "  %d  %s  compute capability %d.%d, %d MiB, CUDA driver API %d.%d\n", g.Index, g.Name,
+			g.ComputeMajor, g.ComputeMinor, g.MemoryBytes>>20, g.Driver/1000, g.Driver%1000/10)
 	}
 }
 
