@@ -42,6 +42,13 @@ func (r pathResult) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
 // runDecisionPath encodes n decisions and publishes them through a
 // JetStreamSink on nc, waiting for every ack.
 func runDecisionPath(tb testing.TB, nc *nats.Conn, n, capacity int, window ...int) pathResult {
+	return runPath(tb, nc, n, capacity, true, window...)
+}
+
+// runPath is runDecisionPath; with encode false every decision reuses one
+// encoded payload (the sink's share of the path alone, as nats bench
+// publishes prepared bytes).
+func runPath(tb testing.TB, nc *nats.Conn, n, capacity int, encode bool, window ...int) pathResult {
 	ensureB(tb, nc, LogConfig{Robot: "bench", Compress: false})
 	var mu sync.Mutex
 	lat := make([]int64, 0, n)
@@ -53,11 +60,17 @@ func runDecisionPath(tb testing.TB, nc *nats.Conn, n, capacity int, window ...in
 	first, _ := json.Marshal(benchDecision(1))
 	size := len(first) + headerSize(decisionMsg(benchDecision(1), "b0123456789", first).Header)
 	start := time.Now()
+	d := benchDecision(1)
 	for i := 1; i <= n; i++ {
-		d := benchDecision(uint64(i))
-		payload, err := json.Marshal(d)
-		if err != nil {
-			tb.Fatal(err)
+		payload := first
+		if encode {
+			d = benchDecision(uint64(i))
+			var err error
+			if payload, err = av.EncodeDecision(d); err != nil {
+				tb.Fatal(err)
+			}
+		} else {
+			d.Seq = uint64(i)
 		}
 		if err := s.WriteDecision(d, payload); err != nil {
 			tb.Fatal(err)
@@ -168,13 +181,14 @@ func TestBenchSideBySide(t *testing.T) {
 		return rate
 	}
 	// Warm up both, then alternate, three rounds each; report the medians.
-	var ours, oursIn []pathResult
+	var ours, oursIn, sinkOnly []pathResult
 	var theirs []float64
 	warm := runDecisionPath(t, tcp, n/10, 8192)
 	runCLI(warm.size - 150)
 	for range 3 {
 		ours = append(ours, runDecisionPath(t, tcp, n, 8192))
 		oursIn = append(oursIn, runDecisionPath(t, in, n, 8192))
+		sinkOnly = append(sinkOnly, runPath(t, tcp, n, 8192, false))
 		// nats bench --size is the payload; our headers add the rest.
 		payload := ours[0].size - headerSize(decisionMsg(benchDecision(1), "b0123456789", nil).Header)
 		theirs = append(theirs, runCLI(payload))
@@ -184,14 +198,15 @@ func TestBenchSideBySide(t *testing.T) {
 		return rs[len(rs)/2]
 	}
 	slices.Sort(theirs)
-	o, oi, c := med(ours), med(oursIn), theirs[len(theirs)/2]
+	o, oi, so, c := med(ours), med(oursIn), med(sinkOnly), theirs[len(theirs)/2]
 	report := fmt.Sprintf("decisions %d, message %d bytes (payload %d + headers)\n"+
 		"  fusiond decision path, TCP:        %8.0f decisions/s  p50 ack %v  p99 ack %v\n"+
 		"  fusiond decision path, in-process: %8.0f decisions/s  p50 ack %v  p99 ack %v\n"+
+		"  fusiond sink alone (pre-encoded), TCP: %8.0f decisions/s  p50 ack %v  p99 ack %v\n"+
 		"  nats bench js pub async --dedup:   %8.0f msgs/s\n"+
-		"  ratio (TCP / nats bench): %.2f\n",
+		"  ratio (TCP / nats bench): %.2f; sink alone / nats bench: %.2f\n",
 		n, o.size, o.size-headerSize(decisionMsg(benchDecision(1), "b0123456789", nil).Header),
-		o.rate(), o.p50, o.p99, oi.rate(), oi.p50, oi.p99, c, o.rate()/c)
+		o.rate(), o.p50, o.p99, oi.rate(), oi.p50, oi.p99, so.rate(), so.p50, so.p99, c, o.rate()/c, so.rate()/c)
 	t.Log("\n" + report)
 	if out := os.Getenv("FUSIOND_BENCH_OUT"); out != "" {
 		os.WriteFile(out, []byte(report), 0o644)

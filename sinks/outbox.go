@@ -55,7 +55,8 @@ type OutboxConfig struct {
 	Clock av.Clock
 	Log   *slog.Logger
 	// OnAck, if set, is called with each decision's publish-to-ack latency
-	// (from its first send), on the ack goroutine.
+	// (from its first send; time waiting in the outbox before that is not
+	// counted), on the ack goroutine.
 	OnAck func(latencyNS int64)
 }
 
@@ -104,7 +105,7 @@ type JetStreamSink struct {
 
 type entry struct {
 	msg     *nats.Msg
-	firstNS int64 // first send
+	firstNS int64 // first send (0: not sent yet)
 	dueNS   int64 // send again at or after this
 	sent    bool
 }
@@ -215,11 +216,11 @@ func (s *JetStreamSink) WriteDecision(d *av.Decision, payload []byte) error {
 	id := s.nextID
 	msg.Reply = s.prefix + strconv.FormatUint(id, 10)
 	now := s.cfg.Clock.Now()
-	e := &entry{msg: msg, firstNS: now}
+	e := &entry{msg: msg}
 	s.pending[id] = e
 	send := s.sending < s.cfg.Window && len(s.queue) == 0
 	if send {
-		e.sent, e.dueNS = true, now+int64(s.cfg.AckTimeout)
+		e.sent, e.firstNS, e.dueNS = true, now, now+int64(s.cfg.AckTimeout)
 		s.sending++
 	} else {
 		s.queue = append(s.queue, id)
@@ -236,8 +237,12 @@ func (s *JetStreamSink) WriteDecision(d *av.Decision, payload []byte) error {
 
 // pump sends queued decisions while the window has room. s.mu is held; it
 // returns the messages to publish once it is released.
+//
+// It refills in bursts: only once half the window is acked does it send
+// the next half window. JetStream stores a burst with far fewer writes
+// than the same messages one by one.
 func (s *JetStreamSink) pump(out []*nats.Msg) []*nats.Msg {
-	if len(s.queue) == 0 || s.sending >= s.cfg.Window {
+	if len(s.queue) == 0 || s.sending > s.cfg.Window/2 {
 		return out
 	}
 	now := s.cfg.Clock.Now()
@@ -247,7 +252,7 @@ func (s *JetStreamSink) pump(out []*nats.Msg) []*nats.Msg {
 		if !ok {
 			continue
 		}
-		e.sent, e.dueNS = true, now+int64(s.cfg.AckTimeout)
+		e.sent, e.firstNS, e.dueNS = true, now, now+int64(s.cfg.AckTimeout)
 		s.sending++
 		out = append(out, e.msg)
 	}
