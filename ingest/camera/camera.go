@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"gocv.io/x/gocv"
 
@@ -124,14 +125,84 @@ func fourCC(v float64) string {
 	return string(b)
 }
 
+// stuckGraceNS is how long Run waits, once told to stop, for a read in
+// progress (a stalled stream, a hung driver) before it returns without it.
+const stuckGraceNS = int64(500 * time.Millisecond)
+
 // Run opens the camera and sends its frames to out until ctx ends or the
 // configured frame count is reached (nil), a file ends (nil, or it loops),
 // or the camera fails (ErrOpen, ErrLost, ErrFormat). It does not close out.
+//
+// A reader goroutine owns the capture and its Mat: it reads, copies each
+// frame out and hands it over, one frame ahead. When ctx ends, Run waits
+// for a read in progress at most stuckGraceNS, so a stalled stream does not
+// hold up shutdown; the reader then closes the capture when its read
+// returns.
 func (c *Camera) Run(ctx context.Context, out *av.Queue[av.Sample], startNS int64) error {
 	vc, err := c.open()
 	if err != nil {
 		return err
 	}
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	frames := make(chan *av.Frame, 1)
+	readErr := make(chan error, 1)
+	go func() { readErr <- c.read(rctx, vc, startNS, frames) }()
+
+	release := func() {
+		stop()
+		// Wait for the reader to let go of the device, but not forever.
+		wait, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			_ = c.clock.WaitUntil(wait, c.clock.Now()+stuckGraceNS)
+			cancel()
+		}()
+		for {
+			select {
+			case f, ok := <-frames:
+				if !ok {
+					return
+				}
+				f.Release()
+			case <-wait.Done():
+				c.log.Warn("camera read still blocked after stop; leaving it to finish", "stream", c.cfg.Stream)
+				return
+			}
+		}
+	}
+	for {
+		var f *av.Frame
+		var ok bool
+		select {
+		case f, ok = <-frames:
+		case <-ctx.Done():
+			release()
+			return nil
+		}
+		if !ok {
+			return stopErr(ctx, <-readErr)
+		}
+		if c.cfg.Kind == File && c.cfg.Pace {
+			if err := c.clock.WaitUntil(ctx, f.CaptureNS); err != nil {
+				f.Release()
+				release()
+				return nil
+			}
+			f.ArrivalNS = c.clock.Now()
+		}
+		if err := out.Send(ctx, f); err != nil {
+			f.Release()
+			release()
+			return nil
+		}
+	}
+}
+
+// read is the reader goroutine: it owns vc and the source's one Mat, and
+// closes both (and frames) when it returns.
+func (c *Camera) read(ctx context.Context, vc *gocv.VideoCapture, startNS int64, frames chan<- *av.Frame) error {
+	defer close(frames)
 	defer vc.Close()
 	mat := gocv.NewMat()
 	defer mat.Close()
@@ -172,25 +243,26 @@ func (c *Camera) Run(ctx context.Context, out *av.Queue[av.Sample], startNS int6
 		if err != nil {
 			return err
 		}
-		if c.cfg.Kind == File && c.cfg.Pace {
-			if err := c.clock.WaitUntil(ctx, captureNS); err != nil {
-				f.Release()
-				return nil
-			}
-		}
-		f.Stream, f.Seq, f.CaptureNS, f.ArrivalNS = c.cfg.Stream, c.seq, captureNS, c.clock.Now()
-		if c.cfg.Kind != File {
-			f.ArrivalNS = arrival
-		}
+		f.Stream, f.Seq, f.CaptureNS, f.ArrivalNS = c.cfg.Stream, c.seq, captureNS, arrival
 		c.seq++
 		c.lastNS, c.haveLast = captureNS, true
 		sent++
-		if err := out.Send(ctx, f); err != nil {
+		select {
+		case frames <- f:
+		case <-ctx.Done():
 			f.Release()
 			return nil
 		}
 	}
 	return nil
+}
+
+// stopErr turns the end of ctx into a normal stop.
+func stopErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 func (c *Camera) framePeriodNS(vc *gocv.VideoCapture) int64 {

@@ -256,3 +256,44 @@ func TestGrantedModeReported(t *testing.T) {
 		}
 	}
 }
+
+// TestStopWhileReadBlocks: a camera whose read is stalled (here a stream at
+// one frame per 3 s) stops within the grace period when told to, and its
+// reader lets go of the device and the Mat once the read returns.
+func TestStopWhileReadBlocks(t *testing.T) {
+	before := liveMats()
+	c, err := camera.New(camera.Config{Stream: "cam0", Kind: camera.GStreamer,
+		Target: "videotestsrc is-live=true ! video/x-raw,width=64,height=48,framerate=1/3 ! videoconvert ! video/x-raw,format=BGR ! appsink"}, av.NewRealClock(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := av.NewQueue[av.Sample]("test", 4, av.DropOldest, func(s av.Sample) { s.Release() })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, q, 0) }()
+	// The first frame comes at once; the second only after 3 s.
+	select {
+	case s := <-q.C():
+		s.Release()
+	case <-time.After(10 * time.Second):
+		t.Fatal("no first frame")
+	}
+	stopAt := time.Now()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(stopAt); d > 1500*time.Millisecond {
+		t.Fatalf("Run took %v to stop with a read blocked; want about the 500 ms grace", d)
+	}
+	// The reader finishes its read (within 3 s) and closes its Mat.
+	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for liveMats() != before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d Mats still open after the blocked read", liveMats()-before)
+		}
+		<-tick.C
+	}
+}
