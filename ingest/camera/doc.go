@@ -4,7 +4,11 @@
 //
 // Each Camera reads into one reused gocv.Mat and copies every frame out
 // into a pooled av.Frame (BGR24, or Gray8 for one-channel pipelines), so
-// frames leave ingest in Go buffers and the Mat never escapes. Requested
+// frames leave ingest in Go buffers and the Mat never escapes. The capture
+// and its Mat belong to a reader goroutine that runs one frame ahead of
+// Run; when Run is told to stop it waits for a read in progress at most
+// half a second, so a stalled stream cannot hold up the pipeline's
+// shutdown. Requested
 // width, height, fps and pixel format (FourCC) are asked of devices and
 // URLs; what was granted is logged and available from Granted.
 //
