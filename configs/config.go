@@ -16,6 +16,15 @@ type Config struct {
 	NATS        NATS         `yaml:"nats"`
 	Log         Log          `yaml:"log"`
 	Record      Record       `yaml:"record"`
+	Metrics     Metrics      `yaml:"metrics"`
+}
+
+// Metrics configures the metrics, health and pprof HTTP listener
+// (docs/METRICS.md).
+type Metrics struct {
+	// Listen is the TCP address of /metrics, /healthz and /debug/pprof/;
+	// empty turns the listener off.
+	Listen string `yaml:"listen"`
 }
 
 // Pipeline sizes the queues between stages and the shutdown.

@@ -42,6 +42,11 @@ func (c *Config) validate() []fieldError {
 	if p.QueueCapacity < 1 || p.QueueCapacity > 1<<16 {
 		bad("pipeline.queue_capacity", "%d is out of range 1..65536", p.QueueCapacity)
 	}
+	if l := c.Metrics.Listen; l != "" {
+		if _, port, err := net.SplitHostPort(l); err != nil || port == "" {
+			bad("metrics.listen", "%q is not host:port (empty turns metrics off)", l)
+		}
+	}
 	if r := c.Record; !slices.Contains([]string{"lz4", "zstd", "none"}, r.Compression) {
 		bad("record.compression", "%q is not lz4, zstd or none", r.Compression)
 	} else if r.ChunkBytes < 1024 || r.ChunkBytes > 1<<30 {

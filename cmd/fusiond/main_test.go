@@ -49,6 +49,7 @@ func testConfig(t *testing.T, sets ...string) *configs.Config {
 		"microphones.0.rate_hz=16000",
 		"fuse.decision_interval=100ms",
 		"nats.embedded.listen=",
+		"metrics.listen=127.0.0.1:0", // a free port: tests run side by side
 	}
 	cfg, err := configs.Parse("", nil, append(base, sets...))
 	if err != nil {

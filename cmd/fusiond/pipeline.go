@@ -49,6 +49,10 @@ type pipeline struct {
 	// health counts what each source delivered, by capture queue name,
 	// for the control plane (control.go).
 	health map[string]*sourceStat
+	// observeBundle, when set, sees every bundle between sync and fuse
+	// (the metrics, metrics.go); fuseIn is then the tapped channel.
+	observeBundle func(*av.Bundle)
+	fuseIn        chan *av.Bundle
 }
 
 func newPipeline(cfg *configs.Config, clock av.Clock, sinkList []sinks.Sink, log *slog.Logger) (*pipeline, error) {
@@ -136,7 +140,16 @@ func (p *pipeline) run(ctx context.Context) error {
 		p.decisions.Close()
 	} else {
 		g.Go(func() error { return avsync.Run(hard, p.sync, p.clock, p.syncIn, p.bundles) })
-		g.Go(func() error { return fuse.Run(hard, p.fuse, p.clock, p.bundles.C(), p.decisions) })
+		in := p.bundles.C()
+		if p.observeBundle != nil {
+			p.fuseIn = make(chan *av.Bundle, p.bundles.Cap())
+			in = p.fuseIn
+			g.Go(func() error {
+				p.tapBundles(hard)
+				return nil
+			})
+		}
+		g.Go(func() error { return fuse.Run(hard, p.fuse, p.clock, in, p.decisions) })
 		g.Go(func() error { return sinks.Run(hard, p.clock, p.decisions.C(), p.sinks, p.drops, p.log) })
 	}
 
@@ -205,6 +218,20 @@ func (p *pipeline) tap(hard context.Context) {
 	}
 }
 
+// tapBundles shows each bundle to observeBundle on its way to fuse.
+func (p *pipeline) tapBundles(hard context.Context) {
+	defer close(p.fuseIn)
+	for b := range p.bundles.C() {
+		p.observeBundle(b)
+		select {
+		case p.fuseIn <- b:
+		case <-hard.Done():
+			p.drops.Add("bundles", av.DropShutdown, 1)
+			b.Release()
+		}
+	}
+}
+
 // discardLeftovers releases what the queues still hold after the stages
 // stopped, and counts it.
 func (p *pipeline) discardLeftovers() {
@@ -220,6 +247,12 @@ func (p *pipeline) discardLeftovers() {
 	for b := range p.bundles.C() {
 		p.drops.Add("bundles", av.DropShutdown, 1)
 		b.Release()
+	}
+	if p.fuseIn != nil {
+		for b := range p.fuseIn {
+			p.drops.Add("bundles", av.DropShutdown, 1)
+			b.Release()
+		}
 	}
 	var lost int
 	for range p.decisions.C() {

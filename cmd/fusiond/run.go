@@ -130,6 +130,11 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 
 	rec := newRecorder(cfg, clock, log)
 	sinkList = append(sinkList, rec)
+	dm := newDaemonMetrics(cfg, log) // metrics.go; nil when metrics.listen is empty
+	if dm != nil {
+		sinkList = append(sinkList, dm.m)
+	}
+	sinkList = append(sinkList, files.sinks...)
 	p, err := newPipeline(cfg, clock, sinkList, log)
 	if err == nil && files.record != "" {
 		err = rec.start(files.record)
@@ -148,6 +153,13 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 	}()
 	if outbox != nil {
 		outbox.CountDropsIn(p.drops)
+	}
+	if dm != nil {
+		dm.attach(cfg, p, link, outbox)
+		defer dm.close()
+	}
+	if files.onPipeline != nil {
+		files.onPipeline(p, dm)
 	}
 	log.Info("fusiond running", "robot", cfg.Robot, "subjects", sinks.DecisionSubject(cfg.Robot, ">"), "boot_id", boot)
 
@@ -215,7 +227,13 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 
 // daemonFiles are the files a run writes besides publishing: decisions as
 // JSON lines, and an MCAP recording.
-type daemonFiles struct{ decisions, record string }
+// sinks and onPipeline are for fusiond bench e2e: more sinks, and a look at
+// (or a change to) the pipeline before it runs.
+type daemonFiles struct {
+	decisions, record string
+	sinks             []sinks.Sink
+	onPipeline        func(*pipeline, *daemonMetrics)
+}
 
 // daemon is runDaemon writing decisions to decisionsPath and no recording.
 func daemon(ctx context.Context, cfg *configs.Config, clock av.Clock, decisionsPath string, log *slog.Logger) error {
