@@ -8,18 +8,22 @@
 # what the camera must (convert every frame to BGR); plain -f null does not.
 #
 # Usage: scripts/bench-decode.sh [FILE...]   (default: the opencv-doc clips
-#        and the synthetic MJPEG clip; run scripts/fetch-media.sh first)
+#        (run scripts/fetch-media.sh opencv-doc first) and two 20 s 640x480
+#        clips made here, MJPEG and H.264)
 #        ROUNDS=5 (default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${ROUNDS:-5}
 files=("$@")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+bin=$tmp/camera.test
 if [ ${#files[@]} -eq 0 ]; then
   d=.cache/media/opencv-doc/usr/share/doc/opencv-doc/examples/data
-  files=("$d/vtest.avi" "$d/Megamind.avi" .cache/media/synthetic/testsrc-tone.avi)
+  ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=640x480:rate=30 -t 20 -c:v mjpeg -q:v 3 "$tmp/mjpeg640.avi"
+  ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=640x480:rate=30 -t 20 -c:v libx264 -pix_fmt yuv420p "$tmp/h264-640.mp4"
+  files=("$d/vtest.avi" "$d/Megamind.avi" "$tmp/mjpeg640.avi" "$tmp/h264-640.mp4")
 fi
-bin=$(mktemp -d)/camera.test
-trap 'rm -rf "$(dirname "$bin")"' EXIT
 go test -c -o "$bin" ./ingest/camera
 export OPENCV_LOG_LEVEL=ERROR
 printf '%-22s %7s %11s %11s %11s %7s %9s\n' file frames ffmpeg_fps bgr24_fps fusiond_fps ratio ratio_bgr
@@ -32,7 +36,7 @@ for f in "${files[@]}"; do
     best_ff=$(echo "$t $best_ff" | awk '{print ($1<$2)?$1:$2}')
     t=$(ffmpeg -hide_banner -nostdin -benchmark -i "$f" -an -pix_fmt bgr24 -f null - 2>&1 | sed -n 's/.*rtime=\([0-9.]*\)s.*/\1/p')
     best_bgr=$(echo "$t $best_bgr" | awk '{print ($1<$2)?$1:$2}')
-    ns=$(FUSIOND_BENCH_FILE=$PWD/$f "$bin" -test.run '^$' -test.bench BenchmarkFileDecode -test.benchtime 1x | awk '/BenchmarkFileDecode/{print $3}')
+    ns=$(FUSIOND_BENCH_FILE=$(realpath "$f") "$bin" -test.run '^$' -test.bench BenchmarkFileDecode -test.benchtime 1x | awk '/BenchmarkFileDecode/{print $3}')
     t=$(echo "$ns" | awk '{print $1/1e9}')
     best_us=$(echo "$t $best_us" | awk '{print ($1<$2)?$1:$2}')
   done
