@@ -18,6 +18,7 @@ var benchCommands = []command{
 	{"sync", "run a synchroniser over a trace file; print its message rate", benchSync},
 	{"trace", "generate a synthetic trace (scenarios: fusiond bench trace --list)", benchTrace},
 	{"drift", "measure the audio clock estimator against a simulated drifting device", benchDrift},
+	{"e2e", "run the whole pipeline paced and at maximum speed, beside the machine's limits (bench_e2e.go)", benchE2E},
 }
 
 func cmdBench(args []string, stdout, stderr io.Writer) int {
