@@ -66,7 +66,7 @@ func runPath(tb testing.TB, nc *nats.Conn, n, capacity int, encode bool, window 
 		if encode {
 			d = benchDecision(uint64(i))
 			var err error
-			if payload, err = av.EncodeDecision(d); err != nil {
+			if payload, err = EncodeDecision(d); err != nil {
 				tb.Fatal(err)
 			}
 		} else {

@@ -84,7 +84,8 @@ func Run(ctx context.Context, clock av.Clock, in <-chan *av.Decision, sinks []Si
 				return nil
 			}
 			d.Stamps[av.StagePublish] = clock.Now()
-			payload, err := av.EncodeDecision(d)
+			// The bytes of av.EncodeDecision (replay's encoding), faster.
+			payload, err := EncodeDecision(d)
 			if err != nil {
 				return fmt.Errorf("encode decision: %w", err) // a bug: decisions hold only plain numbers
 			}
