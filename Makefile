@@ -59,6 +59,11 @@ peers:
 natscli:
 	@scripts/natscli.sh
 
+# fusiond's decision path and `nats bench js pub async` side by side against
+# one server (BENCHMARKS.md). FUSIOND_BENCH_MSGS sets the count (200000).
+bench-nats: natscli
+	NATSCLI=$(CURDIR)/.cache/bin/nats FUSIOND_BENCH_NATS=1 $(GO) test -count=1 -run TestBenchSideBySide -v ./sinks
+
 # The independent MCAP reader the recording tests read our files with
 # (@mcap/core and protobufjs, checked against @foxglove/schemas).
 node-deps:
