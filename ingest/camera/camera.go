@@ -237,7 +237,14 @@ func (c *Camera) read(ctx context.Context, vc *gocv.VideoCapture, startNS int64,
 		}
 		captureNS := c.captureTime(vc, startNS, arrival)
 		if c.haveLast && captureNS <= c.lastNS {
-			captureNS = c.lastNS + 1 // keep capture times increasing
+			// Keep capture times increasing. A file's position stalls for
+			// the frames the decoder flushes at its end: they follow at
+			// the frame rate.
+			step := int64(1)
+			if p := c.framePeriodNS(vc); c.cfg.Kind == File && p > 0 {
+				step = p
+			}
+			captureNS = c.lastNS + step
 		}
 		f, err := c.copyOut(&mat)
 		if err != nil {

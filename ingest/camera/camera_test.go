@@ -286,13 +286,13 @@ func TestStopWhileReadBlocks(t *testing.T) {
 	if d := time.Since(stopAt); d > 1500*time.Millisecond {
 		t.Fatalf("Run took %v to stop with a read blocked; want about the 500 ms grace", d)
 	}
-	// The reader finishes its read (within 3 s) and closes its Mat.
+	// The reader finishes its read (within 3 s), closes its Mat and exits.
 	deadline := time.Now().Add(10 * time.Second)
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	for liveMats() != before {
+	for liveMats() != before || goleak.Find() != nil {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d Mats still open after the blocked read", liveMats()-before)
+			t.Fatalf("reader still running or %d Mats still open after the blocked read: %v", liveMats()-before, goleak.Find())
 		}
 		<-tick.C
 	}
