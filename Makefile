@@ -6,12 +6,17 @@ BIN     := bin/fusiond
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all deps build demo test vet fuzz bench bench-sync peers node-deps natscli bench-nats clean
+.PHONY: all deps media build demo test vet fuzz bench bench-sync peers node-deps natscli bench-nats clean
 
 all: build
 
 deps:
 	@scripts/deps.sh
+
+# Real test media from Debian packages (opencv-doc is a 96 MB download, once)
+# and synthetic clips, into .cache/media; tests that use them skip without.
+media:
+	@scripts/fetch-media.sh
 
 build: deps
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/fusiond
@@ -20,7 +25,7 @@ demo: build
 	@scripts/demo.sh
 
 # Formatting, vet, then every test with the race detector.
-test: deps peers node-deps natscli
+test: deps media peers node-deps natscli
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...

@@ -245,3 +245,56 @@ func TestRunCameraVanishes(t *testing.T) {
 		t.Fatalf("%d decisions with video missing, %d with both; want some of each (%d in all)", videoMissing, both, len(ds))
 	}
 }
+
+// TestRunClipConfigs runs each shipped per-clip config on its media (from
+// scripts/fetch-media.sh; make test fetches them) and checks which
+// modalities its decisions use.
+func TestRunClipConfigs(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	t.Setenv("OPENCV_LOG_LEVEL", "ERROR")
+	for _, tc := range []struct {
+		config  string
+		missing []string // in every decision after the first
+	}{
+		{"clip-flash-tone.yaml", nil},
+		{"clip-megamind.yaml", nil},
+		{"clip-vtest.yaml", []string{string(av.Audio)}},
+		{"clip-speech.yaml", []string{string(av.Video)}},
+	} {
+		t.Run(tc.config, func(t *testing.T) {
+			cfg, err := configs.Load("../../configs/"+tc.config, []string{"fuse.decision_interval=250ms"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The configs name their media relative to the repository root.
+			for _, c := range cfg.Cameras {
+				if _, err := os.Stat("../../" + c.File); err != nil {
+					t.Skipf("%s: run scripts/fetch-media.sh", c.File)
+				}
+			}
+			for _, m := range cfg.Microphones {
+				if _, err := os.Stat("../../" + m.File); err != nil {
+					t.Skipf("%s: run scripts/fetch-media.sh", m.File)
+				}
+			}
+			for i := range cfg.Cameras {
+				cfg.Cameras[i].File = "../../" + cfg.Cameras[i].File
+			}
+			for i := range cfg.Microphones {
+				cfg.Microphones[i].File = "../../" + cfg.Microphones[i].File
+			}
+			ds, logs, err := runFor(t, cfg, 2*time.Second)
+			if err != nil {
+				t.Fatalf("daemon: %v\n%s", err, logs)
+			}
+			if len(ds) < 4 {
+				t.Fatalf("%d decisions in 2 s, want at least 4\n%s", len(ds), logs)
+			}
+			for _, d := range ds[1 : len(ds)-1] {
+				if strings.Join(d.Missing, ",") != strings.Join(tc.missing, ",") {
+					t.Fatalf("decision %d: missing %v, want %v\n%s", d.Seq, d.Missing, tc.missing, logs)
+				}
+			}
+		})
+	}
+}

@@ -3,11 +3,13 @@
 package mic_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -222,5 +224,32 @@ func TestConfigErrors(t *testing.T) {
 		if _, err := mic.New(cfg, av.NewRealClock(), nil, nil); err == nil {
 			t.Errorf("New(%+v) succeeded", cfg)
 		}
+	}
+}
+
+// TestCaptureRealSpeech captures a LibriVox recording (pocketsphinx-testdata,
+// converted to raw PCM with sox) from the fake sound card, byte-exactly.
+func TestCaptureRealSpeech(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	wav := "../../.cache/media/pocketsphinx-testdata/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav"
+	if _, err := os.Stat(wav); err != nil {
+		t.Skipf("%s: run scripts/fetch-media.sh pocketsphinx-testdata (make test does)", wav)
+	}
+	raw := filepath.Join(t.TempDir(), "speech.raw")
+	if out, err := exec.Command("sox", wav, "-t", "raw", "-r", "16000", "-e", "signed", "-b", "16", "-c", "1", raw).CombinedOutput(); err != nil {
+		t.Fatalf("sox: %v: %s", err, out)
+	}
+	want, err := os.ReadFile(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	useFakeCard(t, raw, raw)
+	m, err := mic.New(mic.Config{Stream: "mic0", RateHz: 16000, Channels: 1, ChunkFrames: 320, Frames: int64(len(want) / 2)}, av.NewRealClock(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := capture(t, m, mic.Int16)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("captured %d bytes differing from the %d of the recording", len(got), len(want))
 	}
 }
