@@ -85,5 +85,16 @@ bench-sync:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# The whole daemon paced and at maximum speed beside the machine's limits,
+# at 1, 2, 4 and 8 cameras, plots into docs/plots (BENCHMARKS.md).
+.PHONY: bench-e2e soak
+bench-e2e: build
+	$(BIN) bench e2e --for 20s --media 30s
+	$(BIN) bench e2e --scaling --for 10s --media 10s --svg docs/plots
+
+# Ten minutes live with the metrics scraped every 30 s: RSS must stay flat.
+soak: build
+	BIN=$(BIN) scripts/soak.sh 10m 30
+
 clean:
 	rm -rf bin
