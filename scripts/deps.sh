@@ -12,8 +12,8 @@ need_go="1.26"
 # `-tags nosensors` build): OpenCV 4.6 for gocv, PortAudio and ALSA, the
 # GStreamer elements the fake camera uses (videotestsrc, videoconvert,
 # appsink), ffmpeg for audio tracks and test clips, sox and espeak-ng for
-# test media, opencv-data for the face cascades.
-packages=(gcc libc6-dev pkg-config libopencv-dev opencv-data portaudio19-dev libasound2-dev
+# test media, opencv-data for the face cascades; g++ compiles gocv's C++.
+packages=(gcc g++ libc6-dev pkg-config libopencv-dev opencv-data portaudio19-dev libasound2-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good ffmpeg sox espeak-ng)
 # Node.js and npm run the independent MCAP reader in the recording tests;
 # a machine that has them from elsewhere keeps its own.

@@ -33,7 +33,6 @@ func fakeSoundCard(t *testing.T, raw string) {
 	t.Setenv("ALSA_CONFIG_PATH", conf)
 	t.Setenv("FUSIOND_ALSA_IN", raw)
 	t.Setenv("FUSIOND_ALSA_IN2", raw)
-	t.Setenv("OPENCV_LOG_LEVEL", "ERROR")
 }
 
 // toneRaw writes seconds of a 16 kHz mono s16le tone at -12 dBFS.
@@ -251,7 +250,6 @@ func TestRunCameraVanishes(t *testing.T) {
 // modalities its decisions use.
 func TestRunClipConfigs(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	t.Setenv("OPENCV_LOG_LEVEL", "ERROR")
 	for _, tc := range []struct {
 		config  string
 		missing []string // in every decision after the first

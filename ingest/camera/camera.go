@@ -47,6 +47,7 @@ func New(cfg Config, clock av.Clock, log *slog.Logger) (*Camera, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	quietOpenCV()
 	return &Camera{cfg: cfg, clock: clock, log: log, mono: realMono{}}, nil
 }
 

@@ -217,14 +217,6 @@ func TestFilePaced(t *testing.T) {
 	}
 }
 
-func TestMain(m *testing.M) {
-	// OpenCV logs every failed open as a warning; the tests provoke many.
-	if os.Getenv("OPENCV_LOG_LEVEL") == "" {
-		os.Setenv("OPENCV_LOG_LEVEL", "ERROR")
-	}
-	os.Exit(m.Run())
-}
-
 // TestGrantedModeReported: a mode the source cannot give is not an error;
 // what was granted is logged and returned by Granted.
 func TestGrantedModeReported(t *testing.T) {
