@@ -47,10 +47,43 @@ func flashToneClip(t *testing.T, shift string, seconds string) string {
 // audio-energy onset that follows it. It returns audio onset minus video
 // onset for each flash.
 func measureAVOffset(t *testing.T, clip string) []time.Duration {
+	return measureAVOffsetLooped(t, clip, 0)
+}
+
+// collectUntil runs src and keeps the samples captured before untilNS.
+func collectUntil(t *testing.T, src source, startNS, untilNS int64) []av.Sample {
 	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	q := av.NewQueue[av.Sample]("q", 1<<10, av.Block, nil)
+	done := make(chan error, 1)
+	go func() {
+		done <- src.Run(ctx, q, startNS)
+		q.Close()
+	}()
+	var kept []av.Sample
+	for s := range q.C() {
+		if s.SampleMeta().CaptureNS >= untilNS {
+			cancel()
+			s.Release()
+			continue
+		}
+		kept = append(kept, s)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	return kept
+}
+
+// measureAVOffsetLooped is measureAVOffset with both sources looping, for
+// the given number of container durations (0: no loop).
+func measureAVOffsetLooped(t *testing.T, clip string, loops int) []time.Duration {
+	t.Helper()
+	loop := fmt.Sprint(loops > 0)
 	cfg, err := configs.Parse("", nil, []string{
-		"cameras.0.source=file", "cameras.0.file=" + clip, "cameras.0.pace=false", "cameras.0.fps=30",
-		"microphones.0.source=media", "microphones.0.file=" + clip, "microphones.0.pace=false",
+		"cameras.0.source=file", "cameras.0.file=" + clip, "cameras.0.pace=false", "cameras.0.fps=30", "cameras.0.loop=" + loop,
+		"microphones.0.source=media", "microphones.0.file=" + clip, "microphones.0.pace=false", "microphones.0.loop=" + loop,
 		"microphones.0.rate_hz=16000", "microphones.0.channels=1", "microphones.0.chunk=20ms",
 		"nats.embedded.listen=",
 	})
@@ -70,15 +103,12 @@ func measureAVOffset(t *testing.T, clip string) []time.Duration {
 	}
 	const startNS = 10e9
 	var samples []av.Sample
+	until := int64(math.MaxInt64)
+	if loops > 0 {
+		until = startNS + int64(loops)*int64(6*time.Second) // the clips are 6 s long
+	}
 	for _, src := range []source{cam, mic} {
-		q := av.NewQueue[av.Sample]("q", 1<<14, av.Block, nil)
-		if err := src.Run(context.Background(), q, startNS); err != nil {
-			t.Fatal(err)
-		}
-		q.Close()
-		for s := range q.C() {
-			samples = append(samples, s)
-		}
+		samples = append(samples, collectUntil(t, src, startNS, until)...)
 	}
 	// Present the samples as live capture would: in capture order.
 	sort.SliceStable(samples, func(i, j int) bool { return samples[i].SampleMeta().CaptureNS < samples[j].SampleMeta().CaptureNS })
@@ -177,5 +207,21 @@ func TestAVOffsetOfClip(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAVOffsetLooped: looping the clip (camera and audio track each start
+// over at the end) keeps the true offset on every pass, although the audio
+// track is 200 ms shorter than the video.
+func TestAVOffsetLooped(t *testing.T) {
+	const frame = time.Second / 30
+	offsets := measureAVOffsetLooped(t, flashToneClip(t, "audio", "0.2"), 3)
+	if len(offsets) < 8 {
+		t.Fatalf("measured %d flashes over 3 loops, want 9", len(offsets))
+	}
+	for i, got := range offsets {
+		if d := got - 200*time.Millisecond; d < -frame || d > frame {
+			t.Errorf("flash %d: offset %v, want 200ms within one frame", i, got)
+		}
 	}
 }

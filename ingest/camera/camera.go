@@ -12,6 +12,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/ingest/media"
 )
 
 // poolCapacity bounds the free frames a camera keeps.
@@ -34,6 +35,7 @@ type Camera struct {
 	lastNS    int64 // capture time of the last frame sent
 	haveLast  bool
 	loopBase  int64 // file time of the current loop's start
+	loopNS    int64 // a looping file's period: its container duration
 	mono      monoClock
 	noDriverT bool // the driver gave no usable timestamps
 }
@@ -48,7 +50,13 @@ func New(cfg Config, clock av.Clock, log *slog.Logger) (*Camera, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	quietOpenCV()
-	return &Camera{cfg: cfg, clock: clock, log: log, mono: realMono{}}, nil
+	c := &Camera{cfg: cfg, clock: clock, log: log, mono: realMono{}}
+	if cfg.Kind == File && cfg.Loop {
+		if p, err := media.Probe("ffprobe", cfg.Target); err == nil {
+			c.loopNS = p.DurationNS
+		}
+	}
+	return c, nil
 }
 
 // Config returns the camera's configuration.
@@ -222,9 +230,16 @@ func (c *Camera) read(ctx context.Context, vc *gocv.VideoCapture, startNS int64,
 				if !c.cfg.Loop {
 					return nil
 				}
-				// Start over; the next loop's time line begins one frame
-				// period after the last frame.
-				c.loopBase = c.lastNS - startNS + c.framePeriodNS(vc)
+				// Start over. The next pass begins one container duration
+				// after this one, as the file's audio track does when it
+				// loops (ingest/media.Track), so the two stay aligned; if
+				// the duration is unknown, one frame period after the last
+				// frame.
+				if c.loopNS > 0 {
+					c.loopBase += c.loopNS
+				} else {
+					c.loopBase = c.lastNS - startNS + c.framePeriodNS(vc)
+				}
 				vc.Set(gocv.VideoCapturePosFrames, 0)
 				first = true
 				continue

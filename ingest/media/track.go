@@ -36,9 +36,10 @@ type TrackConfig struct {
 // ffmpeg reads) as an audio stream, demuxed and decoded by an ffmpeg
 // subprocess.
 type Track struct {
-	cfg      TrackConfig
-	clock    av.Clock
-	offsetNS int64
+	cfg        TrackConfig
+	clock      av.Clock
+	offsetNS   int64
+	durationNS int64 // the container's: the period of a loop
 }
 
 // OpenTrack probes cfg.Path with ffprobe: the file must exist and have an
@@ -64,7 +65,7 @@ func OpenTrack(cfg TrackConfig, clock av.Clock) (*Track, error) {
 	if !p.HasAudio {
 		return nil, fmt.Errorf("media: %s: %w", cfg.Path, ErrNoAudio)
 	}
-	t := &Track{cfg: cfg, clock: clock, offsetNS: p.AudioStartNS}
+	t := &Track{cfg: cfg, clock: clock, offsetNS: p.AudioStartNS, durationNS: p.DurationNS}
 	if p.HasVideo {
 		t.offsetNS -= p.VideoStartNS
 	}
@@ -78,9 +79,14 @@ func (t *Track) OffsetNS() int64 { return t.offsetNS }
 // Run decodes the track and sends it to out: frame k is captured at
 // startNS + OffsetNS + k/rate. It returns at the end of the track (or runs
 // forever with Loop) or when ctx ends. It does not close out.
+//
+// With Loop, pass n starts n container durations after the first, as the
+// same file played by a looping camera (ingest/camera) does, so the two
+// stay aligned however their tracks' lengths differ; a track shorter than
+// the container leaves a gap of missing audio at each loop.
 func (t *Track) Run(ctx context.Context, out *av.Queue[av.Sample], startNS int64) error {
 	p := newPCMPump(t.cfg.Stream, t.cfg.RateHz, t.cfg.Channels, t.cfg.ChunkFrames, PCMFloat32, t.cfg.Pace, t.clock)
-	for {
+	for pass := int64(1); ; pass++ {
 		before := p.next
 		if err := t.playOnce(ctx, p, out, startNS+t.offsetNS); err != nil {
 			return stopErr(ctx, err)
@@ -88,8 +94,17 @@ func (t *Track) Run(ctx context.Context, out *av.Queue[av.Sample], startNS int64
 		if !t.cfg.Loop || p.next == before {
 			return nil
 		}
+		if t.durationNS > 0 {
+			// The next pass's first frame, like the first pass's, comes
+			// OffsetNS after its video start, pass×duration: at frame
+			// pass×duration×rate from the origin (startNS + OffsetNS).
+			p.next = max(p.next, av.NSToFrames(pass*t.durationNS, t.cfg.RateHz))
+		}
 	}
 }
+
+// DurationNS returns the container's duration, the period of a loop.
+func (t *Track) DurationNS() int64 { return t.durationNS }
 
 func (t *Track) playOnce(ctx context.Context, p *pcmPump, out *av.Queue[av.Sample], originNS int64) error {
 	cmd := exec.CommandContext(ctx, t.cfg.FFmpeg, "-nostdin", "-hide_banner", "-loglevel", "error",
