@@ -204,6 +204,7 @@ func TestBenchSideBySide(t *testing.T) {
 		slices.SortFunc(rs, func(a, b pathResult) int { return int(a.rate() - b.rate()) })
 		return rs[len(rs)/2]
 	}
+	paced := runPaced(t, tcp, 2000, time.Millisecond)
 	slices.Sort(theirs)
 	o, oi, so, c := med(ours), med(oursIn), med(sinkOnly), theirs[len(theirs)/2]
 	report := fmt.Sprintf("decisions %d, message %d bytes (payload %d + headers)\n"+
@@ -211,11 +212,44 @@ func TestBenchSideBySide(t *testing.T) {
 		"  fusiond decision path, in-process: %8.0f decisions/s  p50 ack %v  p99 ack %v\n"+
 		"  fusiond sink alone (pre-encoded), TCP: %8.0f decisions/s  p50 ack %v  p99 ack %v\n"+
 		"  nats bench js pub async --dedup:   %8.0f msgs/s\n"+
-		"  ratio (TCP / nats bench): %.2f; sink alone / nats bench: %.2f\n",
+		"  ratio (TCP / nats bench): %.2f; sink alone / nats bench: %.2f\n"+
+		"  paced, 1000 decisions/s over TCP: p50 ack %v  p99 ack %v\n",
 		n, o.size, o.size-headerSize(decisionMsg(benchDecision(1), "b0123456789", nil).Header),
-		o.rate(), o.p50, o.p99, oi.rate(), oi.p50, oi.p99, so.rate(), so.p50, so.p99, c, o.rate()/c, so.rate()/c)
+		o.rate(), o.p50, o.p99, oi.rate(), oi.p50, oi.p99, so.rate(), so.p50, so.p99, c, o.rate()/c, so.rate()/c, paced.p50, paced.p99)
 	t.Log("\n" + report)
 	if out := os.Getenv("FUSIOND_BENCH_OUT"); out != "" {
 		os.WriteFile(out, []byte(report), 0o644)
 	}
+}
+
+// runPaced publishes n decisions one every interval (a live robot's
+// pattern, faster) and measures publish-to-ack latency without queueing.
+func runPaced(tb testing.TB, nc *nats.Conn, n int, interval time.Duration) pathResult {
+	ensureB(tb, nc, LogConfig{Robot: "bench"})
+	var mu sync.Mutex
+	var lat []int64
+	s, err := NewJetStreamSink(nc, "paced", OutboxConfig{OnAck: func(ns int64) { mu.Lock(); lat = append(lat, ns); mu.Unlock() }})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	start := time.Now()
+	for i := 1; i <= n; i++ {
+		<-tick.C
+		d := benchDecision(uint64(i))
+		payload, _ := EncodeDecision(d)
+		if err := s.WriteDecision(d, payload); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.Close(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(lat)
+	return pathResult{n: n, elapsed: time.Since(start), p50: time.Duration(lat[len(lat)/2]), p99: time.Duration(lat[len(lat)*99/100])}
 }
