@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -130,6 +131,9 @@ func benchE2E(args []string, stdout, stderr io.Writer) int {
 			return exitRuntime
 		}
 		report.Runs = append(report.Runs, fast)
+	}
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile() // the runs only, not the limits
 	}
 	report.Limits = measureLimits(ctx, cfg, report, int64(*media), log)
 	report.print(stdout)
@@ -370,8 +374,9 @@ func peakRSSMB() float64 {
 // server, paced for durNS of real time or at maximum speed over durNS of
 // media, and measures them.
 func runE2E(ctx context.Context, cfg *configs.Config, n int, mode e2eMode, durNS int64, log *slog.Logger) (e2eRun, error) {
-	runtime.GC()
+	debug.FreeOSMemory() // what earlier runs left must not count in this one's RSS
 	clock := av.NewRealClock()
+	cpu := startCPUSampler(clock)
 	collectors := make([]*e2eCollector, n)
 	pipes := make([]*pipeline, n)
 	gens := make([]*genSource, n)
@@ -443,6 +448,7 @@ func runE2E(ctx context.Context, cfg *configs.Config, n int, mode e2eMode, durNS
 	}
 	endNS := clock.Now()
 	after := readProc()
+	samples := cpu.stop()
 	if firstErr != nil {
 		return e2eRun{}, firstErr
 	}
@@ -475,6 +481,10 @@ func runE2E(ctx context.Context, cfg *configs.Config, n int, mode e2eMode, durNS
 			}
 		}
 		r.WallS = float64(lastPublish-first) / 1e9
+		// CPU over that window too, from the sampler.
+		if c0, c1, ok := cpuWindow(samples, first, lastPublish); ok {
+			r.CPUCores = float64(c1-c0) / float64(lastPublish-first)
+		}
 		r.MediaS = float64(durNS) / 1e9
 		if !allSynthetic(cfg) {
 			r.MediaS = mediaSpan(collectors[0], cfg)
@@ -484,7 +494,9 @@ func runE2E(ctx context.Context, cfg *configs.Config, n int, mode e2eMode, durNS
 	}
 	r.XRealTime = r.MediaS / r.WallS
 	r.FramesPS = float64(r.Bundles) / r.WallS
-	r.CPUCores = float64(after.cpuNS-before.cpuNS) / float64(endNS-startNS)
+	if r.CPUCores == 0 {
+		r.CPUCores = float64(after.cpuNS-before.cpuNS) / float64(endNS-startNS)
+	}
 	if r.Bundles > 0 {
 		r.AllocsBundle = float64(after.mallocs-before.mallocs) / float64(r.Bundles)
 	}
@@ -852,4 +864,55 @@ func mediaSpan(c *e2eCollector, cfg *configs.Config) float64 {
 		period = 1 / cfg.Cameras[0].FPS
 	}
 	return float64(hi-lo)/1e9 + period
+}
+
+// cpuSampler reads the process's CPU time every 10 ms, so that a run's CPU
+// use can be taken over its working window alone.
+type cpuSampler struct {
+	stopOnce func()
+	done     chan []cpuSample
+}
+
+type cpuSample struct{ atNS, cpuNS int64 }
+
+func startCPUSampler(clock av.Clock) *cpuSampler {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &cpuSampler{stopOnce: cancel, done: make(chan []cpuSample, 1)}
+	go func() {
+		var out []cpuSample
+		next := clock.Now()
+		for {
+			var ru syscall.Rusage
+			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+			out = append(out, cpuSample{clock.Now(), ru.Utime.Nano() + ru.Stime.Nano()})
+			next += 10e6
+			if clock.WaitUntil(ctx, next) != nil {
+				s.done <- out
+				return
+			}
+		}
+	}()
+	return s
+}
+
+func (s *cpuSampler) stop() []cpuSample {
+	s.stopOnce()
+	return <-s.done
+}
+
+// cpuWindow returns the CPU time at the samples nearest fromNS and toNS.
+func cpuWindow(samples []cpuSample, fromNS, toNS int64) (int64, int64, bool) {
+	if len(samples) < 2 || toNS <= fromNS {
+		return 0, 0, false
+	}
+	at := func(t int64) int64 {
+		best := samples[0]
+		for _, x := range samples {
+			if x.atNS <= t {
+				best = x
+			}
+		}
+		return best.cpuNS
+	}
+	return at(fromNS), at(toNS), true
 }

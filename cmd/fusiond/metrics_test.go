@@ -90,6 +90,7 @@ func TestMetricsMove(t *testing.T) {
 		`fusiond_source_samples_total{stream="cam0"}`,
 		`fusiond_source_samples_total{stream="mic0"}`,
 		`fusiond_stage_latency_seconds_count{span="arrival_to_publish"}`,
+		`fusiond_stage_latency_seconds_count{span="processing"}`,
 		`fusiond_stage_latency_seconds_count{span="capture_to_publish"}`,
 		`fusiond_bundle_latency_seconds_count{span="capture_to_sync"}`,
 		`fusiond_sync_skew_seconds_count`,

@@ -11,6 +11,7 @@ package metrics
 import (
 	"runtime"
 	"strings"
+	gosync "sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -29,7 +30,10 @@ type Span struct {
 }
 
 // DecisionSpans are the spans observed once per published decision, from
-// the stamps of the last bundle it used.
+// the stamps of the last bundle it used. A sixth, "processing", runs from
+// the arrival of the bundle that closed the decision's interval (fusion
+// decides an interval when the next one's first bundle comes) to publish:
+// the processing latency of the targets.
 var DecisionSpans = []Span{
 	{"capture_to_sync", av.StageCapture, av.StageSync},
 	{"sync_to_fuse", av.StageSync, av.StageFuse},
@@ -54,6 +58,13 @@ type Metrics struct {
 	bundles       prometheus.Counter
 	missing       *prometheus.CounterVec
 	decisions     *prometheus.CounterVec
+	processing    prometheus.Observer
+
+	// recent are the last bundles' sync and arrival stamps, to find the
+	// bundle that closed a decision's interval (processing latency).
+	mu     gosync.Mutex
+	recent [64][2]int64
+	next   int
 }
 
 // New returns the metrics of one daemon: build info, the Go runtime and
@@ -73,6 +84,7 @@ func New(version string) *Metrics {
 	for _, s := range DecisionSpans {
 		m.stageSpans = append(m.stageSpans, m.stage.WithLabelValues(s.Name))
 	}
+	m.processing = m.stage.WithLabelValues("processing")
 	m.bundleLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: "bundle_latency_seconds",
 		Help:    "Latency of every bundle the synchroniser emits, by span (capture_to_sync, arrival_to_sync).",
 		Buckets: latencyBuckets}, []string{"span"})
@@ -107,7 +119,29 @@ func (m *Metrics) WriteDecision(d *av.Decision, _ []byte) error {
 			m.stageSpans[i].Observe(seconds(s[sp.To] - s[sp.From]))
 		}
 	}
+	if closing := m.closingArrival(s[av.StageSync]); closing != 0 && closing <= s[av.StagePublish] {
+		m.processing.Observe(seconds(s[av.StagePublish] - closing))
+	}
 	return nil
+}
+
+// closingArrival is the arrival stamp of the bundle after the one synced
+// at syncNS: the bundle whose coming closed the decision's interval (0 if
+// it is no longer, or not yet, known).
+func (m *Metrics) closingArrival(syncNS int64) int64 {
+	if syncNS == 0 {
+		return 0
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := len(m.recent)
+	for k := 1; k < n; k++ {
+		i := (m.next - 1 - k + 2*n) % n
+		if m.recent[i][0] == syncNS {
+			return m.recent[(i+1)%n][1]
+		}
+	}
+	return 0
 }
 
 // ObserveBundle observes one bundle as it leaves the synchroniser:
@@ -115,6 +149,10 @@ func (m *Metrics) WriteDecision(d *av.Decision, _ []byte) error {
 func (m *Metrics) ObserveBundle(b *av.Bundle, framePeriodNS int64) {
 	m.bundles.Inc()
 	s := b.Stamps
+	m.mu.Lock()
+	m.recent[m.next] = [2]int64{s[av.StageSync], s[av.StageArrival]}
+	m.next = (m.next + 1) % len(m.recent)
+	m.mu.Unlock()
 	if s[av.StageCapture] != 0 && s[av.StageSync] != 0 {
 		m.bundleSync.Observe(seconds(s[av.StageSync] - s[av.StageCapture]))
 	}

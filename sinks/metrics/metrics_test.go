@@ -28,13 +28,17 @@ func TestServeMetricsAndHealth(t *testing.T) {
 			NATS:  &sinks.NATSReport{Connected: true, Events: map[string]uint64{"reconnects": 2}, Outbox: &sinks.OutboxStats{Pending: 5, Capacity: 100}}}
 	})
 	d := &av.Decision{Kind: "activity"}
-	d.Stamps[av.StageCapture], d.Stamps[av.StageArrival], d.Stamps[av.StageSync], d.Stamps[av.StageFuse], d.Stamps[av.StagePublish] = 1e9, 1e9+5e6, 1e9+6e6, 1e9+7e6, 1e9+8e6
-	if err := m.WriteDecision(d, nil); err != nil {
-		t.Fatal(err)
-	}
+	d.Stamps[av.StageCapture], d.Stamps[av.StageArrival], d.Stamps[av.StageSync], d.Stamps[av.StageFuse], d.Stamps[av.StagePublish] = 1e9, 1e9+5e6, 1e9+6e6, 1e9+40e6, 1e9+41e6
 	b := &av.Bundle{Missing: []av.Modality{av.Audio}}
 	b.Stamps = d.Stamps
 	m.ObserveBundle(b, 33e6)
+	// The next bundle, arriving 39 ms after the first, closes the interval.
+	next := &av.Bundle{}
+	next.Stamps[av.StageArrival], next.Stamps[av.StageSync] = 1e9+39e6, 1e9+39.5e6
+	m.ObserveBundle(next, 33e6)
+	if err := m.WriteDecision(d, nil); err != nil {
+		t.Fatal(err)
+	}
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv, err := Serve("127.0.0.1:0", m.Handler(func() Health { return CheckSources(src()) }, log), log)
@@ -57,7 +61,8 @@ func TestServeMetricsAndHealth(t *testing.T) {
 		`fusiond_backend_info{backend="cpu"} 1`,
 		`fusiond_decisions_total{kind="activity"} 1`,
 		`fusiond_stage_latency_seconds_count{span="arrival_to_publish"} 1`,
-		`fusiond_stage_latency_seconds_sum{span="arrival_to_publish"} 0.003`,
+		`fusiond_stage_latency_seconds_sum{span="arrival_to_publish"} 0.036`,
+		`fusiond_stage_latency_seconds_sum{span="processing"} 0.002`,
 		`fusiond_stream_missing_seconds_total{modality="audio"} 0.033`,
 		`fusiond_late_samples_total{stream="mic0"} 4`,
 		`fusiond_late_samples_total{stream="cam0"} 0`,
