@@ -42,48 +42,59 @@ func (f *flaky) runCount() int {
 	return f.runs
 }
 
+// steppedClock is a virtual clock that reports each wait, so a test can
+// move time exactly to the moment the supervisor waits for.
+type steppedClock struct {
+	*av.VirtualClock
+	waits chan int64
+}
+
+func (c *steppedClock) WaitUntil(ctx context.Context, t int64) error {
+	select {
+	case c.waits <- t:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return c.VirtualClock.WaitUntil(ctx, t)
+}
+
 func TestRetriesWithBackoff(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	clock := av.NewVirtualClock(0)
+	clock := &steppedClock{av.NewVirtualClock(0), make(chan int64)}
 	src := &flaky{failN: 4, err: errors.New("no such device"), clock: clock}
 	drops := av.NewDrops()
 	s := retry.New(src, retry.Config{Stream: "cam0", MinBackoff: 100 * time.Millisecond, MaxBackoff: 300 * time.Millisecond}, clock, drops, nil)
 	q := av.NewQueue[av.Sample]("q", 4, av.Block, nil)
 	done := make(chan error, 1)
 	go func() { done <- s.Run(context.Background(), q, 0) }()
-	// Drive the virtual clock until the source is through its failures.
-	deadline := time.Now().Add(10 * time.Second)
+	timeout := time.NewTimer(10 * time.Second)
+	defer timeout.Stop()
 	for {
 		select {
+		case target := <-clock.waits:
+			clock.Set(target) // the backoff passes
+			continue
 		case err := <-done:
 			if err != nil {
 				t.Fatal(err)
 			}
-			if s.Failures() != 4 || drops.Get("cam0", retry.DropDeviceError) != 4 {
-				t.Fatalf("failures %d, counted %d; want 4", s.Failures(), drops.Get("cam0", retry.DropDeviceError))
-			}
-			// Backoff: 100, 200, 300 (capped), 300 ms of clock time
-			// between runs; the test steps the clock 1 ms at a time, so a
-			// retry may start a few steps late, never early.
-			want := []int64{100e6, 200e6, 300e6, 300e6}
-			for i := 1; i < len(src.at); i++ {
-				if d := src.at[i] - src.at[i-1]; d < want[i-1] || d > want[i-1]+50e6 {
-					t.Fatalf("run %d came %d ns after the previous one, want %d (runs at %v)", i, d, want[i-1], src.at)
-				}
-			}
-			if len(q.C()) != 1 {
-				t.Fatalf("%d samples, want 1", len(q.C()))
-			}
-			return
-		default:
-		}
-		if time.Now().After(deadline) {
+		case <-timeout.C:
 			t.Fatalf("supervisor did not finish; %d runs", src.runCount())
 		}
-		clock.Advance(int64(time.Millisecond))
-		for range 10 {
-			runtime.Gosched() // let the supervisor react to the new time
+		break
+	}
+	if s.Failures() != 4 || drops.Get("cam0", retry.DropDeviceError) != 4 {
+		t.Fatalf("failures %d, counted %d; want 4", s.Failures(), drops.Get("cam0", retry.DropDeviceError))
+	}
+	// Backoff: 100, 200, 300 (capped), 300 ms between runs.
+	want := []int64{0, 100e6, 300e6, 600e6, 900e6}
+	for i, at := range src.at {
+		if at != want[i] {
+			t.Fatalf("runs at %v, want %v", src.at, want)
 		}
+	}
+	if len(q.C()) != 1 {
+		t.Fatalf("%d samples, want 1", len(q.C()))
 	}
 }
 
