@@ -271,6 +271,7 @@ func (s *JetStreamSink) publishAll(msgs []*nats.Msg) {
 
 var (
 	dupTrue  = []byte(`"duplicate":true`)
+	dupTrue2 = []byte(`"duplicate": true`) // what nats-server writes
 	errorKey = []byte(`"error"`)
 )
 
@@ -323,7 +324,7 @@ func (s *JetStreamSink) onAck(m *nats.Msg) {
 	s.mu.Unlock()
 	s.publishAll(next)
 	s.acked.Add(1)
-	if bytes.Contains(m.Data, dupTrue) {
+	if bytes.Contains(m.Data, dupTrue2) || bytes.Contains(m.Data, dupTrue) {
 		s.duplicates.Add(1)
 	}
 	if s.cfg.OnAck != nil {

@@ -233,7 +233,7 @@ func TestResendIsDeduplicated(t *testing.T) {
 		t.Fatal("duplicate window under 2 minutes")
 	}
 	ensure(t, nc, cfg)
-	for range 2 {
+	for round := range 2 {
 		s, err := NewJetStreamSink(nc, "same-boot", OutboxConfig{})
 		if err != nil {
 			t.Fatal(err)
@@ -242,6 +242,9 @@ func TestResendIsDeduplicated(t *testing.T) {
 			write(t, s, testDecision("r", uint64(i)))
 		}
 		closeSink(t, s)
+		if round == 1 && s.Stats().Duplicates != 100 {
+			t.Fatalf("second sending: %+v", s.Stats())
+		}
 	}
 	checkExactlyOnce(t, storedSeqs(t, nc, "r", "same-boot"), 100)
 }
@@ -393,4 +396,41 @@ func TestFullStream(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDedupSurvivesRestart: decisions stored before a server restart and
+// sent again after it (their acks were lost) are recognised as duplicates.
+func TestDedupSurvivesRestart(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	e, err := StartEmbedded(EmbeddedConfig{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Shutdown()
+	nc, err := e.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ensure(t, nc, LogConfig{Robot: "r"})
+	send := func() OutboxStats {
+		s, err := NewJetStreamSink(nc, "boot", OutboxConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i <= 100; i++ {
+			write(t, s, testDecision("r", uint64(i)))
+		}
+		closeSink(t, s)
+		return s.Stats()
+	}
+	send()
+	if err := e.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "the reconnect", nc.IsConnected)
+	if st := send(); st.Duplicates != 100 {
+		t.Fatalf("after the restart: %+v", st)
+	}
+	checkExactlyOnce(t, storedSeqs(t, nc, "r", "boot"), 100)
 }
