@@ -190,7 +190,15 @@ type NATS struct {
 	JetStream     JetStream     `yaml:"jetstream"`
 	// Control starts the control-plane service (nats micro "fusiond").
 	Control  bool     `yaml:"control"`
+	Sensors  Sensors  `yaml:"sensors"`
 	Embedded Embedded `yaml:"embedded"`
+}
+
+// Sensors publishes samples on fusion.<robot>.sensor.<stream>.<format>.
+type Sensors struct {
+	Enabled     bool `yaml:"enabled"`
+	Every       int  `yaml:"every"`
+	JPEGQuality int  `yaml:"jpeg_quality"`
 }
 
 // TLS names certificate files.

@@ -292,6 +292,12 @@ func validateNATS(n *NATS, bad func(path, format string, args ...any)) {
 			bad("nats.jetstream", "%q: stream and domain names take no spaces, dots or wildcards", r)
 		}
 	}
+	if n.Sensors.Every < 1 {
+		bad("nats.sensors.every", "%d is under 1", n.Sensors.Every)
+	}
+	if n.Sensors.JPEGQuality < 1 || n.Sensors.JPEGQuality > 100 {
+		bad("nats.sensors.jpeg_quality", "%d is out of range 1..100", n.Sensors.JPEGQuality)
+	}
 	e := n.Embedded
 	if e.MaxStore < 1<<20 {
 		bad("nats.embedded.max_store", "%d is under 1 MiB", e.MaxStore)

@@ -370,3 +370,42 @@ func TestJavaScriptSubscriber(t *testing.T) {
 		}
 	}
 }
+
+// TestDaemonSensorSubjects: with nats.sensors.enabled the daemon publishes
+// JPEG frames and PCM audio beside its decisions.
+func TestDaemonSensorSubjects(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	port := freePort(t)
+	cfg := testConfig(t, listenArg(port), "nats.sensors.enabled=true", "nats.sensors.every=3")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- daemon(ctx, cfg, av.NewRealClock(), "", slog.New(slog.DiscardHandler)) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	var nc *nats.Conn
+	waitUntil(t, "the server", func() bool {
+		var err error
+		nc, err = nats.Connect("nats://127.0.0.1:" + strconv.Itoa(port))
+		return err == nil
+	})
+	defer nc.Close()
+	sub, _ := nc.SubscribeSync("fusion.demo.sensor.>")
+	seen := map[string]bool{}
+	for len(seen) < 2 {
+		m, err := sub.NextMsg(20 * time.Second)
+		if err != nil {
+			t.Fatalf("sensor subjects seen %v: %v", seen, err)
+		}
+		if m.Header.Get(sinks.HeaderCaptureTime) == "" || len(m.Data) == 0 {
+			t.Fatalf("%s: headers %v", m.Subject, m.Header)
+		}
+		seen[m.Subject] = true
+	}
+	if !seen["fusion.demo.sensor.cam0.jpeg"] || !seen["fusion.demo.sensor.mic0.pcm16"] {
+		t.Fatalf("subjects %v", seen)
+	}
+}

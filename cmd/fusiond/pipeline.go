@@ -49,6 +49,9 @@ type pipeline struct {
 	// health counts what each source delivered, by capture queue name,
 	// for the control plane (control.go).
 	health map[string]*sourceStat
+	// sensorTap, when set (nats.sensors.enabled), sees every sample before
+	// sync; it copies what it keeps.
+	sensorTap func(av.Sample)
 	// observeBundle, when set, sees every bundle between sync and fuse
 	// (the metrics, metrics.go); fuseIn is then the tapped channel.
 	observeBundle func(*av.Bundle)
@@ -190,6 +193,9 @@ func (p *pipeline) forward(hard context.Context, q *av.Queue[av.Sample]) {
 	health := p.health[q.Name]
 	for s := range q.C() {
 		health.observe(s.SampleMeta())
+		if p.sensorTap != nil {
+			p.sensorTap(s)
+		}
 		select {
 		case p.merged <- s:
 		case <-hard.Done():

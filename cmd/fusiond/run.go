@@ -194,6 +194,15 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 	}
 
 	statusCtx, stopStatus := context.WithCancel(context.Background())
+	sensorsDone := make(chan struct{})
+	if sc := cfg.NATS.Sensors; sc.Enabled {
+		sp := sinks.NewSensorPublisher(nc, sinks.SensorConfig{Robot: cfg.Robot, Every: sc.Every, JPEGQuality: sc.JPEGQuality})
+		p.sensorTap = sp.Offer
+		go func() { sp.Run(statusCtx); close(sensorsDone) }()
+		log.Info("publishing samples", "subjects", sinks.SensorSubject(cfg.Robot, "*", "*"))
+	} else {
+		close(sensorsDone)
+	}
 	statusDone := make(chan error, 1)
 	go func() {
 		statusDone <- sinks.RunStatus(statusCtx, clock, int64(cfg.Pipeline.StatusInterval), nc, cfg.Robot, func() sinks.Status {
@@ -205,6 +214,7 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 	err = p.run(ctx)
 	stopStatus()
 	<-statusDone
+	<-sensorsDone
 
 	if outbox != nil {
 		// Every decision the pipeline produced is in the outbox: wait for
