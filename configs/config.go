@@ -224,7 +224,9 @@ type JetStream struct {
 	Compression     string        `yaml:"compression"`
 	Replicas        int           `yaml:"replicas"`
 	// Outbox: decisions published and not yet acked, at most.
-	Outbox     int           `yaml:"outbox"`
+	Outbox int `yaml:"outbox"`
+	// Window: decisions sent and not yet acked, at most.
+	Window     int           `yaml:"window"`
 	AckTimeout time.Duration `yaml:"ack_timeout"`
 }
 

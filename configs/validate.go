@@ -284,6 +284,9 @@ func validateNATS(n *NATS, bad func(path, format string, args ...any)) {
 	if js.Outbox < 1 || js.Outbox > 1<<20 {
 		bad("nats.jetstream.outbox", "%d is out of range 1..1048576", js.Outbox)
 	}
+	if js.Window < 1 || js.Window > js.Outbox {
+		bad("nats.jetstream.window", "%d is out of range 1..outbox (%d)", js.Window, js.Outbox)
+	}
 	if js.AckTimeout < 10*time.Millisecond || js.AckTimeout > time.Minute {
 		bad("nats.jetstream.ack_timeout", "%v is out of range 10ms..1m", js.AckTimeout)
 	}

@@ -116,7 +116,7 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 		}
 		cancel()
 		outbox, err = sinks.NewJetStreamSink(nc, boot, sinks.OutboxConfig{
-			Capacity: js.Outbox, AckTimeout: js.AckTimeout, EnsureLog: ensure, Clock: clock, Log: log,
+			Capacity: js.Outbox, Window: js.Window, AckTimeout: js.AckTimeout, EnsureLog: ensure, Clock: clock, Log: log,
 		})
 		if err != nil {
 			return err
