@@ -37,7 +37,7 @@ type Config struct {
 	// microphone never runs ahead of the clock; a file-backed one (ALSA's
 	// file plugin) does, and needs this to run live-like.
 	Pace bool
-	// Frames stops Run after this many frames; 0 runs until ctx ends.
+	// Frames stops each Run after this many frames; 0 runs until ctx ends.
 	Frames int64
 }
 

@@ -123,8 +123,9 @@ func (m *Mic) capture(ctx context.Context, stream *portaudio.Stream, out *av.Que
 	n := m.cfg.ChunkFrames
 	chunkNS := av.FramesToNS(int64(n), m.cfg.RateHz)
 	first := true
+	var got int64 // frames captured by this Run
 	for ctx.Err() == nil {
-		if m.cfg.Frames > 0 && m.next >= m.cfg.Frames {
+		if m.cfg.Frames > 0 && got >= m.cfg.Frames {
 			return nil
 		}
 		err := stream.Read()
@@ -152,7 +153,7 @@ func (m *Mic) capture(ctx context.Context, stream *portaudio.Stream, out *av.Que
 		}
 		frames := n
 		if m.cfg.Frames > 0 {
-			frames = int(min(int64(n), m.cfg.Frames-m.next))
+			frames = int(min(int64(n), m.cfg.Frames-got))
 		}
 		c := m.pool.Get()
 		c.Data = c.Data[:frames*m.cfg.Channels]
@@ -167,6 +168,7 @@ func (m *Mic) capture(ctx context.Context, stream *portaudio.Stream, out *av.Que
 		c.CaptureNS = m.originNS + av.FramesToNS(m.next, m.cfg.RateHz)
 		m.seq++
 		m.next += int64(frames)
+		got += int64(frames)
 		if m.cfg.Pace {
 			if err := m.clock.WaitUntil(ctx, m.originNS+av.FramesToNS(m.next, m.cfg.RateHz)); err != nil {
 				c.Release()

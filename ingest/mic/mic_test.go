@@ -253,3 +253,33 @@ func TestCaptureRealSpeech(t *testing.T) {
 		t.Fatalf("captured %d bytes differing from the %d of the recording", len(got), len(want))
 	}
 }
+
+// TestReopenKeepsTimeLine: a microphone reopened after a gap (as the retry
+// supervisor does after a failure) continues its frame count past the gap,
+// so capture times stay on the first opening's time line.
+func TestReopenKeepsTimeLine(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	p, _ := rawInt16(t, 16000, 1)
+	useFakeCard(t, p, p)
+	clock := av.NewVirtualClock(1e12)
+	m, err := mic.New(mic.Config{Stream: "mic0", RateHz: 16000, Channels: 1, ChunkFrames: 160, LatencyNS: 10e6, Frames: 1600}, clock, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, first := capture(t, m, mic.Int16)
+	clock.Advance(int64(2 * time.Second)) // the device was gone for 2 s
+	_, second := capture(t, m, mic.Int16)
+	origin := first[0].CaptureNS
+	// The first opening's first frame: arrival minus one chunk and the
+	// latency; the reopening's first frame is where the clock says.
+	if want := int64(1e12) - 10e6 - 10e6; origin != want {
+		t.Fatalf("first capture %d, want %d", origin, want)
+	}
+	c := second[0]
+	if want := int64(1e12) + 2e9 - 20e6; c.CaptureNS != want || c.FirstFrame != av.NSToFrames(want-origin, 16000) {
+		t.Fatalf("after the gap: frame %d captured at %d, want frame %d at %d", c.FirstFrame, c.CaptureNS, av.NSToFrames(want-origin, 16000), want)
+	}
+	if c.Seq != uint64(len(first)) {
+		t.Fatalf("seq %d after %d chunks", c.Seq, len(first))
+	}
+}
