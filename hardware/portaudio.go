@@ -46,6 +46,14 @@ func OpenPortAudio() (release func(), err error) {
 	}, nil
 }
 
+// Locked runs fn under the lock that serialises PortAudio's global state;
+// open and close streams in it.
+func Locked(fn func()) {
+	paMu.Lock()
+	defer paMu.Unlock()
+	fn()
+}
+
 // AudioInputs lists the audio input devices PortAudio sees.
 func AudioInputs() ([]AudioDevice, error) {
 	release, err := OpenPortAudio()

@@ -36,6 +36,7 @@ type Camera struct {
 	haveLast  bool
 	loopBase  int64 // file time of the current loop's start
 	loopNS    int64 // a looping file's period: its container duration
+	opened    bool  // the granted mode of this opening was logged
 	mono      monoClock
 	noDriverT bool // the driver gave no usable timestamps
 }
@@ -217,6 +218,7 @@ func (c *Camera) read(ctx context.Context, vc *gocv.VideoCapture, startNS int64,
 	defer mat.Close()
 
 	first := true
+	c.opened = false
 	var sent int
 	for ctx.Err() == nil {
 		if c.cfg.Frames > 0 && sent >= c.cfg.Frames {
@@ -247,10 +249,11 @@ func (c *Camera) read(ctx context.Context, vc *gocv.VideoCapture, startNS int64,
 			return fmt.Errorf("camera %s: %s %q %w", c.cfg.Stream, c.cfg.Kind, c.cfg.Target, ErrLost)
 		}
 		arrival := c.clock.Now()
-		if first {
-			c.noteGranted(vc, mat.Cols(), mat.Rows())
-			first = false
+		if first && !c.opened {
+			c.noteGranted(vc, mat.Cols(), mat.Rows()) // once per opening, not per loop
+			c.opened = true
 		}
+		first = false
 		captureNS := c.captureTime(vc, startNS, arrival)
 		if c.haveLast && captureNS <= c.lastNS {
 			// Keep capture times increasing. A file's position stalls for

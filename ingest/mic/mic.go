@@ -98,12 +98,13 @@ func (m *Mic) Run(ctx context.Context, out *av.Queue[av.Sample], startNS int64) 
 	if m.cfg.Format == Float32 {
 		buf = m.f32
 	}
-	stream, err := portaudio.OpenStream(params, buf)
+	var stream *portaudio.Stream
+	hardware.Locked(func() { stream, err = portaudio.OpenStream(params, buf) })
 	if err != nil {
 		return fmt.Errorf("mic %s: device %s cannot capture %d Hz, %d channels, %s (it offers up to %d channels at %g Hz by default): %w",
 			m.cfg.Stream, dev, m.cfg.RateHz, m.cfg.Channels, m.cfg.Format, dev.MaxInputChannels, dev.DefaultRateHz, err)
 	}
-	defer stream.Close()
+	defer hardware.Locked(func() { _ = stream.Close() })
 	if err := stream.Start(); err != nil {
 		return fmt.Errorf("mic %s: starting %s: %w", m.cfg.Stream, dev, err)
 	}
