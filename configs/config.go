@@ -131,6 +131,20 @@ type Fuse struct {
 	DecisionInterval time.Duration `yaml:"decision_interval"`
 	Activity         Activity      `yaml:"activity"`
 	Features         Features      `yaml:"features"`
+	Decisions        Decisions     `yaml:"decisions"`
+}
+
+// Decisions configures the decision kinds beside activity (speech,
+// presence, motion, sound_event, speaker; docs/DECISIONS.md).
+type Decisions struct {
+	Enabled bool `yaml:"enabled"`
+	// Model is the fusion head: "shipped" (configs/models/fusion-head.txt,
+	// built in), "handset" (hand-set weights) or a model file's path.
+	Model            string        `yaml:"model"`
+	OnConfidence     float64       `yaml:"on_confidence"`
+	OffConfidence    float64       `yaml:"off_confidence"`
+	Heartbeat        time.Duration `yaml:"heartbeat"`
+	ChangeBearingDeg float64       `yaml:"change_bearing_deg"`
 }
 
 // Features configures the perception features published in decisions'

@@ -201,6 +201,17 @@ func (c *Config) validate() []fieldError {
 	if c.Fuse.DecisionInterval < time.Millisecond {
 		bad("fuse.decision_interval", "%v is shorter than 1ms", c.Fuse.DecisionInterval)
 	}
+	if dc := c.Fuse.Decisions; dc.Enabled {
+		if !(dc.OffConfidence > 0 && dc.OffConfidence <= dc.OnConfidence && dc.OnConfidence < 1) {
+			bad("fuse.decisions.on_confidence", "on %v off %v: want 0 < off_confidence ≤ on_confidence < 1", dc.OnConfidence, dc.OffConfidence)
+		}
+		if dc.Heartbeat < 0 {
+			bad("fuse.decisions.heartbeat", "%v is negative", dc.Heartbeat)
+		}
+		if dc.Model == "" {
+			bad("fuse.decisions.model", "empty: want shipped, handset or a model file")
+		}
+	}
 	if ft := c.Fuse.Features; ft.Video {
 		if !(ft.CameraHFOVDeg > 0 && ft.CameraHFOVDeg < 180) {
 			bad("fuse.features.camera_hfov_deg", "%v is out of range (0, 180)", ft.CameraHFOVDeg)

@@ -31,6 +31,10 @@ type ActivityConfig struct {
 	// (crossmodal_activity.go). Close closes it.
 	Visual     FrameFeatures
 	CrossModal *SynchronyConfig
+	// Decide, when set, also makes the decision kinds of Decider (speech,
+	// presence, motion, sound_event, speaker; decide.go) from each
+	// interval's evidence, published after the activity decision.
+	Decide *DecideConfig
 }
 
 // ErrConfig is wrapped by every configuration error.
@@ -82,6 +86,7 @@ type Activity struct {
 
 	feat audioSummary  // with cfg.AudioFeatures (audio_activity.go)
 	vis  visualSummary // with cfg.Visual (crossmodal_activity.go)
+	dec  *Decider      // with cfg.Decide (decide.go)
 }
 
 // NewActivity returns an Activity fusion.
@@ -106,6 +111,17 @@ func NewActivity(cfg ActivityConfig) (*Activity, error) {
 	}
 	if err := a.vis.init(cfg); err != nil {
 		return nil, err
+	}
+	if cfg.Decide != nil {
+		dc := *cfg.Decide
+		if dc.Backend == nil {
+			dc.Backend = b
+		}
+		dec, err := NewDecider(dc)
+		if err != nil {
+			return nil, err
+		}
+		a.dec = dec
 	}
 	return a, nil
 }
@@ -198,7 +214,18 @@ func (a *Activity) decide(emit func(*av.Decision)) {
 	a.inInterval = false
 	a.motionSum, a.motionN, a.powerSum, a.powerN, a.coverageSum, a.bundles = 0, 0, 0, 0, 0, 0
 	a.centroidX, a.centroidY, a.centroidW = 0, 0, 0
+	var more []*av.Decision
+	if a.dec != nil {
+		// Errors of the head (a backend failure) cost this interval's
+		// decision kinds, never the activity decision.
+		more, _ = a.dec.Observe(d)
+	}
 	emit(d)
+	for _, x := range more {
+		a.seq++
+		x.Seq = a.seq
+		emit(x)
+	}
 }
 
 // motionSample is one frame's motion: its energy (the mean, over the grid,

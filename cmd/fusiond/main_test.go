@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/seed-4c364652/fusiond/configs"
+	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/sinks"
 )
@@ -89,7 +91,7 @@ func TestDaemonEndToEnd(t *testing.T) {
 		if err := json.Unmarshal(m.Data, &d); err != nil {
 			t.Fatal(err)
 		}
-		if m.Subject != "fusion.demo.decision.activity" || d.Kind != "activity" {
+		if m.Subject != "fusion.demo.decision."+d.Kind || d.Kind != "activity" && !slices.Contains(fuse.DecisionKinds, d.Kind) {
 			t.Fatalf("subject %q kind %q", m.Subject, d.Kind)
 		}
 		id := m.Header.Get("Nats-Msg-Id")

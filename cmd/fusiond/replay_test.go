@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -97,10 +98,12 @@ func TestRecordReplayIsBitExact(t *testing.T) {
 	}
 	changed := filepath.Join(dir, "changed.jsonl")
 	tampered := append([]string{}, liveLines...)
-	tampered[2] = strings.Replace(tampered[2], `"kind":"activity"`, `"kind":"speech"`, 1)
+	var third struct{ Kind string }
+	json.Unmarshal([]byte(tampered[2]), &third)
+	tampered[2] = strings.Replace(tampered[2], `"kind":"`+third.Kind+`"`, `"kind":"tampered"`, 1)
 	os.WriteFile(changed, []byte(strings.Join(tampered, "\n")+"\n"), 0o644)
 	code, stdout, _ := runFusiond(t, "replay", rec, "--check", changed)
-	if code != 1 || !strings.Contains(stdout, "decision 3:") || !strings.Contains(stdout, `kind: golden "speech", replay "activity"`) {
+	if code != 1 || !strings.Contains(stdout, "decision 3:") || !strings.Contains(stdout, `kind: golden "tampered", replay "`+third.Kind+`"`) {
 		t.Fatalf("--check on a changed golden: exit %d\n%s", code, stdout)
 	}
 

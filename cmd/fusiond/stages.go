@@ -59,11 +59,17 @@ func newStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger) (*stages,
 		return nil, err
 	}
 	ac := cfg.Fuse.Activity
+	dc, err := decideConfig(cfg) // decide.go
+	if err != nil {
+		s.backend.Close()
+		return nil, err
+	}
 	vis := visualFeatures(cfg, s.backend, log) // features.go
 	s.fuse, err = fuse.NewActivity(fuse.ActivityConfig{
 		Robot: cfg.Robot, IntervalNS: int64(cfg.Fuse.DecisionInterval), Prior: ac.Prior,
 		MotionWeight: ac.MotionWeight, MotionRef: ac.MotionRef, AudioWeight: ac.AudioWeight, AudioRefDBFS: ac.AudioRefDBFS,
 		Backend: s.backend, AudioFeatures: audioFeatures(cfg), Visual: vis, CrossModal: crossModal(cfg),
+		Decide: dc,
 	})
 	if err != nil {
 		if vis != nil {

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"time"
+
+	"github.com/seed-4c364652/fusiond/configs"
+	"github.com/seed-4c364652/fusiond/fuse"
+)
+
+// decideConfig returns the decision kinds' configuration for
+// ActivityConfig.Decide (nil when fuse.decisions.enabled is off), with the
+// configured fusion head loaded: an error names the model file and line.
+func decideConfig(cfg *configs.Config) (*fuse.DecideConfig, error) {
+	dc := cfg.Fuse.Decisions
+	if !dc.Enabled {
+		return nil, nil
+	}
+	m, err := loadModel(dc.Model)
+	if err != nil {
+		return nil, err
+	}
+	hfov := cfg.Fuse.Features.CameraHFOVDeg
+	if !(hfov > 0 && hfov < 180) {
+		hfov = 60
+	}
+	return &fuse.DecideConfig{Model: m, OnConfidence: dc.OnConfidence, OffConfidence: dc.OffConfidence,
+		HeartbeatNS: int64(dc.Heartbeat / time.Nanosecond), ChangeBearingDeg: dc.ChangeBearingDeg, HFOVDeg: hfov}, nil
+}
+
+// loadModel resolves fuse.decisions.model.
+func loadModel(name string) (*fuse.Model, error) {
+	switch name {
+	case "shipped":
+		return fuse.ParseModel(configs.ShippedModelPath, configs.ShippedModel)
+	case "handset":
+		return fuse.DefaultModel(), nil
+	}
+	return fuse.LoadModel(name)
+}
