@@ -107,8 +107,7 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, do
 	for {
 		err := fs.Parse(args)
 		switch {
-		case errors.Is(err, flag.ErrHelp):
-			fs.Usage()
+		case errors.Is(err, flag.ErrHelp): // flag has printed the usage
 			return exitOK, true
 		case err != nil:
 			fmt.Fprintf(stderr, "fusiond %s: %v (see 'fusiond %s --help')\n", fs.Name(), err, fs.Name())

@@ -1,0 +1,5 @@
+//go:build nosensors
+
+package main
+
+func init() { testBuildTags = "nosensors" }
