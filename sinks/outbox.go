@@ -352,8 +352,23 @@ func (s *JetStreamSink) afterRemove() {
 // pipeline's drop counters exist only after the sink).
 func (s *JetStreamSink) CountDropsIn(d *av.Drops) { s.drops.Store(d) }
 
-// Resend wakes the resender now (after a reconnect).
+// Resend sends every unacked decision again now (after a reconnect).
+//
+// After a reconnect nothing sent before it can be trusted to arrive: every
+// unacked decision is due again at once (the duplicate window stores a
+// decision that did arrive once).
 func (s *JetStreamSink) Resend() {
+	s.mu.Lock()
+	for _, e := range s.pending {
+		if e.sent {
+			e.dueNS = 0
+		}
+	}
+	s.mu.Unlock()
+	s.kickResender()
+}
+
+func (s *JetStreamSink) kickResender() {
 	select {
 	case s.kick <- struct{}{}:
 	default:
@@ -444,7 +459,7 @@ func (s *JetStreamSink) Close(ctx context.Context) error {
 		s.mu.Unlock()
 	})
 	for len(s.pending) > 0 && ctx.Err() == nil {
-		s.Resend()
+		s.kickResender()
 		s.empty.Wait()
 	}
 	stop()
