@@ -10,10 +10,11 @@ import (
 )
 
 // EncodeDecision fills the decision's latencies from its stamps and encodes
-// it: the same bytes as av.EncodeDecision (encoding/json, map keys sorted),
-// several times faster, without reflection. The tests hold it to
-// av.EncodeDecision byte for byte on random decisions and fail when
-// av.Decision gains a field this encoder does not know.
+// it as published, and as replay writes it: the bytes encoding/json gives
+// (map keys sorted, so equal decisions give equal bytes), several times
+// faster, without reflection. The tests hold it to encoding/json byte for
+// byte on random decisions and fail when av.Decision gains a field this
+// encoder does not know.
 func EncodeDecision(d *av.Decision) ([]byte, error) {
 	d.StampLatency()
 	return AppendDecision(make([]byte, 0, 640), d)

@@ -84,7 +84,6 @@ func Run(ctx context.Context, clock av.Clock, in <-chan *av.Decision, sinks []Si
 				return nil
 			}
 			d.Stamps[av.StagePublish] = clock.Now()
-			// The bytes of av.EncodeDecision (replay's encoding), faster.
 			payload, err := EncodeDecision(d)
 			if err != nil {
 				return fmt.Errorf("encode decision: %w", err) // a bug: decisions hold only plain numbers

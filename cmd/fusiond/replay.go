@@ -204,7 +204,7 @@ func replay(ctx context.Context, cfg *configs.Config, opts replayOptions, sinkLi
 	publish := func(d *av.Decision) {
 		d.Stamps[av.StageFuse] = clock.Now()
 		d.Stamps[av.StagePublish] = clock.Now()
-		payload, err := av.EncodeDecision(d)
+		payload, err := sinks.EncodeDecision(d)
 		if err != nil {
 			sinkErr = err
 			return

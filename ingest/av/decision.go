@@ -1,7 +1,5 @@
 package av
 
-import "encoding/json"
-
 // DecisionSchema names version 1 of the decision message schema
 // (docs/schema/fusiond.decision.v1.json).
 const DecisionSchema = "fusiond.decision.v1"
@@ -51,12 +49,4 @@ func (d *Decision) StampLatency() {
 		"arrival_to_publish": span(StageArrival, StagePublish),
 		"capture_to_publish": span(StageCapture, StagePublish),
 	}
-}
-
-// EncodeDecision fills the decision's latencies from its stamps and encodes
-// it as published: JSON, with map keys sorted, so that equal decisions give
-// equal bytes.
-func EncodeDecision(d *Decision) ([]byte, error) {
-	d.StampLatency()
-	return json.Marshal(d)
 }
