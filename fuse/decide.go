@@ -28,6 +28,10 @@ type DecideConfig struct {
 	Backend Backend
 }
 
+// MotionTargetEnergy is the motion energy (grey levels) above which the
+// moving blocks' centre counts as a seen target with a bearing.
+const MotionTargetEnergy = 0.02
+
 // Transition codes, published as evidence "transition".
 const (
 	TransitionHeartbeat = 0
@@ -182,13 +186,15 @@ func (d *Decider) features(ev map[string]float64, missing []string) Inputs {
 	if in.VideoOK {
 		in.VideoRel = 1
 		me, _ := get("motion_energy")
-		vm := clamp(math.Log1p(4*max(me, 0)), 0, 4)
+		vm := clamp(math.Log1p(20*max(me, 0)), 0, 4)
 		set("v_motion", vm)
 		if d.havePrevMotion {
 			set("v_rise", clamp(vm-d.prevMotion, -4, 4))
 		}
 		d.prevMotion, d.havePrevMotion = vm, true
-		if mx, ok := get("motion_x"); ok {
+		// Moving blocks locate a target only when they are more than
+		// sensor noise (a few stray blocks beyond the floor).
+		if mx, ok := get("motion_x"); ok && me >= MotionTargetEnergy {
 			in.HasMotionBearing = true
 			in.MotionBearing = d.xBearing(mx)
 		}
@@ -225,6 +231,40 @@ func (d *Decider) features(ev map[string]float64, missing []string) Inputs {
 		}
 	}
 	return in
+}
+
+// Features computes one interval's head inputs, in order (it advances the
+// previous-interval state as Step does); for training.
+func (d *Decider) Features(ev map[string]float64, missing []string) Inputs {
+	return d.features(ev, missing)
+}
+
+// Scaled returns the inputs as the head sees them: each feature times its
+// modality's reliability (0 for a missing modality).
+func (in *Inputs) Scaled() []float64 {
+	out := make([]float64, len(in.X))
+	for i, f := range HeadFeatures {
+		r := min(in.AudioRel, in.VideoRel)
+		switch f.Modality {
+		case ModAudio:
+			r = in.AudioRel
+		case ModVideo:
+			r = in.VideoRel
+		}
+		out[i] = in.X[i] * r
+	}
+	return out
+}
+
+// HeadFor returns the head used with these modalities present.
+func (in *Inputs) HeadFor() string {
+	switch {
+	case in.AudioOK && !in.VideoOK:
+		return HeadAudio
+	case !in.AudioOK && in.VideoOK:
+		return HeadVideo
+	}
+	return HeadAV
 }
 
 // xBearing converts a fraction of the image width to a bearing (pinhole).
@@ -344,6 +384,10 @@ func (d *Decider) bearing(s *KindState, kind string, in *Inputs) {
 		}
 	}
 }
+
+// States returns every kind's state after the last Step (the Decider's
+// own slice, valid until the next Step).
+func (d *Decider) States() []KindState { return d.state }
 
 // Observe fuses the interval an activity decision summarises and returns
 // the decisions to publish (Seq unset), in DecisionKinds order. It reads

@@ -130,10 +130,11 @@ func ParseLabels(name string, data []byte) (*Labels, error) {
 }
 
 // At returns the segment of kind that covers most of [t0, t1), if it
-// covers at least half of it.
+// covers at least half of it, or at least half of itself lies there (a
+// short sound).
 func (ls *Labels) At(kind string, t0, t1 float64) (Label, bool) {
 	var best Label
-	bestCover := 0.0
+	bestCover, ok := 0.0, false
 	for _, l := range ls.Segments {
 		if l.Kind != kind {
 			continue
@@ -141,7 +142,8 @@ func (ls *Labels) At(kind string, t0, t1 float64) (Label, bool) {
 		c := min(t1, l.End) - max(t0, l.Start)
 		if c > bestCover {
 			best, bestCover = l, c
+			ok = c >= min(t1-t0, l.End-l.Start)/2
 		}
 	}
-	return best, bestCover >= (t1-t0)/2
+	return best, ok
 }

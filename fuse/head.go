@@ -52,7 +52,7 @@ var HeadFeatures = []HeadFeature{
 	{"a_onset", ModAudio},  // onsets in the interval, at most 2
 	{"a_tonal", ModAudio},  // audio_tonality
 	{"a_doa", ModAudio},    // 1 when the sound has a bearing
-	{"v_motion", ModVideo}, // ln(1 + 4 motion_energy), at most 4
+	{"v_motion", ModVideo}, // ln(1 + 20 motion_energy), at most 4
 	{"v_rise", ModVideo},   // v_motion rise from the previous interval
 	{"v_target", ModVideo}, // 1 when something is seen: a face or moving blocks
 	{"v_faces", ModVideo},  // 1 when a face is seen

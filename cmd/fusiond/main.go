@@ -43,6 +43,8 @@ func commands() []command {
 		{"lint", "check config files without starting anything", cmdLint},
 		{"devices", "list the cameras and audio inputs of this machine", cmdDevices},
 		{"bench", "benchmark the synchroniser against its peer; generate traces", cmdBench},
+		{"eval", "score the decision kinds on labelled clips: audio-only, video-only and fused", cmdEval},
+		{"train", "fit the fusion head on the labelled train clips and write a model file", cmdTrain},
 		{"version", "print the version and build information", cmdVersion},
 	}
 }
