@@ -98,3 +98,12 @@ soak: build
 
 clean:
 	rm -rf bin
+
+# Decision kinds: score the shipped fusion head on the held-out eval split;
+# refit it on the train split (docs/DECISIONS.md).
+.PHONY: eval train
+eval:
+	go run ./cmd/fusiond eval
+
+train:
+	go run ./cmd/fusiond train --out configs/models/fusion-head.txt

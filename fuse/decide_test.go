@@ -1,0 +1,126 @@
+package fuse
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/seed-4c364652/fusiond/ingest/av"
+)
+
+func TestParseLabelsErrorsNameFileAndLine(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"duration 10\nspeech 1 3 -\nspeech 2 4 -\n", "x.labels:3: speech 2–4 s overlaps line 2"},
+		{"duration 10\nspeech 1 x -\n", "x.labels:2: end \"x\" is not a finite number"},
+		{"duration 10\nshout 1 2 -\n", "x.labels:2: unknown kind \"shout\""},
+		{"duration 10\nspeech 3 2 -\n", "x.labels:2: segment 3–2 s"},
+		{"speech 1 2 -\n", "x.labels:1: segment before the duration line"},
+		{"# nothing\n", "x.labels:1: no duration line"},
+		{"duration 10\nspeaker 1 2\n", "x.labels:2: want"},
+	} {
+		_, err := ParseLabels("x.labels", []byte(c.in))
+		if !errors.Is(err, ErrLabels) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: got %v, want %q", c.in, err, c.want)
+		}
+	}
+	ls, err := ParseLabels("ok", []byte("duration 4 # s\nspeech 1 2 -10.5\nspeaker 1 2 -10.5\nspeech 2 3 -\n"))
+	if err != nil || len(ls.Segments) != 3 || !ls.Segments[0].HasBearing || ls.Segments[0].BearingDeg != -10.5 {
+		t.Fatalf("%+v %v", ls, err)
+	}
+	if _, ok := ls.At(KindSpeech, 1, 1.5); !ok {
+		t.Fatal("At")
+	}
+}
+
+func FuzzParseLabels(f *testing.F) {
+	f.Add([]byte("duration 10\nspeech 1 3 -\nsound_event 2 2.5 10\n"))
+	f.Add([]byte("duration 1e308\nspeech 0 1e308 nan\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ls, err := ParseLabels("fuzz", data)
+		if err != nil {
+			if !errors.Is(err, ErrLabels) || !strings.HasPrefix(err.Error(), "fuse: bad labels: fuzz") {
+				t.Fatalf("error %v", err)
+			}
+			return
+		}
+		for i, a := range ls.Segments {
+			if !(a.Start >= 0 && a.Start < a.End) {
+				t.Fatalf("segment %+v", a)
+			}
+			for _, b := range ls.Segments[i+1:] {
+				if a.Kind == b.Kind && a.Start < b.End && b.Start < a.End {
+					t.Fatalf("overlap %+v %+v", a, b)
+				}
+			}
+		}
+	})
+}
+
+func TestModelRoundTripAndMismatch(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteModel(&b, DefaultModel(), "test"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParseModel("m.txt", b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Heads[HeadAV][KindSpeech].Bias != -3 {
+		t.Fatal(m.Heads[HeadAV][KindSpeech])
+	}
+	bad := strings.Replace(b.String(), "a_vad:audio", "a_loud:audio", 1)
+	if _, err := ParseModel("m.txt", []byte(bad)); err == nil || !strings.Contains(err.Error(), "m.txt:3: feature 2 is \"a_loud:audio\"") {
+		t.Fatalf("got %v", err)
+	}
+	short := strings.Replace(b.String(), " v_fg:video", "", 1)
+	if _, err := ParseModel("m.txt", []byte(short)); err == nil || !strings.Contains(err.Error(), "m.txt:3: model has 17 features") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// TestDeciderContributionsSumAndDegraded: every decision's contributions
+// sum to its logit; a missing modality contributes 0 and degrades.
+func TestDeciderContributionsSumAndDegraded(t *testing.T) {
+	d, err := NewDecider(DecideConfig{OnConfidence: 0.6, OffConfidence: 0.4, HFOVDeg: 60, ChangeBearingDeg: 15, HeartbeatNS: 2e9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	speech := map[string]float64{"vad_speech_fraction": 1, "vad_score": 4, "audio_level_dbfs": -20, "doa_bearing_deg": 10, "doa_bearing_std_deg": 3,
+		"motion_energy": 0.2, "motion_x": 0.6, "audio_coverage": 1}
+	quiet := map[string]float64{"audio_level_dbfs": -60, "motion_energy": 0, "audio_coverage": 1}
+	var kinds []string
+	for i, c := range []struct {
+		ev      map[string]float64
+		missing []string
+	}{{quiet, nil}, {speech, nil}, {speech, nil}, {speech, []string{"video"}}, {quiet, nil}, {quiet, nil}, {quiet, nil}, {quiet, nil}, {quiet, nil}} {
+		act := &av.Decision{Robot: "r", Kind: KindActivity, TimeNS: int64(i) * 5e8, Evidence: c.ev, Missing: c.missing}
+		ds, err := d.Observe(act)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range ds {
+			var sum float64
+			for _, v := range x.Contributions {
+				sum += v
+			}
+			if math.Abs(sum-x.Logit) > 1e-12 {
+				t.Fatalf("%s: contributions %v sum to %v, logit %v", x.Kind, x.Contributions, sum, x.Logit)
+			}
+			if x.Degraded != (len(c.missing) > 0) || len(c.missing) > 0 && (x.Contributions[ModVideo] != 0 || x.Contributions[ModAudioVideo] != 0) {
+				t.Fatalf("%s degraded %v contributions %v", x.Kind, x.Degraded, x.Contributions)
+			}
+			kinds = append(kinds, x.Kind+":"+[]string{"beat", "on", "change", "end"}[int(x.Evidence["transition"])])
+		}
+	}
+	got := strings.Join(kinds, " ")
+	for _, want := range []string{"speech:on", "speaker:on", "speech:end"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("transitions %q lack %q", got, want)
+		}
+	}
+	if strings.Count(got, "speech:on") != 1 {
+		t.Errorf("speech published on more than once (no hysteresis?): %s", got)
+	}
+}
