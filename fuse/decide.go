@@ -32,6 +32,11 @@ type DecideConfig struct {
 // moving blocks' centre counts as a seen target with a bearing.
 const MotionTargetEnergy = 0.02
 
+// DOAMinStdDeg floors the sound bearing's uncertainty: the DOA reports
+// ~2° where, on the synthetic eval scenes, it reads up to ~8° off (it
+// pulls small delays toward 0°).
+const DOAMinStdDeg = 8.0
+
 // Transition codes, published as evidence "transition".
 const (
 	TransitionHeartbeat = 0
@@ -70,6 +75,7 @@ type Decider struct {
 
 	prevLevel, prevMotion         float64
 	havePrevLevel, havePrevMotion bool
+	agreeMem                      float64 // best av agreement of the current utterance
 	state                         []KindState
 	published                     []KindState // last published state per kind
 	missing                       string      // last interval's missing modalities
@@ -177,7 +183,7 @@ func (d *Decider) features(ev map[string]float64, missing []string) Inputs {
 		if b, ok := get("doa_bearing_deg"); ok {
 			in.HasAudioBearing, in.AudioBearing = true, b
 			s, _ := get("doa_bearing_std_deg")
-			in.AudioStd = max(s, 3)
+			in.AudioStd = max(s, DOAMinStdDeg)
 			set("a_doa", 1)
 		}
 	} else {
@@ -223,9 +229,17 @@ func (d *Decider) features(ev map[string]float64, missing []string) Inputs {
 			in.Agree = math.Exp(-dd * dd / (2 * (in.AudioStd*in.AudioStd + in.VisStd*in.VisStd)))
 		}
 		set("av_agree", in.Agree)
-		set("av_speech_agree", in.X[featureIndex("a_speech")]*in.Agree)
+		// The best agreement heard during this utterance: the DOA can lose
+		// its peak for a moment (it pulls toward 0°), a speaker does not
+		// jump.
+		sp := in.X[featureIndex("a_speech")]
+		if sp > 0 {
+			d.agreeMem = max(d.agreeMem, in.Agree)
+		} else {
+			d.agreeMem = in.Agree
+		}
+		set("av_speech_agree", sp*d.agreeMem)
 		set("av_onset_target", min(in.X[featureIndex("a_onset")], 1)*in.X[featureIndex("v_target")])
-		set("av_speech_target", in.X[featureIndex("a_speech")]*in.X[featureIndex("v_target")])
 		if z, ok := get("av_sync_z"); ok {
 			set("av_sync", clamp(z/3, -2, 2))
 		}

@@ -61,8 +61,7 @@ var HeadFeatures = []HeadFeature{
 	{"av_agree", ModAudioVideo},
 	{"av_speech_agree", ModAudioVideo}, // a_speech × av_agree
 	{"av_onset_target", ModAudioVideo}, // min(a_onset, 1) × v_target
-	{"av_speech_target", ModAudioVideo},
-	{"av_sync", ModAudioVideo}, // av_sync_z / 3, ±2
+	{"av_sync", ModAudioVideo},         // av_sync_z / 3, ±2
 }
 
 // Head availability: which modalities a head was fitted for.
