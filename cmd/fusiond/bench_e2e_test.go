@@ -47,4 +47,9 @@ func TestBenchE2E(t *testing.T) {
 	if svg, err := os.ReadFile(filepath.Join(dir, "e2e-latency-cdf.svg")); err != nil || !bytes.HasPrefix(svg, []byte("<svg")) {
 		t.Errorf("latency plot: %v", err)
 	}
+	// --from prints the same tables again without running.
+	var again bytes.Buffer
+	if code := cmdBench([]string{"e2e", "--from", filepath.Join(dir, "e2e.json")}, &again, &errOut); code != exitOK || again.String() != text {
+		t.Errorf("--from: exit %d\n%s", code, again.String())
+	}
 }
