@@ -100,10 +100,13 @@ clean:
 	rm -rf bin
 
 # Decision kinds: score the shipped fusion head on the held-out eval split;
-# refit it on the train split (docs/DECISIONS.md).
+# refit it on the train split (docs/DECISIONS.md). Both first fetch Debian's
+# media and mix the real-audio clips (scripts/make-eval-clips.sh).
 .PHONY: eval train
 eval:
+	scripts/make-eval-clips.sh
 	go run ./cmd/fusiond eval
 
 train:
+	scripts/make-eval-clips.sh
 	go run ./cmd/fusiond train --out configs/models/fusion-head.txt

@@ -52,6 +52,7 @@ func cmdEval(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print JSON")
 	model := fs.String("model", "shipped", "fusion head: shipped, handset or a model file")
 	make := fs.String("make-clips", "", "write the synthetic train and test scenes under this directory and exit")
+	mix := fs.Bool("mix", false, "mix the real-audio scenes' WAVs (.cache/eval) from their recipes under "+evalDir+" and exit")
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
 	}
@@ -62,6 +63,15 @@ func cmdEval(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		fmt.Fprintf(stdout, "wrote %d clips under %s\n", len(paths), *make)
+		return 0
+	}
+	if *mix {
+		n, err := mixAll(evalDir)
+		if err != nil {
+			fmt.Fprintf(stderr, "fusiond eval: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "mixed %d clips into %s\n", n, mixOutDir)
 		return 0
 	}
 	m, err := loadModel(*model)
@@ -170,7 +180,7 @@ func runClip(path string) (*clipRun, error) {
 	}
 	clock := av.NewVirtualClock(0)
 	var video *synthetic.Video
-	var audio *synthetic.Audio
+	var audio audioFiller
 	var fpool *av.FramePool
 	var apool *av.AudioPool
 	var chunk int
@@ -188,14 +198,28 @@ func runClip(path string) (*clipRun, error) {
 	}
 	if len(cfg.Microphones) > 0 {
 		mic := cfg.Microphones[0]
-		if mic.Source != "synthetic" {
-			return nil, fmt.Errorf("%s: microphone %s: eval runs synthetic sources only", path, mic.Name)
+		switch mic.Source {
+		case "synthetic":
+			src, err := newMicSource(mic, clock, drops, log)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			audio = synthAudio{src.(*synthetic.Audio)}
+		case "wav":
+			w, err := readWAV(mic.File)
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("%s: %s is not there: scripts/make-eval-clips.sh mixes it from Debian's media", path, mic.File)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			if w.rate != mic.RateHz || w.channels != mic.Channels {
+				return nil, fmt.Errorf("%s: %s is %d Hz × %d channels, the clip says %d × %d", path, mic.File, w.rate, w.channels, mic.RateHz, mic.Channels)
+			}
+			audio = wavAudio{w, av.StreamID(mic.Name)}
+		default:
+			return nil, fmt.Errorf("%s: microphone %s: eval runs synthetic and wav sources only", path, mic.Name)
 		}
-		src, err := newMicSource(mic, clock, drops, log)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		audio = src.(*synthetic.Audio)
 		chunk = int(av.NSToFrames(int64(mic.Chunk), mic.RateHz))
 		apool = av.NewAudioPool(mic.RateHz, mic.Channels, chunk, 64)
 	}
@@ -209,7 +233,7 @@ func runClip(path string) (*clipRun, error) {
 			}
 		}
 		if audio != nil {
-			rate := audio.Config().RateHz
+			rate := audio.rate()
 			if first := int64(k) * int64(chunk); av.FramesToNS(first, rate) < endNS {
 				aNS = av.FramesToNS(first+int64(chunk), rate)
 			}
@@ -229,8 +253,8 @@ func runClip(path string) (*clipRun, error) {
 		c := apool.Get()
 		first := int64(k) * int64(chunk)
 		audio.Fill(first, c.Data)
-		c.Stream, c.Seq, c.FirstFrame = audio.Config().Stream, k, first
-		c.CaptureNS = evalStartNS + av.FramesToNS(first, audio.Config().RateHz)
+		c.Stream, c.Seq, c.FirstFrame = audio.stream(), k, first
+		c.CaptureNS = evalStartNS + av.FramesToNS(first, audio.rate())
 		c.ArrivalNS = evalStartNS + aNS
 		clock.Set(c.ArrivalNS)
 		st.sync.Push(c, emit)
@@ -239,6 +263,37 @@ func runClip(path string) (*clipRun, error) {
 	st.sync.Flush(emit)
 	st.fuse.Flush(collect)
 	return run, nil
+}
+
+// audioFiller is an eval clip's microphone: samples by frame index.
+type audioFiller interface {
+	Fill(first int64, data []float32)
+	rate() int
+	stream() av.StreamID
+}
+
+type synthAudio struct{ *synthetic.Audio }
+
+func (a synthAudio) rate() int           { return a.Config().RateHz }
+func (a synthAudio) stream() av.StreamID { return a.Config().Stream }
+
+// wavAudio plays a WAV once, then silence; on the 16-bit grid already.
+type wavAudio struct {
+	w  *wav
+	id av.StreamID
+}
+
+func (a wavAudio) rate() int           { return a.w.rate }
+func (a wavAudio) stream() av.StreamID { return a.id }
+func (a wavAudio) Fill(first int64, data []float32) {
+	off := int(first) * a.w.channels
+	for i := range data {
+		if j := off + i; j < len(a.w.data) {
+			data[i] = a.w.data[j]
+		} else {
+			data[i] = 0
+		}
+	}
 }
 
 // evalRow is one kind's scores under one configuration.
@@ -348,7 +403,7 @@ func evaluate(runs []*clipRun, m *fuse.Model) (*evalReport, error) {
 			}
 			if cfgName == "fused" {
 				rep.Intervals += len(r.acts)
-				for _, scene := range []string{"tone", "muted"} {
+				for _, scene := range []string{"tone", "muted", "music"} {
 					if strings.HasSuffix(r.name, "-"+scene) {
 						for _, o := range out[fuse.KindSpeech] {
 							notN[scene]++

@@ -49,6 +49,7 @@ type scene struct {
 	delayFrame int64
 	events     []sceneEvent
 	video      *synthetic.Video
+	mix        *mixRecipe // real-audio scenes: the microphone plays this mix
 }
 
 // discBearing is the disc's bearing at t seconds and whether it is visible.
@@ -207,6 +208,10 @@ func (s *scene) yaml() string {
 	} else {
 		b.WriteString("cameras: []\n")
 	}
+	if s.mix != nil {
+		fmt.Fprintf(&b, "microphones:\n  - name: mic0\n    source: wav\n    file: %s\n    rate_hz: %d\n    channels: 2\n    chunk: 20ms\n    pace: true\n", s.mix.Out, sceneRate)
+		return b.String()
+	}
 	delay := time.Duration(math.Round(float64(s.delayFrame) * 1e9 / sceneRate))
 	fmt.Fprintf(&b, "microphones:\n  - name: mic0\n    source: synthetic\n    rate_hz: %d\n    channels: 2\n    chunk: 20ms\n    synthetic:\n      seed: %d\n      noise_dbfs: -60\n      channel_delay: %s\n      period: 0s\n",
 		sceneRate, s.seed+7, delay)
@@ -249,7 +254,7 @@ func (s *scene) labels() string {
 					fmt.Fprintf(&b, "speaker %g %g %.2f\n", round3(t), round3(end), db)
 				}
 			}
-		case "noise":
+		case "noise", "event":
 			db, vis := s.discBearing(e.at + e.dur/2)
 			if vis && s.visibleAt(e.at) && s.visibleAt(e.at+e.dur) {
 				fmt.Fprintf(&b, "sound_event %g %g %.2f\n", e.at, e.at+e.dur, db)
@@ -280,7 +285,8 @@ func makeClips(dir string) ([]string, error) {
 		split string
 		n     int
 		seed  uint64
-	}{{"train", 48, 11}, {"test", 24, 29}} {
+		real  int
+	}{{"train", 48, 11, 8}, {"test", 24, 29, 8}} {
 		d := filepath.Join(dir, sp.split)
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
@@ -296,6 +302,96 @@ func makeClips(dir string) ([]string, error) {
 			}
 			paths = append(paths, base+".yaml")
 		}
+		for i := range sp.real {
+			s, err := makeRealScene(sp.split, sp.n+i, sp.seed)
+			if err != nil {
+				return nil, err
+			}
+			base := filepath.Join(d, s.name)
+			for ext, body := range map[string]string{".yaml": s.yaml(), ".labels": s.labels(), ".mix": s.mix.String()} {
+				if err := os.WriteFile(base+ext, []byte(body), 0o644); err != nil {
+					return nil, err
+				}
+			}
+			paths = append(paths, base+".yaml")
+		}
 	}
 	return paths, nil
+}
+
+var realKinds = []string{"real-agree", "real-disagree", "real-music", "real-offscreen"}
+
+// makeRealScene draws real-audio scene i: Debian speech and event sounds
+// (train and test use different recordings) over the moving disc.
+func makeRealScene(split string, i int, seed uint64) (*scene, error) {
+	r := rand.New(rand.NewPCG(seed, uint64(i)))
+	kind := realKinds[i%len(realKinds)]
+	s := &scene{name: fmt.Sprintf("%s-%02d-%s", split, i, kind), kind: kind, seed: seed*1000 + uint64(i), camera: true, audio: true,
+		period: 6, visFor: 4}
+	v, err := synthetic.NewVideo(synthetic.VideoConfig{Stream: "cam0", Width: sceneW, Height: sceneH, FPS: sceneFPS,
+		Seed: s.seed, SpeedPxPerS: sceneSpeedPxS, VisiblePeriod: 6e9, VisibleFor: 4e9, NoiseAmplitude: 12}, av.NewVirtualClock(0))
+	if err != nil {
+		return nil, err
+	}
+	s.video = v
+	pickSrc := func(role string) string {
+		l := mixSources[role]
+		half := (len(l) + 1) / 2
+		if split == "test" {
+			return l[half+r.IntN(len(l)-half)]
+		}
+		return l[r.IntN(half)]
+	}
+	s.mix = &mixRecipe{Out: filepath.Join(mixOutDir, s.name+".wav"), Duration: sceneSeconds, NoiseDBFS: -60, Seed: s.seed}
+	add := func(role string, at, maxS, peak float64) error {
+		src := pickSrc(role)
+		dur, err := sourceSpanS(src, maxS)
+		if err != nil {
+			return err
+		}
+		kind := map[string]string{"speech": "speech", "event": "event", "music": "music"}[role]
+		s.events = append(s.events, sceneEvent{kind, at, math.Floor(dur*1000) / 1000, 0, peak})
+		s.mix.Items = append(s.mix.Items, mixItem{Source: src, At: at, MaxS: maxS, PeakDBFS: peak})
+		return nil
+	}
+	// Visible 0–4 s and 6–10 s of every 6 s.
+	switch kind {
+	case "real-agree":
+		if err := add("speech", 0.5, 3.4, -6-float64(r.IntN(6))); err != nil {
+			return nil, err
+		}
+		b, _ := s.discBearing(2)
+		s.delayFrame = delayFor(b)
+		if err := add("event", 6.5, 2.5, -6); err != nil {
+			return nil, err
+		}
+	case "real-disagree":
+		if err := add("speech", 6.3, 3.5, -6-float64(r.IntN(6))); err != nil {
+			return nil, err
+		}
+		b, _ := s.discBearing(8)
+		off := 30 + float64(r.IntN(30))
+		if b > 0 {
+			off = -off
+		}
+		s.delayFrame = delayFor(clampF(b+off, -70, 70))
+		if err := add("event", 4.2, 1.6, -6); err != nil { // unseen: the disc is away
+			return nil, err
+		}
+	case "real-music":
+		if err := add("music", 0.5, 9, -10); err != nil {
+			return nil, err
+		}
+		s.delayFrame = delayFor(-30 + float64(r.IntN(60)))
+	case "real-offscreen":
+		if err := add("speech", 4.1, 1.8, -8); err != nil {
+			return nil, err
+		}
+		s.delayFrame = delayFor(-40 + float64(r.IntN(80)))
+		if err := add("event", 6.5, 2.5, -6); err != nil {
+			return nil, err
+		}
+	}
+	s.mix.DelayFrames = int(s.delayFrame)
+	return s, nil
 }
