@@ -23,8 +23,8 @@ for n in bell trash-empty device-added window-attention service-login power-unpl
   conv "$n" "$m/sound-theme-freedesktop/usr/share/sounds/freedesktop/stereo/$n.oga"
 done
 # Music without speech: plucked chord sequences.
-[ -s "$src/chords-a.wav" ] || sox -n -r 48000 -c 1 -b 16 "$src/chords-a.wav" synth 1.5 pluck C3 pluck E3 pluck G3 pluck C4 : synth 1.5 pluck A2 pluck C3 pluck E3 pluck A3 : synth 1.5 pluck F2 pluck A2 pluck C3 pluck F3 : synth 1.5 pluck G2 pluck B2 pluck D3 pluck G3 : synth 1.5 pluck C3 pluck E3 pluck G3 pluck C4 : synth 1.5 pluck G2 pluck B2 pluck D3 pluck G3 gain -3
-[ -s "$src/chords-b.wav" ] || sox -n -r 48000 -c 1 -b 16 "$src/chords-b.wav" synth 1.2 pluck D3 pluck F#3 pluck A3 : synth 1.2 pluck B2 pluck D3 pluck F#3 : synth 1.2 pluck G2 pluck B2 pluck D3 : synth 1.2 pluck A2 pluck C#3 pluck E3 : synth 1.2 pluck D3 pluck F#3 pluck A3 : synth 1.2 pluck E3 pluck G3 pluck B3 : synth 1.2 pluck A2 pluck C#3 pluck E3 gain -3
+[ -s "$src/chords-a.wav" ] || sox -R -D -n -r 48000 -c 1 -b 16 "$src/chords-a.wav" synth 1.5 pluck C3 pluck E3 pluck G3 pluck C4 : synth 1.5 pluck A2 pluck C3 pluck E3 pluck A3 : synth 1.5 pluck F2 pluck A2 pluck C3 pluck F3 : synth 1.5 pluck G2 pluck B2 pluck D3 pluck G3 : synth 1.5 pluck C3 pluck E3 pluck G3 pluck C4 : synth 1.5 pluck G2 pluck B2 pluck D3 pluck G3 gain -3
+[ -s "$src/chords-b.wav" ] || sox -R -D -n -r 48000 -c 1 -b 16 "$src/chords-b.wav" synth 1.2 pluck D3 pluck F#3 pluck A3 : synth 1.2 pluck B2 pluck D3 pluck F#3 : synth 1.2 pluck G2 pluck B2 pluck D3 : synth 1.2 pluck A2 pluck C#3 pluck E3 : synth 1.2 pluck D3 pluck F#3 pluck A3 : synth 1.2 pluck E3 pluck G3 pluck B3 : synth 1.2 pluck A2 pluck C#3 pluck E3 gain -3
 go build -o .cache/eval/fusiond ./cmd/fusiond
 if [ "${1:-}" = --regen ]; then
   .cache/eval/fusiond eval --make-clips testdata/eval

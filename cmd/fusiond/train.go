@@ -38,7 +38,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	var b bytes.Buffer
-	fuse.WriteModel(&b, m, fmt.Sprintf("Trained by `fusiond train` (make train) on %d clips, %d decision intervals.\nLogistic regression per kind and head, classes balanced; L2 %g, %d Newton steps.", len(runs), n, trainL2, trainSteps))
+	fuse.WriteModel(&b, m, fmt.Sprintf("Trained by `fusiond train` (make train) on %d clips, %d decision intervals.\nLogistic regression per kind and head, L2 %g, %d Newton steps, bias calibrated to the best training F1.", len(runs), n, trainL2, trainSteps))
 	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
 		fmt.Fprintf(stderr, "fusiond train: %v\n", err)
 		return 1
