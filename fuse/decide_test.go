@@ -3,7 +3,10 @@ package fuse
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -122,5 +125,59 @@ func TestDeciderContributionsSumAndDegraded(t *testing.T) {
 	}
 	if strings.Count(got, "speech:on") != 1 {
 		t.Errorf("speech published on more than once (no hysteresis?): %s", got)
+	}
+}
+
+// TestDecisionsGolden: the decisions a fixed interval sequence produces,
+// field by field, against testdata/decisions.golden (go test -update).
+func TestDecisionsGolden(t *testing.T) {
+	d, err := NewDecider(DecideConfig{OnConfidence: 0.6, OffConfidence: 0.4, HFOVDeg: 60, ChangeBearingDeg: 15, HeartbeatNS: 2e9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for i := range 24 {
+		x := float64(i)
+		ev := map[string]float64{"audio_level_dbfs": -60, "audio_coverage": 1, "motion_energy": 0}
+		if i >= 4 && i < 12 {
+			ev["vad_speech_fraction"], ev["vad_score"], ev["audio_level_dbfs"] = 1, 4, -20
+			ev["doa_bearing_deg"], ev["doa_bearing_std_deg"] = -10+x, 3
+		}
+		if i >= 2 && i < 16 {
+			ev["motion_energy"], ev["motion_x"] = 0.15, 0.4+0.01*x
+		}
+		if i == 14 {
+			ev["audio_onsets"], ev["audio_level_dbfs"] = 2, -10
+		}
+		var missing []string
+		if i >= 18 && i < 20 {
+			missing = []string{"video"}
+		}
+		ds, err := d.Observe(&av.Decision{Robot: "r", Kind: KindActivity, TimeNS: int64(i) * 5e8, Evidence: ev, Missing: missing})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range ds {
+			fmt.Fprintf(&b, "t=%4.1f %-11s tr=%v active=%v conf=%.4f logit=%+.4f prior=%+.4f audio=%+.4f video=%+.4f av=%+.4f missing=%v degraded=%v",
+				float64(x.TimeNS)/1e9, x.Kind, x.Evidence["transition"], x.Evidence["active"], x.Confidence, x.Logit,
+				x.Contributions["prior"], x.Contributions[ModAudio], x.Contributions[ModVideo], x.Contributions[ModAudioVideo], x.Missing, x.Degraded)
+			if v, ok := x.Evidence["bearing_deg"]; ok {
+				fmt.Fprintf(&b, " bearing=%.2f", v)
+			}
+			b.WriteString("\n")
+		}
+	}
+	path := filepath.Join("testdata", "decisions.golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test ./fuse -run DecisionsGolden -update writes it)", err)
+	}
+	if string(want) != b.String() {
+		t.Fatalf("decisions differ from %s (go test -update to accept):\n%s", path, b.String())
 	}
 }
