@@ -76,6 +76,9 @@ type Decider struct {
 	prevLevel, prevMotion         float64
 	havePrevLevel, havePrevMotion bool
 	agreeMem                      float64 // best av agreement of the current utterance
+	floor                         float64 // tracked audio noise floor, dBFS
+	haveFloor                     bool
+	rel                           [2]float64 // this interval's audio and video reliability
 	state                         []KindState
 	published                     []KindState // last published state per kind
 	missing                       string      // last interval's missing modalities
@@ -163,6 +166,17 @@ func (d *Decider) features(ev map[string]float64, missing []string) Inputs {
 		if c, ok := get("audio_coverage"); ok {
 			in.AudioRel = clamp(c, 0, 1)
 		}
+		// The room's noise floor: the level, tracked down at once and up by
+		// 0.5 dB an interval. Audio in a loud room (floor above -40 dBFS)
+		// is trusted less, down to a quarter at -25 dBFS.
+		if lvl, ok := get("audio_level_dbfs"); ok {
+			if !d.haveFloor || lvl < d.floor {
+				d.floor, d.haveFloor = lvl, true
+			} else {
+				d.floor = min(lvl, d.floor+0.5)
+			}
+			in.AudioRel *= clamp((-20-d.floor)/20, 0.25, 1)
+		}
 		sp, _ := get("vad_speech_fraction")
 		set("a_speech", clamp(sp, 0, 1))
 		vs, _ := get("vad_score")
@@ -210,6 +224,11 @@ func (d *Decider) features(ev map[string]float64, missing []string) Inputs {
 			s, _ := get("face_bearing_std_deg")
 			in.VisStd = max(s, 2)
 			set("v_faces", 1)
+			// A small face (its angular width is 4 × its bearing's
+			// uncertainty) is seen less reliably: half weight below 3°.
+			if s > 0 {
+				in.VideoRel = clamp(4*s/6, 0.5, 1)
+			}
 		} else if in.HasMotionBearing {
 			in.HasVisBearing, in.VisBearing, in.VisStd = true, in.MotionBearing, 3
 		}
@@ -311,6 +330,7 @@ func (d *Decider) Step(ev map[string]float64, missing []string, timeNS int64) ([
 	for i, f := range HeadFeatures {
 		d.x[i] = float32(in.X[i] * rel(f.Modality))
 	}
+	d.rel = [2]float64{in.AudioRel, in.VideoRel}
 	if err := d.backend.Dense(d.dst, d.x, 1, len(d.x), d.w[head], d.zeroB, len(d.dst), Linear); err != nil {
 		return nil, err
 	}
@@ -437,6 +457,7 @@ func (d *Decider) decision(act *av.Decision, s *KindState) *av.Decision {
 	for m, name := range mods {
 		x.Contributions[name] = s.Contributions[1+m]
 	}
+	x.Evidence["reliability_audio"], x.Evidence["reliability_video"] = d.rel[0], d.rel[1]
 	if s.HasBearing {
 		x.Evidence["bearing_deg"] = s.BearingDeg
 		x.Evidence["bearing_std_deg"] = s.BearingStdDeg

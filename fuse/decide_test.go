@@ -181,3 +181,31 @@ func TestDecisionsGolden(t *testing.T) {
 		t.Fatalf("decisions differ from %s (go test -update to accept):\n%s", path, b.String())
 	}
 }
+
+// TestReliability: a loud room's noise floor and a small face lower their
+// modality's weight; a quiet room and a large face keep it at 1.
+func TestReliability(t *testing.T) {
+	for _, c := range []struct {
+		floorDBFS, faceStd float64
+		wantA, wantV       float64
+	}{{-60, 2, 1, 1}, {-30, 2, 0.5, 1}, {-20, 0.5, 0.25, 0.5}} {
+		d, err := NewDecider(DecideConfig{OnConfidence: 0.6, OffConfidence: 0.4, HFOVDeg: 60, HeartbeatNS: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var last []*av.Decision
+		for i := range 4 {
+			ev := map[string]float64{"audio_level_dbfs": c.floorDBFS, "audio_coverage": 1, "faces": 1, "face_bearing_deg": 3, "face_bearing_std_deg": c.faceStd}
+			if last, err = d.Observe(&av.Decision{Kind: KindActivity, TimeNS: int64(i) * 5e8, Evidence: ev}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(last) == 0 {
+			t.Fatal("no heartbeat")
+		}
+		ev := last[0].Evidence
+		if ev["reliability_audio"] != c.wantA || ev["reliability_video"] != c.wantV {
+			t.Errorf("floor %v dBFS, face σ %v°: reliability audio %v video %v, want %v %v", c.floorDBFS, c.faceStd, ev["reliability_audio"], ev["reliability_video"], c.wantA, c.wantV)
+		}
+	}
+}
