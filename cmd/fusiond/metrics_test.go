@@ -165,7 +165,7 @@ func TestMetricsMove(t *testing.T) {
 // and names it.
 func TestHealthzDown(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	base, stop, _ := startMetricsDaemon(t, "microphones.0.source=wav", "microphones.0.file=/nonexistent/mic.wav")
+	base, stop, logs := startMetricsDaemon(t, "microphones.0.source=wav", "microphones.0.file=/nonexistent/mic.wav")
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		code, body := get(t, base+"/healthz")
@@ -183,7 +183,15 @@ func TestHealthzDown(t *testing.T) {
 		}
 		pollPause()
 	}
-	_ = stop() // the missing file is the run's error
+	// The missing file is the run's error, logged once, where it happened,
+	// with its stream; cmdRun does not log it again.
+	err := stop()
+	if err == nil || !wasLogged(err) {
+		t.Errorf("run error %v: not marked as logged", err)
+	}
+	if n := strings.Count(logs.String(), "nonexistent/mic.wav"); n != 1 || !strings.Contains(logs.String(), "stream=mic0") {
+		t.Errorf("the missing file is logged %d times:\n%s", n, logs)
+	}
 }
 
 // documentedMetrics are the metric names in docs/METRICS.md's table.

@@ -116,7 +116,9 @@ func (p *pipeline) run(ctx context.Context) error {
 		q := p.captured[i]
 		g.Go(func() error {
 			defer q.Close()
-			return src.Run(ctx, q, startNS)
+			// Sources log their own failures, with their stream
+			// (sources.go, ingest/retry): the error is not logged again.
+			return markLogged(src.Run(ctx, q, startNS))
 		})
 		forwarding.Add(1)
 		g.Go(func() error {

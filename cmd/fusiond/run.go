@@ -70,7 +70,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		defer cancel()
 	}
 	if err := runDaemon(ctx, cfg, av.NewRealClock(), daemonFiles{decisions: *decisionsPath, record: *recordPath}, log); err != nil {
-		log.Error("fusiond run failed", "err", err)
+		if wasLogged(err) {
+			log.Info("fusiond run stopped with an error logged above", "exit", exitRuntime)
+		} else {
+			log.Error("fusiond run failed", "err", err)
+		}
 		return exitRuntime
 	}
 	return exitOK
