@@ -727,7 +727,7 @@ func (r *e2eReport) plots(dir string) error {
 		total.Points = append(total.Points, [2]float64{float64(p.Cameras), 100 * p.CPUCores})
 		per.Points = append(per.Points, [2]float64{float64(p.Cameras), 100 * p.CPUCores / float64(p.Cameras)})
 	}
-	return os.WriteFile(filepath.Join(dir, "e2e-scaling.svg"), []byte(svgPlot("Scaling, paced: one 640×480@30 camera + 48 kHz stereo mic per pipeline", "cameras", "% of one core", []svgSeries{total, per})), 0o644)
+	return os.WriteFile(filepath.Join(dir, "e2e-scaling.svg"), []byte(svgPlotAt("Scaling, paced: one 640×480@30 camera + 48 kHz stereo mic per pipeline", "cameras", "% of one core", []svgSeries{total, per}, true)), 0o644)
 }
 
 // cdfCutMS bounds the latency plot's x axis: the target is 10 ms.
@@ -740,6 +740,12 @@ type svgSeries struct {
 
 // svgPlot draws line series on linear axes.
 func svgPlot(title, xlabel, ylabel string, series []svgSeries) string {
+	return svgPlotAt(title, xlabel, ylabel, series, false)
+}
+
+// svgPlotAt draws line series on linear axes, the legend at the top left
+// (topLeft) or the bottom right.
+func svgPlotAt(title, xlabel, ylabel string, series []svgSeries, topLeft bool) string {
 	const W, H, L, R, T, B = 640.0, 400.0, 60.0, 20.0, 40.0, 50.0
 	xmax, ymax := 0.0, 0.0
 	for _, s := range series {
@@ -767,7 +773,11 @@ func svgPlot(title, xlabel, ylabel string, series []svgSeries) string {
 		}
 		c := colors[i%len(colors)]
 		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`+"\n", c, strings.Join(pts, " "))
-		fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="12" height="3" fill="%s"/><text x="%.0f" y="%.0f">%s</text>`+"\n", W-R-220, T+8+16*float64(i), c, W-R-204, T+12+16*float64(i), s.Name)
+		lx, ly := W-R-220, H-B-12-16*float64(len(series)-i)
+		if topLeft {
+			lx, ly = L+12, T+8+16*float64(i)
+		}
+		fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="12" height="3" fill="%s"/><text x="%.0f" y="%.0f">%s</text>`+"\n", lx, ly, c, lx+16, ly+4, s.Name)
 	}
 	b.WriteString("</svg>\n")
 	return b.String()
