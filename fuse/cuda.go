@@ -313,9 +313,26 @@ func (c *CUDA) launch(fn uintptr, gx, gy, block, shmem uint32, args ...uint64) e
 
 func f32ptr(s []float32) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(s)) }
 
-// MotionGrids implements Backend.
-func (c *CUDA) MotionGrids(frames []FrameRef, cell int, grids, prev, diffs [][]float32) error {
-	err := c.motionGridsGPU(frames, cell, grids, prev, diffs)
+// upload copies h into the device buffer called name and returns it.
+func (c *CUDA) upload(name string, h []float32) (uint64, error) {
+	d, err := c.buf(name, uint64(len(h)*4))
+	if err != nil {
+		return 0, err
+	}
+	return d, c.h2d(d, f32ptr(h), len(h)*4)
+}
+
+// download copies the device buffer d into dst and waits for the stream.
+func (c *CUDA) download(dst []float32, d uint64) error {
+	if err := c.d2h(f32ptr(dst), d, len(dst)*4); err != nil {
+		return err
+	}
+	return c.sync()
+}
+
+// orCPU runs the operation on the CPU backend instead when err says the GPU
+// could not (no device memory left, or a size the kernels do not take).
+func (c *CUDA) orCPU(err error, cpu func(*CPU) error) error {
 	if !errors.Is(err, ErrDeviceMemory) && !errors.Is(err, errCPUOnly) {
 		return err
 	}
@@ -324,7 +341,12 @@ func (c *CUDA) MotionGrids(frames []FrameRef, cell int, grids, prev, diffs [][]f
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.cpu.MotionGrids(frames, cell, grids, prev, diffs)
+	return cpu(c.cpu)
+}
+
+// MotionGrids implements Backend.
+func (c *CUDA) MotionGrids(frames []FrameRef, cell int, grids, prev, diffs [][]float32) error {
+	return c.orCPU(c.motionGridsGPU(frames, cell, grids, prev, diffs), func(cpu *CPU) error { return cpu.MotionGrids(frames, cell, grids, prev, diffs) })
 }
 
 // motionGridsGPU runs frames of one shape in one launch.
@@ -439,16 +461,7 @@ func log2(n int) int {
 
 // PowerSpectra implements Backend.
 func (c *CUDA) PowerSpectra(dst, frames []float32, rows, fftSize int, window []float32) error {
-	err := c.powerSpectraGPU(dst, frames, rows, fftSize, window)
-	if !errors.Is(err, ErrDeviceMemory) && !errors.Is(err, errCPUOnly) {
-		return err
-	}
-	if errors.Is(err, ErrDeviceMemory) {
-		c.outOfMemory(err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.cpu.PowerSpectra(dst, frames, rows, fftSize, window)
+	return c.orCPU(c.powerSpectraGPU(dst, frames, rows, fftSize, window), func(cpu *CPU) error { return cpu.PowerSpectra(dst, frames, rows, fftSize, window) })
 }
 
 func (c *CUDA) powerSpectraGPU(dst, frames []float32, rows, fftSize int, window []float32) error {
@@ -465,23 +478,16 @@ func (c *CUDA) powerSpectraGPU(dst, frames []float32, rows, fftSize int, window 
 		return err
 	}
 	defer c.leave()
-	bins := fftSize/2 + 1
-	din, err := c.buf("audio", uint64(len(frames)*4))
+	din, err := c.upload("audio", frames)
 	if err != nil {
 		return err
 	}
-	dwin, err := c.buf("window", uint64(fftSize*4))
+	dwin, err := c.upload("window", window)
 	if err != nil {
 		return err
 	}
-	dout, err := c.buf("power", uint64(rows*bins*4))
+	dout, err := c.buf("power", uint64(len(dst)*4))
 	if err != nil {
-		return err
-	}
-	if err := c.h2d(din, f32ptr(frames), len(frames)*4); err != nil {
-		return err
-	}
-	if err := c.h2d(dwin, f32ptr(window), fftSize*4); err != nil {
 		return err
 	}
 	threads := uint32(max(1, min(fftSize/2, 1024)))
@@ -489,24 +495,12 @@ func (c *CUDA) powerSpectraGPU(dst, frames []float32, rows, fftSize int, window 
 		dout, din, dwin, i32(fftSize), i32(log2(fftSize))); err != nil {
 		return err
 	}
-	if err := c.d2h(f32ptr(dst), dout, rows*bins*4); err != nil {
-		return err
-	}
-	return c.sync()
+	return c.download(dst, dout)
 }
 
 // LogMel implements Backend.
 func (c *CUDA) LogMel(dst, power []float32, rows, bins int, filterbank []float32, nMel int) error {
-	err := c.logMelGPU(dst, power, rows, bins, filterbank, nMel)
-	if !errors.Is(err, ErrDeviceMemory) && !errors.Is(err, errCPUOnly) {
-		return err
-	}
-	if errors.Is(err, ErrDeviceMemory) {
-		c.outOfMemory(err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.cpu.LogMel(dst, power, rows, bins, filterbank, nMel)
+	return c.orCPU(c.logMelGPU(dst, power, rows, bins, filterbank, nMel), func(cpu *CPU) error { return cpu.LogMel(dst, power, rows, bins, filterbank, nMel) })
 }
 
 func (c *CUDA) logMelGPU(dst, power []float32, rows, bins int, filterbank []float32, nMel int) error {
@@ -520,11 +514,11 @@ func (c *CUDA) logMelGPU(dst, power []float32, rows, bins int, filterbank []floa
 		return err
 	}
 	defer c.leave()
-	dp, err := c.buf("melin", uint64(len(power)*4))
+	dp, err := c.upload("melin", power)
 	if err != nil {
 		return err
 	}
-	dfb, err := c.buf("filterbank", uint64(len(filterbank)*4))
+	dfb, err := c.upload("filterbank", filterbank)
 	if err != nil {
 		return err
 	}
@@ -532,35 +526,17 @@ func (c *CUDA) logMelGPU(dst, power []float32, rows, bins int, filterbank []floa
 	if err != nil {
 		return err
 	}
-	if err := c.h2d(dp, f32ptr(power), len(power)*4); err != nil {
-		return err
-	}
-	if err := c.h2d(dfb, f32ptr(filterbank), len(filterbank)*4); err != nil {
-		return err
-	}
 	total := rows * nMel
 	if err := c.launch(c.fns.logmel, uint32((total+127)/128), 1, 128, 0,
 		dout, dp, dfb, i32(rows), i32(bins), i32(nMel), f32(MelFloor)); err != nil {
 		return err
 	}
-	if err := c.d2h(f32ptr(dst), dout, len(dst)*4); err != nil {
-		return err
-	}
-	return c.sync()
+	return c.download(dst, dout)
 }
 
 // GCCPHAT implements Backend.
 func (c *CUDA) GCCPHAT(dst, a, b []float32, rows, n, maxLag int) error {
-	err := c.gccPHATGPU(dst, a, b, rows, n, maxLag)
-	if !errors.Is(err, ErrDeviceMemory) && !errors.Is(err, errCPUOnly) {
-		return err
-	}
-	if errors.Is(err, ErrDeviceMemory) {
-		c.outOfMemory(err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.cpu.GCCPHAT(dst, a, b, rows, n, maxLag)
+	return c.orCPU(c.gccPHATGPU(dst, a, b, rows, n, maxLag), func(cpu *CPU) error { return cpu.GCCPHAT(dst, a, b, rows, n, maxLag) })
 }
 
 func (c *CUDA) gccPHATGPU(dst, a, b []float32, rows, n, maxLag int) error {
@@ -577,11 +553,11 @@ func (c *CUDA) gccPHATGPU(dst, a, b []float32, rows, n, maxLag int) error {
 		return err
 	}
 	defer c.leave()
-	da, err := c.buf("gcca", uint64(len(a)*4))
+	da, err := c.upload("gcca", a)
 	if err != nil {
 		return err
 	}
-	db, err := c.buf("gccb", uint64(len(b)*4))
+	db, err := c.upload("gccb", b)
 	if err != nil {
 		return err
 	}
@@ -589,35 +565,17 @@ func (c *CUDA) gccPHATGPU(dst, a, b []float32, rows, n, maxLag int) error {
 	if err != nil {
 		return err
 	}
-	if err := c.h2d(da, f32ptr(a), len(a)*4); err != nil {
-		return err
-	}
-	if err := c.h2d(db, f32ptr(b), len(b)*4); err != nil {
-		return err
-	}
 	threads := uint32(max(1, min(n/2, 1024)))
 	if err := c.launch(c.fns.gcc, uint32(rows), 1, threads, uint32(2*n*8),
 		dout, da, db, i32(n), i32(log2(n)), i32(maxLag)); err != nil {
 		return err
 	}
-	if err := c.d2h(f32ptr(dst), dout, len(dst)*4); err != nil {
-		return err
-	}
-	return c.sync()
+	return c.download(dst, dout)
 }
 
 // Dense implements Backend.
 func (c *CUDA) Dense(dst, x []float32, batch, in int, w, bias []float32, out int, act Activation) error {
-	err := c.denseGPU(dst, x, batch, in, w, bias, out, act)
-	if !errors.Is(err, ErrDeviceMemory) && !errors.Is(err, errCPUOnly) {
-		return err
-	}
-	if errors.Is(err, ErrDeviceMemory) {
-		c.outOfMemory(err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.cpu.Dense(dst, x, batch, in, w, bias, out, act)
+	return c.orCPU(c.denseGPU(dst, x, batch, in, w, bias, out, act), func(cpu *CPU) error { return cpu.Dense(dst, x, batch, in, w, bias, out, act) })
 }
 
 func (c *CUDA) denseGPU(dst, x []float32, batch, in int, w, bias []float32, out int, act Activation) error {
@@ -631,15 +589,15 @@ func (c *CUDA) denseGPU(dst, x []float32, batch, in int, w, bias []float32, out 
 		return err
 	}
 	defer c.leave()
-	dx, err := c.buf("x", uint64(len(x)*4))
+	dx, err := c.upload("x", x)
 	if err != nil {
 		return err
 	}
-	dw, err := c.buf("w", uint64(len(w)*4))
+	dw, err := c.upload("w", w)
 	if err != nil {
 		return err
 	}
-	db, err := c.buf("bias", uint64(len(bias)*4))
+	db, err := c.upload("bias", bias)
 	if err != nil {
 		return err
 	}
@@ -647,23 +605,12 @@ func (c *CUDA) denseGPU(dst, x []float32, batch, in int, w, bias []float32, out 
 	if err != nil {
 		return err
 	}
-	for _, cp := range []struct {
-		d uint64
-		h []float32
-	}{{dx, x}, {dw, w}, {db, bias}} {
-		if err := c.h2d(cp.d, f32ptr(cp.h), len(cp.h)*4); err != nil {
-			return err
-		}
-	}
 	total := batch * out
 	if err := c.launch(c.fns.dense, uint32((total+127)/128), 1, 128, 0,
 		dy, dx, dw, db, i32(batch), i32(in), i32(out), i32(int(act))); err != nil {
 		return err
 	}
-	if err := c.d2h(f32ptr(dst), dy, len(dst)*4); err != nil {
-		return err
-	}
-	return c.sync()
+	return c.download(dst, dy)
 }
 
 // outOfMemory notes an operation that fell back to the CPU; the first one
