@@ -25,7 +25,8 @@ func newDaemonMetrics(cfg *configs.Config, log *slog.Logger) *daemonMetrics {
 	if cfg.Metrics.Listen == "" {
 		return nil
 	}
-	return &daemonMetrics{m: metrics.New(version), log: log.With("component", "metrics")}
+	_, revision := buildVersion()
+	return &daemonMetrics{m: metrics.New(versionOrDev(), revision), log: log.With("component", "metrics")}
 }
 
 // attach connects the metrics to the pipeline (a bundle tap, the state

@@ -69,14 +69,14 @@ type Metrics struct {
 
 // New returns the metrics of one daemon: build info, the Go runtime and
 // process collectors, and the data-path histograms and counters.
-func New(version string) *Metrics {
+func New(version, revision string) *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{Registry: reg}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "build_info",
-		Help: "Always 1; the labels say which fusiond build runs."}, []string{"version", "goversion"})
-	build.WithLabelValues(version, runtime.Version()).Set(1)
+		Help: "Always 1; the labels say which fusiond build runs."}, []string{"version", "revision", "goversion"})
+	build.WithLabelValues(version, revision, runtime.Version()).Set(1)
 
 	m.stage = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: "stage_latency_seconds",
 		Help:    "Latency between two stages of the last bundle behind each published decision, by span.",

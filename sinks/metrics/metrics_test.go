@@ -17,7 +17,7 @@ import (
 
 func TestServeMetricsAndHealth(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	m := New("test")
+	m := New("test", "abc123")
 	var down atomic.Bool
 	src := func() []sinks.SourceHealth {
 		return []sinks.SourceHealth{{Stream: "cam0", Kind: "camera", Healthy: true}, {Stream: "mic0", Kind: "microphone", Healthy: !down.Load()}}
@@ -58,6 +58,7 @@ func TestServeMetricsAndHealth(t *testing.T) {
 	_, text := get("/metrics")
 	for _, want := range []string{
 		`fusiond_build_info{goversion="`,
+		`revision="abc123",version="test"} 1`,
 		`fusiond_backend_info{backend="cpu"} 1`,
 		`fusiond_decisions_total{kind="activity"} 1`,
 		`fusiond_stage_latency_seconds_count{span="arrival_to_publish"} 1`,
