@@ -231,6 +231,7 @@ func replay(ctx context.Context, cfg *configs.Config, opts replayOptions, sinkLi
 	warned := map[string]bool{}
 	var readErr error
 	var samples int
+	var lastRel int64
 	for ctx.Err() == nil {
 		m, err := r.Next()
 		if err == io.EOF {
@@ -280,6 +281,7 @@ func replay(ctx context.Context, cfg *configs.Config, opts replayOptions, sinkLi
 		}
 		st.sync.Push(s, emit)
 		samples++
+		lastRel = rel
 		progress.update(r.Offset(), size, rel, real.Now()-startReal)
 		if sinkErr != nil {
 			break
@@ -287,7 +289,7 @@ func replay(ctx context.Context, cfg *configs.Config, opts replayOptions, sinkLi
 	}
 	st.sync.Flush(emit)
 	st.fuse.Flush(publish)
-	progress.done(samples)
+	progress.done(samples, lastRel-opts.fromNS, real.Now()-startReal)
 	if sinkErr != nil {
 		return sinkErr
 	}
@@ -345,11 +347,13 @@ func (p *progress) update(offset, size, recordedNS, wallNS int64) {
 	}
 }
 
-func (p *progress) done(samples int) {
+// done says what the pass replayed: recordedNS of recording in wallNS.
+func (p *progress) done(samples int, recordedNS, wallNS int64) {
 	if p.terminal {
 		fmt.Fprintln(p.w)
 	}
-	fmt.Fprintf(p.w, "replay done: %d samples\n", samples)
+	fmt.Fprintf(p.w, "replay done: %d samples, %.1f s of recording in %.2f s (%.1f× real time)\n",
+		samples, float64(recordedNS)/1e9, float64(wallNS)/1e9, float64(recordedNS)/float64(max(wallNS, 1)))
 }
 
 // checkGolden compares decisions with a golden JSONL file, ignoring
