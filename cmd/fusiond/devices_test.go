@@ -127,7 +127,7 @@ func runFor(t *testing.T, cfg *configs.Config, d time.Duration) ([]av.Decision, 
 	logs := &syncBuffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	err := daemon(ctx, cfg, av.NewRealClock(), jsonl, slog.New(slog.NewTextHandler(logs, nil)))
+	err := runDaemon(ctx, cfg, av.NewRealClock(), daemonFiles{decisions: jsonl}, slog.New(slog.NewTextHandler(logs, nil)))
 	return readDecisions(t, jsonl), logs.String(), err
 }
 

@@ -72,7 +72,7 @@ func TestDaemonEndToEnd(t *testing.T) {
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- daemon(ctx, cfg, av.NewRealClock(), jsonl, slog.New(slog.NewTextHandler(logs, nil)))
+		done <- runDaemon(ctx, cfg, av.NewRealClock(), daemonFiles{decisions: jsonl}, slog.New(slog.NewTextHandler(logs, nil)))
 	}()
 
 	sub := subscribe(t, port)

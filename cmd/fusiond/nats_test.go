@@ -116,7 +116,9 @@ func TestDaemonServerRestart(t *testing.T) {
 	defer cancel()
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- daemon(ctx, cfg, av.NewRealClock(), jsonl, slog.New(slog.NewTextHandler(logs, nil))) }()
+	go func() {
+		done <- runDaemon(ctx, cfg, av.NewRealClock(), daemonFiles{decisions: jsonl}, slog.New(slog.NewTextHandler(logs, nil)))
+	}()
 
 	nc, err := e.Connect()
 	if err != nil {
@@ -167,7 +169,9 @@ func TestDaemonControlPlane(t *testing.T) {
 	defer cancel()
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- daemon(ctx, cfg, av.NewRealClock(), "", slog.New(slog.NewTextHandler(logs, nil))) }()
+	go func() {
+		done <- runDaemon(ctx, cfg, av.NewRealClock(), daemonFiles{}, slog.New(slog.NewTextHandler(logs, nil)))
+	}()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -288,7 +292,7 @@ func TestNatsCLI(t *testing.T) {
 	cfg := testConfig(t, listenArg(port))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- daemon(ctx, cfg, av.NewRealClock(), "", slog.New(slog.DiscardHandler)) }()
+	go func() { done <- runDaemon(ctx, cfg, av.NewRealClock(), daemonFiles{}, slog.New(slog.DiscardHandler)) }()
 	defer func() {
 		cancel()
 		<-done
@@ -335,7 +339,7 @@ func TestJavaScriptSubscriber(t *testing.T) {
 	cfg := testConfig(t, listenArg(port))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- daemon(ctx, cfg, av.NewRealClock(), "", slog.New(slog.DiscardHandler)) }()
+	go func() { done <- runDaemon(ctx, cfg, av.NewRealClock(), daemonFiles{}, slog.New(slog.DiscardHandler)) }()
 	defer func() {
 		cancel()
 		<-done
@@ -379,7 +383,7 @@ func TestDaemonSensorSubjects(t *testing.T) {
 	cfg := testConfig(t, listenArg(port), "nats.sensors.enabled=true", "nats.sensors.every=3")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- daemon(ctx, cfg, av.NewRealClock(), "", slog.New(slog.DiscardHandler)) }()
+	go func() { done <- runDaemon(ctx, cfg, av.NewRealClock(), daemonFiles{}, slog.New(slog.DiscardHandler)) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -249,11 +249,6 @@ type daemonFiles struct {
 	onPipeline        func(*pipeline, *daemonMetrics)
 }
 
-// daemon is runDaemon writing decisions to decisionsPath and no recording.
-func daemon(ctx context.Context, cfg *configs.Config, clock av.Clock, decisionsPath string, log *slog.Logger) error {
-	return runDaemon(ctx, cfg, clock, daemonFiles{decisions: decisionsPath}, log)
-}
-
 // logConfig is the decision log's configuration from the nats: section.
 func logConfig(cfg *configs.Config) sinks.LogConfig {
 	js := cfg.NATS.JetStream
