@@ -46,8 +46,10 @@ const KindActivity = "activity"
 // SilenceDBFS is the level reported for digital silence.
 const SilenceDBFS = -120.0
 
-// gridCell is the side, in pixels, of the blocks motion is measured on.
-const gridCell = 8
+// MotionCell is the side, in pixels, of the blocks motion is measured on
+// (here and, by default, by the visual features, whose measure Activity
+// then takes instead of computing its own).
+const MotionCell = 8
 
 // MotionFloor is the change of a block's mean luma, in grey levels, below
 // which it counts as sensor noise rather than motion.
@@ -140,8 +142,21 @@ func (a *Activity) Push(b *av.Bundle, emit func(*av.Decision)) {
 	a.bundles++
 	a.lastTimeNS = b.TimeNS
 	a.last = b.Stamps
+	if b.Has(av.Audio) {
+		a.powerSum += meanSquare(b.Audio.Data)
+		a.powerN++
+		a.coverageSum += b.Audio.Coverage()
+		a.feat.push(b)
+	}
+	a.vis.push(b, &a.feat)
 	if b.Has(av.Video) && b.Frame != nil {
-		if m, ok := a.motion(b.Frame); ok {
+		// The visual features measure the same motion grid; take theirs
+		// rather than computing it twice.
+		m, ok, measured := a.vis.motion()
+		if !measured {
+			m, ok = a.motion(b.Frame)
+		}
+		if ok {
 			a.motionSum += m.energy
 			a.motionN++
 			if m.energy > 0 {
@@ -151,13 +166,6 @@ func (a *Activity) Push(b *av.Bundle, emit func(*av.Decision)) {
 			}
 		}
 	}
-	if b.Has(av.Audio) {
-		a.powerSum += meanSquare(b.Audio.Data)
-		a.powerN++
-		a.coverageSum += b.Audio.Coverage()
-		a.feat.push(b)
-	}
-	a.vis.push(b, &a.feat)
 }
 
 // Flush emits the decision of the interval in progress.
@@ -237,7 +245,7 @@ type motionSample struct{ energy, x, y float64 }
 // motion measures f against the previous frame; false for the first frame,
 // a frame of a new size, or a malformed one.
 func (a *Activity) motion(f *av.Frame) (motionSample, bool) {
-	gw, gh := f.Width/gridCell, f.Height/gridCell
+	gw, gh := f.Width/MotionCell, f.Height/MotionCell
 	if gw != a.gridW || gh != a.gridH {
 		a.gridW, a.gridH = gw, gh
 		a.grid, a.prev, a.diff = make([]float32, gw*gh), make([]float32, gw*gh), make([]float32, gw*gh)
@@ -248,7 +256,7 @@ func (a *Activity) motion(f *av.Frame) (motionSample, bool) {
 	if a.havePrev {
 		a.prevs[0] = a.prev
 	}
-	if err := a.backend.MotionGrids(a.frames[:], gridCell, a.grids[:], a.prevs[:], a.diffs[:]); err != nil {
+	if err := a.backend.MotionGrids(a.frames[:], MotionCell, a.grids[:], a.prevs[:], a.diffs[:]); err != nil {
 		a.havePrev = false
 		return motionSample{}, false
 	}

@@ -40,6 +40,22 @@ func (s *visualSummary) init(cfg ActivityConfig) error {
 // push measures b's frame, and with this bundle's audio features (af.cur)
 // the cross-modal features: mouth motion against the audio level for the
 // synchrony, the largest face's bearing against the sound's.
+// motion returns this frame's motion as the visual features measured it
+// (the grid and floor Activity uses); measured is false without visual
+// features, ok false when they had no motion for the frame (the first).
+func (s *visualSummary) motion() (m motionSample, ok, measured bool) {
+	if s.features == nil {
+		return motionSample{}, false, false
+	}
+	e, ok := s.frame["video_motion_energy"]
+	if !ok {
+		return motionSample{}, false, true
+	}
+	m.energy = e
+	m.x, m.y = s.frame["video_motion_x"], s.frame["video_motion_y"]
+	return m, true, true
+}
+
 func (s *visualSummary) push(b *av.Bundle, af *audioSummary) {
 	cur := af.cur
 	af.cur = nil

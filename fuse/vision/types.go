@@ -79,7 +79,7 @@ func (c *Config) defaults() error {
 		c.MOG2VarThreshold = 16
 	}
 	if c.MotionCell == 0 {
-		c.MotionCell = 8
+		c.MotionCell = fuse.MotionCell
 	}
 	if c.MaxFaces == 0 {
 		c.MaxFaces = 16
