@@ -383,7 +383,7 @@ func (s *JetStreamSink) resender() {
 	defer tick.Stop()
 	var due []uint64
 	var queued []*nats.Msg
-	var lastEnsure time.Time
+	var lastEnsure int64 // pipeline ns
 	for {
 		select {
 		case <-s.quit:
@@ -394,8 +394,8 @@ func (s *JetStreamSink) resender() {
 		if !s.nc.IsConnected() {
 			continue
 		}
-		if s.cfg.EnsureLog != nil && s.noAnswer.Load() && time.Since(lastEnsure) >= time.Second {
-			lastEnsure = time.Now()
+		if s.cfg.EnsureLog != nil && s.noAnswer.Load() && s.cfg.Clock.Now()-lastEnsure >= int64(time.Second) {
+			lastEnsure = s.cfg.Clock.Now()
 			s.noAnswer.Store(false)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			if err := s.cfg.EnsureLog(ctx); err != nil {

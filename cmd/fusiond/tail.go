@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/sinks/client"
 )
 
@@ -119,7 +120,7 @@ func cmdTail(args []string, stdout, stderr io.Writer) int {
 			case <-up:
 			}
 		}
-		r, err := client.Replay(ctx, nc, *robot, time.Now().Add(-*since), handler)
+		r, err := client.Replay(ctx, nc, *robot, time.Unix(0, av.NewRealClock().Now()).Add(-*since), handler)
 		if err != nil {
 			fmt.Fprintf(stderr, "fusiond tail: --since: %v\n", err)
 			return exitRuntime
