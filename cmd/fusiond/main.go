@@ -10,12 +10,16 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // Exit codes.
@@ -132,4 +136,18 @@ func (s *setFlags) String() string { return strings.Join(*s, " ") }
 func (s *setFlags) Set(v string) error {
 	*s = append(*s, v)
 	return nil
+}
+
+// commandContext is a command's context: done on SIGINT or SIGTERM, or
+// after d when d > 0 (--for).
+func commandContext(d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	if d <= 0 {
+		return ctx, stop
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	return ctx, func() {
+		cancel()
+		stop()
+	}
 }

@@ -7,11 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
 	"path/filepath"
 	gosync "sync"
-	"syscall"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -49,13 +46,8 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	log := newLogger(cfg.Log, stderr)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := commandContext(*runFor)
 	defer stop()
-	if *runFor > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *runFor)
-		defer cancel()
-	}
 	rec := newRecorder(cfg, av.NewRealClock(), log)
 	p, err := newPipeline(cfg, av.NewRealClock(), nil, log)
 	if err == nil {

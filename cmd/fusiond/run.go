@@ -7,12 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
 	"slices"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -62,13 +59,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		log.Info("no --config given: running the built-in demo config (synthetic camera and microphone); start from configs/robot.yaml for real devices")
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := commandContext(*runFor)
 	defer stop()
-	if *runFor > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *runFor)
-		defer cancel()
-	}
 	if err := runDaemon(ctx, cfg, av.NewRealClock(), daemonFiles{decisions: *decisionsPath, record: *recordPath}, log); err != nil {
 		if wasLogged(err) {
 			log.Info("fusiond run stopped with an error logged above", "exit", exitRuntime)
