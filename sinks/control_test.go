@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
+	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
 	"go.uber.org/goleak"
 )
 
@@ -137,7 +138,7 @@ func TestControlPlaneFlood(t *testing.T) {
 		flood.PublishRequest("fusion.r.ctl.status", inbox, nil)
 	}
 	flood.Flush()
-	poll(t, "the flood to be reported", func() bool { return asyncErrs.Load() > 0 })
+	avtest.Poll(t, "the flood to be reported", func() bool { return asyncErrs.Load() > 0 })
 	// While the status endpoint is stuck and flooded, the service answers.
 	for _, subj := range []string{"$SRV.PING.fusiond", "$SRV.STATS.fusiond", "fusion.r.ctl.config"} {
 		if _, err := nc.Request(subj, nil, 5*time.Second); err != nil {
@@ -146,7 +147,7 @@ func TestControlPlaneFlood(t *testing.T) {
 	}
 	open()
 	var s string
-	poll(t, "status after the flood", func() bool { return Request(nc, "r", "status", nil, &s, time.Second) == nil && s == "ok" })
+	avtest.Poll(t, "status after the flood", func() bool { return Request(nc, "r", "status", nil, &s, time.Second) == nil && s == "ok" })
 	if svc.Stopped() {
 		t.Fatal("the service stopped")
 	}

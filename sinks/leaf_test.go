@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
 
+	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
 	"github.com/seed-4c364652/fusiond/sinks/client"
 )
 
@@ -43,7 +44,7 @@ func TestLeafNodeJoinsHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Shutdown()
-	poll(t, "the leaf connection", func() bool { return hub.NumLeafNodes() == 1 })
+	avtest.Poll(t, "the leaf connection", func() bool { return hub.NumLeafNodes() == 1 })
 
 	hubNC, err := nats.Connect(hub.ClientURL())
 	if err != nil {
@@ -63,7 +64,7 @@ func TestLeafNodeJoinsHub(t *testing.T) {
 	defer nc.Close()
 	ensure(t, nc, LogConfig{Robot: "r1"})
 	// The hub's subscription reaches the leaf asynchronously.
-	poll(t, "the hub's interest on the leaf", func() bool {
+	avtest.Poll(t, "the hub's interest on the leaf", func() bool {
 		nc.Publish("fusion.probe.decision.x", nil)
 		_, err := live.NextMsg(20 * time.Millisecond)
 		return err == nil

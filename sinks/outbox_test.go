@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
 	"github.com/seed-4c364652/fusiond/sinks/client"
 )
 
@@ -152,7 +153,7 @@ func TestRestartEmbeddedExactlyOnce(t *testing.T) {
 	if st.Acked != n || st.Pending != 0 {
 		t.Fatalf("stats %+v", st)
 	}
-	poll(t, "the reconnect", nc.IsConnected)
+	avtest.Poll(t, "the reconnect", nc.IsConnected)
 	checkExactlyOnce(t, storedSeqs(t, nc, "r1", "boot1"), n)
 	t.Logf("stats after two restarts: %+v", st)
 }
@@ -341,7 +342,7 @@ func TestSlowSubscriberDoesNotSlowPublisher(t *testing.T) {
 	if st := s.Stats(); st.Acked != n {
 		t.Fatalf("stats %+v", st)
 	}
-	poll(t, "the slow consumer", func() bool { return subStats.SlowConsumers.Load() > 0 })
+	avtest.Poll(t, "the slow consumer", func() bool { return subStats.SlowConsumers.Load() > 0 })
 	once.Do(func() { close(block) })
 }
 
@@ -363,7 +364,7 @@ func TestFullStream(t *testing.T) {
 			defer nc.Close()
 			ensure(t, nc, LogConfig{Robot: "r", MaxMsgs: 10, DiscardNew: discardNew})
 			drops := av.NewDrops()
-			logs := &logBuffer{}
+			logs := &avtest.LogBuffer{}
 			s, err := NewJetStreamSink(nc, "b", OutboxConfig{Drops: drops, Log: slog.New(slog.NewTextHandler(logs, nil))})
 			if err != nil {
 				t.Fatal(err)
@@ -428,7 +429,7 @@ func TestDedupSurvivesRestart(t *testing.T) {
 	if err := e.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "the reconnect", nc.IsConnected)
+	avtest.Poll(t, "the reconnect", nc.IsConnected)
 	if st := send(); st.Duplicates != 100 {
 		t.Fatalf("after the restart: %+v", st)
 	}

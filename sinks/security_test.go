@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
 	"go.uber.org/goleak"
 )
 
@@ -101,13 +102,13 @@ func TestWrongCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Shutdown()
-	logs := &logBuffer{}
+	logs := &avtest.LogBuffer{}
 	stats := &ConnStats{}
 	nc, err := ConnectExternal(ExternalConfig{URL: e.URL(), User: "robot", Password: "wrong", ReconnectWait: 20 * time.Millisecond},
 		slog.New(slog.NewTextHandler(logs, nil)), stats, nil)
 	if err == nil {
 		defer nc.Close()
-		poll(t, "the authorization error", func() bool { return strings.Contains(strings.ToLower(logs.String()), "authorization") })
+		avtest.Poll(t, "the authorization error", func() bool { return strings.Contains(strings.ToLower(logs.String()), "authorization") })
 		if nc.IsConnected() || stats.Errors.Load() == 0 || strings.Count(logs.String(), "refused the credentials") != 1 {
 			t.Fatalf("connected %v, errors %d, logs %s", nc.IsConnected(), stats.Errors.Load(), logs)
 		}
@@ -147,7 +148,7 @@ func TestPermissionViolation(t *testing.T) {
 	defer in.Close()
 	ensure(t, in, LogConfig{Robot: "r"})
 
-	logs := &logBuffer{}
+	logs := &avtest.LogBuffer{}
 	stats := &ConnStats{}
 	nc, err := ConnectExternal(ExternalConfig{URL: e.URL(), User: "viewer", Password: "pw"}, slog.New(slog.NewTextHandler(logs, nil)), stats, nil)
 	if err != nil {
@@ -159,7 +160,7 @@ func TestPermissionViolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	write(t, s, testDecision("r", 1))
-	poll(t, "the permissions error", func() bool { return stats.Errors.Load() > 0 })
+	avtest.Poll(t, "the permissions error", func() bool { return stats.Errors.Load() > 0 })
 	if !strings.Contains(logs.String(), "Permissions Violation") || !nc.IsConnected() {
 		t.Fatalf("connected %v, logs %s", nc.IsConnected(), logs)
 	}

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
 )
 
 // TestSensorPublisher: frames go out as JPEG, audio as 16-bit PCM, with
@@ -78,7 +79,7 @@ func TestSensorPublisher(t *testing.T) {
 	if len(am.Data) != 8 || int16(binary.LittleEndian.Uint16(am.Data[0:])) != 16384 || int16(binary.LittleEndian.Uint16(am.Data[4:])) != 32767 {
 		t.Fatalf("pcm %v", am.Data)
 	}
-	poll(t, "the oversize frame", func() bool { return sp.Stats().Oversize == 1 })
+	avtest.Poll(t, "the oversize frame", func() bool { return sp.Stats().Oversize == 1 })
 	if !nc.IsConnected() || sp.Stats().Published != 2 {
 		t.Fatalf("stats %+v", sp.Stats())
 	}

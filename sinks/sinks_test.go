@@ -1,7 +1,6 @@
 package sinks
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,35 +16,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
 )
-
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 func TestEmbeddedInProcessOnly(t *testing.T) {
 	defer goleak.VerifyNone(t)
@@ -128,7 +99,7 @@ func TestExternalServerLater(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 
-	logs := &logBuffer{}
+	logs := &avtest.LogBuffer{}
 	nc, err := ConnectExternal(ExternalConfig{URL: "nats://" + addr}, slog.New(slog.NewTextHandler(logs, nil)), nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +112,7 @@ func TestExternalServerLater(t *testing.T) {
 	if err := nc.Publish("fusion.r.decision.activity", []byte("early")); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "a failed reconnect", func() bool { return strings.Contains(logs.String(), "not reachable") })
+	avtest.Poll(t, "a failed reconnect", func() bool { return strings.Contains(logs.String(), "not reachable") })
 
 	e, err := StartEmbedded(EmbeddedConfig{Listen: addr})
 	if err != nil {
@@ -158,7 +129,7 @@ func TestExternalServerLater(t *testing.T) {
 		t.Fatal(err)
 	}
 	sub.Flush()
-	poll(t, "the connection", nc.IsConnected)
+	avtest.Poll(t, "the connection", nc.IsConnected)
 	if err := nc.Publish("fusion.r.decision.activity", []byte("late")); err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +166,7 @@ func TestRunEncodesOnceAndCountsFailures(t *testing.T) {
 			Stamps: av.Stamps{10, 20, 30, 40}}
 	}
 	close(in)
-	logs := &logBuffer{}
+	logs := &avtest.LogBuffer{}
 	drops := av.NewDrops()
 	clock := av.NewVirtualClock(100)
 	if err := Run(context.Background(), clock, in, []Sink{j, bad}, drops, slog.New(slog.NewTextHandler(logs, nil))); err != nil {
@@ -253,7 +224,7 @@ func TestStatusIsPublished(t *testing.T) {
 	// Advance the clock until a status comes: RunStatus reads the clock
 	// once when it starts, which may be before or after any one step.
 	var m *nats.Msg
-	poll(t, "a status message", func() bool {
+	avtest.Poll(t, "a status message", func() bool {
 		clock.Advance(1000)
 		m, err = sub.NextMsg(10 * time.Millisecond)
 		return err == nil

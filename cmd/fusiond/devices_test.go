@@ -20,6 +20,7 @@ import (
 
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
 )
 
 // fakeSoundCard points ALSA at testdata/alsa/asound.conf, whose default
@@ -124,7 +125,7 @@ func readDecisions(t *testing.T, path string) []av.Decision {
 func runFor(t *testing.T, cfg *configs.Config, d time.Duration) ([]av.Decision, string, error) {
 	t.Helper()
 	jsonl := filepath.Join(t.TempDir(), "decisions.jsonl")
-	logs := &syncBuffer{}
+	logs := &avtest.LogBuffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	err := runDaemon(ctx, cfg, av.NewRealClock(), daemonFiles{decisions: jsonl}, slog.New(slog.NewTextHandler(logs, nil)))

@@ -23,26 +23,9 @@ import (
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
 	"github.com/seed-4c364652/fusiond/sinks"
 )
-
-// syncBuffer is a log destination tests can read while the daemon writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func testConfig(t *testing.T, sets ...string) *configs.Config {
 	t.Helper()
@@ -69,7 +52,7 @@ func TestDaemonEndToEnd(t *testing.T) {
 	jsonl := filepath.Join(t.TempDir(), "decisions.jsonl")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &syncBuffer{}
+	logs := &avtest.LogBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- runDaemon(ctx, cfg, av.NewRealClock(), daemonFiles{decisions: jsonl}, slog.New(slog.NewTextHandler(logs, nil)))
@@ -293,17 +276,6 @@ func (s *recordingSink) count() int {
 	return len(s.decisions)
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // TestPipelineDrainsOnShutdown: stopping the sources lets everything queued
 // reach the sinks, including the decision of the interval in progress.
 func TestPipelineDrainsOnShutdown(t *testing.T) {
@@ -316,7 +288,7 @@ func TestPipelineDrainsOnShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.run(ctx) }()
-	waitUntil(t, "three decisions", func() bool { return sink.count() >= 3 })
+	avtest.Poll(t, "three decisions", func() bool { return sink.count() >= 3 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -338,7 +310,7 @@ func TestPipelineDrainsOnShutdown(t *testing.T) {
 func TestPipelineDrainTimeout(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	sink := &recordingSink{release: make(chan struct{})}
-	logs := &syncBuffer{}
+	logs := &avtest.LogBuffer{}
 	cfg := testConfig(t, "pipeline.drain_timeout=50ms")
 	p, err := newPipeline(cfg, av.NewRealClock(), []sinks.Sink{sink}, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
@@ -349,9 +321,9 @@ func TestPipelineDrainTimeout(t *testing.T) {
 	go func() { done <- p.run(ctx) }()
 	// Let the hung sink back the pipeline up, all the way to the capture
 	// queues, which then drop their oldest samples.
-	waitUntil(t, "capture drops", func() bool { return p.drops.Get("cam0", av.DropQueueFull) > 0 })
+	avtest.Poll(t, "capture drops", func() bool { return p.drops.Get("cam0", av.DropQueueFull) > 0 })
 	cancel()
-	waitUntil(t, "the drain timeout", func() bool { return strings.Contains(logs.String(), "drain timeout passed") })
+	avtest.Poll(t, "the drain timeout", func() bool { return strings.Contains(logs.String(), "drain timeout passed") })
 	close(sink.release) // the sink comes back; the pipeline must now stop
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -16,16 +16,17 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
 	"github.com/seed-4c364652/fusiond/sinks/metrics"
 )
 
 // startMetricsDaemon runs the daemon with metrics on a free loopback port
 // and returns the metrics base URL and a stop function.
-func startMetricsDaemon(t *testing.T, sets ...string) (string, func() error, *syncBuffer) {
+func startMetricsDaemon(t *testing.T, sets ...string) (string, func() error, *avtest.LogBuffer) {
 	t.Helper()
 	cfg := testConfig(t, sets...)
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	logs := &avtest.LogBuffer{}
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
 	files := daemonFiles{onPipeline: func(_ *pipeline, dm *daemonMetrics) { addr <- dm.addr() }}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
 	"github.com/seed-4c364652/fusiond/sinks"
 	"github.com/seed-4c364652/fusiond/sinks/client"
 )
@@ -114,7 +115,7 @@ func TestDaemonServerRestart(t *testing.T) {
 	jsonl := filepath.Join(t.TempDir(), "d.jsonl")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &syncBuffer{}
+	logs := &avtest.LogBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- runDaemon(ctx, cfg, av.NewRealClock(), daemonFiles{decisions: jsonl}, slog.New(slog.NewTextHandler(logs, nil)))
@@ -139,11 +140,11 @@ func TestDaemonServerRestart(t *testing.T) {
 		}
 		return info.State.Msgs
 	}
-	waitUntil(t, "decisions stored", func() bool { return stored() >= 20 })
+	avtest.Poll(t, "decisions stored", func() bool { return stored() >= 20 })
 	if err := e.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "decisions stored after the restart", func() bool { return stored() >= 60 })
+	avtest.Poll(t, "decisions stored after the restart", func() bool { return stored() >= 60 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("daemon: %v\n%s", err, logs)
@@ -167,7 +168,7 @@ func TestDaemonControlPlane(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &syncBuffer{}
+	logs := &avtest.LogBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- runDaemon(ctx, cfg, av.NewRealClock(), daemonFiles{}, slog.New(slog.NewTextHandler(logs, nil)))
@@ -181,14 +182,14 @@ func TestDaemonControlPlane(t *testing.T) {
 
 	url := "nats://127.0.0.1:" + strconv.Itoa(port)
 	var nc *nats.Conn
-	waitUntil(t, "the server", func() bool {
+	avtest.Poll(t, "the server", func() bool {
 		var err error
 		nc, err = nats.Connect(url, nats.UserInfo("ops", "s3cret"))
 		return err == nil
 	})
 	defer nc.Close()
 	var st sinks.StatusReport
-	waitUntil(t, "healthy sources", func() bool {
+	avtest.Poll(t, "healthy sources", func() bool {
 		if err := sinks.Request(nc, "demo", "status", nil, &st, 2*time.Second); err != nil {
 			return false
 		}
@@ -391,7 +392,7 @@ func TestDaemonSensorSubjects(t *testing.T) {
 		}
 	}()
 	var nc *nats.Conn
-	waitUntil(t, "the server", func() bool {
+	avtest.Poll(t, "the server", func() bool {
 		var err error
 		nc, err = nats.Connect("nats://127.0.0.1:" + strconv.Itoa(port))
 		return err == nil

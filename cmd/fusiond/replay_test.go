@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
 )
 
 func runFusiond(t *testing.T, args ...string) (int, string, string) {
@@ -49,7 +50,7 @@ func TestRecordReplayIsBitExact(t *testing.T) {
 	cfg := testConfig(t, "record.flush_interval=100ms")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	logs := &syncBuffer{}
+	logs := &avtest.LogBuffer{}
 	go func() {
 		done <- runDaemon(ctx, cfg, av.NewRealClock(), daemonFiles{decisions: live, record: rec}, slog.New(slog.NewTextHandler(logs, nil)))
 	}()
