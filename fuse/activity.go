@@ -219,6 +219,10 @@ func (a *Activity) decide(emit func(*av.Decision)) {
 	d.Logit = logit
 	d.Confidence = sigmoid(logit)
 	d.Degraded = len(d.Missing) > 0
+	d.State = av.StateInactive
+	if d.Confidence >= 0.5 {
+		d.State = av.StateActive
+	}
 	a.inInterval = false
 	a.motionSum, a.motionN, a.powerSum, a.powerN, a.coverageSum, a.bundles = 0, 0, 0, 0, 0, 0
 	a.centroidX, a.centroidY, a.centroidW = 0, 0, 0

@@ -450,6 +450,10 @@ func (d *Decider) decision(act *av.Decision, s *KindState) *av.Decision {
 		Degraded:      len(act.Missing) > 0,
 		Evidence:      map[string]float64{"transition": float64(s.Transition), "active": b2f(s.Active)},
 		Stamps:        act.Stamps,
+		State:         av.StateInactive,
+	}
+	if s.Active {
+		x.State = av.StateActive
 	}
 	if x.Missing == nil {
 		x.Missing = []string{}

@@ -56,6 +56,8 @@ func AppendDecision(b []byte, d *av.Decision) ([]byte, error) {
 	}
 	b = append(b, `,"degraded":`...)
 	b = strconv.AppendBool(b, d.Degraded)
+	b = append(b, `,"state":`...)
+	b = appendString(b, d.State)
 	b = append(b, `,"evidence":`...)
 	b = appendFloatMap(b, d.Evidence)
 	b = append(b, `,"latency_ns":`...)

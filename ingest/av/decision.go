@@ -4,6 +4,14 @@ package av
 // (docs/schema/fusiond.decision.v1.json).
 const DecisionSchema = "fusiond.decision.v1"
 
+// Decision states (Decision.State).
+const (
+	StateActive   = "active"
+	StateInactive = "inactive"
+	// StateUnknown: the kind's sensing modality is missing; no claim.
+	StateUnknown = "unknown"
+)
+
 // Decision is what fusiond tells the robot. It is published as JSON; its
 // fields are the schema.
 type Decision struct {
@@ -22,6 +30,10 @@ type Decision struct {
 	// Missing lists the modalities that were absent.
 	Missing  []string `json:"missing"`
 	Degraded bool     `json:"degraded"`
+	// State is StateActive, StateInactive or StateUnknown: unknown when the
+	// modality that senses the kind is missing (Confidence is then the
+	// kind's prior, not a guess from another modality).
+	State string `json:"state"`
 	// Evidence holds the kind's own numbers, named with their units.
 	Evidence map[string]float64 `json:"evidence"`
 	// LatencyNS maps a stage span ("capture_to_publish", ...) to nanoseconds.

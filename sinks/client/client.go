@@ -47,8 +47,12 @@ type Decision struct {
 	Contributions map[string]float64 `json:"contributions"`
 	Missing       []string           `json:"missing"`
 	Degraded      bool               `json:"degraded"`
-	Evidence      map[string]float64 `json:"evidence"`
-	LatencyNS     map[string]int64   `json:"latency_ns"`
+	// State: "active", "inactive" or "unknown" (the kind's sensing
+	// modality was missing: no claim). Empty from a fusiond that predates
+	// the field.
+	State     string             `json:"state"`
+	Evidence  map[string]float64 `json:"evidence"`
+	LatencyNS map[string]int64   `json:"latency_ns"`
 }
 
 // DropCount is one stream's drops for one reason.
