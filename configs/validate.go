@@ -208,6 +208,12 @@ func (c *Config) validate() []fieldError {
 		if dc.Heartbeat < 0 {
 			bad("fuse.decisions.heartbeat", "%v is negative", dc.Heartbeat)
 		}
+		if dc.StepWindow < time.Millisecond || dc.StepWindow > 5*time.Second {
+			bad("fuse.decisions.step_window", "%v: want 1ms to 5s", dc.StepWindow)
+		}
+		if dc.MinOff < 0 || dc.MinOff > 10*time.Second {
+			bad("fuse.decisions.min_off", "%v: want 0s to 10s", dc.MinOff)
+		}
 		if dc.Model == "" {
 			bad("fuse.decisions.model", "empty: want shipped, handset or a model file")
 		}

@@ -32,9 +32,17 @@ type ActivityConfig struct {
 	Visual     FrameFeatures
 	CrossModal *SynchronyConfig
 	// Decide, when set, also makes the decision kinds of Decider (speech,
-	// presence, motion, sound_event, speaker; decide.go) from each
-	// interval's evidence, published after the activity decision.
+	// presence, motion, sound_event, speaker; decide.go) at frame rate:
+	// every bundle is a step over the last StepWindowNS of bundles, and a
+	// kind is published when it turns on, changes or ends (and as a
+	// heartbeat), right after the bundle that showed it.
 	Decide *DecideConfig
+	// StepWindowNS is the span a step reads; 0: DefaultStepWindowNS.
+	StepWindowNS int64
+	// OnStep, when set, sees every step's evidence, missing modalities and
+	// capture time before the Decider does (training and evaluation); it
+	// must not keep ev.
+	OnStep func(ev map[string]float64, missing []string, timeNS int64)
 }
 
 // ErrConfig is wrapped by every configuration error.
@@ -89,6 +97,14 @@ type Activity struct {
 	feat audioSummary  // with cfg.AudioFeatures (audio_activity.go)
 	vis  visualSummary // with cfg.Visual (crossmodal_activity.go)
 	dec  *Decider      // with cfg.Decide (decide.go)
+
+	// Frame-rate steps (with cfg.Decide or cfg.OnStep).
+	steps      *stepWindow
+	stepEv     map[string]float64
+	stepMiss   []string
+	out        []*av.Decision
+	headErrors uint64
+	headErr    error
 }
 
 // NewActivity returns an Activity fusion.
@@ -113,6 +129,16 @@ func NewActivity(cfg ActivityConfig) (*Activity, error) {
 	}
 	if err := a.vis.init(cfg); err != nil {
 		return nil, err
+	}
+	if cfg.Decide != nil || cfg.OnStep != nil {
+		w := cfg.StepWindowNS
+		if w == 0 {
+			w = DefaultStepWindowNS
+		}
+		if w < 0 {
+			return nil, fmt.Errorf("%w: negative step window", ErrConfig)
+		}
+		a.steps, a.stepEv = newStepWindow(w), map[string]float64{}
 	}
 	if cfg.Decide != nil {
 		dc := *cfg.Decide
@@ -142,14 +168,23 @@ func (a *Activity) Push(b *av.Bundle, emit func(*av.Decision)) {
 	a.bundles++
 	a.lastTimeNS = b.TimeNS
 	a.last = b.Stamps
+	be := bundleEvidence{timeNS: b.TimeNS}
 	if b.Has(av.Audio) {
-		a.powerSum += meanSquare(b.Audio.Data)
+		ms := meanSquare(b.Audio.Data)
+		a.powerSum += ms
 		a.powerN++
 		a.coverageSum += b.Audio.Coverage()
 		a.feat.push(b)
+		be.audio, be.power, be.coverage = true, ms, b.Audio.Coverage()
+		if v := a.feat.cur; v != nil {
+			be.hasVAD, be.speech, be.onset, be.vadScore = v.Has(FeatSpeech), v.Speech, v.Onset, v.VADScore
+			be.hasTonal, be.tonality = v.Has(FeatTonality), v.Tonality
+			be.hasDOA, be.doa, be.doaStd = v.Has(FeatBearing), v.BearingDeg, v.BearingStdDeg
+		}
 	}
 	a.vis.push(b, &a.feat)
 	if b.Has(av.Video) && b.Frame != nil {
+		be.video = true
 		// The visual features measure the same motion grid; take theirs
 		// rather than computing it twice.
 		m, ok, measured := a.vis.motion()
@@ -159,14 +194,61 @@ func (a *Activity) Push(b *av.Bundle, emit func(*av.Decision)) {
 		if ok {
 			a.motionSum += m.energy
 			a.motionN++
+			be.hasMotion, be.motion = true, m.energy
 			if m.energy > 0 {
 				a.centroidX += m.x * m.energy
 				a.centroidY += m.y * m.energy
 				a.centroidW += m.energy
+				be.hasMotionX, be.motionX = true, m.x
 			}
 		}
+		a.vis.frameEvidence(&be)
+	}
+	a.step(b, be, emit)
+}
+
+// step makes the frame-rate decisions of one bundle (with cfg.Decide).
+func (a *Activity) step(b *av.Bundle, be bundleEvidence, emit func(*av.Decision)) {
+	if a.steps == nil {
+		return
+	}
+	a.steps.push(be)
+	audioOK, videoOK := a.steps.evidence(a.stepEv)
+	a.stepMiss = a.stepMiss[:0]
+	if !videoOK {
+		a.stepMiss = append(a.stepMiss, string(av.Video))
+	}
+	if !audioOK {
+		a.stepMiss = append(a.stepMiss, string(av.Audio))
+	}
+	if a.cfg.OnStep != nil {
+		a.cfg.OnStep(a.stepEv, a.stepMiss, b.TimeNS)
+	}
+	if a.dec == nil {
+		return
+	}
+	var err error
+	a.out, err = a.dec.Observe(a.out[:0], a.cfg.Robot, a.stepEv, a.stepMiss, b.TimeNS, b.Stamps)
+	if err != nil {
+		// A head error (a backend failure) costs this step's decision
+		// kinds, never the activity decision; it is counted and kept for
+		// the caller to log once (HeadErrors).
+		a.headErrors++
+		if a.headErr == nil {
+			a.headErr = err
+		}
+		return
+	}
+	for _, x := range a.out {
+		a.seq++
+		x.Seq = a.seq
+		emit(x)
 	}
 }
+
+// HeadErrors returns how many steps the fusion head failed and the first
+// error (nil when none).
+func (a *Activity) HeadErrors() (uint64, error) { return a.headErrors, a.headErr }
 
 // Flush emits the decision of the interval in progress.
 func (a *Activity) Flush(emit func(*av.Decision)) {
@@ -226,18 +308,7 @@ func (a *Activity) decide(emit func(*av.Decision)) {
 	a.inInterval = false
 	a.motionSum, a.motionN, a.powerSum, a.powerN, a.coverageSum, a.bundles = 0, 0, 0, 0, 0, 0
 	a.centroidX, a.centroidY, a.centroidW = 0, 0, 0
-	var more []*av.Decision
-	if a.dec != nil {
-		// Errors of the head (a backend failure) cost this interval's
-		// decision kinds, never the activity decision.
-		more, _ = a.dec.Observe(d)
-	}
 	emit(d)
-	for _, x := range more {
-		a.seq++
-		x.Seq = a.seq
-		emit(x)
-	}
 }
 
 // motionSample is one frame's motion: its energy (the mean, over the grid,

@@ -19,6 +19,8 @@ type visualSummary struct {
 	frame    map[string]float64 // this frame's
 	last     map[string]float64 // latest within the interval
 	sync     *Synchrony
+	lastZ    float64 // this frame's synchrony score, when haveZ
+	haveZ    bool
 }
 
 func (s *visualSummary) init(cfg ActivityConfig) error {
@@ -81,6 +83,9 @@ func (s *visualSummary) push(b *av.Bundle, af *audioSummary) {
 	s.sync.Push(mouth, level, haveMouth && haveLevel)
 	if z, lag, ok := s.sync.Score(); ok {
 		s.last["av_sync_z"], s.last["av_sync_lag_ms"] = z, lag
+		s.lastZ, s.haveZ = z, true
+	} else {
+		s.haveZ = false
 	}
 	face, haveFace := s.frame["face_bearing_deg"]
 	if haveFace && cur != nil && cur.Has(FeatBearing) {
@@ -88,6 +93,20 @@ func (s *visualSummary) push(b *av.Bundle, af *audioSummary) {
 			s.last["av_bearing_agreement"] = g
 		}
 	}
+}
+
+// frameEvidence copies this frame's visual and cross-modal measurements
+// into a step's bundle evidence.
+func (s *visualSummary) frameEvidence(be *bundleEvidence) {
+	if s.features == nil {
+		return
+	}
+	be.faces = s.frame["faces"]
+	be.face, be.hasFace = s.frame["face_bearing_deg"]
+	be.faceStd = s.frame["face_bearing_std_deg"]
+	be.mouth, be.hasMouth = s.frame["mouth_motion"]
+	be.fg, be.hasFG = s.frame["video_foreground"]
+	be.syncZ, be.hasSync = s.lastZ, s.haveZ
 }
 
 // evidence adds the interval's visual and cross-modal features to ev and

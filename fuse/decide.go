@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
 )
@@ -13,8 +14,9 @@ type DecideConfig struct {
 	// Model is the fusion head; nil: DefaultModel.
 	Model *Model
 	// A kind turns on when its confidence reaches OnConfidence and off when
-	// it falls below OffConfidence (hysteresis; Off ≤ On).
+	// it stayed below OffConfidence for MinOffNS (hysteresis; Off ≤ On).
 	OnConfidence, OffConfidence float64
+	MinOffNS                    int64
 	// HeartbeatNS re-publishes every kind's current state when this much
 	// capture time passed since the last heartbeat; 0: no heartbeat.
 	HeartbeatNS int64
@@ -41,49 +43,43 @@ const DOAMinStdDeg = 8.0
 const (
 	TransitionHeartbeat = 0
 	TransitionOnset     = 1
-	TransitionChange    = 2
-	TransitionEnd       = 3
-	transitionNone      = -1
+	// TransitionChange: the bearing moved, or the missing modalities
+	// changed (a kind entering or leaving state unknown).
+	TransitionChange = 2
+	TransitionEnd    = 3
+	transitionNone   = -1
 )
 
-// KindState is one kind's fused state after an interval.
+// KindState is one kind's fused state after a step.
 type KindState struct {
 	Kind          string
 	Logit         float64
 	Confidence    float64
 	Contributions [4]float64 // prior, audio, video, audio_video
 	Active        bool
+	// Unknown: the kind's sensing modality is missing (KindSense); Active
+	// is false and Confidence the model's prior.
+	Unknown       bool
 	HasBearing    bool
 	BearingDeg    float64
 	BearingStdDeg float64
 	Transition    int // transitionNone when nothing is published
 }
 
-// Decider turns each interval's evidence (the activity decision's) into
-// the decision kinds speech, presence, motion, sound_event and speaker:
-// per-modality evidence through the fusion head (reliability-weighted
-// log-odds, one Dense call per interval), with hysteresis, published on
-// onset, change and end, plus a heartbeat. It is a pure function of the
-// intervals given to it.
+// Decider turns each step's evidence into the decision kinds speech,
+// presence, motion, sound_event and speaker: the head features (Features)
+// through the stateless Head (reliability-weighted log-odds, one Dense
+// call), then a Tracker (hysteresis, unknown when the kind's sense is
+// missing, onset, change, end and heartbeat). It is a pure function of
+// the steps given to it.
 type Decider struct {
-	cfg     DecideConfig
-	model   *Model
-	backend Backend
-	w       map[string][]float32 // head → in × out weights, out = kinds × 3 modalities
-	zeroB   []float32
-	x, dst  []float32
-
-	prevLevel, prevMotion         float64
-	havePrevLevel, havePrevMotion bool
-	agreeMem                      float64 // best av agreement of the current utterance
-	floor                         float64 // tracked audio noise floor, dBFS
-	haveFloor                     bool
-	rel                           [2]float64 // this interval's audio and video reliability
-	state                         []KindState
-	published                     []KindState // last published state per kind
-	missing                       string      // last interval's missing modalities
-	beatNS                        int64
-	haveBeat                      bool
+	cfg   DecideConfig
+	head  *Head
+	track *Tracker
+	rows  [1]HeadRow
+	out   [1][]HeadScore
+	rel   [2]float64 // this step's audio and video reliability
+	x     []float32
 }
 
 var mods = []string{ModAudio, ModVideo, ModAudioVideo}
@@ -93,44 +89,23 @@ func NewDecider(cfg DecideConfig) (*Decider, error) {
 	if cfg.Model == nil {
 		cfg.Model = DefaultModel()
 	}
-	if cfg.OnConfidence <= 0 || cfg.OnConfidence >= 1 || cfg.OffConfidence <= 0 || cfg.OffConfidence > cfg.OnConfidence {
-		return nil, fmt.Errorf("%w: decision thresholds on %v off %v: want 0 < off ≤ on < 1", ErrConfig, cfg.OnConfidence, cfg.OffConfidence)
-	}
-	if cfg.HeartbeatNS < 0 {
-		return nil, fmt.Errorf("%w: negative heartbeat", ErrConfig)
-	}
 	if !(cfg.HFOVDeg > 0 && cfg.HFOVDeg < 180) {
 		return nil, fmt.Errorf("%w: camera field of view %v° not in (0, 180)", ErrConfig, cfg.HFOVDeg)
 	}
-	b := cfg.Backend
-	if b == nil {
-		b = NewCPU()
+	h, err := NewHead(cfg.Model, cfg.Backend)
+	if err != nil {
+		return nil, err
 	}
-	nf, nk := len(HeadFeatures), len(DecisionKinds)
-	d := &Decider{cfg: cfg, model: cfg.Model, backend: b, w: map[string][]float32{},
-		zeroB: make([]float32, nk*len(mods)), x: make([]float32, nf), dst: make([]float32, nk*len(mods)),
-		state: make([]KindState, nk), published: make([]KindState, nk)}
-	for _, h := range headNames {
-		w := make([]float32, nf*nk*len(mods))
-		for k, kind := range DecisionKinds {
-			kh := cfg.Model.Heads[h][kind]
-			if kh == nil || len(kh.Weights) != nf {
-				return nil, fmt.Errorf("%w: %s: head %s %s missing or of the wrong size", ErrModel, cfg.Model.Source, h, kind)
-			}
-			for f, hf := range HeadFeatures {
-				m := slices.Index(mods, hf.Modality)
-				w[f*nk*len(mods)+k*len(mods)+m] = float32(kh.Weights[f])
-			}
-		}
-		d.w[h] = w
+	t, err := NewTracker(cfg)
+	if err != nil {
+		return nil, err
 	}
-	for i, k := range DecisionKinds {
-		d.state[i].Kind, d.published[i].Kind = k, k
-	}
+	d := &Decider{cfg: cfg, head: h, track: t, x: make([]float32, len(HeadFeatures))}
+	d.out[0] = make([]HeadScore, len(DecisionKinds))
 	return d, nil
 }
 
-// Inputs are the head's inputs for one interval, with the bearings and
+// Inputs are the head's inputs for one step, with the bearings and
 // reliabilities that go with them.
 type Inputs struct {
 	X                      []float64 // len(HeadFeatures), before reliability
@@ -147,12 +122,19 @@ type Inputs struct {
 
 func clamp(x, lo, hi float64) float64 { return max(lo, min(hi, x)) }
 
-// features computes the head inputs from an interval's evidence and its
-// missing modalities, and advances the previous-interval state.
-func (d *Decider) features(ev map[string]float64, missing []string) Inputs {
+// features computes the head inputs from a step's evidence and its
+// missing modalities, and advances the tracker's memory (the room's noise
+// floor, the best agreement of the utterance).
+func (d *Decider) features(ev map[string]float64, missing []string, timeNS int64) Inputs {
 	in := Inputs{X: make([]float64, len(HeadFeatures))}
 	in.AudioOK = !slices.Contains(missing, string(av.Audio))
 	in.VideoOK = !slices.Contains(missing, string(av.Video))
+	m := &d.track.st
+	dtNS := int64(0)
+	if m.HaveStep {
+		dtNS = min(max(timeNS-m.StepNS, 0), int64(time.Second))
+	}
+	m.StepNS, m.HaveStep = timeNS, true
 	set := func(name string, v float64) { in.X[featureIndex(name)] = v }
 	get := func(name string) (float64, bool) {
 		v, ok := ev[name]
@@ -167,15 +149,15 @@ func (d *Decider) features(ev map[string]float64, missing []string) Inputs {
 			in.AudioRel = clamp(c, 0, 1)
 		}
 		// The room's noise floor: the level, tracked down at once and up by
-		// 0.5 dB an interval. Audio in a loud room (floor above -40 dBFS)
-		// is trusted less, down to a quarter at -25 dBFS.
+		// 1 dB a second. Audio in a loud room (floor above -40 dBFS) is
+		// trusted less, down to a quarter at -25 dBFS.
 		if lvl, ok := get("audio_level_dbfs"); ok {
-			if !d.haveFloor || lvl < d.floor {
-				d.floor, d.haveFloor = lvl, true
+			if !m.HaveFloor || lvl < m.FloorDBFS {
+				m.FloorDBFS, m.HaveFloor = lvl, true
 			} else {
-				d.floor = min(lvl, d.floor+0.5)
+				m.FloorDBFS = min(lvl, m.FloorDBFS+float64(dtNS)/1e9)
 			}
-			in.AudioRel *= clamp((-20-d.floor)/20, 0.25, 1)
+			in.AudioRel *= clamp((-20-m.FloorDBFS)/20, 0.25, 1)
 		}
 		sp, _ := get("vad_speech_fraction")
 		set("a_speech", clamp(sp, 0, 1))
@@ -186,10 +168,8 @@ func (d *Decider) features(ev map[string]float64, missing []string) Inputs {
 			lvl = SilenceDBFS
 		}
 		set("a_level", clamp((lvl+50)/20, -2, 2))
-		if d.havePrevLevel {
-			set("a_rise", clamp((lvl-d.prevLevel)/10, -2, 2))
-		}
-		d.prevLevel, d.havePrevLevel = lvl, true
+		rise, _ := get("audio_level_rise_db")
+		set("a_rise", clamp(rise/10, -2, 2))
 		on, _ := get("audio_onsets")
 		set("a_onset", clamp(on, 0, 2))
 		ton, _ := get("audio_tonality")
@@ -198,20 +178,16 @@ func (d *Decider) features(ev map[string]float64, missing []string) Inputs {
 			in.HasAudioBearing, in.AudioBearing = true, b
 			s, _ := get("doa_bearing_std_deg")
 			in.AudioStd = max(s, DOAMinStdDeg)
-			set("a_doa", 1)
 		}
-	} else {
-		d.havePrevLevel = false
 	}
+	var faceBearing, faceStd float64
+	haveFace := false
 	if in.VideoOK {
 		in.VideoRel = 1
 		me, _ := get("motion_energy")
-		vm := clamp(math.Log1p(20*max(me, 0)), 0, 4)
-		set("v_motion", vm)
-		if d.havePrevMotion {
-			set("v_rise", clamp(vm-d.prevMotion, -4, 4))
-		}
-		d.prevMotion, d.havePrevMotion = vm, true
+		set("v_motion", motionScale(me))
+		rise, _ := get("motion_rise")
+		set("v_rise", clamp(rise, -4, 4))
 		// Moving blocks locate a target only when they are more than
 		// sensor noise (a few stray blocks beyond the floor).
 		if mx, ok := get("motion_x"); ok && me >= MotionTargetEnergy {
@@ -220,9 +196,10 @@ func (d *Decider) features(ev map[string]float64, missing []string) Inputs {
 		}
 		faces, _ := get("faces")
 		if fb, ok := get("face_bearing_deg"); ok && faces > 0 {
-			in.HasVisBearing, in.VisBearing = true, fb
+			haveFace, faceBearing = true, fb
 			s, _ := get("face_bearing_std_deg")
-			in.VisStd = max(s, 2)
+			faceStd = max(s, 2)
+			in.HasVisBearing, in.VisBearing, in.VisStd = true, fb, faceStd
 			set("v_faces", 1)
 			// A small face (its angular width is 4 × its bearing's
 			// uncertainty) is seen less reliably: half weight below 3°.
@@ -239,37 +216,41 @@ func (d *Decider) features(ev map[string]float64, missing []string) Inputs {
 		set("v_mouth", clamp(mo/5, 0, 3))
 		fg, _ := get("video_foreground")
 		set("v_fg", clamp(4*fg, 0, 4))
-	} else {
-		d.havePrevMotion = false
 	}
 	if in.AudioOK && in.VideoOK {
+		sp := in.X[featureIndex("a_speech")]
+		mouth := min(in.X[featureIndex("v_mouth")], 1)
 		if in.HasAudioBearing && in.HasVisBearing {
 			dd := in.AudioBearing - in.VisBearing
 			in.Agree = math.Exp(-dd * dd / (2 * (in.AudioStd*in.AudioStd + in.VisStd*in.VisStd)))
 		}
-		set("av_agree", in.Agree)
-		// The best agreement heard during this utterance: the DOA can lose
-		// its peak for a moment (it pulls toward 0°), a speaker does not
-		// jump.
-		sp := in.X[featureIndex("a_speech")]
+		// The voice joins a face only where the face moves its mouth; the
+		// best agreement heard during this utterance counts, because the
+		// DOA can lose its peak for a moment and a speaker does not jump.
+		faceAgree := 0.0
+		if haveFace && in.HasAudioBearing {
+			dd := in.AudioBearing - faceBearing
+			faceAgree = mouth * math.Exp(-dd*dd/(2*(in.AudioStd*in.AudioStd+faceStd*faceStd)))
+		}
 		if sp > 0 {
-			d.agreeMem = max(d.agreeMem, in.Agree)
+			m.AgreeMem = max(m.AgreeMem, faceAgree)
 		} else {
-			d.agreeMem = in.Agree
+			m.AgreeMem = faceAgree
 		}
-		set("av_speech_agree", sp*d.agreeMem)
-		set("av_onset_target", min(in.X[featureIndex("a_onset")], 1)*in.X[featureIndex("v_target")])
+		set("av_speech_agree", sp*m.AgreeMem)
 		if z, ok := get("av_sync_z"); ok {
-			set("av_sync", clamp(z/3, -2, 2))
+			set("av_speech_sync", sp*clamp(z/3, 0, 2))
 		}
+		set("av_speech_mouth", sp*mouth)
+		set("av_onset_target", min(in.X[featureIndex("a_onset")], 1)*in.X[featureIndex("v_target")])
 	}
 	return in
 }
 
-// Features computes one interval's head inputs, in order (it advances the
-// previous-interval state as Step does); for training.
-func (d *Decider) Features(ev map[string]float64, missing []string) Inputs {
-	return d.features(ev, missing)
+// Features computes one step's head inputs, in order (it advances the
+// tracker's memory as Step does); for training.
+func (d *Decider) Features(ev map[string]float64, missing []string, timeNS int64) Inputs {
+	return d.features(ev, missing, timeNS)
 }
 
 // Scaled returns the inputs as the head sees them: each feature times its
@@ -306,84 +287,20 @@ func (d *Decider) xBearing(x float64) float64 {
 	return math.Atan((2*x-1)*t) * 180 / math.Pi
 }
 
-// Step fuses one interval: it returns every kind's state (the Decider's
-// own slice, valid until the next Step), with Transition set for the kinds
-// to publish.
+// Step fuses one step: it returns every kind's state (the Decider's own
+// slice, valid until the next Step), with Transition set for the kinds to
+// publish.
 func (d *Decider) Step(ev map[string]float64, missing []string, timeNS int64) ([]KindState, error) {
-	in := d.features(ev, missing)
-	head := HeadAV
-	switch {
-	case in.AudioOK && !in.VideoOK:
-		head = HeadAudio
-	case !in.AudioOK && in.VideoOK:
-		head = HeadVideo
-	}
-	rel := func(m string) float64 {
-		switch m {
-		case ModAudio:
-			return in.AudioRel
-		case ModVideo:
-			return in.VideoRel
-		}
-		return min(in.AudioRel, in.VideoRel)
-	}
-	for i, f := range HeadFeatures {
-		d.x[i] = float32(in.X[i] * rel(f.Modality))
+	in := d.features(ev, missing, timeNS)
+	for i, v := range in.Scaled() {
+		d.x[i] = float32(v)
 	}
 	d.rel = [2]float64{in.AudioRel, in.VideoRel}
-	if err := d.backend.Dense(d.dst, d.x, 1, len(d.x), d.w[head], d.zeroB, len(d.dst), Linear); err != nil {
+	d.rows[0] = HeadRow{X: d.x, Head: in.HeadFor()}
+	if err := d.head.Eval(d.rows[:], d.out[:]); err != nil {
 		return nil, err
 	}
-	missKey := fmt.Sprint(missing)
-	missChanged := d.missing != missKey
-	d.missing = missKey
-	beat := false
-	if d.cfg.HeartbeatNS > 0 {
-		if !d.haveBeat {
-			d.beatNS, d.haveBeat = timeNS, true
-		} else if timeNS-d.beatNS >= d.cfg.HeartbeatNS {
-			beat = true
-			d.beatNS = timeNS
-		}
-	}
-	for k, kind := range DecisionKinds {
-		s := &d.state[k]
-		s.Contributions[0] = d.model.Heads[head][kind].Bias
-		s.Logit = s.Contributions[0]
-		for m := range mods {
-			c := float64(d.dst[k*len(mods)+m])
-			if (mods[m] == ModAudio || mods[m] == ModAudioVideo) && !in.AudioOK || (mods[m] == ModVideo || mods[m] == ModAudioVideo) && !in.VideoOK {
-				c = 0
-			}
-			s.Contributions[1+m] = c
-			s.Logit += c
-		}
-		s.Confidence = sigmoid(s.Logit)
-		was := s.Active
-		if s.Active {
-			s.Active = s.Confidence >= d.cfg.OffConfidence
-		} else {
-			s.Active = s.Confidence >= d.cfg.OnConfidence
-		}
-		d.bearing(s, kind, &in)
-		pub := &d.published[k]
-		s.Transition = transitionNone
-		switch {
-		case s.Active && !was:
-			s.Transition = TransitionOnset
-		case !s.Active && was:
-			s.Transition = TransitionEnd
-		case s.Active && (missChanged || s.HasBearing != pub.HasBearing ||
-			s.HasBearing && math.Abs(s.BearingDeg-pub.BearingDeg) >= d.cfg.ChangeBearingDeg):
-			s.Transition = TransitionChange
-		case beat:
-			s.Transition = TransitionHeartbeat
-		}
-		if s.Transition != transitionNone {
-			*pub = *s
-		}
-	}
-	return d.state, nil
+	return d.track.Step(d.out[0], &in, missing, timeNS, d.bearing), nil
 }
 
 // bearing sets a kind's bearing from the inputs.
@@ -421,38 +338,44 @@ func (d *Decider) bearing(s *KindState, kind string, in *Inputs) {
 
 // States returns every kind's state after the last Step (the Decider's
 // own slice, valid until the next Step).
-func (d *Decider) States() []KindState { return d.state }
+func (d *Decider) States() []KindState { return d.track.kinds }
 
-// Observe fuses the interval an activity decision summarises and returns
-// the decisions to publish (Seq unset), in DecisionKinds order. It reads
-// act and keeps none of it.
-func (d *Decider) Observe(act *av.Decision) ([]*av.Decision, error) {
-	states, err := d.Step(act.Evidence, act.Missing, act.TimeNS)
+// Tracker returns the Decider's tracker, whose state can be saved and
+// restored (TrackerState).
+func (d *Decider) Tracker() *Tracker { return d.track }
+
+// Observe fuses one step (its evidence, missing modalities and capture
+// time) and appends the decisions to publish (Seq unset), in DecisionKinds
+// order, to out. It keeps none of its arguments.
+func (d *Decider) Observe(out []*av.Decision, robot string, ev map[string]float64, missing []string, timeNS int64, stamps av.Stamps) ([]*av.Decision, error) {
+	states, err := d.Step(ev, missing, timeNS)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
-	var out []*av.Decision
 	for _, s := range states {
 		if s.Transition == transitionNone {
 			continue
 		}
-		out = append(out, d.decision(act, &s))
+		out = append(out, d.decision(robot, missing, timeNS, stamps, &s))
 	}
 	return out, nil
 }
 
-func (d *Decider) decision(act *av.Decision, s *KindState) *av.Decision {
+func (d *Decider) decision(robot string, missing []string, timeNS int64, stamps av.Stamps, s *KindState) *av.Decision {
 	x := &av.Decision{
-		Schema: av.DecisionSchema, Robot: act.Robot, Kind: s.Kind, TimeNS: act.TimeNS,
+		Schema: av.DecisionSchema, Robot: robot, Kind: s.Kind, TimeNS: timeNS,
 		Confidence: s.Confidence, Logit: s.Logit,
 		Contributions: map[string]float64{"prior": s.Contributions[0]},
-		Missing:       slices.Clone(act.Missing),
-		Degraded:      len(act.Missing) > 0,
+		Missing:       slices.Clone(missing),
+		Degraded:      len(missing) > 0,
 		Evidence:      map[string]float64{"transition": float64(s.Transition), "active": b2f(s.Active)},
-		Stamps:        act.Stamps,
+		Stamps:        stamps,
 		State:         av.StateInactive,
 	}
-	if s.Active {
+	switch {
+	case s.Unknown:
+		x.State = av.StateUnknown
+	case s.Active:
 		x.State = av.StateActive
 	}
 	if x.Missing == nil {

@@ -33,12 +33,11 @@ func TestDeciderCUDAMatchesCPU(t *testing.T) {
 		if i%17 == 5 {
 			missing = []string{"video"}
 		}
-		act := &av.Decision{Robot: "r", Kind: fuse.KindActivity, TimeNS: int64(i) * 5e8, Evidence: ev, Missing: missing}
-		a, err := cpu.Observe(act)
+		a, err := cpu.Observe(nil, "r", ev, missing, int64(i)*5e8, av.Stamps{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := cu.Observe(act)
+		b, err := cu.Observe(nil, "r", ev, missing, int64(i)*5e8, av.Stamps{})
 		if err != nil {
 			t.Fatal(err)
 		}

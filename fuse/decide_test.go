@@ -78,7 +78,7 @@ func TestModelRoundTripAndMismatch(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	short := strings.Replace(b.String(), " v_fg:video", "", 1)
-	if _, err := ParseModel("m.txt", []byte(short)); err == nil || !strings.Contains(err.Error(), "m.txt:3: model has 16 features") {
+	if _, err := ParseModel("m.txt", []byte(short)); err == nil || !strings.Contains(err.Error(), "m.txt:3: model has 15 features") {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -91,15 +91,14 @@ func TestDeciderContributionsSumAndDegraded(t *testing.T) {
 		t.Fatal(err)
 	}
 	speech := map[string]float64{"vad_speech_fraction": 1, "vad_score": 4, "audio_level_dbfs": -20, "doa_bearing_deg": 10, "doa_bearing_std_deg": 3,
-		"motion_energy": 0.2, "motion_x": 0.6, "audio_coverage": 1}
+		"motion_energy": 0.2, "motion_x": 0.6, "audio_coverage": 1, "faces": 1, "face_bearing_deg": 9, "face_bearing_std_deg": 3, "mouth_motion": 6, "av_sync_z": 4}
 	quiet := map[string]float64{"audio_level_dbfs": -60, "motion_energy": 0, "audio_coverage": 1}
 	var kinds []string
 	for i, c := range []struct {
 		ev      map[string]float64
 		missing []string
 	}{{quiet, nil}, {speech, nil}, {speech, nil}, {speech, []string{"video"}}, {quiet, nil}, {quiet, nil}, {quiet, nil}, {quiet, nil}, {quiet, nil}} {
-		act := &av.Decision{Robot: "r", Kind: KindActivity, TimeNS: int64(i) * 5e8, Evidence: c.ev, Missing: c.missing}
-		ds, err := d.Observe(act)
+		ds, err := d.Observe(nil, "r", c.ev, c.missing, int64(i)*5e8, av.Stamps{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,13 +152,13 @@ func TestDecisionsGolden(t *testing.T) {
 		if i >= 18 && i < 20 {
 			missing = []string{"video"}
 		}
-		ds, err := d.Observe(&av.Decision{Robot: "r", Kind: KindActivity, TimeNS: int64(i) * 5e8, Evidence: ev, Missing: missing})
+		ds, err := d.Observe(nil, "r", ev, missing, int64(i)*5e8, av.Stamps{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, x := range ds {
-			fmt.Fprintf(&b, "t=%4.1f %-11s tr=%v active=%v conf=%.4f logit=%+.4f prior=%+.4f audio=%+.4f video=%+.4f av=%+.4f missing=%v degraded=%v",
-				float64(x.TimeNS)/1e9, x.Kind, x.Evidence["transition"], x.Evidence["active"], x.Confidence, x.Logit,
+			fmt.Fprintf(&b, "t=%4.1f %-11s state=%-8s tr=%v active=%v conf=%.4f logit=%+.4f prior=%+.4f audio=%+.4f video=%+.4f av=%+.4f missing=%v degraded=%v",
+				float64(x.TimeNS)/1e9, x.Kind, x.State, x.Evidence["transition"], x.Evidence["active"], x.Confidence, x.Logit,
 				x.Contributions["prior"], x.Contributions[ModAudio], x.Contributions[ModVideo], x.Contributions[ModAudioVideo], x.Missing, x.Degraded)
 			if v, ok := x.Evidence["bearing_deg"]; ok {
 				fmt.Fprintf(&b, " bearing=%.2f", v)
@@ -196,7 +195,7 @@ func TestReliability(t *testing.T) {
 		var last []*av.Decision
 		for i := range 4 {
 			ev := map[string]float64{"audio_level_dbfs": c.floorDBFS, "audio_coverage": 1, "faces": 1, "face_bearing_deg": 3, "face_bearing_std_deg": c.faceStd}
-			if last, err = d.Observe(&av.Decision{Kind: KindActivity, TimeNS: int64(i) * 5e8, Evidence: ev}); err != nil {
+			if last, err = d.Observe(nil, "r", ev, nil, int64(i)*5e8, av.Stamps{}); err != nil {
 				t.Fatal(err)
 			}
 		}

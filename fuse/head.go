@@ -41,28 +41,80 @@ type HeadFeature struct {
 	Name, Modality string
 }
 
-// HeadFeatures are the fusion head's inputs, computed from an interval's
-// evidence by Features (decide.go). A model file must list exactly these,
-// in this order.
+// HeadFeatures are the fusion head's inputs, computed from a step's
+// evidence (the last StepWindowNS of bundles) by Features (decide.go). A
+// model file must list exactly these, in this order. Whether a sound has
+// a bearing is a property of the microphone, not evidence: no feature
+// says it.
 var HeadFeatures = []HeadFeature{
-	{"a_speech", ModAudio}, // vad_speech_fraction
-	{"a_vad", ModAudio},    // vad_score / 5, clamped to ±2
+	{"a_speech", ModAudio}, // fraction of the window's audio with voice activity
+	{"a_vad", ModAudio},    // mean vad_score / 5, clamped to ±2
 	{"a_level", ModAudio},  // (audio_level_dbfs + 50) / 20, clamped to ±2
-	{"a_rise", ModAudio},   // level rise from the previous interval / 10 dB, ±2
-	{"a_onset", ModAudio},  // onsets in the interval, at most 2
+	{"a_rise", ModAudio},   // level rise over the window before / 10 dB, ±2
+	{"a_onset", ModAudio},  // onsets in the window, at most 2
 	{"a_tonal", ModAudio},  // audio_tonality
-	{"a_doa", ModAudio},    // 1 when the sound has a bearing
 	{"v_motion", ModVideo}, // ln(1 + 20 motion_energy), at most 4
-	{"v_rise", ModVideo},   // v_motion rise from the previous interval
+	{"v_rise", ModVideo},   // v_motion rise over the window before, ±4
 	{"v_target", ModVideo}, // 1 when something is seen: a face or moving blocks
 	{"v_faces", ModVideo},  // 1 when a face is seen
 	{"v_mouth", ModVideo},  // mouth_motion / 5, at most 3
 	{"v_fg", ModVideo},     // 4 × video_foreground
-	{"av_agree", ModAudioVideo},
-	{"av_speech_agree", ModAudioVideo}, // a_speech × av_agree
+	// The voice joined to a face: speech × the agreement of the sound's
+	// bearing with a face that moves its mouth (microphone arrays only).
+	{"av_speech_agree", ModAudioVideo},
+	// speech × mouth–voice synchrony: max(av_sync_z, 0) / 3, at most 2.
+	{"av_speech_sync", ModAudioVideo},
+	// speech × mouth motion (v_mouth, at most 1).
+	{"av_speech_mouth", ModAudioVideo},
 	{"av_onset_target", ModAudioVideo}, // min(a_onset, 1) × v_target
-	{"av_sync", ModAudioVideo},         // av_sync_z / 3, ±2
 }
+
+// Sense says which modalities a kind needs to be decided at all: with
+// one of them missing the kind is unknown (no claim), never guessed from
+// the other modality.
+type Sense struct {
+	// Audio, Video: the kind needs this modality.
+	Audio, Video bool
+	// Either: the kind is sensed by audio or video (presence); unknown only
+	// when both are missing.
+	Either bool
+}
+
+// KindSense is each kind's sensing modality (docs/DECISIONS.md):
+// speech and sound_event are heard, motion is seen, presence is seen or
+// heard, speaker needs a voice and a face that moves its mouth with it.
+var KindSense = map[string]Sense{
+	KindSpeech:     {Audio: true},
+	KindSoundEvent: {Audio: true},
+	KindMotion:     {Video: true},
+	KindPresence:   {Either: true},
+	KindSpeaker:    {Audio: true, Video: true},
+}
+
+// Sensed reports whether a kind can be decided with these modalities.
+func Sensed(kind string, audioOK, videoOK bool) bool {
+	s := KindSense[kind]
+	if s.Either {
+		return audioOK || videoOK
+	}
+	return (!s.Audio || audioOK) && (!s.Video || videoOK)
+}
+
+// KindFeatures are the head features each kind may use, with the sign
+// physics fixes for its weight (+1: never below 0; 0: free). A feature not
+// listed has weight 0 for that kind. `fusiond train` fits under these
+// constraints and ParseModel refuses a model that breaks them.
+var KindFeatures = map[string]map[string]int{
+	KindSpeech:     {"a_speech": +1, "a_vad": +1, "a_level": 0, "a_rise": 0, "a_onset": 0, "a_tonal": 0},
+	KindSoundEvent: {"a_onset": +1, "a_rise": +1, "a_level": 0, "a_tonal": 0, "a_speech": 0},
+	KindMotion:     {"v_motion": +1, "v_rise": +1, "v_fg": +1},
+	KindPresence:   {"a_speech": +1, "v_target": +1, "v_faces": +1, "v_motion": +1, "v_fg": +1},
+	KindSpeaker:    {"av_speech_agree": +1, "av_speech_sync": +1, "av_speech_mouth": +1},
+}
+
+// MaxBias caps every head's bias: with no evidence at all (every feature
+// 0, a frozen image in silence) no kind is active.
+const MaxBias = -1.0
 
 // Head availability: which modalities a head was fitted for.
 const (
@@ -72,6 +124,21 @@ const (
 )
 
 var headNames = []string{HeadAV, HeadAudio, HeadVideo}
+
+// HeadAllows reports whether head h may use feature f for kind: the kind
+// lists it, and the head has its modality.
+func HeadAllows(h, kind string, f HeadFeature) bool {
+	if _, ok := KindFeatures[kind][f.Name]; !ok {
+		return false
+	}
+	switch h {
+	case HeadAudio:
+		return f.Modality == ModAudio
+	case HeadVideo:
+		return f.Modality == ModVideo
+	}
+	return true
+}
 
 // KindHead is one kind's logistic regression: logit = Bias + Σ W·x.
 type KindHead struct {
@@ -85,12 +152,16 @@ type KindHead struct {
 // modality at run time gives exactly that modality's own model.
 type Model struct {
 	Heads map[string]map[string]*KindHead // head → kind → weights
+	// Priors: per kind, the probability known without its sense (the
+	// base rate of the training data), published as an unknown
+	// decision's confidence.
+	Priors map[string]float64
 	// Source names the file the model came from ("default" when built in).
 	Source string
 }
 
 // ModelMagic is the first line of a model file.
-const ModelMagic = "fusiond-fusion-head v1"
+const ModelMagic = "fusiond-fusion-head v2"
 
 // ErrModel is wrapped by every model-file error.
 var ErrModel = errors.New("fuse: bad fusion model")
@@ -109,6 +180,9 @@ func WriteModel(w io.Writer, m *Model, comment string) error {
 		fmt.Fprintf(&b, " %s:%s", f.Name, f.Modality)
 	}
 	b.WriteString("\n")
+	for _, k := range DecisionKinds {
+		fmt.Fprintf(&b, "prior %s %s\n", k, fmtF(m.Priors[k]))
+	}
 	for _, h := range headNames {
 		for _, k := range DecisionKinds {
 			kh := m.Heads[h][k]
@@ -141,7 +215,7 @@ func LoadModel(path string) (*Model, error) {
 // (av, a, v) of every decision kind must be present, and the features line
 // must match HeadFeatures exactly.
 func ParseModel(name string, data []byte) (*Model, error) {
-	m := &Model{Heads: map[string]map[string]*KindHead{}, Source: name}
+	m := &Model{Heads: map[string]map[string]*KindHead{}, Priors: map[string]float64{}, Source: name}
 	errf := func(line int, format string, args ...any) error {
 		return fmt.Errorf("%w: %s:%d: %s", ErrModel, name, line, fmt.Sprintf(format, args...))
 	}
@@ -174,6 +248,21 @@ func ParseModel(name string, data []byte) (*Model, error) {
 				}
 			}
 			sawFeatures = true
+		case "prior":
+			if len(f) != 3 {
+				return nil, errf(line, "want \"prior <kind> <probability>\"")
+			}
+			if !slices.Contains(DecisionKinds, f[1]) {
+				return nil, errf(line, "unknown decision kind %q", f[1])
+			}
+			if _, dup := m.Priors[f[1]]; dup {
+				return nil, errf(line, "prior %s given twice", f[1])
+			}
+			p, err := parseFinite(f[2])
+			if err != nil || p < 0 || p > 1 {
+				return nil, errf(line, "prior %s: %q is not a probability", f[1], f[2])
+			}
+			m.Priors[f[1]] = p
 		case "head":
 			if !sawFeatures {
 				return nil, errf(line, "head before the features line")
@@ -193,9 +282,15 @@ func ParseModel(name string, data []byte) (*Model, error) {
 			if kh.Bias, err = parseFinite(f[4]); err != nil {
 				return nil, errf(line, "bias: %v", err)
 			}
+			if kh.Bias > MaxBias {
+				return nil, errf(line, "head %s %s: bias %v above %v: with no evidence the kind would be active", h, k, kh.Bias, MaxBias)
+			}
 			for i, tok := range f[6:] {
 				if kh.Weights[i], err = parseFinite(tok); err != nil {
 					return nil, errf(line, "weight %d (%s): %v", i+1, HeadFeatures[i].Name, err)
+				}
+				if err := checkWeight(h, k, HeadFeatures[i], kh.Weights[i]); err != nil {
+					return nil, errf(line, "%v", err)
 				}
 			}
 			if m.Heads[h] == nil {
@@ -225,7 +320,27 @@ func ParseModel(name string, data []byte) (*Model, error) {
 			}
 		}
 	}
+	for _, k := range DecisionKinds {
+		if _, ok := m.Priors[k]; !ok {
+			return nil, errf(line, "no prior %s", k)
+		}
+	}
 	return m, nil
+}
+
+// checkWeight refuses a weight the kind may not have: a feature outside
+// the kind's list or the head's modalities, or one against its sign.
+func checkWeight(h, kind string, f HeadFeature, w float64) error {
+	if w == 0 {
+		return nil
+	}
+	if !HeadAllows(h, kind, f) {
+		return fmt.Errorf("head %s %s: %s may not count for %s (weight %v)", h, kind, f.Name, kind, w)
+	}
+	if KindFeatures[kind][f.Name] > 0 && w < 0 {
+		return fmt.Errorf("head %s %s: %s has weight %v: more of it must never lower %s", h, kind, f.Name, w, kind)
+	}
+	return nil
 }
 
 func featureList() string {
@@ -255,30 +370,26 @@ func featureIndex(name string) int {
 // DefaultModel is the hand-set head, used when no model file is
 // configured: reliability-weighted log-odds with weights chosen by hand.
 func DefaultModel() *Model {
-	m := &Model{Heads: map[string]map[string]*KindHead{}, Source: "default"}
-	set := func(h, k string, bias float64, w map[string]float64) {
-		kh := &KindHead{Bias: bias, Weights: make([]float64, len(HeadFeatures))}
-		for n, x := range w {
-			kh.Weights[featureIndex(n)] = x
-		}
-		if m.Heads[h] == nil {
-			m.Heads[h] = map[string]*KindHead{}
-		}
-		m.Heads[h][k] = kh
+	m := &Model{Heads: map[string]map[string]*KindHead{}, Source: "default",
+		Priors: map[string]float64{KindSpeech: 0.3, KindPresence: 0.5, KindMotion: 0.5, KindSoundEvent: 0.05, KindSpeaker: 0.2}}
+	weights := map[string]map[string]float64{
+		KindSpeech:     {"a_speech": 6, "a_vad": 1, "a_tonal": -2},
+		KindPresence:   {"a_speech": 4, "v_target": 2, "v_motion": 2, "v_faces": 3},
+		KindMotion:     {"v_motion": 4, "v_fg": 1},
+		KindSoundEvent: {"a_onset": 1.5, "a_rise": 2, "a_level": 0.5},
+		KindSpeaker:    {"av_speech_sync": 3, "av_speech_mouth": 2, "av_speech_agree": 3},
 	}
 	for _, h := range headNames {
-		a, v, av := 1.0, 1.0, 1.0
-		switch h {
-		case HeadAudio:
-			v, av = 0, 0
-		case HeadVideo:
-			a, av = 0, 0
+		m.Heads[h] = map[string]*KindHead{}
+		for _, k := range DecisionKinds {
+			kh := &KindHead{Bias: -3, Weights: make([]float64, len(HeadFeatures))}
+			for i, f := range HeadFeatures {
+				if HeadAllows(h, k, f) {
+					kh.Weights[i] = weights[k][f.Name]
+				}
+			}
+			m.Heads[h][k] = kh
 		}
-		set(h, KindSpeech, -3, map[string]float64{"a_speech": 6 * a, "a_vad": 1 * a, "a_tonal": -2 * a, "v_mouth": 1 * v, "av_sync": 0.5 * av})
-		set(h, KindPresence, -3, map[string]float64{"a_speech": 4 * a, "v_target": 2 * v, "v_motion": 2 * v, "v_faces": 3 * v})
-		set(h, KindMotion, -3, map[string]float64{"v_motion": 4 * v, "v_fg": 1 * v})
-		set(h, KindSoundEvent, -3, map[string]float64{"a_onset": 1.5 * a, "a_rise": 2 * a, "a_level": 0.5 * a, "v_rise": 0.5 * v, "av_onset_target": 2 * av})
-		set(h, KindSpeaker, -3, map[string]float64{"a_speech": 2 * a, "v_faces": 1 * v, "v_target": 1 * v, "av_speech_agree": 4 * av, "av_sync": 0.5 * av})
 	}
 	return m
 }

@@ -23,7 +23,7 @@ func TestEncoderKnowsEveryField(t *testing.T) {
 		}
 	}
 	want := []string{"schema:string", "robot:string", "kind:string", "seq:uint64", "time_ns:int64", "confidence:float64",
-		"logit:float64", "contributions:map[string]float64", "missing:[]string", "degraded:bool", "evidence:map[string]float64",
+		"logit:float64", "contributions:map[string]float64", "missing:[]string", "degraded:bool", "state:string", "evidence:map[string]float64",
 		"latency_ns:map[string]int64"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("av.Decision's JSON fields are now\n%v\nteach sinks.AppendDecision the change", got)
@@ -58,7 +58,7 @@ func randString(r *rand.Rand) string {
 
 func randDecision(r *rand.Rand) *av.Decision {
 	d := &av.Decision{Schema: av.DecisionSchema, Robot: randString(r), Kind: randString(r), Seq: r.Uint64(), TimeNS: r.Int64() - r.Int64(),
-		Confidence: randFloat(r), Logit: randFloat(r), Degraded: r.IntN(2) == 0}
+		Confidence: randFloat(r), Logit: randFloat(r), Degraded: r.IntN(2) == 0, State: randString(r)}
 	if r.IntN(5) > 0 {
 		d.Contributions = map[string]float64{}
 		for range r.IntN(5) {

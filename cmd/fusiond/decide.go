@@ -23,7 +23,7 @@ func decideConfig(cfg *configs.Config) (*fuse.DecideConfig, error) {
 	if !(hfov > 0 && hfov < 180) {
 		hfov = 60
 	}
-	return &fuse.DecideConfig{Model: m, OnConfidence: dc.OnConfidence, OffConfidence: dc.OffConfidence,
+	return &fuse.DecideConfig{Model: m, OnConfidence: dc.OnConfidence, OffConfidence: dc.OffConfidence, MinOffNS: int64(dc.MinOff),
 		HeartbeatNS: int64(dc.Heartbeat / time.Nanosecond), ChangeBearingDeg: dc.ChangeBearingDeg, HFOVDeg: hfov}, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -40,6 +41,14 @@ type clipRun struct {
 	intervalNS int64
 	hfov       float64
 	acts       []*av.Decision
+	steps      []step
+}
+
+// step is one frame-rate decision step's evidence, as the Decider sees it.
+type step struct {
+	ev      map[string]float64
+	missing []string
+	timeNS  int64
 }
 
 func cmdEval(args []string, stdout, stderr io.Writer) int {
@@ -161,14 +170,18 @@ func runClip(path string) (*clipRun, error) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	drops := av.NewDrops()
-	st, err := newStages(cfg, drops, log)
+	run := &clipRun{path: path, name: strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), labels: labels,
+		intervalNS: int64(cfg.Fuse.DecisionInterval), hfov: cfg.Fuse.Features.CameraHFOVDeg}
+	st, err := newStages(cfg, drops, log, func(ac *fuse.ActivityConfig) {
+		ac.OnStep = func(ev map[string]float64, missing []string, timeNS int64) {
+			run.steps = append(run.steps, step{maps.Clone(ev), slices.Clone(missing), timeNS})
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
 	defer st.backend.Close()
 	defer st.fuse.Close()
-	run := &clipRun{path: path, name: strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), labels: labels,
-		intervalNS: int64(cfg.Fuse.DecisionInterval), hfov: cfg.Fuse.Features.CameraHFOVDeg}
 	collect := func(d *av.Decision) {
 		if d.Kind == fuse.KindActivity {
 			run.acts = append(run.acts, d)
@@ -326,25 +339,21 @@ type evalReport struct {
 	SumViolations int                `json:"sum_violations"`
 }
 
-// outcomes runs a fresh Decider over a clip's intervals with the modalities
-// of config and returns each kind's interval outcomes; it checks every
-// decision it would publish against the sum rule.
+// outcomes runs a fresh Decider over a clip's steps with the modalities
+// of config and returns each kind's outcome at every step (the span since
+// the step before); it checks every decision it would publish against the
+// sum rule.
 func (r *clipRun) outcomes(m *fuse.Model, config string, rep *evalReport) (map[string][]fuse.IntervalOutcome, error) {
-	d, err := fuse.NewDecider(fuse.DecideConfig{Model: m, OnConfidence: 0.6, OffConfidence: 0.4, ChangeBearingDeg: 15, HFOVDeg: r.hfov, HeartbeatNS: 5e9})
+	d, err := fuse.NewDecider(evalDecideConfig(m, r.hfov))
 	if err != nil {
 		return nil, err
 	}
 	out := map[string][]fuse.IntervalOutcome{}
-	for _, a := range r.acts {
-		act := *a
-		act.Missing = slices.Clone(a.Missing)
-		switch config {
-		case "audio":
-			act.Missing = appendMissing(act.Missing, string(av.Video))
-		case "video":
-			act.Missing = appendMissing(act.Missing, string(av.Audio))
-		}
-		ds, err := d.Observe(&act)
+	prevNS := int64(evalStartNS)
+	var ds []*av.Decision
+	for _, a := range r.steps {
+		missing := stepMissing(a.missing, config)
+		ds, err = d.Observe(ds[:0], "eval", a.ev, missing, a.timeNS, av.Stamps{})
 		if err != nil {
 			return nil, err
 		}
@@ -358,14 +367,34 @@ func (r *clipRun) outcomes(m *fuse.Model, config string, rep *evalReport) (map[s
 				rep.SumViolations++
 			}
 		}
-		iv := floorDivNS(a.TimeNS, r.intervalNS)
-		t0 := float64(iv*r.intervalNS-evalStartNS) / 1e9
-		t1 := t0 + float64(r.intervalNS)/1e9
+		t0, t1 := float64(prevNS-evalStartNS)/1e9, float64(a.timeNS-evalStartNS)/1e9
+		prevNS = a.timeNS
+		if t1 <= t0 {
+			continue
+		}
 		for _, s := range d.States() {
 			out[s.Kind] = append(out[s.Kind], fuse.IntervalOutcome{T0: t0, T1: t1, Active: s.Active, HasBearing: s.HasBearing, BearingDeg: s.BearingDeg})
 		}
 	}
 	return out, nil
+}
+
+// evalDecideConfig is the decision config eval and train run the head
+// with: the defaults of configs/default.yaml.
+func evalDecideConfig(m *fuse.Model, hfov float64) fuse.DecideConfig {
+	return fuse.DecideConfig{Model: m, OnConfidence: 0.6, OffConfidence: 0.4, MinOffNS: 150e6, ChangeBearingDeg: 15, HFOVDeg: hfov, HeartbeatNS: 5e9}
+}
+
+// stepMissing is a step's missing modalities under an eval configuration
+// (audio: the video dropped; video: the audio dropped).
+func stepMissing(m []string, config string) []string {
+	switch config {
+	case "audio":
+		return appendMissing(slices.Clone(m), string(av.Video))
+	case "video":
+		return appendMissing(slices.Clone(m), string(av.Audio))
+	}
+	return m
 }
 
 func appendMissing(m []string, mod string) []string {
@@ -402,7 +431,7 @@ func evaluate(runs []*clipRun, m *fuse.Model) (*evalReport, error) {
 				scores[key].Add(r.labels, k, out[k])
 			}
 			if cfgName == "fused" {
-				rep.Intervals += len(r.acts)
+				rep.Intervals += len(r.steps)
 				for _, scene := range []string{"tone", "muted", "music"} {
 					if strings.HasSuffix(r.name, "-"+scene) {
 						for _, o := range out[fuse.KindSpeech] {

@@ -33,7 +33,7 @@ func TestEvalClipWithoutLabels(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "c.labels:3: speech 2–4 s overlaps line 2") {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	os.WriteFile(filepath.Join(dir, "m.txt"), []byte("fusiond-fusion-head v1\nfeatures a_speech:audio\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "m.txt"), []byte("fusiond-fusion-head v2\nfeatures a_speech:audio\n"), 0o644)
 	code, _, stderr = runFusiond(t, "eval", "--model", filepath.Join(dir, "m.txt"), clip)
 	if code != 1 || !strings.Contains(stderr, "m.txt:2: model has 1 features") {
 		t.Fatalf("exit %d: %s", code, stderr)

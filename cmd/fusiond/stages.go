@@ -48,8 +48,9 @@ func syncConfig(cfg *configs.Config) avsync.Config {
 }
 
 // newStages builds the synchroniser, the compute backend and fusion. The
-// caller closes the backend.
-func newStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger) (*stages, error) {
+// caller closes the backend. opts adjust fusion's config (eval and train
+// watch its decision steps).
+func newStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, opts ...func(*fuse.ActivityConfig)) (*stages, error) {
 	s := &stages{}
 	var err error
 	if s.sync, err = avsync.NewFrameSync(syncConfig(cfg), drops); err != nil {
@@ -65,12 +66,16 @@ func newStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger) (*stages,
 		return nil, err
 	}
 	vis := visualFeatures(cfg, s.backend, log) // features.go
-	s.fuse, err = fuse.NewActivity(fuse.ActivityConfig{
+	acfg := fuse.ActivityConfig{
 		Robot: cfg.Robot, IntervalNS: int64(cfg.Fuse.DecisionInterval), Prior: ac.Prior,
 		MotionWeight: ac.MotionWeight, MotionRef: ac.MotionRef, AudioWeight: ac.AudioWeight, AudioRefDBFS: ac.AudioRefDBFS,
 		Backend: s.backend, AudioFeatures: audioFeatures(cfg), Visual: vis, CrossModal: crossModal(cfg),
-		Decide: dc,
-	})
+		Decide: dc, StepWindowNS: int64(cfg.Fuse.Decisions.StepWindow),
+	}
+	for _, o := range opts {
+		o(&acfg)
+	}
+	s.fuse, err = fuse.NewActivity(acfg)
 	if err != nil {
 		if vis != nil {
 			vis.Close()

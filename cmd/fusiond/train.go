@@ -38,23 +38,26 @@ func cmdTrain(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	var b bytes.Buffer
-	fuse.WriteModel(&b, m, fmt.Sprintf("Trained by `fusiond train` (make train) on %d clips, %d decision intervals.\nLogistic regression per kind and head, L2 %g, %d Newton steps, bias calibrated to the best training F1.", len(runs), n, trainL2, trainSteps))
+	fuse.WriteModel(&b, m, fmt.Sprintf("Trained by `fusiond train` (make train) on %d clips, %d decision steps.\nLogistic regression per kind and head over the kind's own features with their signs, L2 %g, %d Newton steps, bias calibrated to the best training F1 and capped at fuse.MaxBias.", len(runs), n, trainL2, trainSteps))
 	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
 		fmt.Fprintf(stderr, "fusiond train: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "wrote %s: %d clips, %d intervals\n", *out, len(runs), n)
+	fmt.Fprintf(stdout, "wrote %s: %d clips, %d steps\n", *out, len(runs), n)
 	return 0
 }
 
 const (
-	trainL2      = 1e-3
-	trainSteps   = 30
-	trainBalance = false
+	trainL2    = 1e-3
+	trainSteps = 30
 )
 
 // train fits every head: for each run and each set of modalities, the
-// interval features (as the Decider computes them) and the labels.
+// step features (as the Decider computes them) and the labels over each
+// step's span. Each kind's head sees only the features KindFeatures lists
+// for it and its head's modalities, with the signs physics fixes; a head
+// whose kind is not sensed by its modalities stays off (it is never used:
+// the kind is unknown there). Priors are the training base rates.
 func train(runs []*clipRun) (*fuse.Model, int, error) {
 	type sample struct {
 		x []float64
@@ -62,37 +65,52 @@ func train(runs []*clipRun) (*fuse.Model, int, error) {
 	}
 	data := map[string][]sample{}
 	n := 0
+	pos, all := map[string]float64{}, 0.0
 	for _, r := range runs {
-		n += len(r.acts)
+		n += len(r.steps)
 		for _, h := range []string{fuse.HeadAV, fuse.HeadAudio, fuse.HeadVideo} {
-			d, err := fuse.NewDecider(fuse.DecideConfig{OnConfidence: 0.6, OffConfidence: 0.4, HFOVDeg: r.hfov})
+			d, err := fuse.NewDecider(evalDecideConfig(nil, r.hfov))
 			if err != nil {
 				return nil, 0, err
 			}
-			for _, a := range r.acts {
-				missing := a.Missing
+			prevNS := int64(evalStartNS)
+			for _, a := range r.steps {
+				missing := a.missing
 				switch h {
 				case fuse.HeadAudio:
-					missing = appendMissing(append([]string(nil), missing...), string(av.Video))
+					missing = appendMissing(slices.Clone(missing), string(av.Video))
 				case fuse.HeadVideo:
-					missing = appendMissing(append([]string(nil), missing...), string(av.Audio))
+					missing = appendMissing(slices.Clone(missing), string(av.Audio))
 				}
-				in := d.Features(a.Evidence, missing)
-				if in.HeadFor() != h || !in.AudioOK && !in.VideoOK {
+				in := d.Features(a.ev, missing, a.timeNS)
+				t0, t1 := float64(prevNS-evalStartNS)/1e9, float64(a.timeNS-evalStartNS)/1e9
+				prevNS = a.timeNS
+				if in.HeadFor() != h || !in.AudioOK && !in.VideoOK || t1 <= t0 {
 					continue
 				}
-				iv := floorDivNS(a.TimeNS, r.intervalNS)
-				t0 := float64(iv*r.intervalNS-evalStartNS) / 1e9
-				t1 := t0 + float64(r.intervalNS)/1e9
 				y := map[string]bool{}
 				for _, k := range fuse.DecisionKinds {
 					_, y[k] = r.labels.At(k, t0, t1)
+				}
+				if h == fuse.HeadAV {
+					all++
+					for k, v := range y {
+						if v {
+							pos[k]++
+						}
+					}
 				}
 				data[h] = append(data[h], sample{in.Scaled(), y})
 			}
 		}
 	}
-	m := &fuse.Model{Heads: map[string]map[string]*fuse.KindHead{}}
+	m := &fuse.Model{Heads: map[string]map[string]*fuse.KindHead{}, Priors: map[string]float64{}}
+	for _, k := range fuse.DecisionKinds {
+		m.Priors[k] = 0.5
+		if all > 0 {
+			m.Priors[k] = math.Round(1000*pos[k]/all) / 1000
+		}
+	}
 	for _, h := range []string{fuse.HeadAV, fuse.HeadAudio, fuse.HeadVideo} {
 		m.Heads[h] = map[string]*fuse.KindHead{}
 		for _, k := range fuse.DecisionKinds {
@@ -104,11 +122,12 @@ func train(runs []*clipRun) (*fuse.Model, int, error) {
 					ys[i] = 1
 				}
 			}
-			ok := allowed(h, k)
-			kh := fitLogistic(xs, ys, ok)
-			if slices.Contains(ok, true) {
+			sign := allowed(h, k)
+			kh := fitLogistic(xs, ys, sign)
+			if slices.ContainsFunc(sign, func(s int) bool { return s != unused }) {
 				calibrate(kh, xs, ys)
 			}
+			kh.Bias = min(kh.Bias, fuse.MaxBias)
 			m.Heads[h][k] = kh
 		}
 	}
@@ -154,55 +173,77 @@ func calibrate(kh *fuse.KindHead, xs [][]float64, ys []float64) {
 	kh.Bias += bestShift
 }
 
-// allowed masks the features a head may use (its modalities').
-// Motion is seen, never heard: its heads use video features only.
-func allowed(h, kind string) []bool {
-	ok := make([]bool, len(fuse.HeadFeatures))
+// Feature constraints of a head's fit.
+const (
+	unused   = iota // weight 0
+	free            // any sign
+	positive        // never below 0
+)
+
+// allowed gives each feature's constraint in head h for kind: the
+// features fuse.KindFeatures lists for the kind, of the head's modalities,
+// with their signs. A kind its head cannot sense uses none.
+func allowed(h, kind string) []int {
+	c := make([]int, len(fuse.HeadFeatures))
+	if !fuse.Sensed(kind, h != fuse.HeadVideo, h != fuse.HeadAudio) {
+		return c
+	}
 	for i, f := range fuse.HeadFeatures {
-		if kind == fuse.KindMotion && f.Modality != fuse.ModVideo {
+		if !fuse.HeadAllows(h, kind, f) {
 			continue
 		}
-		switch h {
-		case fuse.HeadAV:
-			ok[i] = true
-		case fuse.HeadAudio:
-			ok[i] = f.Modality == fuse.ModAudio
-		case fuse.HeadVideo:
-			ok[i] = f.Modality == fuse.ModVideo
+		c[i] = free
+		if fuse.KindFeatures[kind][f.Name] > 0 {
+			c[i] = positive
 		}
 	}
-	return ok
+	return c
 }
 
-// fitLogistic fits a logistic regression by Newton's method (IRLS) from
-// zero, with L2 on the weights and the classes weighted to balance:
-// deterministic, converged in a few dozen steps for these few features.
-func fitLogistic(xs [][]float64, ys []float64, ok []bool) *fuse.KindHead {
-	nf := len(ok)
-	var idx []int // the free features
-	for j, o := range ok {
-		if o {
-			idx = append(idx, j)
-		}
-	}
-	if len(idx) == 0 {
-		// Nothing to go on (motion unheard): off, not the base rate.
-		return &fuse.KindHead{Bias: -5, Weights: make([]float64, nf)}
-	}
-	p := len(idx) + 1 // + bias, last
-	theta := make([]float64, p)
+// fitLogistic fits a logistic regression under the constraints by
+// Newton's method (IRLS) with an active set: fit the free features; while
+// a sign-constrained weight came out negative, pin the most negative at 0
+// and fit again. Deterministic; L2 on the weights.
+func fitLogistic(xs [][]float64, ys []float64, cons []int) *fuse.KindHead {
+	nf := len(cons)
+	off := &fuse.KindHead{Bias: -5, Weights: make([]float64, nf)}
 	var pos float64
 	for _, y := range ys {
 		pos += y
 	}
+	if len(ys) == 0 || pos == 0 {
+		return off
+	}
+	pinned := make([]bool, nf)
+	for {
+		var idx []int
+		for j, c := range cons {
+			if c != unused && !pinned[j] {
+				idx = append(idx, j)
+			}
+		}
+		if len(idx) == 0 {
+			return off
+		}
+		kh := newtonFit(xs, ys, idx, nf)
+		worst, wj := 0.0, -1
+		for _, j := range idx {
+			if cons[j] == positive && kh.Weights[j] < worst {
+				worst, wj = kh.Weights[j], j
+			}
+		}
+		if wj < 0 {
+			return kh
+		}
+		pinned[wj] = true
+	}
+}
+
+// newtonFit fits the features idx (others 0) from zero.
+func newtonFit(xs [][]float64, ys []float64, idx []int, nf int) *fuse.KindHead {
+	p := len(idx) + 1 // + bias, last
+	theta := make([]float64, p)
 	nn := float64(len(ys))
-	if nn == 0 || pos == 0 {
-		return &fuse.KindHead{Bias: -5, Weights: make([]float64, nf)}
-	}
-	wPos, wNeg := 1.0, 1.0
-	if trainBalance && pos < nn {
-		wPos, wNeg = nn/(2*pos), nn/(2*(nn-pos))
-	}
 	row := make([]float64, p)
 	for range trainSteps {
 		H := make([][]float64, p)
@@ -219,12 +260,8 @@ func fitLogistic(xs [][]float64, ys []float64, ok []bool) *fuse.KindHead {
 				z += theta[a] * row[a]
 			}
 			pr := 1 / (1 + math.Exp(-z))
-			cw := wNeg
-			if ys[i] > 0 {
-				cw = wPos
-			}
-			g := cw * (pr - ys[i])
-			h := cw * pr * (1 - pr)
+			g := pr - ys[i]
+			h := pr * (1 - pr)
 			for a := range p {
 				H[a][p] += g * row[a]
 				for b := range p {

@@ -1,0 +1,184 @@
+package fuse
+
+import "math"
+
+// DefaultStepWindowNS is the span of bundles a frame-rate decision step
+// reads: long enough to hold a few VAD frames and a syllable, short enough
+// that an onset shows within a few frames.
+const DefaultStepWindowNS = 250_000_000
+
+// bundleEvidence is what one bundle adds to the decision steps: its audio
+// and visual measurements, with which of them it had.
+type bundleEvidence struct {
+	timeNS int64
+
+	audio           bool
+	hasVAD          bool
+	speech, onset   bool
+	vadScore        float64
+	power, coverage float64
+	hasTonal        bool
+	tonality        float64
+	hasDOA          bool
+	doa, doaStd     float64
+	video           bool
+	hasMotion       bool
+	motion, motionX float64
+	hasMotionX      bool
+	faces           float64
+	hasFace         bool
+	face, faceStd   float64
+	hasMouth        bool
+	mouth           float64
+	hasFG           bool
+	fg              float64
+	hasSync         bool
+	syncZ           float64
+}
+
+// stepWindow holds the bundles of the last two step windows, oldest
+// first, in a ring that grows only when the bundle rate outgrows it.
+type stepWindow struct {
+	windowNS int64
+	ring     []bundleEvidence
+	head, n  int
+}
+
+func newStepWindow(windowNS int64) *stepWindow {
+	return &stepWindow{windowNS: windowNS, ring: make([]bundleEvidence, 64)}
+}
+
+// at returns the i-th bundle from the oldest.
+func (w *stepWindow) at(i int) *bundleEvidence {
+	return &w.ring[(w.head+i)%len(w.ring)]
+}
+
+// push adds a bundle and forgets those older than two windows before it.
+func (w *stepWindow) push(e bundleEvidence) {
+	for w.n > 0 && e.timeNS-w.at(0).timeNS >= 2*w.windowNS {
+		w.head = (w.head + 1) % len(w.ring)
+		w.n--
+	}
+	if w.n == len(w.ring) {
+		grown := make([]bundleEvidence, 2*len(w.ring))
+		for i := range w.n {
+			grown[i] = *w.at(i)
+		}
+		w.ring, w.head = grown, 0
+	}
+	w.ring[(w.head+w.n)%len(w.ring)] = e
+	w.n++
+}
+
+// reset forgets every bundle (a stream restarted: a gap in time).
+func (w *stepWindow) reset() { w.head, w.n = 0, 0 }
+
+// evidence writes the step's evidence at the newest bundle into ev
+// (cleared first), under the names the interval evidence uses, plus the
+// rises over the window before: audio_level_rise_db and motion_rise.
+// It returns the modalities present in the window (a modality is missing
+// when no bundle of the window had it: one late chunk is not a missing
+// microphone).
+func (w *stepWindow) evidence(ev map[string]float64) (audioOK, videoOK bool) {
+	clear(ev)
+	if w.n == 0 {
+		return false, false
+	}
+	last := w.at(w.n - 1)
+	from := last.timeNS - w.windowNS
+	type acc struct {
+		power, n float64
+		motion   float64
+		motionN  float64
+	}
+	var cur, prev acc
+	var vadN, speech, onsets, vadSum, cov float64
+	var cx, cw float64
+	for i := range w.n {
+		b := w.at(i)
+		a := &cur
+		if b.timeNS <= from {
+			a = &prev
+		}
+		if b.audio {
+			a.power += b.power
+			a.n++
+		}
+		if b.hasMotion {
+			a.motion += b.motion
+			a.motionN++
+		}
+		if b.timeNS <= from {
+			continue
+		}
+		videoOK = videoOK || b.video
+		if b.audio {
+			cov += b.coverage
+		}
+		if b.hasVAD {
+			vadN++
+			vadSum += b.vadScore
+			if b.speech {
+				speech++
+			}
+			if b.onset {
+				onsets++
+			}
+		}
+		if b.hasMotion && b.hasMotionX && b.motion > 0 {
+			cx += b.motionX * b.motion
+			cw += b.motion
+		}
+		// The latest of each within the window.
+		if b.hasTonal {
+			ev["audio_tonality"] = b.tonality
+		}
+		if b.hasDOA {
+			ev["doa_bearing_deg"], ev["doa_bearing_std_deg"] = b.doa, b.doaStd
+		}
+		if b.video {
+			ev["faces"] = b.faces
+		}
+		if b.hasFace {
+			ev["face_bearing_deg"], ev["face_bearing_std_deg"] = b.face, b.faceStd
+		}
+		if b.hasMouth {
+			ev["mouth_motion"] = b.mouth
+		}
+		if b.hasFG {
+			ev["video_foreground"] = b.fg
+		}
+		if b.hasSync {
+			ev["av_sync_z"] = b.syncZ
+		}
+	}
+	if cur.n > 0 {
+		lvl := dbfs(cur.power / cur.n)
+		ev["audio_level_dbfs"] = lvl
+		ev["audio_coverage"] = cov / cur.n
+		if prev.n > 0 {
+			ev["audio_level_rise_db"] = lvl - dbfs(prev.power/prev.n)
+		}
+	}
+	if vadN > 0 {
+		ev["vad_speech_fraction"] = speech / vadN
+		ev["vad_score"] = vadSum / vadN
+		ev["audio_onsets"] = onsets
+	}
+	if cur.motionN > 0 {
+		m := cur.motion / cur.motionN
+		ev["motion_energy"] = m
+		if cw > 0 {
+			ev["motion_x"] = cx / cw
+		}
+		if prev.motionN > 0 {
+			ev["motion_rise"] = motionScale(m) - motionScale(prev.motion/prev.motionN)
+		}
+	}
+	return cur.n > 0, videoOK
+}
+
+// motionScale is the head's motion feature: ln(1 + 20 energy), at most 4.
+func motionScale(energy float64) float64 {
+	return clamp(math.Log1p(20*max(energy, 0)), 0, 4)
+}
