@@ -74,8 +74,8 @@ type AudioValues struct {
 	// that is new in this bundle, one per HopNS, oldest first; Speech and
 	// VADScore are the last one's. They alias the extractor's buffer until
 	// the next Push.
-	VADFrames []VADFrame
-	BearingDeg, BearingStdDeg      float64
+	VADFrames                 []VADFrame
+	BearingDeg, BearingStdDeg float64
 	// LogMel and MFCC alias the extractor's buffers until the next Push.
 	LogMel, MFCC []float32
 
@@ -173,7 +173,7 @@ type AudioFeatures struct {
 	hopPos         int
 	lastStartNS    int64
 	haveHop        bool
-	doa   *DOA
+	doa            *DOA
 	// GCC rows: channel 0 repeated, and each other channel.
 	gccA, gccB, gcc []float32
 

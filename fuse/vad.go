@@ -66,11 +66,11 @@ const numVADBands = len(vadBands)
 // spectral peak) are not speech however loud they are. Speech starts after
 // two consecutive speech frames and holds for a hangover after the last.
 type VAD struct {
-	cfg    VADConfig
+	cfg VADConfig
 	// Noise floor steps per frame: down, up, and up while speech is on.
 	down, up, upSpeech float64
-	lo, hi [numVADBands]int // bin ranges
-	noise  [numVADBands]float64
+	lo, hi             [numVADBands]int // bin ranges
+	noise              [numVADBands]float64
 	// initNoise is where the floor starts: white noise at InitNoiseDBFS.
 	initNoise [numVADBands]float64
 	init      bool
