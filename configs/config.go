@@ -123,6 +123,7 @@ type Sync struct {
 	VideoOffset      time.Duration `yaml:"video_offset"`
 	AudioOffset      time.Duration `yaml:"audio_offset"`
 	EstimateDrift    bool          `yaml:"estimate_drift"`
+	AnalysisRateHz   int           `yaml:"analysis_rate_hz"`
 }
 
 // Fuse configures fusion.

@@ -192,6 +192,17 @@ func (c *Config) validate() []fieldError {
 			bad(o.key, "%v is out of range -10s..10s", o.d)
 		}
 	}
+	if r := sy.AnalysisRateHz; r != 0 && (r < 8000 || r > 48000) {
+		bad("sync.analysis_rate_hz", "%d is out of range 8000..48000 (or 0: the microphone's own)", r)
+	} else if r != 0 {
+		for i, mic := range c.Microphones {
+			// The resampler keeps analysis_rate_hz/gcd filter phases (ingest/resample.MaxPhases).
+			if mic.RateHz > 0 && r/gcd(r, mic.RateHz) > 4096 {
+				bad(fmt.Sprintf("microphones.%d.rate_hz", i), "%d Hz does not resample to sync.analysis_rate_hz %d Hz (ratio %d/%d is too fine); use a common rate",
+					mic.RateHz, r, r/gcd(r, mic.RateHz), mic.RateHz/gcd(r, mic.RateHz))
+			}
+		}
+	}
 	if sy.MinAudioCoverage < 0 || sy.MinAudioCoverage > 1 {
 		bad("sync.min_audio_coverage", "%v is out of range 0..1", sy.MinAudioCoverage)
 	}
@@ -340,4 +351,11 @@ func validateNATS(n *NATS, bad func(path, format string, args ...any)) {
 			bad(fmt.Sprintf("nats.embedded.users.%d", i), "needs user and password")
 		}
 	}
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }

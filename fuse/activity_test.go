@@ -38,7 +38,7 @@ func sine(amp float64, n int) []float32 {
 }
 
 func bundle(tMS int64, f *av.Frame, audio []float32) *av.Bundle {
-	b := &av.Bundle{TimeNS: tMS * ms, Frame: f, Audio: av.AudioSlice{RateHz: 48000, Channels: 1, Data: audio, Covered: len(audio)}}
+	b := &av.Bundle{TimeNS: tMS * ms, Frame: f, Audio: av.AudioSlice{RateHz: 48000, Channels: 1, Data: audio, Covered: len(audio), StartNS: tMS*ms - av.FramesToNS(int64(len(audio)), 48000)}}
 	if f == nil {
 		b.Missing = append(b.Missing, av.Video)
 	}

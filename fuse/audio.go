@@ -27,7 +27,11 @@ type AudioConfig struct {
 	OnsetDeltaDB float64
 	OnsetHistory int
 	OnsetGapNS   int64
-	VAD          VADConfig
+	// HopNS is the step of the voice activity detector: it decides on
+	// every HopNS of audio, each time over the FFTSize frames up to there,
+	// whatever the bundle rate [10 ms].
+	HopNS int64
+	VAD   VADConfig
 	// DOA is the microphone array; no Mics, no bearing.
 	DOA DOAConfig
 }
@@ -66,11 +70,24 @@ type AudioValues struct {
 	PitchHz, Harmonicity           float64
 	Speech                         bool
 	VADScore                       float64
-	BearingDeg, BearingStdDeg      float64
+	// VADFrames are the voice activity detector's decisions on the audio
+	// that is new in this bundle, one per HopNS, oldest first; Speech and
+	// VADScore are the last one's. They alias the extractor's buffer until
+	// the next Push.
+	VADFrames                 []VADFrame
+	BearingDeg, BearingStdDeg float64
 	// LogMel and MFCC alias the extractor's buffers until the next Push.
 	LogMel, MFCC []float32
 
 	present uint32
+}
+
+// VADFrame is one decision of the voice activity detector: on the audio
+// up to EndNS (capture time just after its last frame).
+type VADFrame struct {
+	EndNS  int64
+	Speech bool    // with hangover
+	Score  float64 // smoothed score, > 0 leans speech
 }
 
 // Has reports whether f could be computed for this bundle.
@@ -147,7 +164,16 @@ type AudioFeatures struct {
 
 	pitch *pitchTracker
 	vad   *VAD
-	doa   *DOA
+	// The VAD's hops: vframe and vpower are its analysis frame and
+	// spectrum; hopPos is where the next hop ends, in frames from the
+	// start (lastStartNS) of the last slice.
+	hopFrames      int
+	vframe, vpower []float32
+	vadFrames      []VADFrame
+	hopPos         int
+	lastStartNS    int64
+	haveHop        bool
+	doa            *DOA
 	// GCC rows: channel 0 repeated, and each other channel.
 	gccA, gccB, gcc []float32
 
@@ -208,6 +234,13 @@ func NewAudioFeatures(cfg AudioConfig, be Backend) (*AudioFeatures, error) {
 	if cfg.OnsetGapNS == 0 {
 		cfg.OnsetGapNS = 100e6
 	}
+	if cfg.HopNS == 0 {
+		cfg.HopNS = 10e6
+	}
+	hop := int(av.NSToFrames(cfg.HopNS, cfg.RateHz))
+	if hop < 1 || cfg.HopNS > 1e9 {
+		return nil, fmt.Errorf("%w: VAD hop of %d ns at %d Hz", ErrConfig, cfg.HopNS, cfg.RateHz)
+	}
 	n := cfg.FFTSize
 	a := &AudioFeatures{
 		cfg: cfg, be: be, fftSize: n, bins: n/2 + 1,
@@ -222,7 +255,11 @@ func NewAudioFeatures(cfg AudioConfig, be Backend) (*AudioFeatures, error) {
 		mfcc:       make([]float32, cfg.MFCCs),
 		binHz:      float64(cfg.RateHz) / float64(n),
 		pitch:      newPitchTracker(cfg.RateHz, n),
-		vad:        newVAD(cfg.VAD, n, cfg.RateHz),
+		vad:        newVAD(cfg.VAD, n, cfg.RateHz, cfg.HopNS),
+		hopFrames:  hop,
+		vframe:     make([]float32, n),
+		vpower:     make([]float32, n/2+1),
+		vadFrames:  make([]VADFrame, 0, 64),
 		fluxHist:   make([]float64, cfg.OnsetHistory),
 		fluxSorted: make([]float64, cfg.OnsetHistory),
 	}
@@ -362,7 +399,9 @@ func (a *AudioFeatures) Push(timeNS int64, s *av.AudioSlice) *AudioValues {
 	}
 	a.flux(v)
 	a.peaks = 0
-	haveShape := frameSq > 0 && a.shape(v)
+	if frameSq > 0 {
+		a.shape(v)
+	}
 	hz, harm, voiced, haveH := a.pitch.estimate(a.frame)
 	if haveH {
 		v.Harmonicity = harm
@@ -372,21 +411,92 @@ func (a *AudioFeatures) Push(timeNS int64, s *av.AudioSlice) *AudioValues {
 		v.PitchHz = hz
 		v.set(FeatPitch)
 	}
-	levelDBFS := dbfs(frameSq / float64(a.fftSize))
-	v.Speech, v.VADScore = a.vad.update(vadInput{
-		timeNS: timeNS, power: a.power, levelDBFS: levelDBFS,
-		flatness: v.Flatness, tonality: v.Tonality, harmonicity: harm,
-		haveShape: haveShape, haveHarmonicity: haveH, voice: voiced, peaks: a.peaks,
-	})
-	v.set(FeatSpeech)
+	if err := a.runVAD(s.StartNS, data, frames, ch); err != nil {
+		a.Counters.BackendErrors++
+	} else if a.vad.haveAny {
+		v.Speech, v.VADScore, v.VADFrames = a.vad.speech, a.vad.score, a.vadFrames
+		v.set(FeatSpeech)
+	}
 	a.bearing(v, timeNS, data, frames, ch)
 	return v
+}
+
+// runVAD runs the voice activity detector on every hop of the slice (data,
+// frames × ch, starting at startNS) it has not seen: hops lie on one grid
+// of HopNS across slices, each analysed over the FFTSize frames up to its
+// end. A slice that does not overlap the last one starts a new grid.
+func (a *AudioFeatures) runVAD(startNS int64, data []float32, frames, ch int) error {
+	a.vadFrames = a.vadFrames[:0]
+	n, hop, rate := a.fftSize, a.hopFrames, a.cfg.RateHz
+	pos := n
+	if a.haveHop {
+		d := startNS - a.lastStartNS
+		shift := av.NSToFrames(d+av.FramesToNS(1, rate)/2, rate)
+		if p := int64(a.hopPos) - shift; d >= 0 && p > int64(n-hop) && p <= int64(frames+hop) {
+			pos = int(p)
+		} else if d >= 0 && p <= int64(n-hop) { // a gap: stay on the grid
+			pos = int(p + (int64(n)-p+int64(hop)-1)/int64(hop)*int64(hop))
+		}
+	}
+	inv := 1 / float32(ch)
+	for ; pos <= frames; pos += hop {
+		if pos < n {
+			continue
+		}
+		src := data[(pos-n)*ch : pos*ch]
+		var frameSq float64
+		for i := range n {
+			var m float32
+			for _, x := range src[i*ch : (i+1)*ch] {
+				x, _ = clean(x)
+				m += x
+			}
+			m *= inv
+			a.vframe[i] = m
+			frameSq += float64(m) * float64(m)
+		}
+		if err := a.be.PowerSpectra(a.vpower, a.vframe, 1, n, a.window); err != nil {
+			return err
+		}
+		sh := spectralShape(a.vpower, a.binHz)
+		_, harm, voiced, haveH := a.pitch.estimate(a.vframe)
+		endNS := startNS + av.FramesToNS(int64(pos), rate)
+		speech, score := a.vad.update(vadInput{
+			timeNS: endNS, power: a.vpower, levelDBFS: dbfs(frameSq / float64(n)),
+			flatness: sh.flatness, tonality: sh.tonality, harmonicity: harm,
+			haveShape: sh.ok && frameSq > 0, haveHarmonicity: haveH, voice: voiced, peaks: sh.peaks,
+		})
+		a.vadFrames = append(a.vadFrames, VADFrame{EndNS: endNS, Speech: speech, Score: score})
+	}
+	a.hopPos, a.lastStartNS, a.haveHop = pos, startNS, true
+	return nil
+}
+
+// shapeOf is a power spectrum's shape.
+type shapeOf struct {
+	centroidHz, flatness, tonality float64
+	peaks                          int // within 20 dB of the strongest, below 5 kHz
+	ok                             bool
 }
 
 // shape computes the spectral centroid, flatness and tonality; false when
 // the spectrum holds no power.
 func (a *AudioFeatures) shape(v *AudioValues) bool {
-	p := a.power[1:] // DC carries no shape
+	sh := spectralShape(a.power, a.binHz)
+	a.peaks = sh.peaks
+	if !sh.ok {
+		return false
+	}
+	v.CentroidHz, v.Flatness, v.Tonality = sh.centroidHz, sh.flatness, sh.tonality
+	v.set(FeatCentroid)
+	v.set(FeatFlatness)
+	v.set(FeatTonality)
+	return true
+}
+
+// spectralShape measures a power spectrum of bins at binHz each.
+func spectralShape(power []float32, binHz float64) (sh shapeOf) {
+	p := power[1:] // DC carries no shape
 	var sum, wsum, logSum float64
 	peak, peakAt := float32(-1), 0
 	for k, x := range p {
@@ -398,7 +508,7 @@ func (a *AudioFeatures) shape(v *AudioValues) bool {
 		}
 	}
 	if !(sum > 0) || math.IsInf(sum, 0) {
-		return false
+		return sh
 	}
 	floor := sum * 1e-12 / float64(len(p))
 	for _, x := range p {
@@ -410,22 +520,19 @@ func (a *AudioFeatures) shape(v *AudioValues) bool {
 	}
 	// Spectral peaks within 20 dB of the strongest below 5 kHz: one for a
 	// pure tone, several for voiced speech's harmonics.
-	a.peaks = 0
 	floorPk := peak / 100
-	top := min(len(p)-2, int(5000/a.binHz))
+	top := min(len(p)-2, int(5000/binHz))
 	for k := 2; k < top; k++ {
 		x := p[k]
 		if x >= floorPk && x > p[k-1] && x >= p[k+1] && x > p[k-2] && x >= p[k+2] {
-			a.peaks++
+			sh.peaks++
 		}
 	}
-	v.CentroidHz = wsum / sum * a.binHz
-	v.Flatness = min(1, math.Exp(logSum/float64(len(p)))/(sum/float64(len(p))))
-	v.Tonality = near / sum
-	v.set(FeatCentroid)
-	v.set(FeatFlatness)
-	v.set(FeatTonality)
-	return true
+	sh.centroidHz = wsum / sum * binHz
+	sh.flatness = min(1, math.Exp(logSum/float64(len(p)))/(sum/float64(len(p))))
+	sh.tonality = near / sum
+	sh.ok = true
+	return sh
 }
 
 // flux computes the rectified log-mel flux against the previous bundle and

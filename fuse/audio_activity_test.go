@@ -28,7 +28,7 @@ func TestActivityAudioEvidence(t *testing.T) {
 			end := int64(k) * 1600
 			data := make([]float32, 2*4800)
 			src.Fill(end-4800, data)
-			b := &av.Bundle{TimeNS: av.FramesToNS(end, 48000), Audio: av.AudioSlice{RateHz: 48000, Channels: 2, Data: data, Covered: 4800}, Missing: []av.Modality{av.Video}}
+			b := &av.Bundle{TimeNS: av.FramesToNS(end, 48000), Audio: av.AudioSlice{RateHz: 48000, Channels: 2, Data: data, Covered: 4800, StartNS: av.FramesToNS(end-4800, 48000)}, Missing: []av.Modality{av.Video}}
 			a.Push(b, emit)
 		}
 		a.Flush(emit)

@@ -19,7 +19,7 @@ func benchSlices(b *testing.B, n, window int) []av.AudioSlice {
 		start := int64(k+30)*1600 - int64(window)
 		data := make([]float32, 2*window)
 		src.Fill(start, data)
-		out[k] = av.AudioSlice{RateHz: 48000, Channels: 2, Data: data, Covered: window}
+		out[k] = av.AudioSlice{RateHz: 48000, Channels: 2, Data: data, Covered: window, StartNS: av.FramesToNS(start, 48000)}
 	}
 	return out
 }

@@ -60,7 +60,7 @@ func TestActivityCrossModal(t *testing.T) {
 			tns := av.FramesToNS(end, 48000)
 			f := grayFrame(0, 0)
 			f.CaptureNS = tns
-			a.Push(&av.Bundle{TimeNS: tns, Frame: f, Audio: av.AudioSlice{RateHz: 48000, Channels: 2, Data: data, Covered: 4800}}, emit)
+			a.Push(&av.Bundle{TimeNS: tns, Frame: f, Audio: av.AudioSlice{RateHz: 48000, Channels: 2, Data: data, Covered: 4800, StartNS: av.FramesToNS(end-4800, 48000)}}, emit)
 		}
 		a.Flush(emit)
 		ev := out[len(out)-3].Evidence // 7 s

@@ -66,9 +66,11 @@ const numVADBands = len(vadBands)
 // spectral peak) are not speech however loud they are. Speech starts after
 // two consecutive speech frames and holds for a hangover after the last.
 type VAD struct {
-	cfg    VADConfig
-	lo, hi [numVADBands]int // bin ranges
-	noise  [numVADBands]float64
+	cfg VADConfig
+	// Noise floor steps per frame: down, up, and up while speech is on.
+	down, up, upSpeech float64
+	lo, hi             [numVADBands]int // bin ranges
+	noise              [numVADBands]float64
 	// initNoise is where the floor starts: white noise at InitNoiseDBFS.
 	initNoise [numVADBands]float64
 	init      bool
@@ -79,10 +81,20 @@ type VAD struct {
 	haveAny   bool
 }
 
-// newVAD returns a VAD for power spectra of fftSize at rateHz.
-func newVAD(cfg VADConfig, fftSize, rateHz int) *VAD {
+// Noise floor time constants: it follows a drop within noiseDownNS, a
+// rise within noiseUpNS, and while speech is on within noiseUpSpeechNS.
+const (
+	noiseDownNS     = 30e6
+	noiseUpNS       = 1.5e9
+	noiseUpSpeechNS = 8e9
+)
+
+// newVAD returns a VAD for power spectra of fftSize at rateHz, one frame
+// every hopNS.
+func newVAD(cfg VADConfig, fftSize, rateHz int, hopNS int64) *VAD {
 	cfg.defaults()
-	v := &VAD{cfg: cfg}
+	step := func(tauNS float64) float64 { return 1 - math.Exp(-float64(hopNS)/tauNS) }
+	v := &VAD{cfg: cfg, down: step(noiseDownNS), up: step(noiseUpNS), upSpeech: step(noiseUpSpeechNS)}
 	binHz := float64(rateHz) / float64(fftSize)
 	bins := fftSize/2 + 1
 	for i, b := range vadBands {
@@ -129,13 +141,13 @@ func (v *VAD) update(in vadInput) (bool, float64) {
 	score = score/wsum - v.cfg.SNRThresholdDB
 	// Noise floor: follows drops quickly, rises slowly, and more slowly
 	// still while speech is on.
-	up := 0.02
+	up := v.up
 	if v.speech {
-		up = 0.004
+		up = v.upSpeech
 	}
 	for i := range e {
 		if e[i] < v.noise[i] {
-			v.noise[i] += 0.3 * (e[i] - v.noise[i])
+			v.noise[i] += v.down * (e[i] - v.noise[i])
 		} else {
 			v.noise[i] += up * (e[i] - v.noise[i])
 		}

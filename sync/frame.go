@@ -8,6 +8,7 @@ import (
 	gosync "sync"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/ingest/resample"
 )
 
 // Config configures a FrameSync. Times are nanoseconds.
@@ -19,8 +20,13 @@ type Config struct {
 	FramePeriodNS int64
 	// Audio is the microphone stream; empty when none is configured.
 	Audio         av.StreamID
-	AudioRateHz   int
+	AudioRateHz   int // the microphone's own rate: its chunks must have it
 	AudioChannels int
+	// AnalysisRateHz is the rate of the bundles' audio: chunks are
+	// resampled to it (ingest/resample) as they enter, once, channels
+	// kept. 0 keeps AudioRateHz. Recordings hold the microphone's own
+	// audio, so a replay resamples it again, bit for bit the same.
+	AnalysisRateHz int
 	// AudioWindowNS is the span of audio before each frame that goes into
 	// its bundle, and AudioAfterNS the span after it: each bundle's audio
 	// is [t - AudioWindowNS, t + AudioAfterNS), sliced sample-accurately
@@ -70,8 +76,10 @@ func (c Config) validate() error {
 		return bad("audio stream %q needs a rate and a channel count", c.Audio)
 	case c.AudioWindowNS < 0 || c.AudioAfterNS < 0:
 		return bad("audio window [-%d ns, +%d ns] is negative", c.AudioWindowNS, c.AudioAfterNS)
-	case c.Audio != "" && av.NSToFrames(c.AudioWindowNS+c.AudioAfterNS, c.AudioRateHz) < 1:
-		return bad("audio window of %d ns holds no audio frame at %d Hz", c.AudioWindowNS+c.AudioAfterNS, c.AudioRateHz)
+	case c.AnalysisRateHz < 0:
+		return bad("analysis rate %d Hz is negative", c.AnalysisRateHz)
+	case c.Audio != "" && av.NSToFrames(c.AudioWindowNS+c.AudioAfterNS, c.analysisRate()) < 1:
+		return bad("audio window of %d ns holds no audio frame at %d Hz", c.AudioWindowNS+c.AudioAfterNS, c.analysisRate())
 	case c.AudioWindowNS+c.AudioAfterNS > 60e9:
 		return bad("audio window of %d ns is longer than a minute", c.AudioWindowNS+c.AudioAfterNS)
 	case c.Video != "" && c.Video == c.Audio:
@@ -84,6 +92,14 @@ func (c Config) validate() error {
 	return nil
 }
 
+// analysisRate is the rate of the bundles' audio.
+func (c Config) analysisRate() int {
+	if c.AnalysisRateHz > 0 {
+		return c.AnalysisRateHz
+	}
+	return c.AudioRateHz
+}
+
 // videoJumpNS: a frame this far behind the newest is a candidate for a
 // camera clock restart rather than a late frame.
 const videoJumpNS = 1e9
@@ -94,6 +110,10 @@ type FrameSync struct {
 	drops   *av.Drops
 	bundles *av.BundlePool
 	ring    *audioRing // nil without audio
+	// rs resamples audio chunks to the analysis rate into rsChunk (nil
+	// when the rates are equal).
+	rs      *resample.Resampler
+	rsChunk av.AudioChunk
 
 	windowFrames int64
 
@@ -162,17 +182,26 @@ func NewFrameSync(cfg Config, drops *av.Drops) (*FrameSync, error) {
 	s := &FrameSync{cfg: cfg, drops: drops, pending: make([]*av.Frame, 0, cfg.PendingFrames)}
 	windowSamples := 0
 	if cfg.Audio != "" {
-		windowFrames := av.NSToFrames(cfg.AudioWindowNS+cfg.AudioAfterNS, cfg.AudioRateHz)
+		rate := cfg.analysisRate()
+		if rate != cfg.AudioRateHz {
+			rs, err := resample.New(cfg.AudioRateHz, rate, cfg.AudioChannels)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+			}
+			s.rs = rs
+			s.rsChunk.RateHz, s.rsChunk.Channels = rate, cfg.AudioChannels
+		}
+		windowFrames := av.NSToFrames(cfg.AudioWindowNS+cfg.AudioAfterNS, rate)
 		windowSamples = int(windowFrames) * cfg.AudioChannels
 		s.windowFrames = windowFrames
 		// Room for the window, plus the audio that can arrive while frames
 		// wait, plus a second of slack for chunking and jitter.
-		keep := windowFrames + av.NSToFrames(cfg.MaxWaitNS+1e9, cfg.AudioRateHz)
-		s.ring = newAudioRing(int(keep), cfg.AudioRateHz, cfg.AudioChannels)
+		keep := windowFrames + av.NSToFrames(cfg.MaxWaitNS+1e9, rate)
+		s.ring = newAudioRing(int(keep), rate, cfg.AudioChannels)
 		s.ring.offsetNS = cfg.AudioOffsetNS
 		if cfg.EstimateDrift {
 			cc := cfg.Clock
-			cc.RateHz, cc.OffsetNS = cfg.AudioRateHz, cfg.AudioOffsetNS
+			cc.RateHz, cc.OffsetNS = rate, cfg.AudioOffsetNS
 			clk, err := NewAudioClock(cc)
 			if err != nil {
 				return nil, err
@@ -208,10 +237,15 @@ func (s *FrameSync) Push(smp av.Sample, emit func(*av.Bundle)) {
 			s.drop(smp, av.DropWrongKind)
 			break
 		}
-		if s.haveTrigger && s.ring.started() && s.ring.timeOf(c.FirstFrame) < s.lastTriggerNS+s.cfg.AudioAfterNS {
+		w := s.resampled(c)
+		if len(w.Data) == 0 { // a chunk too short to complete an output frame
+			c.Release()
+			break
+		}
+		if s.haveTrigger && s.ring.started() && s.ring.timeOf(w.FirstFrame) < s.lastTriggerNS+s.cfg.AudioAfterNS {
 			s.stats.LateAudio++
 		}
-		if !s.ring.write(c) {
+		if !s.ring.write(w) {
 			s.drops.Add(c.Stream, av.DropOutOfOrder, 1)
 		}
 		c.Release()
@@ -238,6 +272,27 @@ func (s *FrameSync) Advance(nowNS int64, emit func(*av.Bundle)) {
 // Flush emits every pending frame with the audio there is. Call it at the
 // end of the input.
 func (s *FrameSync) Flush(emit func(*av.Bundle)) { s.emitReady(emit, true) }
+
+// resampled returns c at the analysis rate: c itself when the rates are
+// equal, else the sync's scratch chunk, valid until the next call. Its
+// capture times keep c's time origin: output frame j is at origin +
+// j/AnalysisRateHz where c's frame k is at origin + k/AudioRateHz.
+func (s *FrameSync) resampled(c *av.AudioChunk) *av.AudioChunk {
+	if s.rs == nil {
+		return c
+	}
+	r := &s.rsChunk
+	need := s.rs.MaxFrames(c.Frames()) * c.Channels
+	if cap(r.Data) < need {
+		r.Data = make([]float32, need)
+	}
+	n, first := s.rs.Push(r.Data[:need], c.Data, c.FirstFrame)
+	originNS := c.CaptureNS - av.FramesToNS(c.FirstFrame, c.RateHz)
+	r.Meta = c.Meta
+	r.Data, r.FirstFrame = r.Data[:n*c.Channels], first
+	r.CaptureNS = originNS + av.FramesToNS(first, r.RateHz)
+	return r
+}
 
 func (s *FrameSync) drop(smp av.Sample, reason av.DropReason) {
 	s.drops.Add(smp.SampleMeta().Stream, reason, 1)
@@ -372,7 +427,7 @@ func (s *FrameSync) bundle(t int64, f *av.Frame) *av.Bundle {
 		b.Missing = append(b.Missing, av.Audio)
 		b.Audio.Data = b.Audio.Data[:0]
 	} else {
-		b.Audio.Stream, b.Audio.RateHz, b.Audio.Channels = s.cfg.Audio, s.cfg.AudioRateHz, s.cfg.AudioChannels
+		b.Audio.Stream, b.Audio.RateHz, b.Audio.Channels = s.cfg.Audio, s.ring.rateHz, s.cfg.AudioChannels
 		b.Audio.StartNS, b.Audio.Covered = s.ring.read(t-s.cfg.AudioWindowNS, b.Audio.Data)
 		s.stats.GapFrames += uint64(b.Audio.Frames() - b.Audio.Covered)
 		if b.Audio.Coverage() < s.cfg.MinAudioCoverage {

@@ -18,6 +18,7 @@ var benchCommands = []command{
 	{"sync", "run a synchroniser over a trace file; print its message rate", benchSync},
 	{"trace", "generate a synthetic trace (scenarios: fusiond bench trace --list)", benchTrace},
 	{"drift", "measure the audio clock estimator against a simulated drifting device", benchDrift},
+	{"vad", "score the voice activity detector on labelled speech, beside Silero and WebRTC VAD (bench_vad.go)", benchVAD},
 	{"e2e", "run the whole pipeline paced and at maximum speed, beside the machine's limits (bench_e2e.go)", benchE2E},
 }
 

@@ -10,15 +10,18 @@ import (
 
 // audioFeatures returns the audio feature configuration of fuse.features for
 // the (one) microphone, or nil when audio features are off or there is no
-// microphone. A microphone with fewer channels than mic_positions (a mono
-// microphone under the default stereo geometry) gets no bearing.
+// microphone. Features run at the analysis rate (sync.analysis_rate_hz: the
+// synchroniser resamples to it) and read a mix of the channels; only the
+// bearing uses them apart. A microphone with fewer channels than
+// mic_positions (a mono microphone under the default stereo geometry) gets
+// no bearing.
 func audioFeatures(cfg *configs.Config) *fuse.AudioConfig {
 	ft := cfg.Fuse.Features
 	if !ft.Audio || len(cfg.Microphones) == 0 {
 		return nil
 	}
 	mic := cfg.Microphones[0]
-	ac := &fuse.AudioConfig{RateHz: mic.RateHz, Channels: mic.Channels}
+	ac := &fuse.AudioConfig{RateHz: analysisRate(cfg), Channels: mic.Channels}
 	if len(ft.MicPositions) >= 2 && len(ft.MicPositions) <= mic.Channels {
 		ac.DOA = fuse.DOAConfig{SpeedOfSound: ft.SpeedOfSound}
 		for _, m := range ft.MicPositions {
@@ -60,4 +63,16 @@ func crossModal(cfg *configs.Config) *fuse.SynchronyConfig {
 		rate = 30
 	}
 	return &fuse.SynchronyConfig{RateHz: rate}
+}
+
+// analysisRate is the rate of the bundles' audio: sync.analysis_rate_hz, or
+// the microphone's own when that is 0.
+func analysisRate(cfg *configs.Config) int {
+	if r := cfg.Sync.AnalysisRateHz; r > 0 {
+		return r
+	}
+	if len(cfg.Microphones) == 0 {
+		return 0
+	}
+	return cfg.Microphones[0].RateHz
 }

@@ -36,6 +36,7 @@ func syncConfig(cfg *configs.Config) avsync.Config {
 		VideoOffsetNS:    int64(cfg.Sync.VideoOffset),
 		AudioOffsetNS:    int64(cfg.Sync.AudioOffset),
 		EstimateDrift:    cfg.Sync.EstimateDrift,
+		AnalysisRateHz:   cfg.Sync.AnalysisRateHz,
 	}
 	for _, cam := range cfg.Cameras {
 		sc.Video = av.StreamID(cam.Name)

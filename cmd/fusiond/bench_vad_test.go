@@ -1,0 +1,55 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// TestVADAnyMicrophone: one real recording at 11.025 kHz mono, 16 kHz mono
+// and 48 kHz stereo gives the same VAD decisions, within one 10 ms frame
+// at each edge: the synchroniser resamples to the analysis rate and the
+// features read the channel mix.
+func TestVADAnyMicrophone(t *testing.T) {
+	src := "../../.cache/media/pocketsphinx-testdata/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0920.wav"
+	if _, err := os.Stat(src); err != nil {
+		t.Skipf("no real speech (%v): scripts/fetch-media.sh pocketsphinx-testdata", err)
+	}
+	if _, err := exec.LookPath("sox"); err != nil {
+		t.Skip("sox is not installed")
+	}
+	dir := t.TempDir()
+	var segs [3][][2]float64
+	for i, v := range [][]string{{"-r", "11025", "-c", "1"}, {"-r", "16000", "-c", "1"}, {"-r", "48000", "-c", "2"}} {
+		out := filepath.Join(dir, v[1]+".wav")
+		args := append([]string{src, "-b", "16", out, "pad", "1", "1", "rate"}, v[1], "channels", v[3])
+		if b, err := exec.Command("sox", args...).CombinedOutput(); err != nil {
+			t.Fatalf("sox: %v\n%s", err, b)
+		}
+		w, err := readWAV(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if segs[i], err = runVAD(w, 16000, fuseVADDefaults()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(segs[1]) == 0 {
+		t.Fatal("no speech found in real speech")
+	}
+	for i, name := range []string{"11.025 kHz mono", "48 kHz stereo"} {
+		got := segs[2*i]
+		if len(got) != len(segs[1]) {
+			t.Errorf("%s: %d speech segments, 16 kHz mono %d: %v vs %v", name, len(got), len(segs[1]), got, segs[1])
+			continue
+		}
+		for k := range got {
+			for e := range 2 {
+				if d := got[k][e] - segs[1][k][e]; d > 0.0100001 || d < -0.0100001 {
+					t.Errorf("%s: segment %d edge %d at %.3f s, 16 kHz mono %.3f s", name, k, e, got[k][e], segs[1][k][e])
+				}
+			}
+		}
+	}
+}
