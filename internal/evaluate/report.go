@@ -236,7 +236,7 @@ func percentile(x []float64, p float64) float64 {
 // Table writes the rows as a Markdown table, then each variant's active
 // and unknown fractions.
 func (rep *Report) Table(w io.Writer) {
-	fmt.Fprintf(w, "%d inputs, %d runs; model %s; %s %s; %g ms steps\n\n", rep.Inputs, len(rep.Clips), cmp.Or(rep.Model, "-"), cmp.Or(rep.Source, "files"), rep.Split, rep.StepMS)
+	fmt.Fprintf(w, "%d inputs, %d runs; model %s; inputs from %s %s; %g ms steps\n\n", rep.Inputs, len(rep.Clips), cmp.Or(rep.Model, "as configured"), cmp.Or(rep.Source, "the command line"), rep.Split, rep.StepMS)
 	fmt.Fprintln(w, "| variant | config | kind | precision | recall | F1 | unknown s | labels (skipped) | onset p50/p95 ms (n/segments) | end p50/p95 ms (n/segments) | active % | unknown % |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	opt := func(v *float64) string {
