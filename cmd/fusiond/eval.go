@@ -39,6 +39,7 @@ func cmdEval(args []string, stdout, stderr io.Writer) int {
 		[]string{
 			"fusiond eval --real .cache/realbench --split test --json",
 			"fusiond eval talk.mkv --labels talk-labels.txt",
+			"fusiond eval --export-wav robot1.wav robot1.mcap   # label robot1.wav in Audacity, export robot1.txt",
 			"fusiond eval robot1.mcap",
 			"fusiond eval --make-clips testdata/eval",
 		}, stdout)
@@ -50,6 +51,7 @@ func cmdEval(args []string, stdout, stderr io.Writer) int {
 	split := fs.String("split", "test", "with --real: the `SPLIT` to score (train, validation, test)")
 	labels := fs.String("labels", "", "the label `FILE` of the one input given")
 	makeDir := fs.String("make-clips", "", "write the synthetic train and test scenes under this directory and exit")
+	exportTo := fs.String("export-wav", "", "write the audio of the one MCAP recording given to `FILE.wav` (to label in Audacity) and exit")
 	mix := fs.Bool("mix", false, "mix the real-audio scenes' WAVs (.cache/eval) from their recipes under "+evalDir+" and exit")
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
@@ -64,6 +66,17 @@ func cmdEval(args []string, stdout, stderr io.Writer) int {
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "wrote %d clips under %s\n", len(paths), *makeDir)
+		return 0
+	}
+	if *exportTo != "" {
+		if fs.NArg() != 1 {
+			fmt.Fprintln(stderr, "fusiond eval: --export-wav takes one recording (see 'fusiond eval --help')")
+			return exitUsage
+		}
+		if err := exportWAV(fs.Arg(0), *exportTo); err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", *exportTo)
 		return 0
 	}
 	if *mix {
