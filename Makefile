@@ -50,6 +50,7 @@ fuzz:
 	$(GO) test ./sync -run '^$$' -fuzz FuzzFrameSync -fuzztime $(FUZZTIME)
 	$(GO) test ./sinks/client -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./sinks -run '^$$' -fuzz FuzzEncodeDecision -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/evaluate -run '^$$' -fuzz FuzzParseLabels -fuzztime $(FUZZTIME)
 
 # The C++ ROS message_filters peer (../shared/peers), which the sync tests
 # compare sets against; it installs its Debian packages as root. Where it

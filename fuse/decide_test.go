@@ -2,7 +2,6 @@ package fuse
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -12,54 +11,6 @@ import (
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
 )
-
-func TestParseLabelsErrorsNameFileAndLine(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
-		{"duration 10\nspeech 1 3 -\nspeech 2 4 -\n", "x.labels:3: speech 2–4 s overlaps line 2"},
-		{"duration 10\nspeech 1 x -\n", "x.labels:2: end \"x\" is not a finite number"},
-		{"duration 10\nshout 1 2 -\n", "x.labels:2: unknown kind \"shout\""},
-		{"duration 10\nspeech 3 2 -\n", "x.labels:2: segment 3–2 s"},
-		{"speech 1 2 -\n", "x.labels:1: segment before the duration line"},
-		{"# nothing\n", "x.labels:1: no duration line"},
-		{"duration 10\nspeaker 1 2\n", "x.labels:2: want"},
-	} {
-		_, err := ParseLabels("x.labels", []byte(c.in))
-		if !errors.Is(err, ErrLabels) || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%q: got %v, want %q", c.in, err, c.want)
-		}
-	}
-	ls, err := ParseLabels("ok", []byte("duration 4 # s\nspeech 1 2 -10.5\nspeaker 1 2 -10.5\nspeech 2 3 -\n"))
-	if err != nil || len(ls.Segments) != 3 || !ls.Segments[0].HasBearing || ls.Segments[0].BearingDeg != -10.5 {
-		t.Fatalf("%+v %v", ls, err)
-	}
-	if _, ok := ls.At(KindSpeech, 1, 1.5); !ok {
-		t.Fatal("At")
-	}
-}
-
-func FuzzParseLabels(f *testing.F) {
-	f.Add([]byte("duration 10\nspeech 1 3 -\nsound_event 2 2.5 10\n"))
-	f.Add([]byte("duration 1e308\nspeech 0 1e308 nan\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		ls, err := ParseLabels("fuzz", data)
-		if err != nil {
-			if !errors.Is(err, ErrLabels) || !strings.HasPrefix(err.Error(), "fuse: bad labels: fuzz") {
-				t.Fatalf("error %v", err)
-			}
-			return
-		}
-		for i, a := range ls.Segments {
-			if !(a.Start >= 0 && a.Start < a.End) {
-				t.Fatalf("segment %+v", a)
-			}
-			for _, b := range ls.Segments[i+1:] {
-				if a.Kind == b.Kind && a.Start < b.End && b.Start < a.End {
-					t.Fatalf("overlap %+v %+v", a, b)
-				}
-			}
-		}
-	})
-}
 
 func TestModelRoundTripAndMismatch(t *testing.T) {
 	var b bytes.Buffer

@@ -10,8 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/synthetic"
+	"github.com/seed-4c364652/fusiond/internal/evaluate"
 )
 
 // The synthetic eval scenes: a disc (the "person" or the object that
@@ -200,7 +202,7 @@ func cmpF(a, b float64) int {
 // yaml is the clip's fusiond config.
 func (s *scene) yaml() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Eval scene %s (%s), written by `fusiond eval --make-clips`; labels in %s.labels.\n", s.name, s.kind, s.name)
+	fmt.Fprintf(&b, "# Eval scene %s (%s), written by `fusiond eval --make-clips`; labels in %s.txt.\n", s.name, s.kind, s.name)
 	b.WriteString("robot: eval\nfuse:\n  backend: cpu\n  features:\n    face_every: -1\n")
 	if s.camera {
 		fmt.Fprintf(&b, "cameras:\n  - name: cam0\n    source: synthetic\n    width: %d\n    height: %d\n    fps: %d\n    synthetic:\n      seed: %d\n      speed_px_per_s: %d\n      visible_period: %s\n      visible_for: %s\n      noise_amplitude: 12\n",
@@ -227,10 +229,14 @@ func (s *scene) yaml() string {
 	return b.String()
 }
 
-// labels derives the clip's labels from its parameters.
+// labels derives the clip's labels from its parameters, as an Audacity
+// label track.
 func (s *scene) labels() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "# Labels of eval scene %s (%s): kind start end bearing (s, s, degrees or -).\nduration %g\n", s.name, s.kind, sceneSeconds)
+	ls := &evaluate.Labels{}
+	add := func(kind string, t0, t1 float64) *evaluate.Label {
+		ls.Segments = append(ls.Segments, evaluate.Label{Kind: kind, Start: t0, End: t1})
+		return &ls.Segments[len(ls.Segments)-1]
+	}
 	ab := s.audioBearing()
 	events := s.events
 	if !s.audio {
@@ -238,26 +244,27 @@ func (s *scene) labels() string {
 	}
 	var presence [][2]float64
 	for _, w := range s.visibleWindows() {
-		fmt.Fprintf(&b, "motion %g %g -\n", w[0], w[1])
+		add(fuse.KindMotion, w[0], w[1])
 		presence = append(presence, w)
 	}
 	for _, e := range events {
 		switch e.kind {
 		case "speech":
-			fmt.Fprintf(&b, "speech %g %g %.2f\n", e.at, e.at+e.dur, ab)
+			add(fuse.KindSpeech, e.at, e.at+e.dur)
 			presence = append(presence, [2]float64{e.at, e.at + e.dur})
 			// The speaker: the disc, where the voice comes from it.
 			for t := e.at; t < e.at+e.dur-1e-9; t += 0.5 {
 				end := min(t+0.5, e.at+e.dur)
 				db, vis := s.discBearing((t + end) / 2)
 				if vis && s.visibleAt(t) && s.visibleAt(end-0.01) && math.Abs(db-ab) <= 10 {
-					fmt.Fprintf(&b, "speaker %g %g %.2f\n", round3(t), round3(end), db)
+					l := add(fuse.KindSpeaker, round3(t), round3(end))
+					l.HasBearing, l.BearingDeg = true, math.Round(db*100)/100
 				}
 			}
 		case "noise", "event":
-			db, vis := s.discBearing(e.at + e.dur/2)
+			_, vis := s.discBearing(e.at + e.dur/2)
 			if vis && s.visibleAt(e.at) && s.visibleAt(e.at+e.dur) {
-				fmt.Fprintf(&b, "sound_event %g %g %.2f\n", e.at, e.at+e.dur, db)
+				add(fuse.KindSoundEvent, e.at, e.at+e.dur)
 			}
 		}
 	}
@@ -271,8 +278,10 @@ func (s *scene) labels() string {
 		merged = append(merged, p)
 	}
 	for _, p := range merged {
-		fmt.Fprintf(&b, "presence %g %g -\n", p[0], p[1])
+		add(fuse.KindPresence, p[0], p[1])
 	}
+	var b strings.Builder
+	_ = evaluate.WriteLabels(&b, ls) // a strings.Builder does not fail
 	return b.String()
 }
 
@@ -297,7 +306,7 @@ func makeClips(dir string) ([]string, error) {
 			if err := os.WriteFile(base+".yaml", []byte(s.yaml()), 0o644); err != nil {
 				return nil, err
 			}
-			if err := os.WriteFile(base+".labels", []byte(s.labels()), 0o644); err != nil {
+			if err := os.WriteFile(base+".txt", []byte(s.labels()), 0o644); err != nil {
 				return nil, err
 			}
 			paths = append(paths, base+".yaml")
@@ -308,7 +317,7 @@ func makeClips(dir string) ([]string, error) {
 				return nil, err
 			}
 			base := filepath.Join(d, s.name)
-			for ext, body := range map[string]string{".yaml": s.yaml(), ".labels": s.labels(), ".mix": s.mix.String()} {
+			for ext, body := range map[string]string{".yaml": s.yaml(), ".txt": s.labels(), ".mix": s.mix.String()} {
 				if err := os.WriteFile(base+ext, []byte(body), 0o644); err != nil {
 					return nil, err
 				}

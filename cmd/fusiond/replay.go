@@ -190,18 +190,8 @@ func replay(ctx context.Context, cfg *configs.Config, opts replayOptions, sinkLi
 		size = st.Size()
 	}
 	drops := av.NewDrops()
-	st, err := newStages(cfg, drops, log)
-	if err != nil {
-		return err
-	}
-	defer st.backend.Close()
-	defer st.fuse.Close()
-
-	clock := av.NewVirtualClock(0)
 	var sinkErr error
-	publish := func(d *av.Decision) {
-		d.Stamps[av.StageFuse] = clock.Now()
-		d.Stamps[av.StagePublish] = clock.Now()
+	drv, err := newStageDriver(cfg, drops, log, func(d *av.Decision) {
 		payload, err := sinks.EncodeDecision(d)
 		if err != nil {
 			sinkErr = err
@@ -212,14 +202,13 @@ func replay(ctx context.Context, cfg *configs.Config, opts replayOptions, sinkLi
 				sinkErr = err
 			}
 		}
+	})
+	if err != nil {
+		return err
 	}
-	emit := func(b *av.Bundle) {
-		b.Stamps[av.StageSync] = clock.Now()
-		if obs != nil {
-			obs.bundle(b)
-		}
-		st.fuse.Push(b, publish)
-		b.Release()
+	defer drv.close()
+	if obs != nil {
+		drv.observe = obs.bundle
 	}
 
 	real := av.NewRealClock()
@@ -273,11 +262,11 @@ func replay(ctx context.Context, cfg *configs.Config, opts replayOptions, sinkLi
 				break
 			}
 		}
-		clock.Set(arrival)
 		if obs != nil {
+			drv.clock.Set(arrival)
 			obs.sample(s)
 		}
-		st.sync.Push(s, emit)
+		drv.push(s)
 		samples++
 		lastRel = rel
 		progress.update(r.Offset(), size, rel, real.Now()-startReal)
@@ -285,8 +274,7 @@ func replay(ctx context.Context, cfg *configs.Config, opts replayOptions, sinkLi
 			break
 		}
 	}
-	st.sync.Flush(emit)
-	st.fuse.Flush(publish)
+	drv.flush()
 	progress.done(samples, lastRel-opts.fromNS, real.Now()-startReal)
 	if sinkErr != nil {
 		return sinkErr

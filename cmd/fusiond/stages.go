@@ -128,3 +128,58 @@ func diffDecision(want, got string) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// stageDriver feeds recorded or decoded samples through the stages in one
+// goroutine, with the pipeline clock a virtual clock set to each sample's
+// arrival time: what replay and eval share. Stage stamps (and so
+// latency_ns) come from that clock, so its output is deterministic.
+type stageDriver struct {
+	st      *stages
+	clock   *av.VirtualClock
+	publish func(*av.Decision)
+	// observe, when set, sees every bundle before fusion.
+	observe func(*av.Bundle)
+}
+
+// newStageDriver builds the stages of cfg; publish gets every decision,
+// stamped. The caller closes the driver.
+func newStageDriver(cfg *configs.Config, drops *av.Drops, log *slog.Logger, publish func(*av.Decision), opts ...func(*fuse.ActivityConfig)) (*stageDriver, error) {
+	st, err := newStages(cfg, drops, log, opts...)
+	if err != nil {
+		return nil, err
+	}
+	d := &stageDriver{st: st, clock: av.NewVirtualClock(0)}
+	d.publish = func(x *av.Decision) {
+		x.Stamps[av.StageFuse] = d.clock.Now()
+		x.Stamps[av.StagePublish] = d.clock.Now()
+		publish(x)
+	}
+	return d, nil
+}
+
+func (d *stageDriver) emit(b *av.Bundle) {
+	b.Stamps[av.StageSync] = d.clock.Now()
+	if d.observe != nil {
+		d.observe(b)
+	}
+	d.st.fuse.Push(b, d.publish)
+	b.Release()
+}
+
+// push moves the clock to s's arrival time and gives s to the
+// synchroniser, which takes ownership.
+func (d *stageDriver) push(s av.Sample) {
+	d.clock.Set(s.SampleMeta().ArrivalNS)
+	d.st.sync.Push(s, d.emit)
+}
+
+// flush emits what the stages still hold, at the end of the input.
+func (d *stageDriver) flush() {
+	d.st.sync.Flush(d.emit)
+	d.st.fuse.Flush(d.publish)
+}
+
+func (d *stageDriver) close() {
+	d.st.fuse.Close()
+	d.st.backend.Close()
+}

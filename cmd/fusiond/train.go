@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"slices"
@@ -13,37 +14,51 @@ import (
 )
 
 func cmdTrain(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("train", "[--out FILE] [CLIPS...]",
+	fs := newFlags("train", "[--out FILE] [--real DIR] [INPUTS...]",
 		"Fit the fusion head (one logistic regression per decision kind and per set of modalities: av, a, v)\n"+
-			"on labelled clips (default: the train split, "+evalDir+"/train) and write the model file.\n"+
-			"Modality dropout: the a and v heads are fitted on every interval with the other modality removed.",
-		[]string{"fusiond train --out configs/models/fusion-head.txt"}, stdout)
+			"on labelled inputs and write the model file. INPUTS are media files, MCAP recordings or synthetic\n"+
+			"scenes, each with an Audacity label track beside it (NAME.txt), as for eval; default: the synthetic\n"+
+			"train scenes ("+evalDir+"/train). --real DIR adds the train and validation splits of DIR/manifest.tsv\n"+
+			"(never the test split). Every frame-rate step is a sample; the a and v heads are fitted on every step\n"+
+			"with the other modality removed (modality dropout).",
+		[]string{"fusiond train --out configs/models/fusion-head.txt", "fusiond train --out my-head.txt robot1.mcap robot2.mcap"}, stdout)
 	out := fs.String("out", "configs/models/fusion-head.txt", "model file to write")
+	real := fs.String("real", "", "also fit on the train and validation clips of `DIR`/manifest.tsv")
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
 	}
-	clips, err := clipPaths(fs.Args(), "train")
-	if err != nil {
+	fail := func(err error) int {
 		fmt.Fprintf(stderr, "fusiond train: %v\n", err)
 		return 1
 	}
-	runs, err := runClips(clips)
+	inputs, err := evalInputs(fs.Args(), "", "", "", "train")
 	if err != nil {
-		fmt.Fprintf(stderr, "fusiond train: %v\n", err)
-		return 1
+		return fail(err)
 	}
-	m, n, err := train(runs)
+	if *real != "" {
+		for _, split := range []string{"train", "validation"} {
+			more, err := evalInputs(nil, "", *real, split, "")
+			if err != nil {
+				return fail(err)
+			}
+			inputs = append(inputs, more...)
+		}
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	steps, err := collectSteps(inputs, nil, log)
 	if err != nil {
-		fmt.Fprintf(stderr, "fusiond train: %v\n", err)
-		return 1
+		return fail(err)
+	}
+	m, err := train(steps)
+	if err != nil {
+		return fail(err)
 	}
 	var b bytes.Buffer
-	fuse.WriteModel(&b, m, fmt.Sprintf("Trained by `fusiond train` (make train) on %d clips, %d decision steps.\nLogistic regression per kind and head over the kind's own features with their signs, L2 %g, %d Newton steps, bias calibrated to the best training F1 and capped at fuse.MaxBias.", len(runs), n, trainL2, trainSteps))
+	fuse.WriteModel(&b, m, fmt.Sprintf("Trained by `fusiond train` (make train) on %d inputs, %d decision steps.\nLogistic regression per kind and head over the kind's own features with their signs, L2 %g, %d Newton steps, bias calibrated to the best training F1 and capped at fuse.MaxBias.", len(inputs), len(steps), trainL2, trainSteps))
 	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
-		fmt.Fprintf(stderr, "fusiond train: %v\n", err)
-		return 1
+		return fail(err)
 	}
-	fmt.Fprintf(stdout, "wrote %s: %d clips, %d steps\n", *out, len(runs), n)
+	fmt.Fprintf(stdout, "wrote %s: %d inputs, %d steps\n", *out, len(inputs), len(steps))
 	return 0
 }
 
@@ -52,75 +67,75 @@ const (
 	trainSteps = 30
 )
 
-// train fits every head: for each run and each set of modalities, the
-// step features (as the Decider computes them) and the labels over each
-// step's span. Each kind's head sees only the features KindFeatures lists
+// train fits every head on the steps: for each input and each set of
+// modalities, the step features (as the Decider computes them) and the
+// labels over each step's span (a step is positive when a label covers
+// half of it). Each kind's head sees only the features KindFeatures lists
 // for it and its head's modalities, with the signs physics fixes; a head
 // whose kind is not sensed by its modalities stays off (it is never used:
-// the kind is unknown there). Priors are the training base rates.
-func train(runs []*clipRun) (*fuse.Model, int, error) {
+// the kind is unknown there). A kind the input cannot sense gives no
+// sample for it. Priors are the training base rates.
+func train(steps []stepSample) (*fuse.Model, error) {
 	type sample struct {
-		x []float64
-		y map[string]bool
+		x    []float64
+		y    map[string]bool
+		skip map[string]bool
 	}
 	data := map[string][]sample{}
-	n := 0
-	pos, all := map[string]float64{}, 0.0
-	for _, r := range runs {
-		n += len(r.steps)
-		for _, h := range []string{fuse.HeadAV, fuse.HeadAudio, fuse.HeadVideo} {
-			d, err := fuse.NewDecider(evalDecideConfig(nil, r.hfov))
-			if err != nil {
-				return nil, 0, err
+	pos, all := map[string]float64{}, map[string]float64{}
+	for _, h := range []string{fuse.HeadAV, fuse.HeadAudio, fuse.HeadVideo} {
+		var d *fuse.Decider
+		clip := ""
+		for _, st := range steps {
+			if d == nil || st.Clip != clip {
+				var err error
+				if d, err = fuse.NewDecider(evalDecideConfig(nil, st.HFOVDeg)); err != nil {
+					return nil, err
+				}
+				clip = st.Clip
 			}
-			prevNS := int64(evalStartNS)
-			for _, a := range r.steps {
-				missing := a.missing
-				switch h {
-				case fuse.HeadAudio:
-					missing = appendMissing(slices.Clone(missing), string(av.Video))
-				case fuse.HeadVideo:
-					missing = appendMissing(slices.Clone(missing), string(av.Audio))
-				}
-				in := d.Features(a.ev, missing, a.timeNS)
-				t0, t1 := float64(prevNS-evalStartNS)/1e9, float64(a.timeNS-evalStartNS)/1e9
-				prevNS = a.timeNS
-				if in.HeadFor() != h || !in.AudioOK && !in.VideoOK || t1 <= t0 {
-					continue
-				}
-				y := map[string]bool{}
-				for _, k := range fuse.DecisionKinds {
-					_, y[k] = r.labels.At(k, t0, t1)
-				}
-				if h == fuse.HeadAV {
-					all++
-					for k, v := range y {
-						if v {
-							pos[k]++
-						}
+			missing := st.Missing
+			switch h {
+			case fuse.HeadAudio:
+				missing = appendMissing(slices.Clone(missing), string(av.Video))
+			case fuse.HeadVideo:
+				missing = appendMissing(slices.Clone(missing), string(av.Audio))
+			}
+			in := d.Features(st.Evidence, missing, st.TimeNS)
+			if in.HeadFor() != h || !in.AudioOK && !in.VideoOK {
+				continue
+			}
+			y := map[string]bool{}
+			for _, k := range fuse.DecisionKinds {
+				y[k] = st.Labelled[k] >= 0.5
+				if h == fuse.HeadAV && !st.Skip[k] {
+					all[k]++
+					if y[k] {
+						pos[k]++
 					}
 				}
-				data[h] = append(data[h], sample{in.Scaled(), y})
 			}
+			data[h] = append(data[h], sample{in.Scaled(), y, st.Skip})
 		}
 	}
 	m := &fuse.Model{Heads: map[string]map[string]*fuse.KindHead{}, Priors: map[string]float64{}}
 	for _, k := range fuse.DecisionKinds {
 		m.Priors[k] = 0.5
-		if all > 0 {
-			m.Priors[k] = math.Round(1000*pos[k]/all) / 1000
+		if all[k] > 0 {
+			m.Priors[k] = math.Round(1000*pos[k]/all[k]) / 1000
 		}
 	}
 	for _, h := range []string{fuse.HeadAV, fuse.HeadAudio, fuse.HeadVideo} {
 		m.Heads[h] = map[string]*fuse.KindHead{}
 		for _, k := range fuse.DecisionKinds {
-			xs := make([][]float64, len(data[h]))
-			ys := make([]float64, len(data[h]))
-			for i, s := range data[h] {
-				xs[i] = s.x
-				if s.y[k] {
-					ys[i] = 1
+			var xs [][]float64
+			var ys []float64
+			for _, s := range data[h] {
+				if s.skip[k] {
+					continue
 				}
+				xs = append(xs, s.x)
+				ys = append(ys, b2f(s.y[k]))
 			}
 			sign := allowed(h, k)
 			kh := fitLogistic(xs, ys, sign)
@@ -131,7 +146,14 @@ func train(runs []*clipRun) (*fuse.Model, int, error) {
 			m.Heads[h][k] = kh
 		}
 	}
-	return m, n, nil
+	return m, nil
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // calibrate shifts a head's bias so that turning on at the default
@@ -324,4 +346,13 @@ func solve(m [][]float64, p int) []float64 {
 		}
 	}
 	return x
+}
+
+// evalDecideConfig is the decision config train fits the features with:
+// the defaults of configs/default.yaml.
+func evalDecideConfig(m *fuse.Model, hfov float64) fuse.DecideConfig {
+	if !(hfov > 0 && hfov < 180) {
+		hfov = 60
+	}
+	return fuse.DecideConfig{Model: m, OnConfidence: 0.6, OffConfidence: 0.4, MinOffNS: 150e6, ChangeBearingDeg: 15, HFOVDeg: hfov, HeartbeatNS: 5e9}
 }

@@ -154,6 +154,7 @@ type ProbeResult struct {
 	VideoStartNS, AudioStartNS int64
 	AudioRateHz, AudioChannels int
 	VideoFPS                   float64
+	VideoWidth, VideoHeight    int
 	DurationNS                 int64
 }
 
@@ -180,6 +181,8 @@ type probeJSON struct {
 		SampleRate   string `json:"sample_rate"`
 		Channels     int    `json:"channels"`
 		AvgFrameRate string `json:"avg_frame_rate"`
+		Width        int    `json:"width"`
+		Height       int    `json:"height"`
 	} `json:"streams"`
 	Format struct {
 		Duration string `json:"duration"`
@@ -197,6 +200,7 @@ func parseProbe(b []byte) (ProbeResult, error) {
 		case s.CodecType == "video" && !res.HasVideo:
 			res.HasVideo, res.VideoStartNS = true, secondsNS(s.StartTime)
 			res.VideoFPS = ratio(s.AvgFrameRate)
+			res.VideoWidth, res.VideoHeight = s.Width, s.Height
 		case s.CodecType == "audio" && !res.HasAudio:
 			res.HasAudio, res.AudioStartNS = true, secondsNS(s.StartTime)
 			res.AudioRateHz, _ = strconv.Atoi(s.SampleRate)

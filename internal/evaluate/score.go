@@ -1,0 +1,271 @@
+package evaluate
+
+import (
+	"math"
+	"slices"
+
+	"github.com/seed-4c364652/fusiond/fuse"
+	"github.com/seed-4c364652/fusiond/ingest/av"
+)
+
+// StepNS is the time step state timelines are compared on.
+const StepNS = 10_000_000
+
+// OnsetGraceNS extends the window an onset is looked for in past the end
+// of a short segment: a segment shorter than this is detected by an onset
+// up to this long after its start.
+const OnsetGraceNS = 1_000_000_000
+
+// Kinds are the decision kinds scored (activity is not).
+var Kinds = fuse.DecisionKinds
+
+// Senses reports whether a run with the given modalities can sense kind:
+// speech and sound_event are heard, motion is seen, presence is seen or
+// heard, speaker needs both (a voice and the face that speaks it). A label
+// of a kind the run cannot sense is skipped, not scored.
+func Senses(kind string, audio, video bool) bool {
+	switch kind {
+	case fuse.KindSpeech, fuse.KindSoundEvent:
+		return audio
+	case fuse.KindMotion:
+		return video
+	case fuse.KindPresence:
+		return audio || video
+	case fuse.KindSpeaker:
+		return audio && video
+	}
+	return false
+}
+
+// Run is one input run through the pipeline under one configuration.
+type Run struct {
+	Clip      string // the input's name
+	Variant   string // e.g. original, frozen, noaudio (manifest); "original" when empty
+	Config    string // audio, video or fused
+	Composite bool   // the clip is built from real parts, not recorded whole
+	// Audio and Video say which modalities the run had: configured and
+	// delivered at least one sample.
+	Audio, Video bool
+	// OriginNS is the pipeline time of the recording's first sample (label
+	// time 0); EndNS the end of its last.
+	OriginNS, EndNS int64
+	// Decisions are the published decisions, in publication order (any
+	// kind; those of other kinds are ignored).
+	Decisions []*av.Decision
+	Labels    *Labels
+}
+
+// state of a kind at a step.
+type state uint8
+
+const (
+	inactive state = iota
+	active
+	unknown
+)
+
+func stateOf(d *av.Decision) state {
+	switch d.State {
+	case av.StateActive:
+		return active
+	case av.StateUnknown:
+		return unknown
+	}
+	return inactive
+}
+
+// KindResult is one kind's score in one run. Times are in steps of StepNS.
+type KindResult struct {
+	Kind string
+	// Scored is false when the run cannot sense the kind: its labels are
+	// skipped (LabelsSkipped) and only the fractions are measured.
+	Scored bool
+	Steps  int
+	// Of the scored steps whose state is known: true and false positives,
+	// false and true negatives.
+	TP, FP, FN, TN int
+	// Unknown steps (no claim), and of them those inside a label.
+	Unknown, UnknownLabelled int
+	Active                   int // steps in state active
+	Labels, LabelsSkipped    int
+	// OnsetsNS and EndsNS are the latencies of the segments whose onset
+	// (end) was seen; Onsets / Ends count the segments looked at.
+	OnsetsNS, EndsNS []int64
+	Onsets, Ends     int
+	// BearingErrDeg: on true-positive steps with a labelled and a decided
+	// bearing, their difference (speaker only).
+	BearingErrDeg []float64
+}
+
+// Result is one run's score.
+type Result struct {
+	Run   *Run
+	Steps int
+	Kinds []KindResult // in Kinds order
+}
+
+// timeline is one kind's decisions, in time order.
+type timeline []*av.Decision
+
+// at returns the index of the decision in force at t (the last with
+// TimeNS ≤ t), or -1 before the first.
+func (tl timeline) at(t int64) int {
+	i, _ := slices.BinarySearchFunc(tl, t+1, func(d *av.Decision, t int64) int {
+		switch {
+		case d.TimeNS < t:
+			return -1
+		case d.TimeNS > t:
+			return 1
+		}
+		return 0
+	})
+	return i - 1
+}
+
+// stateAt is the kind's state at t: the decision in force, or inactive
+// before the first (the decider starts inactive and publishes changes).
+func (tl timeline) stateAt(t int64) (state, *av.Decision) {
+	i := tl.at(t)
+	if i < 0 {
+		return inactive, nil
+	}
+	return stateOf(tl[i]), tl[i]
+}
+
+// Score compares a run's decisions with its labels.
+func Score(r *Run) *Result {
+	steps := int(max(0, (r.EndNS-r.OriginNS+StepNS-1)/StepNS))
+	res := &Result{Run: r, Steps: steps}
+	for _, kind := range Kinds {
+		var tl timeline
+		for _, d := range r.Decisions {
+			if d.Kind == kind {
+				tl = append(tl, d)
+			}
+		}
+		// Publication order is time order per kind; a stable sort keeps
+		// it so for equal times (the later decision wins).
+		slices.SortStableFunc(tl, func(a, b *av.Decision) int { return cmpInt(a.TimeNS, b.TimeNS) })
+		res.Kinds = append(res.Kinds, scoreKind(r, kind, tl, steps))
+	}
+	return res
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func scoreKind(r *Run, kind string, tl timeline, steps int) KindResult {
+	k := KindResult{Kind: kind, Steps: steps, Scored: Senses(kind, r.Audio, r.Video)}
+	var segs []Label
+	if r.Labels != nil {
+		for _, l := range r.Labels.Segments {
+			if l.Kind == kind {
+				segs = append(segs, l)
+			}
+		}
+	}
+	if !k.Scored {
+		k.LabelsSkipped = len(segs)
+	} else {
+		k.Labels = len(segs)
+	}
+	durS := float64(r.EndNS-r.OriginNS) / 1e9
+	for i := range steps {
+		mid := int64(i)*StepNS + StepNS/2 // from the origin
+		st, d := tl.stateAt(r.OriginNS + mid)
+		switch st {
+		case active:
+			k.Active++
+		case unknown:
+			k.Unknown++
+		}
+		if !k.Scored {
+			continue
+		}
+		t := float64(mid) / 1e9
+		var lab *Label
+		for j := range segs {
+			if segs[j].Start <= t && t < segs[j].End {
+				lab = &segs[j]
+				break
+			}
+		}
+		switch {
+		case st == unknown:
+			if lab != nil {
+				k.UnknownLabelled++
+			}
+		case st == active && lab != nil:
+			k.TP++
+			if b, ok := d.Evidence["bearing_deg"]; ok && lab.HasBearing && kind == fuse.KindSpeaker {
+				k.BearingErrDeg = append(k.BearingErrDeg, math.Abs(angleDiff(b, lab.BearingDeg)))
+			}
+		case st == active:
+			k.FP++
+		case lab != nil:
+			k.FN++
+		default:
+			k.TN++
+		}
+	}
+	if !k.Scored {
+		return k
+	}
+	for _, l := range segs {
+		if l.Start >= durS {
+			continue // past the end of the recording
+		}
+		startNS := r.OriginNS + secondsNS(l.Start)
+		endNS := r.OriginNS + secondsNS(min(l.End, durS))
+		// The onset: already active at the start (0), or the first
+		// decision reporting the kind active within the segment (or the
+		// grace after its start).
+		k.Onsets++
+		if st, _ := tl.stateAt(startNS); st == active {
+			k.OnsetsNS = append(k.OnsetsNS, 0)
+		} else {
+			until := max(endNS, startNS+OnsetGraceNS)
+			for i := tl.at(startNS) + 1; i < len(tl) && tl[i].TimeNS <= until; i++ {
+				if stateOf(tl[i]) == active {
+					k.OnsetsNS = append(k.OnsetsNS, tl[i].TimeNS-startNS+tl[i].LatencyNS["capture_to_publish"])
+					break
+				}
+			}
+		}
+		if l.End >= durS {
+			continue // the recording ends with the segment: no end to see
+		}
+		// The end: already inactive at the labelled end (0), or the first
+		// decision reporting it inactive after it, before the kind's next
+		// segment starts.
+		k.Ends++
+		next := r.EndNS
+		for _, o := range segs {
+			if o.Start >= l.End {
+				next = min(next, r.OriginNS+secondsNS(o.Start))
+			}
+		}
+		if st, _ := tl.stateAt(endNS); st == inactive {
+			k.EndsNS = append(k.EndsNS, 0)
+			continue
+		}
+		for i := tl.at(endNS) + 1; i < len(tl) && tl[i].TimeNS < next; i++ {
+			if stateOf(tl[i]) == inactive {
+				k.EndsNS = append(k.EndsNS, tl[i].TimeNS-endNS+tl[i].LatencyNS["capture_to_publish"])
+				break
+			}
+		}
+	}
+	return k
+}
+
+func secondsNS(s float64) int64 { return int64(math.Round(s * 1e9)) }
+
+func angleDiff(a, b float64) float64 { return math.Mod(a-b+540, 360) - 180 }

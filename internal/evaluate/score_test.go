@@ -1,0 +1,133 @@
+package evaluate
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/seed-4c364652/fusiond/ingest/av"
+)
+
+const origin = int64(1_700_000_000) * 1e9
+
+func dec(kind string, atS float64, state string, latencyMS int64) *av.Decision {
+	return &av.Decision{Kind: kind, TimeNS: origin + int64(atS*1e9), State: state,
+		LatencyNS: map[string]int64{"capture_to_publish": latencyMS * 1e6}, Evidence: map[string]float64{}}
+}
+
+func mustLabels(t *testing.T, s string) *Labels {
+	t.Helper()
+	ls, err := ParseLabels("t.txt", []byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ls
+}
+
+func kindOf(res *Result, kind string) KindResult {
+	for _, k := range res.Kinds {
+		if k.Kind == kind {
+			return k
+		}
+	}
+	panic(kind)
+}
+
+func TestScoreKnownAnswers(t *testing.T) {
+	// 10 s; speech labelled 2–4 s and 6–7 s. The decider turns speech on
+	// at 2.2 s (published 50 ms later), off at 4.3 s (40 ms), on again at
+	// 8 s (a false alarm) and is unknown from 9 s.
+	r := &Run{Clip: "c", Config: "fused", Audio: true, Video: true, OriginNS: origin, EndNS: origin + 10e9,
+		Labels: mustLabels(t, "2\t4\tspeech\n6\t7\tspeech\n"),
+		Decisions: []*av.Decision{
+			dec("activity", 0.5, av.StateActive, 0),
+			dec("speech", 2.2, av.StateActive, 50),
+			dec("speech", 3, av.StateActive, 50), // a heartbeat
+			dec("speech", 4.3, av.StateInactive, 40),
+			dec("speech", 8, av.StateActive, 0),
+			dec("speech", 9, av.StateUnknown, 0),
+		}}
+	k := kindOf(Score(r), "speech")
+	// Steps of 10 ms, state at each step's middle.
+	if k.TP != 180 || k.FN != 20+100 || k.FP != 30+100 || k.Unknown != 100 || k.UnknownLabelled != 0 || k.TN != 1000-180-120-130-100 {
+		t.Errorf("TP %d FN %d FP %d TN %d unknown %d", k.TP, k.FN, k.FP, k.TN, k.Unknown)
+	}
+	if k.Active != 180+30+100 {
+		t.Errorf("active steps %d", k.Active)
+	}
+	// Onset 2–4 s: 200 ms + 50 ms; 6–7 s: none (nothing active by 7 s).
+	if k.Onsets != 2 || len(k.OnsetsNS) != 1 || k.OnsetsNS[0] != 250e6 {
+		t.Errorf("onsets %d, latencies %v", k.Onsets, k.OnsetsNS)
+	}
+	// End of 2–4 s: 300 ms + 40 ms; of 6–7 s: already inactive, 0.
+	if k.Ends != 2 || len(k.EndsNS) != 2 || k.EndsNS[0] != 340e6 || k.EndsNS[1] != 0 {
+		t.Errorf("ends %d, latencies %v", k.Ends, k.EndsNS)
+	}
+	rep := NewReport([]*Result{Score(r)})
+	row := rep.Rows[0]
+	if row.Kind != "speech" || *row.Precision != 180.0/310 || *row.Recall != 180.0/300 {
+		t.Errorf("row %+v", row)
+	}
+	if row.OnsetLatency.P50MS != 250 || row.EndLatency.P95MS != 340 || row.EndLatency.P50MS != 0 {
+		t.Errorf("latency %+v %+v", row.OnsetLatency, row.EndLatency)
+	}
+	if row.UnknownFraction != 0.1 || row.ActiveFraction != 0.31 {
+		t.Errorf("fractions %v %v", row.ActiveFraction, row.UnknownFraction)
+	}
+}
+
+func TestScoreSkipsWhatTheRunCannotSense(t *testing.T) {
+	// Audio removed: speech, sound_event and speaker labels are skipped
+	// and counted; speech unknown all along is reported as unknown time;
+	// motion is scored.
+	r := &Run{Clip: "c", Variant: "noaudio", Config: "fused", Video: true, OriginNS: origin, EndNS: origin + 2e9,
+		Labels: mustLabels(t, "0\t1\tspeech\n0\t1\tspeaker:10\n0\t2\tmotion\n0.5\t0.7\tsound_event\n"),
+		Decisions: []*av.Decision{
+			dec("speech", 0, av.StateUnknown, 0),
+			dec("motion", 0.1, av.StateActive, 0),
+		}}
+	res := Score(r)
+	for _, kind := range []string{"speech", "sound_event", "speaker"} {
+		k := kindOf(res, kind)
+		if k.Scored || k.LabelsSkipped != 1 || k.Labels != 0 || k.TP+k.FP+k.FN+k.TN != 0 {
+			t.Errorf("%s: %+v", kind, k)
+		}
+	}
+	if k := kindOf(res, "speech"); k.Unknown != 200 {
+		t.Errorf("speech unknown steps %d", k.Unknown)
+	}
+	if k := kindOf(res, "motion"); !k.Scored || k.TP != 190 || k.FN != 10 || k.Labels != 1 {
+		t.Errorf("motion: %+v", k)
+	}
+	rep := NewReport([]*Result{res})
+	var b bytes.Buffer
+	if err := json.NewEncoder(&b).Encode(rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"variant":"noaudio","config":"fused","kind":"speech","clips":1,"composite_clips":0,"precision":null,"recall":null,"f1":null`) {
+		t.Errorf("JSON: %s", b.String())
+	}
+	b.Reset()
+	rep.Table(&b)
+	if !strings.Contains(b.String(), "| noaudio | fused | speech | – | – | – | 2.0 | 0 (1) |") {
+		t.Errorf("table:\n%s", b.String())
+	}
+}
+
+func TestSenses(t *testing.T) {
+	for _, c := range []struct {
+		kind         string
+		a, v, a0, v0 bool // senses with audio only, video only
+	}{
+		{"speech", true, false, true, false},
+		{"sound_event", true, false, true, false},
+		{"motion", false, true, false, true},
+		{"presence", true, true, true, true},
+		{"speaker", false, false, false, false},
+	} {
+		if Senses(c.kind, true, false) != c.a || Senses(c.kind, false, true) != c.v || !Senses(c.kind, true, true) {
+			t.Errorf("%s", c.kind)
+		}
+	}
+}
