@@ -122,3 +122,25 @@ func BenchmarkVisionMouth(b *testing.B) {
 		mouthMotion(cur, prev, 320, 240, box, box.Add(image.Pt(2, 1)))
 	}
 }
+
+// All visual features per 640×480 frame with each choice of face
+// cascades, one detector pass spread over 10 frames (the daemon's
+// face_every), the mean over the cycle: "today" (the default) is the LBP frontal cascade
+// on the frame scaled to 320 px wide (faces from 48 px), the others scan
+// the full frame (faces from 24 px, Config.SmallFaces).
+func BenchmarkFaceCascades640x480(b *testing.B) {
+	lbp, alt2, prof, profM := Cascade{Path: CascadeLBPFrontal}, Cascade{Path: CascadeHaarAlt2}, Cascade{Path: CascadeHaarProfile}, Cascade{Path: CascadeHaarProfile, Mirrored: true}
+	for _, c := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"today", Config{}},
+		{"lbp", Config{Cascades: []Cascade{lbp}}.SmallFaces()},
+		{"lbp+profile2", Config{Cascades: []Cascade{lbp, prof, profM}}.SmallFaces()},
+		{"lbp+alt2", Config{Cascades: []Cascade{lbp, alt2}}.SmallFaces()},
+		{"lbp+alt2+profile2", Config{Cascades: []Cascade{lbp, alt2, prof, profM}}.SmallFaces()},
+	} {
+		c.cfg.FaceEvery = 10
+		b.Run(c.name, func(b *testing.B) { benchVision(b, c.cfg, -1) })
+	}
+}

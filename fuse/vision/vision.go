@@ -3,10 +3,12 @@
 package vision
 
 import (
+	"cmp"
 	"fmt"
 	"image"
 	"math"
 	"os"
+	"slices"
 
 	"gocv.io/x/gocv"
 
@@ -43,9 +45,12 @@ type Extractor struct {
 	res, noMask    gocv.Mat // template matching
 	mog2           gocv.BackgroundSubtractorMOG2
 	haveMOG2       bool
-	cascade        gocv.CascadeClassifier
-	haveCascade    bool
-	bands          [][2]int // face sizes (detection px) each frame of a cycle scans
+	cascades       []cascade
+	sw, sh         int      // the size the detector scans
+	scanS, scanG   gocv.Mat // scan-size BGR and luma, when it is not the detection size
+	flip           gocv.Mat // eq flipped left to right, for mirrored cascades
+	bands          [][2]int // face sizes (scan px) each frame of a cycle scans
+	found          []found  // this band's detections, merged
 	contig         []byte   // a copy of frames whose stride has padding
 
 	frameN uint64
@@ -68,27 +73,37 @@ type track struct {
 	confirmed bool     // by a band of the current cycle
 }
 
-// scaleFactor is the detector's step between face sizes.
-const scaleFactor = 1.1
+type cascade struct {
+	cc       gocv.CascadeClassifier
+	mirrored bool
+}
+
+// found is one detection in detection pixels, with the index of the
+// cascade that made it.
+type found struct {
+	box     image.Rectangle
+	cascade int
+}
 
 // New returns an Extractor on be. It fails when face detection is on and
-// no cascade loads.
+// a cascade does not load.
 func New(cfg Config, be fuse.Backend) (*Extractor, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
 	e := &Extractor{cfg: cfg, be: be}
 	if cfg.FaceEvery > 0 {
-		e.cascade = gocv.NewCascadeClassifier()
-		for _, p := range cfg.Cascades {
-			if _, err := os.Stat(p); err == nil && e.cascade.Load(p) {
-				e.haveCascade = true
-				break
-			}
+		if len(cfg.Cascades) == 0 {
+			return nil, fmt.Errorf("%w: none configured", ErrNoCascade)
 		}
-		if !e.haveCascade {
-			e.cascade.Close()
-			return nil, fmt.Errorf("%w: tried %v", ErrNoCascade, cfg.Cascades)
+		for _, c := range cfg.Cascades {
+			cc := gocv.NewCascadeClassifier()
+			if _, err := os.Stat(c.Path); err != nil || !cc.Load(c.Path) {
+				cc.Close()
+				e.closeCascades()
+				return nil, fmt.Errorf("%w: %s", ErrNoCascade, c.Path)
+			}
+			e.cascades = append(e.cascades, cascade{cc: cc, mirrored: c.Mirrored})
 		}
 	}
 	for _, m := range e.mats() {
@@ -98,7 +113,14 @@ func New(cfg Config, be fuse.Backend) (*Extractor, error) {
 }
 
 func (e *Extractor) mats() []*gocv.Mat {
-	return []*gocv.Mat{&e.small, &e.smallG, &e.prevSG, &e.eq, &e.tiny, &e.fgMask, &e.fgBin, &e.res, &e.noMask}
+	return []*gocv.Mat{&e.small, &e.smallG, &e.prevSG, &e.eq, &e.tiny, &e.fgMask, &e.fgBin, &e.res, &e.noMask, &e.scanS, &e.scanG, &e.flip}
+}
+
+func (e *Extractor) closeCascades() {
+	for _, c := range e.cascades {
+		c.cc.Close()
+	}
+	e.cascades = nil
 }
 
 // Config returns the configuration with its defaults applied.
@@ -114,10 +136,7 @@ func (e *Extractor) Close() error {
 		e.mog2.Close()
 		e.haveMOG2 = false
 	}
-	if e.haveCascade {
-		e.cascade.Close()
-		e.haveCascade = false
-	}
+	e.closeCascades()
 	return nil
 }
 
@@ -149,10 +168,21 @@ func (e *Extractor) restart(w, h int) {
 	}
 	e.mog2 = gocv.NewBackgroundSubtractorMOG2WithParams(e.cfg.MOG2History, e.cfg.MOG2VarThreshold, true)
 	e.haveMOG2 = true
+	// The detector scans at the width where the smallest face is the
+	// cascades' window, never above the frame's; at the detection width
+	// it reuses the detection luma.
+	e.sw = e.dw
+	if e.cfg.MinFacePx > 0 {
+		e.sw = min(w, int(math.Ceil(float64(w)*cascadeWindow/float64(e.cfg.MinFacePx))))
+	}
+	if e.sw <= e.dw {
+		e.sw = e.dw
+	}
+	e.sh = max(1, int(math.Round(float64(h)*float64(e.sw)/float64(w))))
 	e.dropFaces()
 	e.frameN = 0
 	if e.cfg.FaceEvery > 0 {
-		e.bands = sizeBands(e.dw, e.dh, e.cfg.MinFacePx, e.cfg.FaceEvery)
+		e.bands = sizeBands(e.sw, e.sh, cascadeWindow, e.cfg.FaceEvery, e.cfg.ScaleFactor)
 	}
 }
 
@@ -163,7 +193,7 @@ func (e *Extractor) restart(w, h int) {
 // core, the cost per scale falls with the scale much more slowly than the
 // positions do. Adjacent bands share one size, so a face at a boundary
 // keeps its neighbours.
-func sizeBands(w, h, minPx, n int) [][2]int {
+func sizeBands(w, h, minPx, n int, scaleFactor float64) [][2]int {
 	var sizes []int
 	var cost []float64
 	for f := 1.0; ; f *= scaleFactor {
@@ -268,8 +298,8 @@ func (e *Extractor) Push(f *av.Frame) *Values {
 	v.Foreground = float64(gocv.CountNonZero(e.fgBin)) / float64(e.mw*e.mh)
 	v.set(FeatForeground)
 
-	if e.haveCascade {
-		e.updateFaces()
+	if len(e.cascades) > 0 {
+		e.updateFaces(img, f.Format)
 		e.describeFaces(v)
 	}
 	e.haveSG = true
@@ -323,7 +353,7 @@ func (e *Extractor) motion(f *av.Frame, v *Values) {
 // updateFaces tracks the faces into this frame, then scans this frame's
 // band of face sizes; at the end of each cycle, faces no band confirmed
 // are dropped.
-func (e *Extractor) updateFaces() {
+func (e *Extractor) updateFaces(img gocv.Mat, format av.PixelFormat) {
 	kept := e.faces[:0]
 	for _, t := range e.faces {
 		t.prevBox, t.havePrev, t.detected = t.box, true, false
@@ -337,7 +367,7 @@ func (e *Extractor) updateFaces() {
 	e.faces = kept
 	k := int(e.frameN % uint64(e.cfg.FaceEvery))
 	if k < len(e.bands) && e.bands[k][1] > 0 {
-		e.detect(e.bands[k])
+		e.detect(e.scanLuma(img, format), e.bands[k])
 	}
 	if k == e.cfg.FaceEvery-1 {
 		kept := e.faces[:0]
@@ -354,21 +384,59 @@ func (e *Extractor) updateFaces() {
 	}
 }
 
-// detect runs the cascade over one band of face sizes and matches what it
-// finds to the tracked faces by overlap: a match takes the detected box and
-// a fresh template, and keeps its id; the rest are new faces.
-func (e *Extractor) detect(band [2]int) {
+// scanLuma returns the frame's luma at the size the detector scans.
+func (e *Extractor) scanLuma(img gocv.Mat, format av.PixelFormat) gocv.Mat {
+	switch {
+	case e.sw == e.dw:
+		return e.smallG
+	case e.sw == e.w && format == av.Gray8:
+		return img
+	case e.sw == e.w:
+		gocv.CvtColor(img, &e.scanG, gocv.ColorBGRToGray)
+	case format == av.Gray8:
+		gocv.Resize(img, &e.scanG, image.Pt(e.sw, e.sh), 0, 0, gocv.InterpolationArea)
+	default:
+		gocv.Resize(img, &e.scanS, image.Pt(e.sw, e.sh), 0, 0, gocv.InterpolationArea)
+		gocv.CvtColor(e.scanS, &e.scanG, gocv.ColorBGRToGray)
+	}
+	return e.scanG
+}
+
+// detect runs every cascade over one band of face sizes of the scan luma,
+// merges their detections (mergeFound), and matches them to the tracked
+// faces by overlap: a match takes the detected box and a fresh template,
+// and keeps its id; the rest are new faces.
+func (e *Extractor) detect(scan gocv.Mat, band [2]int) {
 	e.Counters.Detections++
-	gocv.EqualizeHist(e.smallG, &e.eq)
-	found := e.cascade.DetectMultiScaleWithParams(e.eq, scaleFactor, 3, 0, image.Pt(band[0], band[0]), image.Pt(band[1], band[1]))
-	for _, r := range found {
-		r = r.Intersect(image.Rect(0, 0, e.dw, e.dh))
-		if r.Empty() {
-			continue
+	gocv.EqualizeHist(scan, &e.eq)
+	flipped := false
+	k := float64(e.dw) / float64(e.sw)
+	e.found = e.found[:0]
+	for ci, c := range e.cascades {
+		src := e.eq
+		if c.mirrored {
+			if !flipped {
+				gocv.Flip(e.eq, &e.flip, 1)
+				flipped = true
+			}
+			src = e.flip
 		}
-		best, bestIoU := -1, 0.3
+		for _, r := range c.cc.DetectMultiScaleWithParams(src, e.cfg.ScaleFactor, e.cfg.MinNeighbors, 0, image.Pt(band[0], band[0]), image.Pt(band[1], band[1])) {
+			if c.mirrored {
+				r = image.Rect(e.sw-r.Max.X, r.Min.Y, e.sw-r.Min.X, r.Max.Y)
+			}
+			r = image.Rect(int(float64(r.Min.X)*k), int(float64(r.Min.Y)*k), int(math.Ceil(float64(r.Max.X)*k)), int(math.Ceil(float64(r.Max.Y)*k)))
+			if r = r.Intersect(image.Rect(0, 0, e.dw, e.dh)); !r.Empty() {
+				e.found = append(e.found, found{box: r, cascade: ci})
+			}
+		}
+	}
+	e.found = mergeFound(e.found)
+	for _, d := range e.found {
+		r := d.box
+		best, bestIoU := -1, 0.0
 		for j := range e.faces {
-			if iou := overlap(e.faces[j].box, r); iou > bestIoU {
+			if iou := overlap(e.faces[j].box, r); sameFace(e.faces[j].box, r) && iou >= bestIoU {
 				best, bestIoU = j, iou
 			}
 		}
@@ -422,6 +490,36 @@ func (e *Extractor) toFrame(r image.Rectangle) image.Rectangle {
 	s := 1 / e.scale
 	b := image.Rect(int(float64(r.Min.X)*s), int(float64(r.Min.Y)*s), int(math.Ceil(float64(r.Max.X)*s)), int(math.Ceil(float64(r.Max.Y)*s)))
 	return b.Intersect(image.Rect(0, 0, e.w, e.h))
+}
+
+// mergeFound orders detections by cascade (the order configured), then
+// position and size, so that the output does not depend on the order
+// OpenCV's threads report them in, and keeps the first of each group that
+// shows the same face.
+func mergeFound(fs []found) []found {
+	slices.SortFunc(fs, func(a, b found) int {
+		return cmp.Or(cmp.Compare(a.cascade, b.cascade), cmp.Compare(a.box.Min.Y, b.box.Min.Y), cmp.Compare(a.box.Min.X, b.box.Min.X),
+			cmp.Compare(a.box.Dx(), b.box.Dx()), cmp.Compare(a.box.Dy(), b.box.Dy()))
+	})
+	kept := fs[:0]
+	for _, f := range fs {
+		dup := false
+		for _, k := range kept {
+			dup = dup || sameFace(k.box, f.box)
+		}
+		if !dup {
+			kept = append(kept, f)
+		}
+	}
+	return kept
+}
+
+// sameFace reports whether two boxes show the same face: they overlap by
+// more than 30 % (IoU), or each one's centre lies inside the other (a
+// profile cascade's box around a frontal cascade's).
+func sameFace(a, b image.Rectangle) bool {
+	ca, cb := a.Min.Add(a.Max).Div(2), b.Min.Add(b.Max).Div(2)
+	return overlap(a, b) > 0.3 || (ca.In(b) && cb.In(a))
 }
 
 func overlap(a, b image.Rectangle) float64 {
