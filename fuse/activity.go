@@ -177,7 +177,17 @@ func (a *Activity) Push(b *av.Bundle, emit func(*av.Decision)) {
 		a.feat.push(b)
 		be.audio, be.power, be.coverage = true, ms, b.Audio.Coverage()
 		if v := a.feat.cur; v != nil {
-			be.hasVAD, be.speech, be.onset, be.vadScore = v.Has(FeatSpeech), v.Speech, v.Onset, v.VADScore
+			be.onset = v.Onset
+			if v.Has(FeatSpeech) {
+				// Every 10 ms VAD decision new in this bundle counts.
+				for _, f := range v.VADFrames {
+					be.vadN++
+					be.vadScore += f.Score
+					if f.Speech {
+						be.vadSpeech++
+					}
+				}
+			}
 			be.hasTonal, be.tonality = v.Has(FeatTonality), v.Tonality
 			be.hasDOA, be.doa, be.doaStd = v.Has(FeatBearing), v.BearingDeg, v.BearingStdDeg
 		}

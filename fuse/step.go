@@ -12,10 +12,12 @@ const DefaultStepWindowNS = 250_000_000
 type bundleEvidence struct {
 	timeNS int64
 
-	audio           bool
-	hasVAD          bool
-	speech, onset   bool
+	audio bool
+	// The VAD decisions (10 ms hops) new in this bundle: how many, how
+	// many said speech, and their scores' sum.
+	vadN, vadSpeech int
 	vadScore        float64
+	onset           bool
 	power, coverage float64
 	hasTonal        bool
 	tonality        float64
@@ -115,15 +117,11 @@ func (w *stepWindow) evidence(ev map[string]float64) (audioOK, videoOK bool) {
 		if b.audio {
 			cov += b.coverage
 		}
-		if b.hasVAD {
-			vadN++
-			vadSum += b.vadScore
-			if b.speech {
-				speech++
-			}
-			if b.onset {
-				onsets++
-			}
+		vadN += float64(b.vadN)
+		speech += float64(b.vadSpeech)
+		vadSum += b.vadScore
+		if b.audio && b.onset {
+			onsets++
 		}
 		if b.hasMotion && b.hasMotionX && b.motion > 0 {
 			cx += b.motionX * b.motion
