@@ -238,3 +238,22 @@ func ExampleActivity() {
 	// activity seq=1 confidence=1.000 video=+14.75 audio=+3.10 missing=[]
 	// activity seq=2 confidence=0.750 video=+0.00 audio=+3.10 missing=[video]
 }
+
+// BenchmarkActivityDecisionSteps: a bundle's frame-rate decision step (the
+// window, the head, the tracker) on top of the activity's own work.
+func BenchmarkActivityDecisionSteps(b *testing.B) {
+	cfg := testConfig()
+	cfg.Decide = &DecideConfig{OnConfidence: 0.6, OffConfidence: 0.4, MinOffNS: 150e6, HFOVDeg: 60, HeartbeatNS: 5e9, ChangeBearingDeg: 15}
+	a, err := NewActivity(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f0 := &av.Frame{Width: 320, Height: 240, Stride: 960, Format: av.BGR24, Pix: make([]byte, 320*240*3)}
+	bd := &av.Bundle{Frame: f0, Audio: av.AudioSlice{RateHz: 48000, Channels: 2, Data: sine(0.2, 9600), Covered: 4800}}
+	emit := func(*av.Decision) {}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		bd.TimeNS = int64(i) * 33 * ms
+		a.Push(bd, emit)
+	}
+}

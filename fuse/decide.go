@@ -80,6 +80,7 @@ type Decider struct {
 	out   [1][]HeadScore
 	rel   [2]float64 // this step's audio and video reliability
 	x     []float32
+	inX   []float64 // Inputs.X of the last step
 }
 
 var mods = []string{ModAudio, ModVideo, ModAudioVideo}
@@ -100,7 +101,7 @@ func NewDecider(cfg DecideConfig) (*Decider, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Decider{cfg: cfg, head: h, track: t, x: make([]float32, len(HeadFeatures))}
+	d := &Decider{cfg: cfg, head: h, track: t, x: make([]float32, len(HeadFeatures)), inX: make([]float64, len(HeadFeatures))}
 	d.out[0] = make([]HeadScore, len(DecisionKinds))
 	return d, nil
 }
@@ -126,7 +127,8 @@ func clamp(x, lo, hi float64) float64 { return max(lo, min(hi, x)) }
 // missing modalities, and advances the tracker's memory (the room's noise
 // floor, the best agreement of the utterance).
 func (d *Decider) features(ev map[string]float64, missing []string, timeNS int64) Inputs {
-	in := Inputs{X: make([]float64, len(HeadFeatures))}
+	clear(d.inX)
+	in := Inputs{X: d.inX}
 	in.AudioOK = !slices.Contains(missing, string(av.Audio))
 	in.VideoOK = !slices.Contains(missing, string(av.Video))
 	m := &d.track.st
@@ -248,7 +250,8 @@ func (d *Decider) features(ev map[string]float64, missing []string, timeNS int64
 }
 
 // Features computes one step's head inputs, in order (it advances the
-// tracker's memory as Step does); for training.
+// tracker's memory as Step does); for training. The inputs' X is the
+// Decider's own, valid until the next call.
 func (d *Decider) Features(ev map[string]float64, missing []string, timeNS int64) Inputs {
 	return d.features(ev, missing, timeNS)
 }
@@ -258,16 +261,21 @@ func (d *Decider) Features(ev map[string]float64, missing []string, timeNS int64
 func (in *Inputs) Scaled() []float64 {
 	out := make([]float64, len(in.X))
 	for i, f := range HeadFeatures {
-		r := min(in.AudioRel, in.VideoRel)
-		switch f.Modality {
-		case ModAudio:
-			r = in.AudioRel
-		case ModVideo:
-			r = in.VideoRel
-		}
-		out[i] = in.X[i] * r
+		out[i] = in.X[i] * in.reliability(f.Modality)
 	}
 	return out
+}
+
+// reliability is the weight of a modality's features (the smaller of the
+// two for cross-modal ones).
+func (in *Inputs) reliability(modality string) float64 {
+	switch modality {
+	case ModAudio:
+		return in.AudioRel
+	case ModVideo:
+		return in.VideoRel
+	}
+	return min(in.AudioRel, in.VideoRel)
 }
 
 // HeadFor returns the head used with these modalities present.
@@ -292,8 +300,8 @@ func (d *Decider) xBearing(x float64) float64 {
 // publish.
 func (d *Decider) Step(ev map[string]float64, missing []string, timeNS int64) ([]KindState, error) {
 	in := d.features(ev, missing, timeNS)
-	for i, v := range in.Scaled() {
-		d.x[i] = float32(v)
+	for i, f := range HeadFeatures {
+		d.x[i] = float32(in.X[i] * in.reliability(f.Modality))
 	}
 	d.rel = [2]float64{in.AudioRel, in.VideoRel}
 	d.rows[0] = HeadRow{X: d.x, Head: in.HeadFor()}

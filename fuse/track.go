@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 )
 
 // HeadRow is one row of a Head batch: the scaled head features of one
@@ -109,7 +110,7 @@ type TrackerState struct {
 	// The last heartbeat's capture time.
 	BeatNS   int64 `json:"beat_ns"`
 	HaveBeat bool  `json:"have_beat"`
-	// The last step's capture time and missing modalities.
+	// The last step's capture time and missing modalities (comma-separated).
 	StepNS   int64  `json:"step_ns"`
 	HaveStep bool   `json:"have_step"`
 	Missing  string `json:"missing"`
@@ -139,9 +140,10 @@ type KindTrack struct {
 // MinOffNS), unknown while the kind's sense is missing, onset, end, change
 // (bearing moved, missing modalities changed) and heartbeat.
 type Tracker struct {
-	cfg   DecideConfig
-	st    TrackerState
-	kinds []KindState
+	cfg     DecideConfig
+	st      TrackerState
+	kinds   []KindState
+	missing []string // st.Missing, split
 }
 
 // NewTracker returns a Tracker with cfg's thresholds.
@@ -181,15 +183,21 @@ func (t *Tracker) UnmarshalState(data []byte) error {
 		}
 	}
 	t.st = st
+	t.missing = t.missing[:0]
+	if st.Missing != "" {
+		t.missing = append(t.missing, strings.Split(st.Missing, ",")...)
+	}
 	return nil
 }
 
 // Step tracks one step's scores; bearing fills each kind's bearing from
 // the inputs. It returns the tracker's own slice, valid until the next Step.
 func (t *Tracker) Step(scores []HeadScore, in *Inputs, missing []string, timeNS int64, bearing func(*KindState, string, *Inputs)) []KindState {
-	missKey := fmt.Sprint(missing)
-	missChanged := t.st.Missing != missKey
-	t.st.Missing = missKey
+	missChanged := !slices.Equal(t.missing, missing)
+	if missChanged {
+		t.missing = append(t.missing[:0], missing...)
+		t.st.Missing = strings.Join(missing, ",")
+	}
 	beat := false
 	if t.cfg.HeartbeatNS > 0 {
 		if !t.st.HaveBeat {
