@@ -39,6 +39,10 @@ type ActivityConfig struct {
 	Decide *DecideConfig
 	// StepWindowNS is the span a step reads; 0: DefaultStepWindowNS.
 	StepWindowNS int64
+	// OnHeadError, when set, is told of every step whose fusion head
+	// failed (a backend error): that step's decision kinds are lost, the
+	// activity decision is not.
+	OnHeadError func(error)
 	// OnStep, when set, sees every step's evidence, missing modalities and
 	// capture time before the Decider does (training and evaluation); it
 	// must not keep ev.
@@ -99,12 +103,10 @@ type Activity struct {
 	dec  *Decider      // with cfg.Decide (decide.go)
 
 	// Frame-rate steps (with cfg.Decide or cfg.OnStep).
-	steps      *stepWindow
-	stepEv     map[string]float64
-	stepMiss   []string
-	out        []*av.Decision
-	headErrors uint64
-	headErr    error
+	steps    *stepWindow
+	stepEv   map[string]float64
+	stepMiss []string
+	out      []*av.Decision
 }
 
 // NewActivity returns an Activity fusion.
@@ -241,11 +243,9 @@ func (a *Activity) step(b *av.Bundle, be bundleEvidence, emit func(*av.Decision)
 	a.out, err = a.dec.Observe(a.out[:0], a.cfg.Robot, a.stepEv, a.stepMiss, b.TimeNS, b.Stamps)
 	if err != nil {
 		// A head error (a backend failure) costs this step's decision
-		// kinds, never the activity decision; it is counted and kept for
-		// the caller to log once (HeadErrors).
-		a.headErrors++
-		if a.headErr == nil {
-			a.headErr = err
+		// kinds, never the activity decision.
+		if a.cfg.OnHeadError != nil {
+			a.cfg.OnHeadError(err)
 		}
 		return
 	}
@@ -255,10 +255,6 @@ func (a *Activity) step(b *av.Bundle, be bundleEvidence, emit func(*av.Decision)
 		emit(x)
 	}
 }
-
-// HeadErrors returns how many steps the fusion head failed and the first
-// error (nil when none).
-func (a *Activity) HeadErrors() (uint64, error) { return a.headErrors, a.headErr }
 
 // Flush emits the decision of the interval in progress.
 func (a *Activity) Flush(emit func(*av.Decision)) {

@@ -1,6 +1,7 @@
 package fuse
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -258,5 +259,41 @@ func TestHysteresisHoldsThroughPauses(t *testing.T) {
 	}
 	if flips != 2 {
 		t.Fatalf("speech flipped %d times, want on once and off once", flips)
+	}
+}
+
+// failingDense is the CPU backend whose Dense always fails.
+type failingDense struct{ *CPU }
+
+func (failingDense) Dense(dst, x []float32, batch, in int, w, bias []float32, out int, act Activation) error {
+	return ErrShape
+}
+
+// TestHeadErrorIsReportedNotDropped: a failing head costs the step's
+// decision kinds, is reported through OnHeadError every time, and the
+// activity decisions go on.
+func TestHeadErrorIsReportedNotDropped(t *testing.T) {
+	cfg := testConfig()
+	cfg.Backend = failingDense{NewCPU()}
+	cfg.Decide = &DecideConfig{OnConfidence: 0.6, OffConfidence: 0.4, HFOVDeg: 60}
+	var errs int
+	cfg.OnHeadError = func(err error) {
+		if !errors.Is(err, ErrShape) {
+			t.Errorf("head error %v", err)
+		}
+		errs++
+	}
+	a, err := NewActivity(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	emit := func(d *av.Decision) { kinds = append(kinds, d.Kind) }
+	for i := range 10 {
+		a.Push(bundle(int64(i)*33, grayFrame(i*8, 0), sine(0.5, 480)), emit)
+	}
+	a.Flush(emit)
+	if errs != 10 || len(kinds) == 0 || slices.ContainsFunc(kinds, func(k string) bool { return k != KindActivity }) {
+		t.Fatalf("%d head errors, decisions %v", errs, kinds)
 	}
 }

@@ -73,6 +73,14 @@ func newStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, opts ...f
 		Backend: s.backend, AudioFeatures: audioFeatures(cfg), Visual: vis, CrossModal: crossModal(cfg),
 		Decide: dc, StepWindowNS: int64(cfg.Fuse.Decisions.StepWindow),
 	}
+	logged := false
+	acfg.OnHeadError = func(err error) {
+		drops.Add("decisions", av.DropHeadError, 1)
+		if !logged {
+			logged = true
+			log.Error("fusion head failed: this step's decision kinds are lost (counted as drops, stream decisions, reason head_error)", "err", err)
+		}
+	}
 	for _, o := range opts {
 		o(&acfg)
 	}

@@ -111,6 +111,7 @@ const (
 	DropSinkError     DropReason = "sink_error"     // a sink refused it
 	DropWrongKind     DropReason = "wrong_kind"     // a sample of the wrong kind or shape for its stream
 	DropUnknownStream DropReason = "unknown_stream" // a sample of a stream nothing consumes
+	DropHeadError     DropReason = "head_error"     // a decision step the fusion head failed (stream "decisions")
 )
 
 // DropKey identifies one drop counter.
