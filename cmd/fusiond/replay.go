@@ -54,6 +54,10 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fusiond replay: bad --speed, --from or --to (see 'fusiond replay --help')\n")
 		return exitUsage
 	}
+	if *decisionsPath != "" && samePath(*decisionsPath, fs.Arg(0)) {
+		fmt.Fprintf(stderr, "fusiond replay: --decisions names the recording %s itself\n", fs.Arg(0))
+		return exitUsage
+	}
 	opts := replayOptions{path: fs.Arg(0), speed: factor, loop: *loop, fromNS: int64(*from), toNS: int64(*to), publish: *publish}
 
 	r, err := recording.Open(opts.path)
