@@ -38,12 +38,18 @@ type Pipeline struct {
 // Record configures MCAP recording (fusiond record, run --record, and the
 // control plane's record.start).
 type Record struct {
-	// Dir is where record.start puts recordings it is not given a path for.
+	// Dir is the only directory the control plane's record.start writes
+	// in (default: fusiond/<robot>/recordings under $XDG_STATE_HOME or
+	// ~/.local/state).
 	Dir           string        `yaml:"dir"`
 	Compression   string        `yaml:"compression"`
 	ChunkBytes    int           `yaml:"chunk_bytes"`
 	FlushInterval time.Duration `yaml:"flush_interval"`
 	QueueCapacity int           `yaml:"queue_capacity"`
+	// MaxBytes and MaxDuration end a recording the control plane started
+	// (cleanly, logged) at this size or age; 0: no limit.
+	MaxBytes    int64         `yaml:"max_bytes"`
+	MaxDuration time.Duration `yaml:"max_duration"`
 }
 
 // Camera is one video source.

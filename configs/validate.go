@@ -56,6 +56,12 @@ func (c *Config) validate() []fieldError {
 	} else if r.QueueCapacity < 1 || r.QueueCapacity > 1<<16 {
 		bad("record.queue_capacity", "%d is out of range 1..65536", r.QueueCapacity)
 	}
+	if c.Record.MaxBytes < 0 {
+		bad("record.max_bytes", "%d is negative (0: no limit)", c.Record.MaxBytes)
+	}
+	if c.Record.MaxDuration < 0 {
+		bad("record.max_duration", "%v is negative (0: no limit)", c.Record.MaxDuration)
+	}
 	if p.Overflow != "drop-oldest" && p.Overflow != "block" {
 		bad("pipeline.overflow", "%q is not drop-oldest or block", p.Overflow)
 	}

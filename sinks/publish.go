@@ -48,7 +48,11 @@ func (s *NATSSink) WriteDecision(d *av.Decision, payload []byte) error {
 }
 
 // JSONLFile writes decisions to a file, one JSON object per line.
-type JSONLFile struct{ f *os.File }
+type JSONLFile struct {
+	f      *os.File
+	failed error // the first write error
+	closed bool
+}
 
 // CreateJSONL creates (or truncates) path.
 func CreateJSONL(path string) (*JSONLFile, error) {
@@ -65,11 +69,26 @@ func (j *JSONLFile) WriteDecision(d *av.Decision, payload []byte) error {
 	line := make([]byte, 0, len(payload)+1)
 	line = append(append(line, payload...), '\n')
 	_, err := j.f.Write(line)
+	if err != nil && j.failed == nil {
+		j.failed = err
+	}
 	return err
 }
 
-// Close closes the file.
-func (j *JSONLFile) Close() error { return j.f.Close() }
+// Err returns the first write error (it names the file), nil if none.
+func (j *JSONLFile) Err() error { return j.failed }
+
+// Close closes the file; a second call does nothing.
+func (j *JSONLFile) Close() error {
+	if j.closed {
+		return nil
+	}
+	j.closed = true
+	if err := j.f.Close(); err != nil {
+		return fmt.Errorf("decisions file: %w", err)
+	}
+	return nil
+}
 
 // Run is the publish stage: for every decision from in it stamps the publish
 // time, fills the latencies, encodes it once and writes it to every sink. A

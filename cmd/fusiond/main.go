@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -29,7 +30,14 @@ const (
 	exitUsage   = 2 // bad usage or config; nothing was started
 )
 
-func main() { os.Exit(fusiond(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	exitProcess = os.Exit
+	os.Exit(fusiond(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// exitProcess ends the process when a shutdown overruns its deadline
+// (watchShutdown); main sets it, in-process tests leave it nil.
+var exitProcess func(code int)
 
 type command struct {
 	name    string
@@ -150,4 +158,37 @@ func commandContext(d time.Duration) (context.Context, context.CancelFunc) {
 		cancel()
 		stop()
 	}
+}
+
+// watchShutdown bounds a command's shutdown: once ctx is done (a signal,
+// --for), the process ends within limit (drain_timeout + 1 s) whatever
+// still blocks: it logs what happened and exits with exitRuntime. A second
+// SIGINT or SIGTERM ends it at once. Call the returned function when the
+// command returns.
+func watchShutdown(ctx context.Context, limit time.Duration, log *slog.Logger) (done func()) {
+	finished := make(chan struct{})
+	again := make(chan os.Signal, 1)
+	go func() {
+		select {
+		case <-finished:
+			return
+		case <-ctx.Done():
+		}
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(again)
+		t := time.NewTimer(limit)
+		defer t.Stop()
+		select {
+		case <-finished:
+			return
+		case <-t.C:
+			log.Error("shutdown did not finish in time (drain_timeout + 1s); exiting with work in flight", "limit", limit)
+		case sig := <-again:
+			log.Error("second signal during shutdown; exiting with work in flight", "signal", sig.String())
+		}
+		if exitProcess != nil {
+			exitProcess(exitRuntime)
+		}
+	}()
+	return func() { close(finished) }
 }

@@ -51,9 +51,10 @@ func (tl *timeline) height() float64 {
 }
 
 func (tl *timeline) draw(c canvas) {
-	span := float64(max(tl.last-tl.first, 1))
+	// In float64: the difference of extreme timestamps overflows int64.
+	span := max(float64(tl.last)-float64(tl.first), 1)
 	inner := plotWidth - plotLeft - plotRight
-	x := func(t int64) float64 { return plotLeft + inner*float64(t-tl.first)/span }
+	x := func(t int64) float64 { return plotLeft + inner*(float64(t)-float64(tl.first))/span }
 	col := func(t int64) int { return int(math.Round(x(t))) }
 	h := tl.height()
 	c.rect(0, 0, plotWidth, h, color.RGBA{255, 255, 255, 255})
@@ -226,7 +227,13 @@ func (p *pngCanvas) rect(x, y, w, h float64, c color.RGBA) {
 
 func (p *pngCanvas) polyline(pts []float64, c color.RGBA) {
 	for i := 0; i+3 < len(pts); i += 2 {
-		x0, y0, x1, y1 := pts[i], pts[i+1], pts[i+2], pts[i+3]
+		// Only the part of a segment inside the image is drawn, so the
+		// steps are bounded by the image's size whatever the points.
+		x0, y0, x1, y1, ok := clipSegment(pts[i], pts[i+1], pts[i+2], pts[i+3],
+			-1, -1, float64(p.img.Rect.Dx()+1), float64(p.img.Rect.Dy()+1))
+		if !ok {
+			continue
+		}
 		n := int(math.Max(math.Abs(x1-x0), math.Abs(y1-y0))) + 1
 		for k := 0; k <= n; k++ {
 			f := float64(k) / float64(n)
@@ -244,4 +251,34 @@ func (tl *timeline) drawPNG(w io.Writer) error {
 	p := &pngCanvas{img: image.NewRGBA(image.Rect(0, 0, int(plotWidth), int(tl.height())))}
 	tl.draw(p)
 	return png.Encode(w, p.img)
+}
+
+// clipSegment clips the segment (x0,y0)–(x1,y1) to the rectangle
+// [xmin,xmax]×[ymin,ymax] (Liang–Barsky); ok is false when no part of it
+// is inside, or a coordinate is not finite.
+func clipSegment(x0, y0, x1, y1, xmin, ymin, xmax, ymax float64) (cx0, cy0, cx1, cy1 float64, ok bool) {
+	for _, v := range []float64{x0, y0, x1, y1} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0, 0, 0, 0, false
+		}
+	}
+	dx, dy := x1-x0, y1-y0
+	t0, t1 := 0.0, 1.0
+	for _, e := range [4][2]float64{{-dx, x0 - xmin}, {dx, xmax - x0}, {-dy, y0 - ymin}, {dy, ymax - y0}} {
+		p, q := e[0], e[1]
+		switch {
+		case p == 0:
+			if q < 0 {
+				return 0, 0, 0, 0, false
+			}
+		case p < 0:
+			t0 = max(t0, q/p)
+		default:
+			t1 = min(t1, q/p)
+		}
+	}
+	if t0 > t1 {
+		return 0, 0, 0, 0, false
+	}
+	return x0 + t0*dx, y0 + t0*dy, x0 + t1*dx, y0 + t1*dy, true
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -51,6 +52,10 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	factor, err := parseSpeed(*speed)
 	if err != nil || *from < 0 || *to < 0 || (*to > 0 && *to <= *from) {
 		fmt.Fprintf(stderr, "fusiond replay: bad --speed, --from or --to (see 'fusiond replay --help')\n")
+		return exitUsage
+	}
+	if *decisionsPath != "" && samePath(*decisionsPath, fs.Arg(0)) {
+		fmt.Fprintf(stderr, "fusiond replay: --decisions names the recording %s itself\n", fs.Arg(0))
 		return exitUsage
 	}
 	opts := replayOptions{path: fs.Arg(0), speed: factor, loop: *loop, fromNS: int64(*from), toNS: int64(*to), publish: *publish}
@@ -218,7 +223,7 @@ func replay(ctx context.Context, cfg *configs.Config, opts replayOptions, sinkLi
 	warned := map[string]bool{}
 	var readErr error
 	var samples int
-	var lastRel int64
+	var lastRel, spanNS int64
 	for ctx.Err() == nil {
 		m, err := r.Next()
 		if err == io.EOF {
@@ -248,6 +253,7 @@ func replay(ctx context.Context, cfg *configs.Config, opts replayOptions, sinkLi
 			firstNS, started = arrival, true
 		}
 		rel := arrival - firstNS
+		spanNS = max(spanNS, rel)
 		if rel < opts.fromNS {
 			s.Release()
 			continue
@@ -282,11 +288,23 @@ func replay(ctx context.Context, cfg *configs.Config, opts replayOptions, sinkLi
 	if readErr != nil {
 		return fmt.Errorf("replayed %d samples before the error: %w", samples, readErr)
 	}
+	if samples == 0 && ctx.Err() == nil {
+		switch {
+		case opts.fromNS > 0:
+			return fmt.Errorf("%w: --from %v is past the end of %s (its samples span %v)", errNothingReplayed, time.Duration(opts.fromNS), opts.path, time.Duration(spanNS))
+		case opts.loop:
+			return fmt.Errorf("%w: %s holds no samples to loop over", errNothingReplayed, opts.path)
+		}
+	}
 	for _, d := range drops.Snapshot() {
 		log.Warn("samples dropped in replay", "stream", d.Stream, "reason", d.Reason, "count", d.Count)
 	}
 	return nil
 }
+
+// errNothingReplayed is returned when a pass replays no sample although
+// --from or --loop asked for some.
+var errNothingReplayed = errors.New("nothing to replay")
 
 func knownTopic(topic string) bool {
 	return topic == recording.TopicDecisions || topic == recording.TopicStatus || topic == recording.TopicAudioIndex

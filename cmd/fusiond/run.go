@@ -49,6 +49,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "fusiond run: --for must not be negative")
 		return exitUsage
 	}
+	if *decisionsPath != "" && samePath(*decisionsPath, *recordPath) {
+		fmt.Fprintf(stderr, "fusiond run: --decisions and --record name the same file %s\n", *recordPath)
+		return exitUsage
+	}
 	cfg, err := configs.Load(*cfgPath, sets)
 	if err != nil {
 		fmt.Fprintf(stderr, "fusiond run: %v\n", err)
@@ -61,6 +65,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := commandContext(*runFor)
 	defer stop()
+	defer watchShutdown(ctx, cfg.Pipeline.DrainTimeout+time.Second, log)()
 	if err := runDaemon(ctx, cfg, av.NewRealClock(), daemonFiles{decisions: *decisionsPath, record: *recordPath}, log); err != nil {
 		if wasLogged(err) {
 			log.Info("fusiond run stopped with an error logged above", "exit", exitRuntime)
@@ -78,6 +83,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 // connection flushes and closes, the embedded server shuts down.
 func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files daemonFiles, log *slog.Logger) error {
 	var sinkList []sinks.Sink
+	var jsonl []*sinks.JSONLFile // closed, and checked, at the end
 	if files.decisions != "" {
 		j, err := sinks.CreateJSONL(files.decisions)
 		if err != nil {
@@ -85,6 +91,7 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 		}
 		defer j.Close()
 		sinkList = append(sinkList, j)
+		jsonl = append(jsonl, j)
 	}
 
 	link, err := openNATS(cfg.NATS, log)
@@ -142,7 +149,7 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 		return err
 	}
 	p.rec = rec
-	defer func() {
+	defer func() { // on the early returns below
 		if rec.recording() {
 			rec.stop()
 		}
@@ -211,6 +218,21 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 	stopStatus()
 	<-statusDone
 	<-sensorsDone
+	if rec.recording() {
+		rec.stop() // logged; its failure is in rec.err() if it was the operator's
+	}
+	if rerr := rec.err(); rerr != nil && err == nil {
+		err = markLogged(rerr)
+	}
+	for _, j := range jsonl {
+		jerr := j.Close()
+		if werr := j.Err(); werr != nil && err == nil {
+			err = markLogged(fmt.Errorf("decisions file: %w", werr)) // logged by the publish stage
+		} else if jerr != nil && err == nil {
+			log.Error("decisions file incomplete", "err", jerr)
+			err = markLogged(jerr)
+		}
+	}
 
 	if outbox != nil {
 		// Every decision the pipeline produced is in the outbox: wait for

@@ -2,6 +2,7 @@ package recording
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -221,6 +222,14 @@ func (r *Reader) next() (Message, error) {
 			r.done = true
 			if r.meta == nil {
 				r.meta = map[string]string{}
+			}
+			// The lexer stops at the footer record; the file must still
+			// end with the magic, or it was cut (or appended to).
+			at := r.counter.n
+			magic := make([]byte, len(mcap.Magic)+1)
+			n, _ := io.ReadFull(r.counter, magic)
+			if n != len(mcap.Magic) || !bytes.Equal(magic[:n], mcap.Magic) {
+				return Message{}, fmt.Errorf("%w: %s: the closing magic at byte offset %d is cut short or wrong (%d bytes; every message before it was read)", ErrTruncated, r.path, at, n)
 			}
 			return Message{}, io.EOF
 		case mcap.TokenMessage:

@@ -186,6 +186,29 @@ func TestTruncatedReplaysUpToTheCut(t *testing.T) {
 	}
 }
 
+// TestTailCutIsAnError: a file cut 1 to 8 bytes short (inside the trailing
+// magic, after the footer record) reads every message and then reports the
+// cut with its offset; it is not a complete recording.
+func TestTailCutIsAnError(t *testing.T) {
+	want := interleaved(10)
+	path := record(t, Options{}, want)
+	data, _ := os.ReadFile(path)
+	for cut := 1; cut <= 8; cut++ {
+		p := filepath.Join(t.TempDir(), "cut.mcap")
+		os.WriteFile(p, data[:len(data)-cut], 0o644)
+		got, _, err := readAll(t, p)
+		if !errors.Is(err, ErrTruncated) || !strings.Contains(err.Error(), fmt.Sprintf("byte offset %d", len(data)-8)) {
+			t.Fatalf("cut %d bytes short: err %v", cut, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("cut %d bytes short: %d of %d samples", cut, len(got), len(want))
+		}
+	}
+	if _, _, err := readAll(t, path); err != nil {
+		t.Fatalf("the whole file: %v", err)
+	}
+}
+
 func TestCorruptChunkNamesOffset(t *testing.T) {
 	want := interleaved(30)
 	path := record(t, Options{ChunkBytes: 8000, Compression: "none"}, want)

@@ -37,7 +37,18 @@ type Options struct {
 	Streams []Stream
 	// Metadata goes in the file's "fusiond" metadata record (config, version).
 	Metadata map[string]string
+	// MaxBytes, when positive, ends the recording at the first chunk
+	// boundary past this size: Halted is closed, HaltErr is ErrMaxBytes,
+	// and later messages are not written (nor counted as dropped).
+	MaxBytes int64
 }
+
+// ErrMaxBytes is the HaltErr of a recording that reached Options.MaxBytes.
+var ErrMaxBytes = errors.New("recording reached its size limit")
+
+// maxWrite splits the writes to the file, so that progress is seen at
+// least this often (a stalled disk is told from a slow one by Size).
+const maxWrite = 256 << 10
 
 // Stream is a sample stream of a recording.
 type Stream struct {
@@ -75,6 +86,12 @@ type Writer struct {
 	sampleCh         map[uint16]bool
 	dropped, written atomic.Uint64
 
+	file    *progressFile // counts what reached the file
+	good    int64         // file offset after the last whole chunk (owned by Run)
+	halted  chan struct{} // closed when Run stops writing on its own
+	haltErr error         // why; set before halted is closed
+	aborted atomic.Bool
+
 	// Chunk being built (owned by Run).
 	chunk      bytes.Buffer
 	compressed bytes.Buffer
@@ -87,8 +104,24 @@ type Writer struct {
 	rec        [23]byte
 }
 
-// Create opens path and writes the header, schemas, channels and metadata.
+// Create creates (or truncates) path and writes the header, schemas,
+// channels and metadata.
 func Create(path string, opts Options) (*Writer, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("recording: %w", err)
+	}
+	w, err := NewWriter(f, opts)
+	if err != nil {
+		os.Remove(path)
+		return nil, err
+	}
+	return w, nil
+}
+
+// NewWriter records to f, an empty file opened for writing (the Writer
+// closes it), and writes the header, schemas, channels and metadata.
+func NewWriter(f *os.File, opts Options) (*Writer, error) {
 	if opts.Compression == "" {
 		opts.Compression = "lz4"
 	}
@@ -120,17 +153,35 @@ func Create(path string, opts Options) (*Writer, error) {
 	default:
 		return nil, fmt.Errorf("recording: unknown compression %q (want lz4, zstd or none)", opts.Compression)
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("recording: %w", err)
-	}
-	w.f, w.bw = f, bufio.NewWriterSize(f, 1<<20)
+	w.f, w.file, w.halted = f, &progressFile{f: f}, make(chan struct{})
+	w.bw = bufio.NewWriterSize(w.file, 1<<20)
 	if err := w.open(); err != nil {
 		f.Close()
-		os.Remove(path)
-		return nil, err
+		return nil, fmt.Errorf("recording %s: %w", f.Name(), err)
 	}
+	w.good = w.file.size.Load()
 	return w, nil
+}
+
+// progressFile counts the bytes written to the file, in writes of at most
+// maxWrite bytes.
+type progressFile struct {
+	f    *os.File
+	size atomic.Int64
+}
+
+func (p *progressFile) Write(b []byte) (int, error) {
+	var n int
+	for len(b) > 0 {
+		k, err := p.f.Write(b[:min(len(b), maxWrite)])
+		n += k
+		p.size.Add(int64(k))
+		if err != nil {
+			return n, err
+		}
+		b = b[k:]
+	}
+	return n, nil
 }
 
 // open writes everything that precedes the messages, and flushes it, so
@@ -267,37 +318,86 @@ func (w *Writer) Dropped() uint64 { return w.dropped.Load() }
 // Written returns the messages written.
 func (w *Writer) Written() uint64 { return w.written.Load() }
 
+// Size returns the bytes written to the file so far; it grows while the
+// disk takes data.
+func (w *Writer) Size() int64 { return w.file.size.Load() }
+
+// Halted is closed when Run stops writing messages on its own: at the
+// first write error, or at Options.MaxBytes. HaltErr then says why.
+func (w *Writer) Halted() <-chan struct{} { return w.halted }
+
+// HaltErr is the reason Run halted (ErrMaxBytes or the write error), nil
+// before Halted is closed.
+func (w *Writer) HaltErr() error {
+	select {
+	case <-w.halted:
+		return w.haltErr
+	default:
+		return nil
+	}
+}
+
+// Abort closes the file under a Run stuck in a write that does not return
+// (a FIFO nobody reads; a stalled disk): a write to a pipe returns at
+// once, with an error; one in a disk's system call returns when the disk
+// does. Safe to call from any goroutine, with Run going on.
+func (w *Writer) Abort() {
+	if w.aborted.CompareAndSwap(false, true) {
+		w.f.Close()
+	}
+}
+
 // Close tells Run that nothing more will be recorded. Call it once, after
 // the last producer call; Run then drains, finishes the file and returns.
 func (w *Writer) Close() { close(w.queue) }
 
 // Run writes queued messages until Close, then finishes the file (summary
-// and footer). It returns the first write error; after one, messages are
-// counted as dropped until Close.
+// and footer). It returns the first write error; after one, or past
+// MaxBytes, messages are not written until Close (after an error they are
+// counted as dropped).
 func (w *Writer) Run() error {
 	ticker := time.NewTicker(w.opts.FlushInterval)
 	defer ticker.Stop()
 	var failed error
+	halt := func(err error) {
+		if w.haltErr == nil {
+			w.haltErr = err
+			close(w.halted)
+		}
+	}
 	for {
 		select {
 		case e, ok := <-w.queue:
 			if !ok {
 				return w.finish(failed)
 			}
-			if failed != nil {
+			switch {
+			case failed != nil:
 				w.dropped.Add(1)
-			} else if err := w.write(e); err != nil {
-				failed = err
+			case w.haltErr != nil: // past MaxBytes
+			default:
+				if err := w.write(e); err != nil {
+					failed = err
+					halt(err)
+				}
 			}
 			w.bufs.Put(e.data)
 		case <-ticker.C:
-			if failed == nil {
-				failed = w.flushChunk()
+			if failed == nil && w.haltErr == nil {
+				if failed = w.flushChunk(); failed != nil {
+					halt(failed)
+				}
 			}
+		}
+		if m := w.opts.MaxBytes; m > 0 && failed == nil && w.good >= m {
+			halt(ErrMaxBytes)
 		}
 	}
 }
 
+// finish ends the file: summary and footer; after a write error, as far as
+// possible: the file is cut back to its last whole chunk and closed with a
+// footer, so that it reads to its end.
 func (w *Writer) finish(failed error) error {
 	if failed == nil {
 		failed = w.flushChunk()
@@ -308,13 +408,36 @@ func (w *Writer) finish(failed error) error {
 	if failed == nil {
 		failed = w.bw.Flush()
 	}
-	if err := w.f.Close(); failed == nil {
+	if failed != nil && !w.aborted.Load() {
+		if err := w.closeAt(w.good); err != nil {
+			failed = fmt.Errorf("%w (and the end could not be written at byte offset %d: %v)", failed, w.good, err)
+		}
+	}
+	if err := w.f.Close(); failed == nil && !w.aborted.Load() {
 		failed = err
 	}
 	if failed != nil {
 		return fmt.Errorf("recording %s: %w", w.f.Name(), failed)
 	}
 	return nil
+}
+
+// closeAt cuts the file at offset, the end of the last whole chunk, and
+// writes a data end and a footer with no summary there.
+func (w *Writer) closeAt(offset int64) error {
+	if err := w.f.Truncate(offset); err != nil {
+		return err
+	}
+	var tail []byte
+	tail = append(tail, byte(mcap.OpDataEnd))
+	tail = binary.LittleEndian.AppendUint64(tail, 4)
+	tail = binary.LittleEndian.AppendUint32(tail, 0) // no data section CRC
+	tail = append(tail, byte(mcap.OpFooter))
+	tail = binary.LittleEndian.AppendUint64(tail, 20)
+	tail = append(tail, make([]byte, 20)...) // no summary
+	tail = append(tail, mcap.Magic...)
+	_, err := w.f.WriteAt(tail, offset)
+	return err
 }
 
 // write appends one message record to the chunk being built.
@@ -406,7 +529,11 @@ func (w *Writer) flushChunk() error {
 	w.messages, w.startNS, w.endNS = 0, 0, 0
 	// Whole chunks reach the operating system: a killed process loses at
 	// most the chunk being built.
-	return w.bw.Flush()
+	if err := w.bw.Flush(); err != nil {
+		return err
+	}
+	w.good = w.file.size.Load()
+	return nil
 }
 
 // Metadata returns the "fusiond" metadata of a recording: the effective
