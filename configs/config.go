@@ -273,11 +273,13 @@ type Embedded struct {
 	Leaf  Leaf           `yaml:"leaf"`
 }
 
-// EmbeddedUser may connect to the embedded server's TCP listener. Empty
-// publish or subscribe lists allow every subject.
+// EmbeddedUser may connect to the embedded server's TCP listener with
+// the permissions of its role (reader, operator or admin; empty: reader;
+// docs/SECURITY.md), plus the publish and subscribe subjects listed.
 type EmbeddedUser struct {
 	User      string   `yaml:"user"`
 	Password  string   `yaml:"password"`
+	Role      string   `yaml:"role"`
 	Publish   []string `yaml:"publish"`
 	Subscribe []string `yaml:"subscribe"`
 }

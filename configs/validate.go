@@ -356,6 +356,9 @@ func validateNATS(n *NATS, bad func(path, format string, args ...any)) {
 		if u.User == "" || u.Password == "" {
 			bad(fmt.Sprintf("nats.embedded.users.%d", i), "needs user and password")
 		}
+		if !slices.Contains([]string{"", "reader", "operator", "admin"}, u.Role) {
+			bad(fmt.Sprintf("nats.embedded.users.%d.role", i), "%q is not reader, operator or admin", u.Role)
+		}
 	}
 }
 

@@ -120,14 +120,14 @@ func BenchmarkDecisionPath(b *testing.B) {
 			name = "tcp"
 		}
 		b.Run(name, func(b *testing.B) {
-			e, err := StartEmbedded(EmbeddedConfig{Listen: "127.0.0.1:0"})
+			e, err := StartEmbedded(EmbeddedConfig{Listen: "127.0.0.1:0", Users: benchUsers})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer e.Shutdown()
 			nc, err := e.Connect()
 			if tcp {
-				nc, err = nats.Connect(e.URL())
+				nc, err = nats.Connect(e.URL(), nats.UserInfo("bench", "bench"))
 			}
 			if err != nil {
 				b.Fatal(err)
@@ -141,6 +141,10 @@ func BenchmarkDecisionPath(b *testing.B) {
 		})
 	}
 }
+
+// benchUsers lets a TCP client publish decisions and create streams, as
+// the daemon's own connection does.
+var benchUsers = []EmbeddedUser{{Name: "bench", Password: "bench", Role: RoleAdmin}}
 
 var natsBenchRate = regexp.MustCompile(`(?m)^\s*(?:Pub stats|NATS JetStream asynchronous publisher stats):?\s*([\d,]+) msgs/sec`)
 
@@ -157,7 +161,7 @@ func TestBenchSideBySide(t *testing.T) {
 	if s := os.Getenv("FUSIOND_BENCH_MSGS"); s != "" {
 		n, _ = strconv.Atoi(s)
 	}
-	e, err := StartEmbedded(EmbeddedConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), MaxStore: 4 << 30})
+	e, err := StartEmbedded(EmbeddedConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), MaxStore: 4 << 30, Users: benchUsers})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,14 +171,14 @@ func TestBenchSideBySide(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer in.Close()
-	tcp, err := nats.Connect(e.URL())
+	tcp, err := nats.Connect(e.URL(), nats.UserInfo("bench", "bench"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tcp.Close()
 
 	runCLI := func(size int) float64 {
-		out, err := exec.Command(cli, "--server", e.URL(), "--no-context", "bench", "js", "pub", "async", "bench.cli",
+		out, err := exec.Command(cli, "--server", e.URL(), "--no-context", "--user", "bench", "--password", "bench", "bench", "js", "pub", "async", "bench.cli",
 			"--create", "--purge", "--dedup", "--stream", "benchstream", "--storage", "file",
 			"--msgs", strconv.Itoa(n), "--size", strconv.Itoa(size), "--no-progress").CombinedOutput()
 		if err != nil {

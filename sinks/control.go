@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -88,7 +89,7 @@ func StartControl(nc *nats.Conn, cfg ControlConfig) (micro.Service, error) {
 	}
 	add := func(name string, h micro.HandlerFunc, opts ...micro.EndpointOpt) error {
 		opts = append(opts, micro.WithEndpointPendingLimits(limit, 64<<20))
-		return grp.AddEndpoint(name, h, opts...)
+		return grp.AddEndpoint(name, onlyRequests(h, cfg.OnError), opts...)
 	}
 	reply := func(f func() any) micro.HandlerFunc {
 		return func(r micro.Request) {
@@ -125,6 +126,26 @@ func StartControl(nc *nats.Conn, cfg ControlConfig) (micro.Service, error) {
 		return nil, fmt.Errorf("control plane: %w", err)
 	}
 	return svc, nil
+}
+
+// ErrNotARequest is reported (to OnError) for a message on a control
+// subject that no client asked: one without a reply subject (a consumer's
+// heartbeat) or one a JetStream consumer delivered ($JS.ACK. reply). A
+// reader may create push consumers, and the server delivers for them
+// whatever their permissions: without this check a reader could replay
+// the decision log onto record.start.
+var ErrNotARequest = errors.New("not a request: ignored")
+
+func onlyRequests(h micro.HandlerFunc, onError func(error)) micro.HandlerFunc {
+	return func(r micro.Request) {
+		if reply := r.Reply(); reply == "" || strings.HasPrefix(reply, "$JS.") {
+			if onError != nil {
+				onError(fmt.Errorf("%s: %w", r.Subject(), ErrNotARequest))
+			}
+			return
+		}
+		h(r)
+	}
 }
 
 func respondJSON(r micro.Request, v any, err error) {

@@ -43,8 +43,10 @@ type EmbeddedConfig struct {
 	// TLS, when set, is required of TCP clients (in-process connections
 	// do without).
 	TLS *tls.Config
-	// Users, when any, are required of TCP clients; the daemon's own
-	// in-process connection uses an internal user with every permission.
+	// Users, when any, are required of TCP clients. With none, clients
+	// that give no credentials are readers (RoleReader). Either way the
+	// daemon's own in-process connection (Connect) is the only one with
+	// every permission: it uses an internal user with a random password.
 	Users []EmbeddedUser
 	// LeafRemotes are hub URLs this server joins as a leaf node;
 	// LeafCredentials is a creds file for them.
@@ -52,12 +54,18 @@ type EmbeddedConfig struct {
 	LeafCredentials string
 }
 
-// EmbeddedUser is a user of the embedded server's TCP listener. Empty
-// allow lists allow everything.
+// EmbeddedUser is a user of the embedded server's TCP listener, with the
+// permissions of its Role (RoleReader when empty) plus the subjects of
+// the allow lists.
 type EmbeddedUser struct {
 	Name, Password               string
+	Role                         Role
 	PublishAllow, SubscribeAllow []string
 }
+
+// anonymousUser is who clients without credentials are, when no users
+// are configured.
+const anonymousUser = "anonymous"
 
 // Embedded is a running in-process nats-server.
 type Embedded struct {
@@ -67,7 +75,7 @@ type Embedded struct {
 	listens bool
 	tempDir string
 	log     *slog.Logger
-	// user and password of the internal user when Users are set.
+	// user and password of the internal user, the daemon's own.
 	user, password string
 }
 
@@ -138,22 +146,21 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		}
 	}
 	e := &Embedded{log: log, listens: !opts.DontListen}
-	if len(cfg.Users) > 0 {
-		e.user, e.password = "fusiond-internal", rand.Text()
-		opts.Users = append(opts.Users, &server.User{Username: e.user, Password: e.password})
-		for _, u := range cfg.Users {
-			su := &server.User{Username: u.Name, Password: u.Password}
-			if len(u.PublishAllow) > 0 || len(u.SubscribeAllow) > 0 {
-				su.Permissions = &server.Permissions{}
-				if len(u.PublishAllow) > 0 {
-					su.Permissions.Publish = &server.SubjectPermission{Allow: u.PublishAllow}
-				}
-				if len(u.SubscribeAllow) > 0 {
-					su.Permissions.Subscribe = &server.SubjectPermission{Allow: u.SubscribeAllow}
-				}
-			}
-			opts.Users = append(opts.Users, su)
+	// Least privilege: the daemon's own connection is the only admin.
+	e.user, e.password = "fusiond-internal", rand.Text()
+	opts.Users = append(opts.Users, &server.User{Username: e.user, Password: e.password})
+	if len(cfg.Users) == 0 {
+		opts.Users = append(opts.Users, &server.User{Username: anonymousUser, Password: rand.Text(),
+			Permissions: RolePermissions(RoleReader, nil, nil)})
+		opts.NoAuthUser = anonymousUser
+	}
+	for _, u := range cfg.Users {
+		role, err := ParseRole(string(u.Role))
+		if err != nil {
+			return nil, fmt.Errorf("embedded nats: user %q: %w", u.Name, err)
 		}
+		opts.Users = append(opts.Users, &server.User{Username: u.Name, Password: u.Password,
+			Permissions: RolePermissions(role, u.PublishAllow, u.SubscribeAllow)})
 	}
 	opts.StoreDir = cfg.StoreDir
 	if opts.StoreDir == "" {
@@ -244,10 +251,7 @@ func (e *Embedded) InProcessConn() (net.Conn, error) {
 // so it survives a Restart.
 func (e *Embedded) Connect(opts ...nats.Option) (*nats.Conn, error) {
 	base := []nats.Option{nats.InProcessServer(e), nats.Name("fusiond"),
-		nats.MaxReconnects(-1), nats.ReconnectWait(20 * time.Millisecond)}
-	if e.user != "" {
-		base = append(base, nats.UserInfo(e.user, e.password))
-	}
+		nats.MaxReconnects(-1), nats.ReconnectWait(20 * time.Millisecond), nats.UserInfo(e.user, e.password)}
 	return nats.Connect("", append(base, opts...)...)
 }
 

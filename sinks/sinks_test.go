@@ -100,7 +100,7 @@ func TestExternalServerLater(t *testing.T) {
 	l.Close()
 
 	logs := &avtest.LogBuffer{}
-	nc, err := ConnectExternal(ExternalConfig{URL: "nats://" + addr}, slog.New(slog.NewTextHandler(logs, nil)), nil, nil)
+	nc, err := ConnectExternal(ExternalConfig{URL: "nats://" + addr, User: "robot", Password: "pw"}, slog.New(slog.NewTextHandler(logs, nil)), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestExternalServerLater(t *testing.T) {
 	}
 	avtest.Poll(t, "a failed reconnect", func() bool { return strings.Contains(logs.String(), "not reachable") })
 
-	e, err := StartEmbedded(EmbeddedConfig{Listen: addr})
+	e, err := StartEmbedded(EmbeddedConfig{Listen: addr, Users: []EmbeddedUser{{Name: "robot", Password: "pw", Role: RoleAdmin}}})
 	if err != nil {
 		t.Fatal(err)
 	}

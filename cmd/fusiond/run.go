@@ -366,7 +366,7 @@ func openNATS(cfg configs.NATS, log *slog.Logger) (*natsLink, error) {
 	}
 	users := make([]sinks.EmbeddedUser, len(ec.Users))
 	for i, u := range ec.Users {
-		users[i] = sinks.EmbeddedUser{Name: u.User, Password: u.Password, PublishAllow: u.Publish, SubscribeAllow: u.Subscribe}
+		users[i] = sinks.EmbeddedUser{Name: u.User, Password: u.Password, Role: sinks.Role(u.Role), PublishAllow: u.Publish, SubscribeAllow: u.Subscribe}
 	}
 	e, err := sinks.StartEmbedded(sinks.EmbeddedConfig{
 		Listen: ec.Listen, StoreDir: ec.StoreDir, Log: log,
