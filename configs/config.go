@@ -217,6 +217,23 @@ type NATS struct {
 	Control  bool     `yaml:"control"`
 	Sensors  Sensors  `yaml:"sensors"`
 	Embedded Embedded `yaml:"embedded"`
+	Signing  Signing  `yaml:"signing"`
+	Lease    Lease    `yaml:"lease"`
+}
+
+// Signing signs every published decision with the robot's ed25519 key
+// (header Fusiond-Signature; docs/SECURITY.md).
+type Signing struct {
+	// KeyFile holds the robot's nkey seed, created (mode 0600) on first
+	// start when absent. Empty: $XDG_STATE_HOME/fusiond/<robot>/signing.nk
+	// (~/.local/state when XDG_STATE_HOME is unset).
+	KeyFile string `yaml:"key_file"`
+}
+
+// Lease makes one daemon per robot id on a server: a key in the JetStream
+// KV bucket FUSIOND_LEASES, renewed every TTL/3, taken over after TTL.
+type Lease struct {
+	TTL time.Duration `yaml:"ttl"`
 }
 
 // Sensors publishes samples on fusion.<robot>.sensor.<stream>.<format>.

@@ -329,6 +329,9 @@ func validateNATS(n *NATS, bad func(path, format string, args ...any)) {
 			bad("nats.jetstream", "%q: stream and domain names take no spaces, dots or wildcards", r)
 		}
 	}
+	if n.Lease.TTL < time.Second || n.Lease.TTL > 10*time.Minute {
+		bad("nats.lease.ttl", "%v is out of range 1s..10m", n.Lease.TTL)
+	}
 	if n.Sensors.Every < 1 {
 		bad("nats.sensors.every", "%d is under 1", n.Sensors.Every)
 	}

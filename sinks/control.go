@@ -162,9 +162,12 @@ func respondJSON(r micro.Request, v any, err error) {
 // status plus what only a request needs.
 type StatusReport struct {
 	Status
-	UptimeNS int64          `json:"uptime_ns"`
-	Sources  []SourceHealth `json:"sources"`
-	NATS     NATSReport     `json:"nats"`
+	// SigningKey is the public key (nkey) the robot signs its decisions
+	// with; subscribers trust it (client.WithVerifier, tail --verify).
+	SigningKey string         `json:"signing_key,omitempty"`
+	UptimeNS   int64          `json:"uptime_ns"`
+	Sources    []SourceHealth `json:"sources"`
+	NATS       NATSReport     `json:"nats"`
 }
 
 // SourceHealth is one stream's health.

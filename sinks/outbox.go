@@ -46,6 +46,8 @@ type OutboxConfig struct {
 	// Drops counts decisions the log refused for good (stream full with
 	// discard new) and oversize ones, under the stream "jetstream".
 	Drops *av.Drops
+	// Signer, if set, signs every decision (HeaderSignature).
+	Signer *Signer
 	// EnsureLog, if set, is called (at most once a second, on the
 	// resender) when JetStream does not answer a publish: after a server
 	// restart with an empty store, or when the server was not up at start,
@@ -197,6 +199,7 @@ func fits(nc *nats.Conn, size int) bool {
 // decision will never be stored (oversize, closed sink).
 func (s *JetStreamSink) WriteDecision(d *av.Decision, payload []byte) error {
 	msg := decisionMsg(d, s.bootID, payload)
+	s.cfg.Signer.Sign(msg)
 	if !fits(s.nc, len(payload)+headerSize(msg.Header)) {
 		s.oversize.Add(1)
 		if d := s.drops.Load(); d != nil {

@@ -171,7 +171,7 @@ func TestRestartExternalExactlyOnce(t *testing.T) {
 	l.Close()
 
 	stats := &ConnStats{}
-	nc, err := ConnectExternal(ExternalConfig{URL: "nats://" + addr, ReconnectWait: 20 * time.Millisecond, PingInterval: time.Second},
+	nc, err := ConnectExternal(ExternalConfig{URL: "nats://" + addr, User: "robot", Password: "pw", ReconnectWait: 20 * time.Millisecond, PingInterval: time.Second},
 		slog.New(slog.DiscardHandler), stats, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +190,7 @@ func TestRestartExternalExactlyOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e, err := StartEmbedded(EmbeddedConfig{Listen: addr, StoreDir: t.TempDir()})
+	e, err := StartEmbedded(EmbeddedConfig{Listen: addr, StoreDir: t.TempDir(), Users: []EmbeddedUser{{Name: "robot", Password: "pw", Role: RoleAdmin}}})
 	if err != nil {
 		t.Fatal(err)
 	}

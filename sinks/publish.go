@@ -34,6 +34,7 @@ const (
 type NATSSink struct {
 	nc     *nats.Conn
 	bootID string
+	signer *Signer
 }
 
 // NewNATSSink returns a sink publishing on nc. bootID tells this run's
@@ -42,9 +43,17 @@ func NewNATSSink(nc *nats.Conn, bootID string) *NATSSink {
 	return &NATSSink{nc: nc, bootID: bootID}
 }
 
+// SignWith makes the sink sign every decision with sg (nil: unsigned).
+func (s *NATSSink) SignWith(sg *Signer) *NATSSink {
+	s.signer = sg
+	return s
+}
+
 // WriteDecision implements Sink.
 func (s *NATSSink) WriteDecision(d *av.Decision, payload []byte) error {
-	return s.nc.PublishMsg(decisionMsg(d, s.bootID, payload))
+	msg := decisionMsg(d, s.bootID, payload)
+	s.signer.Sign(msg)
+	return s.nc.PublishMsg(msg)
 }
 
 // JSONLFile writes decisions to a file, one JSON object per line.

@@ -95,6 +95,9 @@ type recorder struct {
 	// onFail, when set, is told of the operator's recording failing (the
 	// record command stops).
 	onFail func(error)
+	// signingKey is the public key decisions are signed with (metadata
+	// "signing_key"); empty when they are not signed.
+	signingKey string
 
 	mu       gosync.RWMutex // the tap and the sinks read cur; start and stop change it
 	cur      *session
@@ -174,10 +177,14 @@ func (r *recorder) startWith(path string, operator bool, open func() (*os.File, 
 	ver, rev := buildVersion()
 	streams := recordedStreams(r.cfg)
 	rc := r.cfg.Record
+	md := recording.Metadata(string(cfgYAML), ver+" "+rev, streams)
+	if r.signingKey != "" {
+		md["signing_key"] = r.signingKey
+	}
 	opts := recording.Options{
 		Compression: rc.Compression, ChunkBytes: rc.ChunkBytes, FlushInterval: rc.FlushInterval,
 		QueueCapacity: rc.QueueCapacity, Streams: streams,
-		Metadata: recording.Metadata(string(cfgYAML), ver+" "+rev, streams),
+		Metadata: md,
 	}
 	if !operator {
 		opts.MaxBytes = rc.MaxBytes

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -94,6 +95,10 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 		jsonl = append(jsonl, j)
 	}
 
+	signer, err := loadSigner(cfg, log)
+	if err != nil {
+		return err
+	}
 	link, err := openNATS(cfg.NATS, log)
 	if err != nil {
 		return err
@@ -101,6 +106,37 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 	defer link.close() // after the orderly shutdown below, a no-op
 	nc := link.nc
 	boot := bootID()
+
+	// One daemon per robot id on a server (a lease in JetStream KV).
+	leaseCtx, stopLease := context.WithCancel(context.Background())
+	leaseDone := make(chan error, 1)
+	if js := cfg.NATS.JetStream; js.Enabled {
+		lease := sinks.NewLease(nc, sinks.LeaseConfig{Robot: cfg.Robot, BootID: boot, TTL: cfg.NATS.Lease.TTL, Domain: js.Domain, Log: log})
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := lease.Acquire(actx)
+		cancel()
+		if errors.Is(err, sinks.ErrLeaseHeld) {
+			stopLease()
+			return err
+		} else if err != nil {
+			log.Warn("robot lease not taken yet; retrying in the background", "err", err)
+		}
+		var stopDaemon context.CancelCauseFunc
+		ctx, stopDaemon = context.WithCancelCause(ctx)
+		go func() {
+			err := lease.Run(leaseCtx)
+			if err != nil {
+				log.Error("robot lease lost: stopping", "err", err)
+				stopDaemon(err)
+			}
+			leaseDone <- err
+		}()
+	} else {
+		close(leaseDone)
+	}
+	// Released before the connection closes.
+	endLease := sync.OnceFunc(func() { stopLease(); <-leaseDone })
+	defer endLease()
 
 	var outbox *sinks.JetStreamSink
 	if js := cfg.NATS.JetStream; js.Enabled {
@@ -120,6 +156,7 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 		cancel()
 		outbox, err = sinks.NewJetStreamSink(nc, boot, sinks.OutboxConfig{
 			Capacity: js.Outbox, Window: js.Window, AckTimeout: js.AckTimeout, EnsureLog: ensure, Clock: clock, Log: log,
+			Signer: signer,
 		})
 		if err != nil {
 			return err
@@ -128,10 +165,11 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 		link.onUp.Store(&resend)
 		sinkList = append(sinkList, outbox)
 	} else {
-		sinkList = append(sinkList, sinks.NewNATSSink(nc, boot))
+		sinkList = append(sinkList, sinks.NewNATSSink(nc, boot).SignWith(signer))
 	}
 
 	rec := newRecorder(cfg, clock, log)
+	rec.signingKey = signer.PublicKey()
 	sinkList = append(sinkList, rec)
 	dm := newDaemonMetrics(cfg, log) // metrics.go; nil when metrics.listen is empty
 	if dm != nil {
@@ -174,6 +212,7 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 			Status: func() any {
 				r := sinks.StatusReport{Status: p.status(), UptimeNS: clock.Now() - startNS, Sources: p.sourceHealth()}
 				r.Schema, r.Robot, r.TimeNS = sinks.StatusSchema, cfg.Robot, clock.Now()
+				r.SigningKey = signer.PublicKey()
 				r.NATS = link.report()
 				if outbox != nil {
 					st := outbox.Stats()
@@ -248,7 +287,11 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 	if svc != nil {
 		svc.Stop()
 	}
+	endLease()
 	link.close()
+	if cause := context.Cause(ctx); errors.Is(cause, sinks.ErrLeaseHeld) {
+		err = cause
+	}
 	log.Info("fusiond stopped", "drops", p.drops.Snapshot())
 	return err
 }
@@ -271,6 +314,23 @@ func logConfig(cfg *configs.Config) sinks.LogConfig {
 		DiscardNew: js.Discard == "new", DuplicateWindow: js.DuplicateWindow,
 		Compress: js.Compression == "s2", Replicas: js.Replicas,
 	}
+}
+
+// loadSigner loads (or creates) the robot's decision signing key.
+func loadSigner(cfg *configs.Config, log *slog.Logger) (*sinks.Signer, error) {
+	path := cfg.NATS.Signing.KeyFile
+	if path == "" {
+		var err error
+		if path, err = sinks.DefaultKeyFile(cfg.Robot); err != nil {
+			return nil, err
+		}
+	}
+	s, err := sinks.LoadOrCreateSigningKey(path)
+	if err != nil {
+		return nil, fmt.Errorf("nats.signing.key_file: %w", err)
+	}
+	log.Info("signing decisions", "public_key", s.PublicKey(), "key_file", path)
+	return s, nil
 }
 
 // redactedConfig is the running config with its secrets blanked.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,17 +18,21 @@ import (
 )
 
 func cmdTail(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("tail", "[--server URL] [--robot ID] [--since D] [--for D] [--count N] [--json]",
+	fs := newFlags("tail", "[--server URL] [--robot ID] [--since D] [--for D] [--count N] [--json] [--verify KEYS]",
 		"Print the decisions published on fusion.<robot>.decision.>, as a table or as JSON\n"+
 			"lines. With --since, first replay the decisions the robot's JetStream decision\n"+
 			"log holds from that long ago, then go on live. Waits for the server if it is\n"+
-			"not up yet. Decisions of another schema version are reported, not printed.",
+			"not up yet. Decisions of another schema version are reported, not printed.\n"+
+			"With --verify, each decision's Fusiond-Signature is checked against the robot's\n"+
+			"public keys (ctl.status signing_key): forged or unsigned ones are printed marked\n"+
+			"FORGED or UNSIGNED (JSON: {\"rejected\": ...}) and the exit status is 1.",
 		[]string{
 			"fusiond tail",
 			"fusiond tail --robot demo --count 5",
 			"fusiond tail --since 10m --robot demo",
 			"fusiond tail --server nats://127.0.0.1:4333 --for 10s --json",
 			"fusiond tail --server tls://hub:4222 --creds robot.creds --ca ca.pem",
+			"fusiond tail --robot demo --verify UD4K...,UAX2...   # or --verify trusted-keys.txt",
 		}, stdout)
 	server := fs.String("server", nats.DefaultURL, "NATS server `URL`(s), comma-separated")
 	robot := fs.String("robot", "*", "robot `ID` (* for all)")
@@ -37,8 +43,18 @@ func cmdTail(args []string, stdout, stderr io.Writer) int {
 	creds := fs.String("creds", "", "NATS credentials `FILE` (JWT)")
 	user := fs.String("user", "", "NATS `USER` (the password from $NATS_PASSWORD)")
 	ca := fs.String("ca", "", "CA certificate `FILE` for tls:// servers")
+	verify := fs.String("verify", "", "trusted public `KEYS`: comma-separated, or a file with one per line")
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
+	}
+	var clientOpts []client.Option
+	if *verify != "" {
+		v, err := client.ParseTrustedKeys(*verify)
+		if err != nil {
+			fmt.Fprintf(stderr, "fusiond tail: --verify: %v\n", err)
+			return exitUsage
+		}
+		clientOpts = append(clientOpts, client.WithVerifier(v))
 	}
 	if fs.NArg() > 0 || *count < 0 || *tailFor < 0 || *since < 0 || strings.ContainsAny(*robot, ". >") {
 		fmt.Fprintln(stderr, "fusiond tail: bad arguments (see 'fusiond tail --help')")
@@ -112,14 +128,14 @@ func cmdTail(args []string, stdout, stderr io.Writer) int {
 			case <-up:
 			}
 		}
-		r, err := client.Replay(ctx, nc, *robot, time.Unix(0, av.NewRealClock().Now()).Add(-*since), handler)
+		r, err := client.Replay(ctx, nc, *robot, time.Unix(0, av.NewRealClock().Now()).Add(-*since), handler, clientOpts...)
 		if err != nil {
 			fmt.Fprintf(stderr, "fusiond tail: --since: %v\n", err)
 			return exitRuntime
 		}
 		defer r.Stop()
 	} else {
-		sub, err := client.Subscribe(nc, *robot, handler)
+		sub, err := client.Subscribe(nc, *robot, handler, clientOpts...)
 		if err != nil {
 			fmt.Fprintf(stderr, "fusiond tail: %v\n", err)
 			return exitRuntime
@@ -130,27 +146,58 @@ func cmdTail(args []string, stdout, stderr io.Writer) int {
 	if !*asJSON {
 		fmt.Fprintf(stdout, "%-23s %-10s %-10s %6s %6s  %s\n", "TIME (UTC)", "ROBOT", "KIND", "SEQ", "CONF", "CONTRIBUTIONS (log-odds)")
 	}
-	n := 0
+	n, rejected := 0, 0
+	done := func() int {
+		if rejected > 0 {
+			fmt.Fprintf(stderr, "fusiond tail: %d decisions failed verification\n", rejected)
+			return exitRuntime
+		}
+		return exitOK
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			return exitOK
+			return done()
 		case m := <-msgs:
-			if m.Err != nil {
+			switch mark := verifyMark(m.Err); {
+			case mark != "":
+				rejected++
+				printRejected(stdout, *asJSON, mark, m)
+			case m.Err != nil:
 				fmt.Fprintf(stderr, "fusiond tail: %s (%s): %v\n", m.Subject, m.MsgID, m.Err)
 				continue
-			}
-			if *asJSON {
+			case *asJSON:
 				fmt.Fprintf(stdout, "%s\n", m.Data)
-			} else {
+			default:
 				printDecision(stdout, m.Decision)
 			}
 			n++
 			if *count > 0 && n >= *count {
-				return exitOK
+				return done()
 			}
 		}
 	}
+}
+
+// verifyMark is how a message failing verification is marked ("" when
+// it did not fail it).
+func verifyMark(err error) string {
+	switch {
+	case errors.Is(err, client.ErrForged):
+		return "FORGED"
+	case errors.Is(err, client.ErrUnsigned):
+		return "UNSIGNED"
+	}
+	return ""
+}
+
+func printRejected(w io.Writer, asJSON bool, mark string, m client.Msg) {
+	if asJSON {
+		b, _ := json.Marshal(map[string]string{"rejected": strings.ToLower(mark), "subject": m.Subject, "msg_id": m.MsgID, "data": string(m.Data)})
+		fmt.Fprintf(w, "%s\n", b)
+		return
+	}
+	fmt.Fprintf(w, "%-23s %s %s (%s): %q\n", mark, m.Subject, m.MsgID, m.Err, m.Data)
 }
 
 func printDecision(w io.Writer, d *client.Decision) {

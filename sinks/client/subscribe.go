@@ -22,8 +22,11 @@ type Msg struct {
 	Data []byte
 	// Decision is Data decoded; nil when Err is set.
 	Decision *Decision
-	// Err is the decoding error (wrapping ErrSchema or ErrMalformed).
+	// Err is the decoding error (wrapping ErrSchema or ErrMalformed), or
+	// with WithVerifier the signature's (ErrUnsigned, ErrForged).
 	Err error
+	// Verified: a trusted key signed it (WithVerifier only).
+	Verified bool
 	// StreamSeq is the message's sequence in the decision log (0 when it
 	// came live on core NATS).
 	StreamSeq uint64
@@ -33,10 +36,16 @@ type Msg struct {
 // subscription, so messages of one subscription arrive in order.
 type Handler func(Msg)
 
-func newMsg(subject string, h nats.Header, data []byte) Msg {
+func newMsg(subject string, h nats.Header, data []byte, o options) Msg {
 	m := Msg{Subject: subject, Data: data}
 	if h != nil {
 		m.MsgID = h.Get(HeaderMsgID)
+	}
+	if o.verifier != nil {
+		if m.Err = o.verifier.Verify(subject, h, data); m.Err != nil {
+			return m
+		}
+		m.Verified = true
 	}
 	m.Decision, m.Err = Decode(data)
 	return m
@@ -44,12 +53,13 @@ func newMsg(subject string, h nats.Header, data []byte) Msg {
 
 // Subscribe delivers robot's decisions live from core NATS ("*" for every
 // robot) until the subscription is unsubscribed or nc closed.
-func Subscribe(nc *nats.Conn, robot string, h Handler) (*nats.Subscription, error) {
+func Subscribe(nc *nats.Conn, robot string, h Handler, opts ...Option) (*nats.Subscription, error) {
 	if err := checkRobot(robot, true); err != nil {
 		return nil, err
 	}
+	o := newOptions(opts)
 	return nc.Subscribe(DecisionSubject(robot, ">"), func(m *nats.Msg) {
-		h(newMsg(m.Subject, m.Header, m.Data))
+		h(newMsg(m.Subject, m.Header, m.Data, o))
 	})
 }
 
@@ -71,10 +81,11 @@ var ErrNoLog = errors.New("no decision log")
 // with new ones, in log order. robot "*" replays every robot's log found
 // on the server (each in order; robots interleave). It uses ordered
 // consumers, which the server deletes when the replay stops.
-func Replay(ctx context.Context, nc *nats.Conn, robot string, since time.Time, h Handler) (*Replayer, error) {
+func Replay(ctx context.Context, nc *nats.Conn, robot string, since time.Time, h Handler, opts ...Option) (*Replayer, error) {
 	if err := checkRobot(robot, true); err != nil {
 		return nil, err
 	}
+	o := newOptions(opts)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, err
@@ -109,7 +120,7 @@ func Replay(ctx context.Context, nc *nats.Conn, robot string, since time.Time, h
 			return nil, fmt.Errorf("replay %s: %w", s, err)
 		}
 		cc, err := cons.Consume(func(m jetstream.Msg) {
-			msg := newMsg(m.Subject(), m.Headers(), m.Data())
+			msg := newMsg(m.Subject(), m.Headers(), m.Data(), o)
 			if md, err := m.Metadata(); err == nil {
 				msg.StreamSeq = md.Sequence.Stream
 			}
