@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"github.com/seed-4c364652/fusiond/redact"
 	"os"
 	"reflect"
 	"regexp"
@@ -33,11 +34,13 @@ type Error struct {
 	Msg string
 }
 
+// Error implements error; secrets in it (a password in a URL) are
+// redacted.
 func (e *Error) Error() string {
 	if e.Key == "" {
-		return e.Where + ": " + e.Msg
+		return redact.String(e.Where + ": " + e.Msg)
 	}
-	return e.Where + ": " + e.Key + ": " + e.Msg
+	return redact.String(e.Where + ": " + e.Key + ": " + e.Msg)
 }
 
 // Unwrap makes errors.Is(err, ErrInvalid) hold.

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/seed-4c364652/fusiond/redact"
 )
 
 // ExternalConfig says how to reach and authenticate to NATS servers that
@@ -193,22 +195,9 @@ func ConnectExternal(cfg ExternalConfig, log *slog.Logger, stats *ConnStats, onU
 		if failedOnce.Swap(true) {
 			return nc, nil
 		}
-		log.Warn("NATS server not reachable yet; retrying in the background", "url", redact(cfg.URL))
+		log.Warn("NATS server not reachable yet; retrying in the background", "url", redact.String(cfg.URL))
 	} else {
 		log.Info("NATS connected", "url", nc.ConnectedUrlRedacted())
 	}
 	return nc, nil
-}
-
-// redact hides passwords and tokens in server URLs.
-func redact(url string) string {
-	parts := strings.Split(url, ",")
-	for i, p := range parts {
-		if at := strings.LastIndex(p, "@"); at >= 0 {
-			if s := strings.Index(p, "://"); s >= 0 && s < at {
-				parts[i] = p[:s+3] + "[redacted]" + p[at:]
-			}
-		}
-	}
-	return strings.Join(parts, ",")
 }

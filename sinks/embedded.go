@@ -16,6 +16,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/seed-4c364652/fusiond/redact"
 )
 
 // EmbeddedConfig configures the in-process nats-server.
@@ -116,7 +118,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	for _, r := range cfg.LeafRemotes {
 		u, err := url.Parse(r)
 		if err != nil {
-			return nil, fmt.Errorf("embedded nats: leaf remote %q: %w", redact(r), err)
+			return nil, fmt.Errorf("embedded nats: leaf remote %q: %s", redact.String(r), redact.String(err.Error()))
 		}
 		opts.LeafNode.Remotes = append(opts.LeafNode.Remotes, &server.RemoteLeafOpts{URLs: []*url.URL{u}, Credentials: cfg.LeafCredentials})
 	}

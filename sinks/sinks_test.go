@@ -237,9 +237,3 @@ func TestStatusIsPublished(t *testing.T) {
 		t.Fatalf("status %s", m.Data)
 	}
 }
-
-func TestRedact(t *testing.T) {
-	if got := redact("nats://u:secret@h:4222,nats://h2"); got != "nats://[redacted]@h:4222,nats://h2" {
-		t.Fatal(got)
-	}
-}

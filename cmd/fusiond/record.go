@@ -170,7 +170,7 @@ func (r *recorder) startWith(path string, operator bool, open func() (*os.File, 
 		r.mu.Unlock()
 	}()
 
-	cfgYAML, err := yaml.Marshal(redactedConfig(r.cfg))
+	cfgYAML, err := yaml.Marshal(configs.Redacted(r.cfg))
 	if err != nil {
 		return err
 	}

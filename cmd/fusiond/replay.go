@@ -24,7 +24,9 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 			"the pipeline clock driven by the recorded arrival times: the same recording gives\n"+
 			"byte-identical decisions every time, and those of the live run that recorded it\n"+
 			"(all fields but latency_ns). The config recorded in the file is used unless\n"+
-			"--config is given. --check compares the decisions with a golden file and exits 1\n"+
+			"--config is given, except its nats and metrics sections (network settings come\n"+
+			"from the built-in config, --set and --config, never from the file); published\n"+
+			"decisions are not signed. --check compares the decisions with a golden file and exits 1\n"+
 			"with a readable diff when they differ.",
 		[]string{
 			"fusiond replay run.mcap --decisions out.jsonl",
@@ -153,7 +155,17 @@ func replayConfig(r *recording.Reader, path string, sets []string) (*configs.Con
 	case path != "":
 		cfg, err = configs.Load(path, sets)
 	case recorded != "":
+		// The recording says how it was captured and fused; where to
+		// publish and listen is this machine's business (a crafted file
+		// must not open listeners or dial servers): those come from the
+		// built-in config and the overrides.
 		cfg, err = configs.Parse("config recorded in the file", []byte(recorded), sets)
+		if err == nil {
+			var here *configs.Config
+			if here, err = configs.Parse("", nil, sets); err == nil {
+				cfg.NATS, cfg.Metrics = here.NATS, here.Metrics
+			}
+		}
 	default:
 		cfg, err = configs.Parse("", nil, sets)
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/redact"
 	"github.com/seed-4c364652/fusiond/sinks"
 )
 
@@ -221,7 +221,7 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 				}
 				return r
 			},
-			Config:  func() any { return redactedConfig(cfg) },
+			Config:  func() any { return configs.Redacted(cfg) },
 			Sources: func() any { return p.sourceHealth() },
 			// record.start and record.stop (record.go).
 			Recorder: rec,
@@ -333,23 +333,6 @@ func loadSigner(cfg *configs.Config, log *slog.Logger) (*sinks.Signer, error) {
 	return s, nil
 }
 
-// redactedConfig is the running config with its secrets blanked.
-func redactedConfig(cfg *configs.Config) *configs.Config {
-	c := *cfg
-	hide := func(s *string) {
-		if *s != "" {
-			*s = "[redacted]"
-		}
-	}
-	hide(&c.NATS.Password)
-	hide(&c.NATS.Token)
-	c.NATS.Embedded.Users = slices.Clone(c.NATS.Embedded.Users)
-	for i := range c.NATS.Embedded.Users {
-		hide(&c.NATS.Embedded.Users[i].Password)
-	}
-	return &c
-}
-
 // natsLink is the daemon's NATS connection and, when embedded, its server.
 type natsLink struct {
 	nc       *nats.Conn
@@ -414,7 +397,7 @@ func openNATS(cfg configs.NATS, log *slog.Logger) (*natsLink, error) {
 			PingInterval: cfg.PingInterval, ReconnectWait: cfg.ReconnectWait,
 		}, log, l.stats, l.up)
 		if err != nil {
-			return nil, fmt.Errorf("nats.url %q: %w", cfg.URL, err)
+			return nil, fmt.Errorf("nats.url %q: %w", redact.String(cfg.URL), err)
 		}
 		l.nc = nc
 		return l, nil
