@@ -68,6 +68,9 @@ func createSigningKey(path string) (*Signer, error) {
 		return nil, fmt.Errorf("%w: %w", ErrKeyFile, err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return LoadOrCreateSigningKey(path) // made meanwhile by another start
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrKeyFile, err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 
+	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
 	"github.com/seed-4c364652/fusiond/ingest/recording"
@@ -30,6 +31,9 @@ func startDaemon(t *testing.T, files daemonFiles, sets ...string) (*nats.Conn, *
 	t.Helper()
 	port := freePort(t)
 	cfg := testConfig(t, append([]string{listenArg(port)}, sets...)...)
+	// record.* need the operator role (clients without credentials are
+	// readers).
+	cfg.NATS.Embedded.Users = []configs.EmbeddedUser{{User: "op", Password: "oppw", Role: "operator"}}
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &avtest.LogBuffer{}
 	done := make(chan error, 1)
@@ -39,7 +43,7 @@ func startDaemon(t *testing.T, files daemonFiles, sets ...string) (*nats.Conn, *
 	var nc *nats.Conn
 	avtest.Poll(t, "the server", func() bool {
 		var err error
-		nc, err = nats.Connect("nats://127.0.0.1:" + strconv.Itoa(port))
+		nc, err = nats.Connect("nats://127.0.0.1:"+strconv.Itoa(port), nats.UserInfo("op", "oppw"))
 		return err == nil
 	})
 	avtest.Poll(t, "the control plane", func() bool {

@@ -66,7 +66,7 @@ func TestForgedDecisionMarkedByTail(t *testing.T) {
 	out, errOut := &avtest.LogBuffer{}, &avtest.LogBuffer{}
 	tailDone := make(chan int, 1)
 	go func() {
-		tailDone <- cmdTail([]string{"--server", url, "--user", "ops", "--robot", "demo", "--json", "--for", "6s", "--verify", st.SigningKey}, out, errOut)
+		tailDone <- cmdTail([]string{"--server", url, "--user", "ops", "--robot", "demo", "--json", "--for", "15s", "--verify", st.SigningKey}, out, errOut)
 	}()
 	avtest.Poll(t, "a real decision tailed", func() bool { return strings.Contains(out.String(), `"schema":"fusiond.decision.v1"`) })
 	unsigned := &nats.Msg{Subject: "fusion.demo.decision.speech", Header: nats.Header{},
