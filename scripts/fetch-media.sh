@@ -11,6 +11,7 @@
 #   pocketsphinx-testdata    16 kHz read speech with transcripts    BSD-2
 #   codec2-examples          speech at 8/16 kHz                     see the package's copyright
 #   sound-theme-freedesktop  event sounds (bell, shutter, alarm)    CC-BY-SA / GPL per file
+#   alsa-utils               speaker-test's spoken channel names    GPL-2
 #   synthetic                made here with ffmpeg lavfi, sox and espeak-ng (ours, no third-party content):
 #     flash-tone-av200ms.mkv   white flash at 1.0 s of every 2 s, 1 kHz tone during 1-2 s of every 2 s,
 #                              audio track 200 ms late (-itsoffset 0.2): true A/V offset +200 ms, 6 s, 30 fps
@@ -21,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache=.cache/media
-all=(opencv-doc opencv-data pocketsphinx-testdata codec2-examples sound-theme-freedesktop synthetic)
+all=(opencv-doc opencv-data pocketsphinx-testdata codec2-examples sound-theme-freedesktop alsa-utils synthetic)
 pkgs=("$@")
 [ ${#pkgs[@]} -gt 0 ] || pkgs=("${all[@]}")
 mkdir -p "$cache/debs"
