@@ -245,8 +245,9 @@ func fillFrom(x []float32) func(int64, []float32) {
 
 const speechDir = "../.cache/media/pocketsphinx-testdata/usr/share/pocketsphinx/test/data"
 
-// alsaDir holds alsa-utils' test sounds: words spoken at 48 kHz, and noise.
-const alsaDir = "/usr/share/sounds/alsa"
+// alsaDir holds alsa-utils' test sounds (scripts/fetch-media.sh alsa-utils):
+// words spoken at 48 kHz, and noise.
+const alsaDir = "../.cache/media/alsa-utils/usr/share/sounds/alsa"
 
 func TestRealSpeechIsSpeech(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(speechDir, "*", "*.wav"))

@@ -23,6 +23,17 @@ type VADConfig struct {
 	InitNoiseDBFS float64
 	// HangoverNS keeps speech on after the last speech frame [300 ms].
 	HangoverNS int64
+	// Unvoiced speech (fricatives, the consonant before a vowel, breath
+	// between words) has no pitch. A frame at least UnvoicedSNRDB above
+	// the speech threshold, with the spectral shape of speech and a
+	// harmonicity below MaxUnvoicedHarmonicity, is unvoiced speech [3 dB,
+	// 0.35]. OnsetHops of them in a row start speech before its first
+	// vowel [3]; a voiced frame must follow within ConfirmNS of the onset
+	// or speech ends there [250 ms]. Within speech, unvoiced frames hold
+	// it on for at most MaxUnvoicedNS after the last voiced frame [1 s].
+	UnvoicedSNRDB, MaxUnvoicedHarmonicity float64
+	OnsetHops                             int
+	ConfirmNS, MaxUnvoicedNS              int64
 }
 
 func (c *VADConfig) defaults() {
@@ -42,6 +53,17 @@ func (c *VADConfig) defaults() {
 	def(&c.MinHarmonicity, 0.7)
 	if c.HangoverNS == 0 {
 		c.HangoverNS = 300e6
+	}
+	def(&c.UnvoicedSNRDB, 3)
+	def(&c.MaxUnvoicedHarmonicity, 0.35)
+	if c.OnsetHops == 0 {
+		c.OnsetHops = 3
+	}
+	if c.ConfirmNS == 0 {
+		c.ConfirmNS = 250e6
+	}
+	if c.MaxUnvoicedNS == 0 {
+		c.MaxUnvoicedNS = 1e9
 	}
 }
 
@@ -64,7 +86,11 @@ const numVADBands = len(vadBands)
 // scored as a weighted SNR, and gated by harmonicity, spectral flatness and
 // tonality, so that white noise (flat, aperiodic) and a pure tone (one
 // spectral peak) are not speech however loud they are. Speech starts after
-// two consecutive speech frames and holds for a hangover after the last.
+// two consecutive voiced frames, or after OnsetHops unvoiced ones (a
+// consonant before the first vowel) that a voiced frame then confirms
+// within ConfirmNS; unvoiced frames hold it through fricatives and
+// breaths, and it ends a hangover after the last speech frame. The noise
+// floor starts at the stream's first frame.
 type VAD struct {
 	cfg VADConfig
 	// Noise floor steps per frame: down, up, and up while speech is on.
@@ -74,11 +100,17 @@ type VAD struct {
 	// initNoise is where the floor starts: white noise at InitNoiseDBFS.
 	initNoise [numVADBands]float64
 	init      bool
-	run       int // consecutive speech frames
-	speech    bool
-	lastNS    int64
-	score     float64
-	haveAny   bool
+	// voicedRun and run count consecutive voiced and speech (voiced or
+	// unvoiced) frames.
+	voicedRun, run int
+	speech         bool
+	// confirmed: a voiced frame since the onset at onsetNS. lastNS is
+	// the last speech frame, lastVoicedNS the last voiced one. locked
+	// bars unvoiced onsets until a frame that is not speech.
+	confirmed, locked             bool
+	onsetNS, lastNS, lastVoicedNS int64
+	score                         float64
+	haveAny                       bool
 }
 
 // Noise floor time constants: it follows a drop within noiseDownNS, a
@@ -130,7 +162,13 @@ func (v *VAD) update(in vadInput) (bool, float64) {
 		e[i] = 10 * math.Log10(s+1e-12)
 	}
 	if !v.init {
-		v.noise, v.init = v.initNoise, true
+		// The floor starts at the first frame's level (a stream starts
+		// in its own background noise; one that starts in speech finds
+		// its floor at the first pause), not below InitNoiseDBFS.
+		for i := range e {
+			v.noise[i] = max(v.initNoise[i], e[i])
+		}
+		v.init = true
 	}
 	var score, wsum float64
 	for i, b := range vadBands {
@@ -152,10 +190,16 @@ func (v *VAD) update(in vadInput) (bool, float64) {
 			v.noise[i] += up * (e[i] - v.noise[i])
 		}
 	}
-	frameSpeech := score > 0 && in.levelDBFS >= v.cfg.MinLevelDBFS && in.haveShape && in.haveHarmonicity && in.voice &&
-		in.flatness <= v.cfg.MaxFlatness && in.tonality <= v.cfg.MaxTonality && in.harmonicity >= v.cfg.MinHarmonicity &&
-		in.peaks >= v.cfg.MinPeaks
-	if !frameSpeech {
+	c := &v.cfg
+	shaped := in.levelDBFS >= c.MinLevelDBFS && in.haveShape && in.haveHarmonicity &&
+		in.flatness <= c.MaxFlatness && in.tonality <= c.MaxTonality && in.peaks >= c.MinPeaks
+	voiced := shaped && score > 0 && in.voice && in.harmonicity >= c.MinHarmonicity
+	unvoiced := shaped && !voiced && score > c.UnvoicedSNRDB && in.harmonicity < c.MaxUnvoicedHarmonicity
+	switch {
+	case voiced:
+	case unvoiced:
+		score = min(score, 2) // speech, but weaker evidence than a voice
+	default:
 		score = min(score, -1)
 	}
 	score = min(max(score, -10), 10)
@@ -164,16 +208,51 @@ func (v *VAD) update(in vadInput) (bool, float64) {
 	} else {
 		v.score, v.haveAny = score, true
 	}
-	if frameSpeech {
+	t := in.timeNS
+	if voiced {
+		v.voicedRun++
+	} else {
+		v.voicedRun = 0
+	}
+	if voiced || unvoiced {
 		v.run++
-		if v.run >= 2 || v.speech {
-			v.speech, v.lastNS = true, in.timeNS
+	} else {
+		v.run, v.locked = 0, false
+	}
+	if !v.speech {
+		switch {
+		case v.voicedRun >= 2:
+			v.speech, v.confirmed, v.onsetNS = true, true, t
+		case v.run >= c.OnsetHops && !v.locked:
+			v.speech, v.confirmed, v.onsetNS = true, false, t
+		}
+		if v.speech {
+			v.lastNS = t
+			if voiced {
+				v.lastVoicedNS = t
+			}
 		}
 	} else {
-		v.run = 0
-		if v.speech && in.timeNS-v.lastNS > v.cfg.HangoverNS {
-			v.speech = false
-		}
+		v.hold(t, voiced, unvoiced)
 	}
 	return v.speech, v.score
+}
+
+// hold decides whether speech that is on stays on.
+func (v *VAD) hold(t int64, voiced, unvoiced bool) {
+	c := &v.cfg
+	switch {
+	case voiced:
+		v.confirmed, v.lastNS, v.lastVoicedNS = true, t, t
+	case !v.confirmed && t-v.onsetNS > c.ConfirmNS:
+		// No voice followed the unvoiced onset: not speech, and no
+		// new unvoiced onset until this sound pauses.
+		v.speech, v.locked, v.run = false, true, 0
+	case unvoiced && (!v.confirmed || t-v.lastVoicedNS <= c.MaxUnvoicedNS):
+		v.lastNS = t
+	case t-v.lastNS > c.HangoverNS:
+		// Ended while an unvoiced sound goes on (past MaxUnvoicedNS): no
+		// unvoiced onset until it pauses.
+		v.speech, v.locked = false, unvoiced
+	}
 }

@@ -7,7 +7,9 @@
 #
 # The rule (shared by the VAD benchmark and the real-media benchmark):
 #   1. ffmpeg measures the RMS level of every 10 ms of the first channel
-#      (astats over 160 samples at 16 kHz);
+#      (astats over 160 samples at 16 kHz) after a 60 Hz high-pass: a
+#      recording's DC offset and rumble are not sound (a DC offset of
+#      0.007, -43 dBFS, made the silence of librivox-0920 "speech");
 #   2. a frame is loud when it is within SPEECH_LABELS_DB (35) dB of the
 #      loudest frame of the recording;
 #   3. loud frames separated by pauses shorter than 250 ms are joined into
@@ -26,7 +28,7 @@ in=(${SPEECH_LABELS_IN:-})
 db=${SPEECH_LABELS_DB:-35}
 dur=$(ffprobe -v error "${in[@]}" -show_entries format=duration -of csv=p=0 "$f")
 ffmpeg -nostdin -hide_banner -nostats -loglevel error "${in[@]}" -i "$f" -af \
-  "pan=mono|c0=c0,aresample=16000,asetnsamples=n=160:p=1,astats=metadata=1:reset=1:measure_overall=RMS_level:measure_perchannel=none,ametadata=print:key=lavfi.astats.Overall.RMS_level:file=-" \
+  "pan=mono|c0=c0,aresample=16000,highpass=f=60,asetnsamples=n=160:p=1,astats=metadata=1:reset=1:measure_overall=RMS_level:measure_perchannel=none,ametadata=print:key=lavfi.astats.Overall.RMS_level:file=-" \
   -f null - |
   awk -v dur="$dur" -v db="$db" '
     /RMS_level=/ { v = substr($0, index($0, "=") + 1); lv[n++] = (v == "-inf" ? -999 : v + 0) }

@@ -45,10 +45,15 @@ func benchVAD(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&vc.MaxFlatness, "vad-max-flatness", 0, "VADConfig.MaxFlatness (0: the default)")
 	fs.IntVar(&vc.MinPeaks, "vad-min-peaks", 0, "VADConfig.MinPeaks (0: the default)")
 	hang := fs.Duration("vad-hangover", 0, "VADConfig.HangoverNS (0: the default)")
+	fs.Float64Var(&vc.UnvoicedSNRDB, "vad-unvoiced-snr-db", 0, "VADConfig.UnvoicedSNRDB (0: the default)")
+	fs.Float64Var(&vc.MaxUnvoicedHarmonicity, "vad-max-unvoiced-harmonicity", 0, "VADConfig.MaxUnvoicedHarmonicity (0: the default)")
+	fs.IntVar(&vc.OnsetHops, "vad-onset-hops", 0, "VADConfig.OnsetHops (0: the default)")
+	confirm := fs.Duration("vad-confirm", 0, "VADConfig.ConfirmNS (0: the default)")
+	maxUnvoiced := fs.Duration("vad-max-unvoiced", 0, "VADConfig.MaxUnvoicedNS (0: the default)")
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
 	}
-	vc.HangoverNS = int64(*hang)
+	vc.HangoverNS, vc.ConfirmNS, vc.MaxUnvoicedNS = int64(*hang), int64(*confirm), int64(*maxUnvoiced)
 	b, err := os.ReadFile(*list)
 	if err != nil {
 		fmt.Fprintf(stderr, "fusiond bench vad: %v\n", err)

@@ -1,0 +1,62 @@
+package fuse
+
+import "testing"
+
+// TestVADUnvoiced checks the VAD's decisions on known frame sequences:
+// unvoiced onsets, their confirmation by a voice, and how long unvoiced
+// frames hold speech on.
+func TestVADUnvoiced(t *testing.T) {
+	const hop = int64(10e6)
+	quiet, loud := make([]float32, 257), make([]float32, 257)
+	for i := range quiet {
+		quiet[i], loud[i] = 1e-7, 1e-2
+	}
+	frame := func(kind byte) vadInput {
+		in := vadInput{power: quiet, levelDBFS: -80, flatness: 0.5, tonality: 0.1, harmonicity: 0.2, peaks: 20, haveShape: true, haveHarmonicity: true}
+		switch kind {
+		case 'v': // voiced
+			in.power, in.levelDBFS, in.flatness, in.harmonicity, in.voice = loud, -25, 0.05, 0.9, true
+		case 'u': // unvoiced: loud, shaped like speech, aperiodic
+			in.power, in.levelDBFS, in.flatness = loud, -30, 0.1
+		case 't': // a tone: loud, one peak
+			in.power, in.levelDBFS, in.flatness, in.tonality, in.peaks, in.harmonicity, in.voice = loud, -20, 0.01, 0.99, 1, 0.99, true
+		}
+		return in
+	}
+	run := func(seq string) string {
+		v := newVAD(VADConfig{}, 512, 16000, hop)
+		out := make([]byte, len(seq))
+		for i := range seq {
+			in := frame(seq[i])
+			in.timeNS = int64(i+1) * hop
+			on, _ := v.update(in)
+			out[i] = '.'
+			if on {
+				out[i] = 'S'
+			}
+		}
+		return string(out)
+	}
+	rep := func(s string, n int) string {
+		out := ""
+		for range n {
+			out += s
+		}
+		return out
+	}
+	for _, tc := range []struct{ name, in, want string }{
+		{"voiced onset after two frames", "...vvvv", "....SSS"},
+		{"unvoiced onset after three frames, confirmed", "..uuuvvvv", "....SSSSS"},
+		{"hangover 300 ms", ".vv" + rep(".", 35), "..S" + rep("S", 30) + rep(".", 5)},
+		{"unconfirmed onset ends after 250 ms and stays off while the sound lasts",
+			"." + rep("u", 40), "..." + rep("S", 26) + rep(".", 12)},
+		{"unvoiced frames hold speech 1 s past the last voice, then a hangover",
+			".vv" + rep("u", 150), ".." + rep("S", 131) + rep(".", 20)},
+		{"the noise floor starts at the first frame", "uuuuuu", "......"},
+		{"a tone is never speech", rep("t", 50), rep(".", 50)},
+	} {
+		if got := run(tc.in); got != tc.want {
+			t.Errorf("%s:\n in   %s\n got  %s\n want %s", tc.name, tc.in, got, tc.want)
+		}
+	}
+}
