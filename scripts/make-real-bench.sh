@@ -19,7 +19,8 @@ set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
 root=${REALBENCH_DIR:-.cache/realbench}
-recipe=$(cat scripts/make-real-bench.sh internal/realbench/*.go internal/realbench/compositor/*.go | sha256sum | cut -c1-16)
+recipe=$(ls internal/realbench/*.go internal/realbench/compositor/*.go | grep -v '_test\.go$' |
+  xargs cat scripts/make-real-bench.sh | sha256sum | cut -c1-16)
 if [ -f "$root/.done" ] && [ "$(cat "$root/.done")" = "$recipe" ]; then
   exit 0
 fi
