@@ -20,7 +20,7 @@ export LC_ALL=C
 cd "$(dirname "$0")/.."
 root=${REALBENCH_DIR:-.cache/realbench}
 recipe=$(ls internal/realbench/*.go internal/realbench/compositor/*.go | grep -v '_test\.go$' |
-  xargs cat scripts/make-real-bench.sh | sha256sum | cut -c1-16)
+  xargs cat scripts/make-real-bench.sh scripts/speech-labels.sh | sha256sum | cut -c1-16)
 if [ -f "$root/.done" ] && [ "$(cat "$root/.done")" = "$recipe" ]; then
   exit 0
 fi
@@ -46,7 +46,7 @@ fps=25                # composites: 640x480 at 25 fps; vtest clips keep its 768x
 peak_dbfs=-3          # every utterance and event sound is scaled to this peak
 floor_dbfs=-60        # room floor under every clip: pink noise, RMS, independent per channel
 noise_dbfs=-30        # the noise variant's added pink noise, RMS
-tone_dbfs=-12         # the tone variant's 440 Hz sine, peak
+tone_dbfs=-12         # the tone variant's 440 Hz sine, peak (over the same room floor)
 shift_s=0.5           # the shift500 variant: audio this much later than the video
 event_extent_db=30    # an event sound is cut to its extent within this many dB of its peak
 
@@ -58,25 +58,6 @@ mkdir -p "$build"
 q=(-nostdin -hide_banner -loglevel error -y)
 x264=(-c:v libx264 -preset ultrafast -crf 20 -pix_fmt yuv420p -threads 2)
 go build -o "$tmp/compositor" ./internal/realbench/compositor
-
-# speech_labels FILE: the speech segments of a clean recording, by the
-# independent rule of scripts/speech-labels.sh where that script exists:
-# ffmpeg's silencedetect at the recording's sample peak - 30 dB, pauses shorter
-# than 0.3 s merged into the speech around them.
-speech_labels() {
-  if [ -x scripts/speech-labels.sh ]; then
-    scripts/speech-labels.sh "$1"
-    return
-  fi
-  local pk dur
-  pk=$(ffmpeg -nostdin -i "$1" -af volumedetect -f null - 2>&1 | sed -n 's/.*max_volume: \(.*\) dB/\1/p')
-  dur=$(soxi -D "$1")
-  ffmpeg -nostdin -i "$1" -af "silencedetect=noise=$(awk -v p="$pk" 'BEGIN{printf "%.2f", p-30}')dB:d=0.3" -f null - 2>&1 |
-    awk -v dur="$dur" 'BEGIN { pos = 0; sil = 0 }
-      /silence_start:/ { s = $NF; if (s < 0) s = 0; if (s > pos + 0.0005) printf "%.3f\t%.3f\tspeech\n", pos, s; sil = 1 }
-      /silence_end:/   { for (i = 1; i <= NF; i++) if ($i == "silence_end:") pos = $(i + 1); sil = 0 }
-      END { if (!sil && dur - pos > 0.0005) printf "%.3f\t%.3f\tspeech\n", pos, dur }'
-}
 
 # extent WAV DB: "start end" (seconds) of the first and last sample within DB of the peak.
 extent() {
@@ -130,7 +111,7 @@ clip() {
       f=$w/s$i.wav
       ffmpeg "${q[@]}" -i "$path" -ac 1 -ar 48000 -c:a pcm_s16le "$w/raw$i.wav"
       sox -D "$w/raw$i.wav" "$f" gain -n "$peak_dbfs"
-      speech_labels "$path" | awk -v o="$cursor" '{ printf "speech %.6f %.6f\n", $1 + o, $2 + o }' >>"$segs"
+      scripts/speech-labels.sh "$path" | awk -v o="$cursor" '{ printf "speech %.6f %.6f\n", $1 + o, $2 + o }' >>"$segs"
       voices+=(-v 1 "|sox $f -p pad $cursor") ;;
     e)
       f=$w/e$i.wav
@@ -163,7 +144,8 @@ clip() {
   sox -D "$w/sound.wav" "$w/sound2.wav" remix 1 1
   sox -D -m -v 1 "$w/sound2.wav" -v 1 "$w/floor.wav" "$w/a-original.wav" trim 0 "$dur"
   sox -D "$w/a-original.wav" -c 1 -r "$native" "$w/a-mono.wav"
-  sox -D -n -r 48000 -c 2 -b 16 "$w/a-tone.wav" synth "$dur" sine 440 gain -n "$tone_dbfs"
+  sox -D -n -r 48000 -c 2 -b 16 "$w/tone.wav" synth "$dur" sine 440 gain -n "$tone_dbfs"
+  sox -D -m -v 1 "$w/tone.wav" -v 1 "$w/floor.wav" "$w/a-tone.wav" trim 0 "$dur"
   sox -D "$w/a-original.wav" "$w/a-shift500.wav" pad "$shift_s" trim 0 "$dur"
   sox -R -D -n -r 48000 -c 2 -b 16 "$w/noise0.wav" synth "$dur" pinknoise pinknoise
   sox -D "$w/noise0.wav" "$w/noise.wav" gain "$(rms_gain "$w/noise0.wav" "$noise_dbfs")"
