@@ -237,23 +237,23 @@ spawn() {
 
 # train: librivox 0870 0880 0890, cards 001 002, codec2 hts1a hts2a mmt1;
 # bell, trash-empty, device-added; the portrait 230501201_1.jpg; vtest 0-35 s.
-spawn train av-read av "$goatee" 2 16000 g:1.0 "s:$librivox-0870.wav" g:1.2 "s:$cards/001.wav" g:1.0 "e:$events/bell.oga" g:1.3 "s:$librivox-0880.wav" g:1.0
-spawn train av-codec2 av "$goatee" 14 8000 g:0.8 "s:$codec2/wav/hts1a.wav" g:1.5 "s:$codec2/wav/hts2a.wav" g:1.0 "e:$events/trash-empty.oga" g:1.2 "s:$codec2/wav/mmt1.wav" g:1.0
-spawn train walk-read walk - 8 16000 g:1.5 "s:$librivox-0890.wav" g:2.5 "e:$events/device-added.oga" g:2.0 "s:$cards/002.wav" g:2.0
+spawn train av-0870 av "$goatee" 2 16000 g:1.0 "s:$librivox-0870.wav" g:1.2 "s:$cards/001.wav" g:1.0 "e:$events/bell.oga" g:1.3 "s:$librivox-0880.wav" g:1.0
+spawn train av-hts av "$goatee" 14 8000 g:0.8 "s:$codec2/wav/hts1a.wav" g:1.5 "s:$codec2/wav/hts2a.wav" g:1.0 "e:$events/trash-empty.oga" g:1.2 "s:$codec2/wav/mmt1.wav" g:1.0
+spawn train walk-0890 walk - 8 16000 g:1.5 "s:$librivox-0890.wav" g:2.5 "e:$events/device-added.oga" g:2.0 "s:$cards/002.wav" g:2.0
 
 # validation: librivox 0920, cards 003, codec2 morig; dialog-warning; the portrait
 # 227943776_1.jpg; vtest 35-50 s.
-spawn validation av-read av "$smiling" 35 16000 g:1.0 "s:$librivox-0920.wav" g:1.5 "e:$events/dialog-warning.oga" g:1.2 "s:$cards/003.wav" g:1.0
-spawn validation walk-codec2 walk - 36 8000 g:1.5 "s:$codec2/wav/morig.wav" g:3.0 "s:$cards/003.wav" g:2.0 "e:$events/dialog-warning.oga" g:2.5
+spawn validation av-0920 av "$smiling" 35 16000 g:1.0 "s:$librivox-0920.wav" g:1.5 "e:$events/dialog-warning.oga" g:1.2 "s:$cards/003.wav" g:1.0
+spawn validation walk-morig walk - 36 8000 g:1.5 "s:$codec2/wav/morig.wav" g:3.0 "s:$cards/003.wav" g:2.0 "e:$events/dialog-warning.oga" g:2.5
 
 # test: librivox 0930, cards 004 005, codec2 forig wia_16kHz speech_orig_16k vk5qi,
 # alsa-utils' spoken channel names; window-attention, service-login,
 # power-unplug; astronaut.png; vtest 50-79.5 s.
-spawn test av-read av "$astronaut" 50 16000 g:1.0 "s:$librivox-0930.wav" g:1.5 "s:$cards/004.wav" g:1.2 "e:$events/window-attention.oga" g:1.3 "s:$cards/005.wav" g:1.0
-spawn test av-codec2 av "$astronaut" 57 8000 g:1.0 "s:$codec2/wav/forig.wav" g:1.5 "s:$codec2/wav/vk5qi.wav" g:1.0 "e:$events/power-unplug.oga" g:1.2
-spawn test av-orig av "$astronaut" 60 16000 g:1.0 "s:$codec2/raw/speech_orig_16k.wav" g:1.5 "s:$codec2/wav/wia_16kHz.wav" g:1.0 "e:$events/service-login.oga" g:1.0
-spawn test av-alsa av "$astronaut" 52 48000 g:1.0 "s:$alsa/Rear_Center.wav" g:1.4 "s:$alsa/Rear_Left.wav" g:1.0 "e:$events/window-attention.oga" g:1.2 "s:$alsa/Rear_Right.wav" g:1.6 "s:$alsa/Side_Left.wav" g:1.0 "s:$alsa/Side_Right.wav" g:1.0
-spawn test walk-alsa walk - 55 48000 g:1.5 "s:$alsa/Front_Left.wav" g:2.5 "s:$alsa/Front_Center.wav" g:2.0 "e:$events/power-unplug.oga" g:2.0 "s:$alsa/Front_Right.wav" g:2.0
+spawn test av-0930 av "$astronaut" 50 16000 g:1.0 "s:$librivox-0930.wav" g:1.5 "s:$cards/004.wav" g:1.2 "e:$events/window-attention.oga" g:1.3 "s:$cards/005.wav" g:1.0
+spawn test av-vk5qi av "$astronaut" 57 8000 g:1.0 "s:$codec2/wav/forig.wav" g:1.5 "s:$codec2/wav/vk5qi.wav" g:1.0 "e:$events/power-unplug.oga" g:1.2
+spawn test av-orig16k av "$astronaut" 60 16000 g:1.0 "s:$codec2/raw/speech_orig_16k.wav" g:1.5 "s:$codec2/wav/wia_16kHz.wav" g:1.0 "e:$events/service-login.oga" g:1.0
+spawn test av-alsa-rear av "$astronaut" 52 48000 g:1.0 "s:$alsa/Rear_Center.wav" g:1.4 "s:$alsa/Rear_Left.wav" g:1.0 "e:$events/window-attention.oga" g:1.2 "s:$alsa/Rear_Right.wav" g:1.6 "s:$alsa/Side_Left.wav" g:1.0 "s:$alsa/Side_Right.wav" g:1.0
+spawn test walk-alsa-front walk - 55 48000 g:1.5 "s:$alsa/Front_Left.wav" g:2.5 "s:$alsa/Front_Center.wav" g:2.0 "e:$events/power-unplug.oga" g:2.0 "s:$alsa/Front_Right.wav" g:2.0
 spawn test walk-cards walk - 64 16000 g:1.0 "s:$cards/005.wav" g:1.4 "e:$events/service-login.oga" g:1.2 "s:$cards/004.wav" g:1.6 "s:$codec2/wav/wia_16kHz.wav" g:1.0
 
 wait

@@ -67,8 +67,8 @@ func only(segs []segment, kind string) []segment {
 
 // TestBuiltBenchmark checks what scripts/make-real-bench.sh built, when it
 // has been built (in REALBENCH_DIR, as for the script): the manifest, every
-// label file, the rules each variant's labels follow and the split by
-// source recording.
+// label file, the rules each variant's labels follow, clip names unique
+// across splits and the split by source recording.
 func TestBuiltBenchmark(t *testing.T) {
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..", "..", ".cache", "realbench")
@@ -86,7 +86,8 @@ func TestBuiltBenchmark(t *testing.T) {
 	variants := []string{"original", "frozen", "noaudio", "tone", "mono", "shift500", "noise", "wav", "wav-mono"}
 	labels := map[string]map[string][]segment{} // split/clip → variant → labels
 	composite := map[string]bool{}
-	splitOf := map[string]string{} // source → split
+	splitOf := map[string]string{}   // source → split
+	clipSplit := map[string]string{} // clip → split
 	for i, l := range lines[1:] {
 		c := strings.Split(l, "\t")
 		if len(c) != 7 {
@@ -104,6 +105,10 @@ func TestBuiltBenchmark(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if s, ok := clipSplit[clip]; ok && s != split {
+			t.Errorf("clip %s is in both %s and %s", clip, s, split)
+		}
+		clipSplit[clip] = split
 		key := split + "/" + clip
 		if labels[key] == nil {
 			labels[key] = map[string][]segment{}
