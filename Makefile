@@ -103,11 +103,25 @@ clean:
 # Decision kinds: score the shipped fusion head on the held-out eval split;
 # refit it on the train split (docs/DECISIONS.md). Both first fetch Debian's
 # media and mix the real-audio clips (scripts/make-eval-clips.sh).
-.PHONY: eval train
-eval:
-	scripts/make-eval-clips.sh
-	go run ./cmd/fusiond eval
+# The real-media benchmark (docs/DECISIONS.md): clips, variants, labels into
+# .cache/realbench; rebuilt only when its recipe changes.
+.PHONY: eval train realbench bench-vad-peers
+realbench: media
+	@scripts/make-real-bench.sh
 
-train:
+# Silero and WebRTC VAD on the test split's speech (.cache/realbench/peers-test.json).
+bench-vad-peers: realbench node-deps
+	@scripts/bench-vad-peers.sh test
+
+# The shipped head scored on the real-media test split (per kind, audio-only,
+# video-only and fused; the variants), beside the synthetic scenes.
+eval: realbench
 	scripts/make-eval-clips.sh
-	go run ./cmd/fusiond train --out configs/models/fusion-head.txt
+	$(GO) run ./cmd/fusiond eval --real .cache/realbench --split test
+	$(GO) run ./cmd/fusiond eval
+
+# Refit the shipped head on the synthetic train scenes and the real-media
+# train split (check it on the validation split before looking at test).
+train: realbench
+	scripts/make-eval-clips.sh
+	$(GO) run ./cmd/fusiond train --real .cache/realbench --out configs/models/fusion-head.txt

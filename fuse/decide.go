@@ -221,7 +221,11 @@ func (d *Decider) features(ev map[string]float64, missing []string, timeNS int64
 	}
 	if in.AudioOK && in.VideoOK {
 		sp := in.X[featureIndex("a_speech")]
-		mouth := min(in.X[featureIndex("v_mouth")], 1)
+		// The mouth moves (fully from 2 grey levels): a still face — a
+		// photograph, a frozen image — joins no voice, however its noise
+		// happens to correlate with it.
+		mo, _ := get("mouth_motion")
+		mouth := clamp(mo/2, 0, 1)
 		if in.HasAudioBearing && in.HasVisBearing {
 			dd := in.AudioBearing - in.VisBearing
 			in.Agree = math.Exp(-dd * dd / (2 * (in.AudioStd*in.AudioStd + in.VisStd*in.VisStd)))
@@ -229,10 +233,17 @@ func (d *Decider) features(ev map[string]float64, missing []string, timeNS int64
 		// The voice joins a face only where the face moves its mouth; the
 		// best agreement heard during this utterance counts, because the
 		// DOA can lose its peak for a moment and a speaker does not jump.
+		// A voice that lines up with the mouth only half a second off
+		// (av_sync_z below 0: a dubbed or misrouted voice) is not this
+		// face's, wherever it comes from.
+		inSync := 1.0
+		if z, ok := get("av_sync_z"); ok {
+			inSync = clamp(1+z, 0, 1)
+		}
 		faceAgree := 0.0
 		if haveFace && in.HasAudioBearing {
 			dd := in.AudioBearing - faceBearing
-			faceAgree = mouth * math.Exp(-dd*dd/(2*(in.AudioStd*in.AudioStd+faceStd*faceStd)))
+			faceAgree = mouth * inSync * math.Exp(-dd*dd/(2*(in.AudioStd*in.AudioStd+faceStd*faceStd)))
 		}
 		if sp > 0 {
 			m.AgreeMem = max(m.AgreeMem, faceAgree)
@@ -241,9 +252,8 @@ func (d *Decider) features(ev map[string]float64, missing []string, timeNS int64
 		}
 		set("av_speech_agree", sp*m.AgreeMem)
 		if z, ok := get("av_sync_z"); ok {
-			set("av_speech_sync", sp*clamp(z/3, 0, 2))
+			set("av_speech_sync", sp*mouth*clamp(z/3, 0, 2))
 		}
-		set("av_speech_mouth", sp*mouth)
 		set("av_onset_target", min(in.X[featureIndex("a_onset")], 1)*in.X[featureIndex("v_target")])
 	}
 	return in

@@ -62,10 +62,9 @@ var HeadFeatures = []HeadFeature{
 	// The voice joined to a face: speech × the agreement of the sound's
 	// bearing with a face that moves its mouth (microphone arrays only).
 	{"av_speech_agree", ModAudioVideo},
-	// speech × mouth–voice synchrony: max(av_sync_z, 0) / 3, at most 2.
+	// speech × a moving mouth × mouth–voice synchrony: max(av_sync_z, 0) /
+	// 3, at most 2.
 	{"av_speech_sync", ModAudioVideo},
-	// speech × mouth motion (v_mouth, at most 1).
-	{"av_speech_mouth", ModAudioVideo},
 	{"av_onset_target", ModAudioVideo}, // min(a_onset, 1) × v_target
 }
 
@@ -109,7 +108,7 @@ var KindFeatures = map[string]map[string]int{
 	KindSoundEvent: {"a_onset": +1, "a_rise": +1, "a_level": 0, "a_tonal": 0, "a_speech": 0},
 	KindMotion:     {"v_motion": +1, "v_rise": +1, "v_fg": +1},
 	KindPresence:   {"a_speech": +1, "v_target": +1, "v_faces": +1, "v_motion": +1, "v_fg": +1},
-	KindSpeaker:    {"av_speech_agree": +1, "av_speech_sync": +1, "av_speech_mouth": +1},
+	KindSpeaker:    {"av_speech_agree": +1, "av_speech_sync": +1},
 }
 
 // MaxBias caps every head's bias: with no evidence at all (every feature
@@ -377,7 +376,7 @@ func DefaultModel() *Model {
 		KindPresence:   {"a_speech": 4, "v_target": 2, "v_motion": 2, "v_faces": 3},
 		KindMotion:     {"v_motion": 4, "v_fg": 1},
 		KindSoundEvent: {"a_onset": 1.5, "a_rise": 2, "a_level": 0.5},
-		KindSpeaker:    {"av_speech_sync": 3, "av_speech_mouth": 2, "av_speech_agree": 3},
+		KindSpeaker:    {"av_speech_sync": 3, "av_speech_agree": 3},
 	}
 	for _, h := range headNames {
 		m.Heads[h] = map[string]*KindHead{}

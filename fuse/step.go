@@ -141,7 +141,9 @@ func (w *stepWindow) evidence(ev map[string]float64) (audioOK, videoOK bool) {
 			ev["face_bearing_deg"], ev["face_bearing_std_deg"] = b.face, b.faceStd
 		}
 		if b.hasMouth {
-			ev["mouth_motion"] = b.mouth
+			// The most the mouth moved in the window: a mouth closes for a
+			// moment within a word.
+			ev["mouth_motion"] = max(ev["mouth_motion"], b.mouth)
 		}
 		if b.hasFG {
 			ev["video_foreground"] = b.fg

@@ -18,12 +18,12 @@ func cmdTrain(args []string, stdout, stderr io.Writer) int {
 		"Fit the fusion head (one logistic regression per decision kind and per set of modalities: av, a, v)\n"+
 			"on labelled inputs and write the model file. INPUTS are media files, MCAP recordings or synthetic\n"+
 			"scenes, each with an Audacity label track beside it (NAME.txt), as for eval; default: the synthetic\n"+
-			"train scenes ("+evalDir+"/train). --real DIR adds the train and validation splits of DIR/manifest.tsv\n"+
-			"(never the test split). Every frame-rate step is a sample; the a and v heads are fitted on every step\n"+
+			"train scenes ("+evalDir+"/train). --real DIR adds the train split of DIR/manifest.tsv (choose constants on\n"+
+			"its validation split with eval; never look at the test split until the end). Every frame-rate step is a sample; the a and v heads are fitted on every step\n"+
 			"with the other modality removed (modality dropout).",
 		[]string{"fusiond train --out configs/models/fusion-head.txt", "fusiond train --out my-head.txt robot1.mcap robot2.mcap"}, stdout)
 	out := fs.String("out", "configs/models/fusion-head.txt", "model file to write")
-	real := fs.String("real", "", "also fit on the train and validation clips of `DIR`/manifest.tsv")
+	real := fs.String("real", "", "also fit on the train clips of `DIR`/manifest.tsv")
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
 	}
@@ -36,13 +36,11 @@ func cmdTrain(args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	if *real != "" {
-		for _, split := range []string{"train", "validation"} {
-			more, err := evalInputs(nil, "", *real, split, "")
-			if err != nil {
-				return fail(err)
-			}
-			inputs = append(inputs, more...)
+		more, err := evalInputs(nil, "", *real, "train", "")
+		if err != nil {
+			return fail(err)
 		}
+		inputs = append(inputs, more...)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	steps, err := collectSteps(inputs, nil, log)
