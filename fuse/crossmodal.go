@@ -25,9 +25,7 @@ type SynchronyConfig struct {
 // correlates the two series at every lag within ±MaxLag and takes the best,
 // then expresses it as a z-score against the best correlations with the
 // audio shifted by a second or more (circularly) — the same statistic
-// where the two cannot be related. When the series correlate better at a
-// lag between MaxLag and the null's shifts (a voice dubbed half a second
-// off), the score is that shortfall, negative: aligned it is not. Raw correlation is not enough: two
+// where the two cannot be related. Raw correlation is not enough: two
 // series that merely both vary slowly correlate by chance; the z-score asks
 // whether this alignment is special. It allocates only in NewSynchrony.
 type Synchrony struct {
@@ -164,18 +162,7 @@ func (s *Synchrony) Score() (z, lagMS float64, ok bool) {
 	if !(sd > 1e-9) {
 		return 0, 0, false
 	}
-	z = (best - mean) / sd
-	// A voice that lines up better at a lag no talking face has (beyond
-	// MaxLag, short of the null's shifts: audio delayed or early by a
-	// few hundred ms) is not in sync, however well it correlates there.
-	far := math.Inf(-1)
-	for l := s.maxLag + 1; l < s.minShift; l++ {
-		far = max(far, at(l), at(-l))
-	}
-	if far > best {
-		z = (best - far) / sd
-	}
-	s.lastZ = min(max(z, -10), 10)
+	s.lastZ = min(max((best-mean)/sd, -10), 10)
 	s.lastLag = float64(lag) * 1000 / s.cfg.RateHz
 	s.lastOK = true
 	return s.lastZ, s.lastLag, true

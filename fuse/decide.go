@@ -233,17 +233,10 @@ func (d *Decider) features(ev map[string]float64, missing []string, timeNS int64
 		// The voice joins a face only where the face moves its mouth; the
 		// best agreement heard during this utterance counts, because the
 		// DOA can lose its peak for a moment and a speaker does not jump.
-		// A voice that lines up with the mouth only half a second off
-		// (av_sync_z below 0: a dubbed or misrouted voice) is not this
-		// face's, wherever it comes from.
-		inSync := 1.0
-		if z, ok := get("av_sync_z"); ok {
-			inSync = clamp(1+z, 0, 1)
-		}
 		faceAgree := 0.0
 		if haveFace && in.HasAudioBearing {
 			dd := in.AudioBearing - faceBearing
-			faceAgree = mouth * inSync * math.Exp(-dd*dd/(2*(in.AudioStd*in.AudioStd+faceStd*faceStd)))
+			faceAgree = mouth * math.Exp(-dd*dd/(2*(in.AudioStd*in.AudioStd+faceStd*faceStd)))
 		}
 		if sp > 0 {
 			m.AgreeMem = max(m.AgreeMem, faceAgree)
