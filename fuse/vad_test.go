@@ -47,11 +47,11 @@ func TestVADUnvoiced(t *testing.T) {
 	for _, tc := range []struct{ name, in, want string }{
 		{"voiced onset after two frames", "...vvvv", "....SSS"},
 		{"unvoiced onset after three frames, confirmed", "..uuuvvvv", "....SSSSS"},
-		{"hangover 300 ms", ".vv" + rep(".", 35), "..S" + rep("S", 30) + rep(".", 5)},
+		{"hangover 80 ms", ".vv" + rep(".", 35), "..S" + rep("S", 8) + rep(".", 27)},
 		{"unconfirmed onset ends after 250 ms and stays off while the sound lasts",
 			"." + rep("u", 40), "..." + rep("S", 26) + rep(".", 12)},
 		{"unvoiced frames hold speech 1 s past the last voice, then a hangover",
-			".vv" + rep("u", 150), ".." + rep("S", 131) + rep(".", 20)},
+			".vv" + rep("u", 150), ".." + rep("S", 109) + rep(".", 42)},
 		{"the noise floor starts at the first frame", "uuuuuu", "......"},
 		{"a tone is never speech", rep("t", 50), rep(".", 50)},
 	} {
