@@ -151,7 +151,7 @@ func BenchmarkFaceSchedule640x480(b *testing.B) {
 		name string
 		cfg  Config
 	}
-	runs := []run{{"off", Config{FaceEvery: -1}}, {"before", Config{MinFacePx: 48, FaceEvery: 10}}}
+	runs := []run{{"off", Config{FaceEvery: -1}}, {"before", beforeConfig}}
 	for _, n := range []int{10, 15, 20} {
 		runs = append(runs, run{fmt.Sprintf("lbp/every%d", n), Config{FaceEvery: n}})
 	}

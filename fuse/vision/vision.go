@@ -687,6 +687,11 @@ func (e *Extractor) describeFaces(v *Values) {
 	}
 }
 
+// minMouthFacePx is the smallest face, in detection pixels, whose mouth
+// motion is measured: its mouth region is then 8×4 pixels (a face of 32
+// px in a 640 px frame).
+const minMouthFacePx = 16
+
 // switchArea is how many times larger than the speaker candidate another
 // face must be to take its place.
 const switchArea = 2
@@ -739,8 +744,12 @@ func (e *Extractor) bearing(x float64) float64 {
 // face's box in this frame and its box in the last, so that the head's
 // movement is followed, minus the same measure over the upper face (its
 // middle half, 15–45 %), which any residual head motion or lighting change
-// moves as much as the mouth.
+// moves as much as the mouth. A face under minMouthFacePx, whose mouth
+// region is a few pixels, has none.
 func mouthMotion(cur, prev []byte, w, h int, box, prevBox image.Rectangle) (float64, bool) {
+	if min(box.Dx(), box.Dy()) < minMouthFacePx {
+		return 0, false
+	}
 	dx := prevBox.Min.X + prevBox.Dx()/2 - (box.Min.X + box.Dx()/2)
 	dy := prevBox.Min.Y + prevBox.Dy()/2 - (box.Min.Y + box.Dy()/2)
 	region := func(fy0, fy1 float64) image.Rectangle {

@@ -311,3 +311,38 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// The speaker candidate keeps its identity: only a face found twice and
+// more than twice its area replaces it, and a small face found once never
+// becomes it.
+func TestSpeakerCandidate(t *testing.T) {
+	sq := func(x, side int) image.Rectangle { return image.Rect(x, 10, x+side, 10+side) }
+	for _, tc := range []struct {
+		name    string
+		speaker uint64
+		faces   []track
+		want    uint64
+	}{
+		{"none", 0, nil, 0},
+		{"small face found once", 0, []track{{id: 1, box: sq(0, 20), hits: 1}}, 0},
+		{"small face found twice", 0, []track{{id: 1, box: sq(0, 20), hits: 2}}, 1},
+		{"large face found once", 0, []track{{id: 1, box: sq(0, 30), hits: 1}}, 1},
+		{"largest of the eligible", 0, []track{{id: 1, box: sq(0, 30), hits: 2}, {id: 2, box: sq(50, 60), hits: 1}, {id: 3, box: sq(120, 22), hits: 1}}, 2},
+		{"kept beside a larger face", 1, []track{{id: 1, box: sq(0, 40), hits: 2}, {id: 2, box: sq(50, 55), hits: 5}}, 1},
+		{"kept beside a face found once", 1, []track{{id: 1, box: sq(0, 30), hits: 2}, {id: 2, box: sq(50, 90), hits: 1}}, 1},
+		{"replaced by one twice its area", 1, []track{{id: 1, box: sq(0, 30), hits: 2}, {id: 2, box: sq(50, 45), hits: 2}}, 2},
+		{"lost: the largest eligible", 7, []track{{id: 1, box: sq(0, 30), hits: 2}, {id: 2, box: sq(50, 45), hits: 2}}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := &Extractor{faces: tc.faces, speaker: tc.speaker, minFace: 12}
+			i := e.candidate()
+			var got uint64
+			if i >= 0 {
+				got = e.faces[i].id
+			}
+			if got != tc.want || e.speaker != tc.want {
+				t.Errorf("candidate %d (speaker %d), want %d", got, e.speaker, tc.want)
+			}
+		})
+	}
+}
