@@ -253,7 +253,7 @@ type Counters struct {
 	BadFrame           uint64 // unknown format, too small, or Pix too short
 	ResolutionMismatch uint64 // frames not of the configured size
 	Restarts           uint64 // state restarted for a new frame size
-	Detections         uint64 // detector runs (one band of sizes each)
+	Detections         uint64 // detector runs (one band of sizes on one image each)
 	TrackLost          uint64 // faces dropped between detections
 	BackendErrors      uint64
 }

@@ -402,10 +402,11 @@ func (e *Extractor) motion(f *av.Frame, v *Values) {
 	}
 }
 
-// updateFaces tracks the faces into this frame, verifies new faces, then
-// scans this frame's band of face sizes. At the end of each cycle, faces
-// neither a band nor verify found again are dropped, but for faces found
-// twice before, which are dropped after two such cycles in a row.
+// updateFaces tracks the faces into this frame, verifies the faces found
+// on the last frame, then scans this frame's bands of face sizes. At the
+// end of each cycle it verifies the faces no band found again in it, and
+// drops those verify does not find either, but for faces found twice
+// before, which are dropped after two such cycles in a row.
 func (e *Extractor) updateFaces(img gocv.Mat, format av.PixelFormat) {
 	kept := e.faces[:0]
 	for _, t := range e.faces {
@@ -422,23 +423,26 @@ func (e *Extractor) updateFaces(img gocv.Mat, format av.PixelFormat) {
 	haveScan := false
 	k := int(e.frameN % uint64(e.cfg.FaceEvery))
 	end := k == e.cfg.FaceEvery-1
-	for i := range e.faces {
-		// A face is verified on the frame after it is found, and at the
-		// end of each cycle when no band found it again.
-		if t := &e.faces[i]; !t.checked || (end && !t.confirmed) {
-			if !haveScan {
-				scan, haveScan = e.scanLuma(img, format), true
-			}
-			t.checked = true
-			if e.verify(scan, t.box) {
-				t.hits++
-				t.confirmed = true
-			}
+	// verify checks face i over its neighbourhood once more.
+	verify := func(i int) {
+		if !haveScan {
+			scan, haveScan = e.scanLuma(img, format), true
+		}
+		t := &e.faces[i]
+		t.checked = true
+		if e.verify(scan, t.box) {
+			t.hits++
+			t.confirmed = true
+		}
+	}
+	for i := range e.faces { // found on the last frame
+		if !e.faces[i].checked {
+			verify(i)
 		}
 	}
 	if lo, hi, ok := e.smallSched.band(e.frameN); ok {
 		if !haveScan {
-			scan = e.scanLuma(img, format)
+			scan, haveScan = e.scanLuma(img, format), true
 		}
 		e.detect(scan, e.sw, lo, hi)
 	}
@@ -446,6 +450,11 @@ func (e *Extractor) updateFaces(img gocv.Mat, format av.PixelFormat) {
 		e.detect(e.smallG, e.dw, lo, hi)
 	}
 	if end {
+		for i := range e.faces { // not found again in this cycle
+			if !e.faces[i].confirmed {
+				verify(i)
+			}
+		}
 		kept := e.faces[:0]
 		for _, t := range e.faces {
 			// A face found twice may miss one cycle: the cascades miss a
@@ -566,11 +575,12 @@ func (e *Extractor) track(t *track) bool {
 	return true
 }
 
-// verify runs the cascades once more over a new face's neighbourhood
-// (box, in detection pixels, and half its side around it), at sizes
-// within a quarter of its own, on the frame after the one it was found
-// in: a real face is found again, most false positives are not. It costs
-// a small part of a band's scan.
+// verify reports whether the cascades find a face once more over box's
+// neighbourhood (box, in detection pixels, and half its side around it),
+// at sizes within a quarter of its own, on the scan luma: run on the frame
+// after a face is found, a real face is found again and most false
+// positives are not; run at the end of a cycle, it keeps a tracked face
+// that no band found. It costs a small part of a band's scan.
 func (e *Extractor) verify(scan gocv.Mat, box image.Rectangle) bool {
 	k := float64(e.sw) / float64(e.dw)
 	b := image.Rect(int(float64(box.Min.X)*k), int(float64(box.Min.Y)*k), int(math.Ceil(float64(box.Max.X)*k)), int(math.Ceil(float64(box.Max.Y)*k)))
