@@ -178,10 +178,21 @@ type Features struct {
 	// CameraHFOVDeg is the camera's horizontal field of view, for face
 	// bearings.
 	CameraHFOVDeg float64 `yaml:"camera_hfov_deg"`
-	// FaceEvery spreads one face-detector pass over this many frames;
+	// FaceEvery spreads one face-detector pass over this many frames
+	// (faces smaller than 48 px of a 640 px frame: three times as many);
 	// faces are tracked on every frame. -1: no face detection.
 	FaceEvery int `yaml:"face_every"`
+	// FaceMinPx is the smallest face detected, in frame pixels (24 up).
+	FaceMinPx int `yaml:"face_min_px"`
+	// FaceCascades are the face cascades run (FaceCascadeNames); their
+	// detections are merged.
+	FaceCascades []string `yaml:"face_cascades"`
 }
+
+// FaceCascadeNames are the face cascades fuse.features.face_cascades may
+// name (Debian's opencv-data; haar_profile runs on the frame and its
+// mirror image, for faces turned either way).
+var FaceCascadeNames = []string{"lbp_frontal", "haar_frontal_alt", "haar_frontal_alt2", "haar_frontal_default", "haar_profile"}
 
 // MicPosition is one microphone channel's position, in metres.
 type MicPosition struct {

@@ -120,6 +120,9 @@ func TestErrorsNameTheLine(t *testing.T) {
 		{"set bad index", "", []string{"cameras.3.fps=1"}, []string{"--set cameras.3.fps=1", "1 entries"}},
 		{"set invalid value", "", []string{"nats.embedded.listen=nowhere"}, []string{"--set nats.embedded.listen=nowhere", "host:port"}},
 		{"set into scalar", "", []string{"robot.name=x"}, []string{"--set robot.name=x", "single value"}},
+		{"face cascade unknown", "fuse:\n  features:\n    face_cascades:\n      - lbp_frontal\n      - haar_profil\n", nil, []string{"bad.yaml:5:", "fuse.features.face_cascades.1", "haar_profile"}},
+		{"face cascades empty", "fuse:\n  features:\n    face_cascades: []\n", nil, []string{"bad.yaml:3:", "fuse.features.face_cascades"}},
+		{"face min px", "fuse:\n  features:\n    face_min_px: 12\n", nil, []string{"bad.yaml:3:", "fuse.features.face_min_px", "24..1000"}},
 		{"default line for invalid default-derived value", "", []string{"sync.audio_window=0s"}, []string{"--set sync.audio_window=0s"}},
 	}
 	for _, tt := range tests {

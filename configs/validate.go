@@ -242,6 +242,17 @@ func (c *Config) validate() []fieldError {
 		if ft.FaceEvery < -1 || ft.FaceEvery == 0 || ft.FaceEvery > 1000 {
 			bad("fuse.features.face_every", "%d is not -1 (off) or 1..1000", ft.FaceEvery)
 		}
+		if ft.FaceMinPx < 24 || ft.FaceMinPx > 1000 {
+			bad("fuse.features.face_min_px", "%d is out of range 24..1000 (the cascades' window is 24 px)", ft.FaceMinPx)
+		}
+		if len(ft.FaceCascades) == 0 && ft.FaceEvery > 0 {
+			bad("fuse.features.face_cascades", "empty: name at least one of %s, or set face_every: -1", strings.Join(FaceCascadeNames, ", "))
+		}
+		for i, n := range ft.FaceCascades {
+			if !slices.Contains(FaceCascadeNames, n) {
+				bad(fmt.Sprintf("fuse.features.face_cascades.%d", i), "%q is not one of %s", n, strings.Join(FaceCascadeNames, ", "))
+			}
+		}
 	}
 	if ft := c.Fuse.Features; ft.Audio {
 		if !(ft.SpeedOfSound >= 200 && ft.SpeedOfSound <= 2000) {

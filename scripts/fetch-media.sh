@@ -12,6 +12,10 @@
 #   codec2-examples          speech at 8/16 kHz                     see the package's copyright
 #   sound-theme-freedesktop  event sounds (bell, shutter, alarm)    CC-BY-SA / GPL per file
 #   alsa-utils               speaker-test's spoken channel names    GPL-2
+#   python3-skimage          face photographs (astronaut: public domain, NASA; camera: CC0, Lav Varshney)
+#                            and the LFW subset lfw_subset.npy (BSD-3 package; LFW news photographs
+#                            collected for research), for fuse/vision's face recall test
+#   python-matplotlib-data   grace_hopper.jpg (public domain, US Navy photograph; package PSF-based licence)
 #   synthetic                made here with ffmpeg lavfi, sox and espeak-ng (ours, no third-party content):
 #     flash-tone-av200ms.mkv   white flash at 1.0 s of every 2 s, 1 kHz tone during 1-2 s of every 2 s,
 #                              audio track 200 ms late (-itsoffset 0.2): true A/V offset +200 ms, 6 s, 30 fps
@@ -22,7 +26,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache=.cache/media
-all=(opencv-doc opencv-data pocketsphinx-testdata codec2-examples sound-theme-freedesktop alsa-utils synthetic)
+all=(opencv-doc opencv-data pocketsphinx-testdata codec2-examples sound-theme-freedesktop alsa-utils python3-skimage python-matplotlib-data synthetic)
 pkgs=("$@")
 [ ${#pkgs[@]} -gt 0 ] || pkgs=("${all[@]}")
 mkdir -p "$cache/debs"

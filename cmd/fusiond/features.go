@@ -44,7 +44,13 @@ func visualFeatures(cfg *configs.Config, be fuse.Backend, log *slog.Logger) fuse
 	if w <= 0 || h <= 0 { // the device's own mode: frames of another size are handled and counted
 		w, h = 640, 480
 	}
-	e, err := vision.New(vision.Config{Width: w, Height: h, HFOVDeg: ft.CameraHFOVDeg, FaceEvery: ft.FaceEvery}, be)
+	cascades, err := vision.CascadesByName(ft.FaceCascades)
+	if err != nil {
+		log.Warn("visual features off", "camera", cam.Name, "err", err)
+		return nil
+	}
+	e, err := vision.New(vision.Config{Width: w, Height: h, HFOVDeg: ft.CameraHFOVDeg, FaceEvery: ft.FaceEvery,
+		MinFacePx: ft.FaceMinPx, Cascades: cascades}, be)
 	if err != nil {
 		log.Warn("visual features off", "camera", cam.Name, "err", err)
 		return nil

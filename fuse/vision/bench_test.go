@@ -5,7 +5,9 @@ package vision
 import (
 	"fmt"
 	"image"
+	"syscall"
 	"testing"
+	"time"
 
 	"gocv.io/x/gocv"
 
@@ -44,6 +46,7 @@ func benchVision(b *testing.B, cfg Config, phase int) {
 	faces := 0
 	b.ReportAllocs()
 	i := 10
+	cpu0 := cpuTime()
 	for b.Loop() {
 		if phase >= 0 {
 			e.frameN = uint64(phase)
@@ -52,6 +55,18 @@ func benchVision(b *testing.B, cfg Config, phase int) {
 		i++
 	}
 	b.ReportMetric(float64(faces)/float64(b.N), "faces/frame")
+	cpu := (cpuTime() - cpu0).Seconds() * 1000 / float64(b.N)
+	b.ReportMetric(cpu, "cpu-ms/frame")
+	b.ReportMetric(cpu*30/10, "%core@30fps")
+}
+
+// cpuTime is the process's CPU time so far, OpenCV's threads included.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // All visual features per 640×480 frame, the detector's pass spread over 5
@@ -123,24 +138,27 @@ func BenchmarkVisionMouth(b *testing.B) {
 	}
 }
 
-// All visual features per 640×480 frame with each choice of face
-// cascades, one detector pass spread over 10 frames (the daemon's
-// face_every), the mean over the cycle: "today" (the default) is the LBP frontal cascade
-// on the frame scaled to 320 px wide (faces from 48 px), the others scan
-// the full frame (faces from 24 px, Config.SmallFaces).
-func BenchmarkFaceCascades640x480(b *testing.B) {
+// All visual features per 640×480 frame (the mean over the detector's
+// cycle) with each face schedule and choice of cascades: "before" is the
+// detector before issue 13 (faces from 48 px: the LBP cascade on the frame
+// scaled to 320 px wide, a pass over 10 frames, the daemon's face_every
+// then), "off" no faces; the others find faces from 24 px with the cascades
+// named, a pass over every N frames. The face path's cost is a run's less
+// "off".
+func BenchmarkFaceSchedule640x480(b *testing.B) {
 	lbp, alt2, prof, profM := Cascade{Path: CascadeLBPFrontal}, Cascade{Path: CascadeHaarAlt2}, Cascade{Path: CascadeHaarProfile}, Cascade{Path: CascadeHaarProfile, Mirrored: true}
-	for _, c := range []struct {
+	type run struct {
 		name string
 		cfg  Config
-	}{
-		{"today", Config{}},
-		{"lbp", Config{Cascades: []Cascade{lbp}}.SmallFaces()},
-		{"lbp+profile2", Config{Cascades: []Cascade{lbp, prof, profM}}.SmallFaces()},
-		{"lbp+alt2", Config{Cascades: []Cascade{lbp, alt2}}.SmallFaces()},
-		{"lbp+alt2+profile2", Config{Cascades: []Cascade{lbp, alt2, prof, profM}}.SmallFaces()},
-	} {
-		c.cfg.FaceEvery = 10
-		b.Run(c.name, func(b *testing.B) { benchVision(b, c.cfg, -1) })
+	}
+	runs := []run{{"off", Config{FaceEvery: -1}}, {"before", beforeConfig}}
+	for _, n := range []int{10, 15, 20} {
+		runs = append(runs, run{fmt.Sprintf("lbp/every%d", n), Config{FaceEvery: n}})
+	}
+	runs = append(runs,
+		run{"lbp+profile2/every15", Config{FaceEvery: 15, Cascades: []Cascade{lbp, prof, profM}}},
+		run{"lbp+alt2/every15", Config{FaceEvery: 15, Cascades: []Cascade{lbp, alt2}}})
+	for _, r := range runs {
+		b.Run(r.name, func(b *testing.B) { benchVision(b, r.cfg, -1) })
 	}
 }

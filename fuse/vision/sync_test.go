@@ -38,9 +38,10 @@ func decodeAudio(t *testing.T, clip string) []float32 {
 	return x
 }
 
-// On the Megamind clip, mouth motion and the voice's level are in sync:
-// the z-score against shifted audio is high, and falls when the audio is
-// misaligned by more than the lag search.
+// On the Megamind clip, the speaker candidate's mouth motion and the
+// voice's level are in sync: the z-score against shifted audio is high,
+// and falls when the audio is misaligned by more than the lag search. The
+// extractor runs with its defaults (faces from 24 px).
 func TestSynchronyOnMegamind(t *testing.T) {
 	clip := media(t, "Megamind.avi")
 	audio := decodeAudio(t, clip)
@@ -96,6 +97,12 @@ func TestSynchronyOnMegamind(t *testing.T) {
 	z0, lag0, ok := score(0)
 	z1, _, _ := score(int(2 * fps))
 	t.Logf("Megamind.avi at %.0f fps, %d frames: mean z %.2f (last lag %.0f ms) in sync, %.2f with the audio 2 s late", fps, len(mouth), z0, lag0, z1)
+	// Other misalignments, for the record: on an 11 s clip with three cuts
+	// a single shift can line up by chance (BENCHMARKS.md).
+	for _, sh := range []float64{-4, -3, -2, -1.5, 1.5, 2.5, 3, 4} {
+		z, _, _ := score(int(sh * fps))
+		t.Logf("  audio %+.1f s late: mean z %.2f", sh, z)
+	}
 	if !ok || z0 < 1.5 || z0 < z1+1 {
 		t.Errorf("synchrony z %.2f in sync, %.2f misaligned", z0, z1)
 	}

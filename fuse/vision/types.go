@@ -26,15 +26,51 @@ const (
 )
 
 // DefaultCascades are the cascades run by default, chosen by their measured
-// recall on the training photographs (TestFaceGrid) and cost
-// (BenchmarkFaceCascades640x480): the Haar profile cascades, both sides,
-// raise recall on turned faces (48 px: 0.75 to 1.00) but cost 8.7 times
-// the LBP cascade's detection, outside the CPU budget; add them for a
-// camera that sees turned faces and has the CPU. (lbpcascade_frontalface_improved finds no face in the
-// sample images.)
+// recall on the training photographs (TestFaceGrid, scale step 1.1, 2
+// neighbours; faces of 24/48/96 px and LFW at 24 px) and their cost
+// (BenchmarkFaceSchedule640x480, face pass over 15 frames): LBP alone finds
+// 0.50/0.88/0.88 and 0.58 for a face path of 3.7 ms per 640×480 frame;
+// adding the Haar profile cascade, both sides, finds 1.00/0.88/1.00 and
+// 0.66 for 33 ms (9×), the Haar frontal alt2 cascade 0.62/1.00/1.00 and
+// 0.72 for 12.6 ms (3.4×) with 4 times the false positives: both far
+// outside the CPU budget; add them (face_cascades) for a camera that sees
+// turned faces and has the CPU. (lbpcascade_frontalface_improved finds no
+// face in the sample images.)
 var DefaultCascades = []Cascade{
 	{Path: CascadeLBPFrontal},
 }
+
+// cascadeNames are the names configurations give the cascades.
+var cascadeNames = map[string][]Cascade{
+	"lbp_frontal":          {{Path: CascadeLBPFrontal}},
+	"haar_frontal_alt":     {{Path: CascadeHaarFrontalAlt}},
+	"haar_frontal_alt2":    {{Path: CascadeHaarAlt2}},
+	"haar_frontal_default": {{Path: CascadeHaarDefault}},
+	"haar_profile":         {{Path: CascadeHaarProfile}, {Path: CascadeHaarProfile, Mirrored: true}},
+}
+
+// CascadesByName returns the cascades of the given names, in order:
+// lbp_frontal, haar_frontal_alt, haar_frontal_alt2, haar_frontal_default
+// and haar_profile (faces turned either way: the cascade on the frame and
+// on its mirror image). Nil names give nil (the defaults).
+func CascadesByName(names []string) ([]Cascade, error) {
+	var out []Cascade
+	for _, n := range names {
+		cs, ok := cascadeNames[n]
+		if !ok {
+			return nil, fmt.Errorf("%w: unknown face cascade %q", fuse.ErrConfig, n)
+		}
+		out = append(out, cs...)
+	}
+	return out, nil
+}
+
+// DefaultFaceEvery is the detector's default cycle in frames, chosen by
+// its cost (BenchmarkFaceSchedule640x480) and TestSynchronyOnMegamind:
+// with faces from 24 px the face path costs 1.2–1.7 times what the
+// detector before issue 13 cost over 10 frames with faces from 48 px
+// (20 frames: 1.0–1.3 times, but the synchrony test fails).
+const DefaultFaceEvery = 15
 
 // cascadeWindow is the largest training window of Debian's face cascades
 // (24 px; the Haar alt and profile cascades are 20 px).
@@ -52,9 +88,11 @@ type Config struct {
 	Width, Height int
 	// HFOVDeg is the camera's horizontal field of view [60].
 	HFOVDeg float64
-	// FaceEvery spreads one full pass of the face detector over this many
-	// frames, tracking faces on every frame [5]: frame k of each cycle scans
-	// the k-th band of face sizes, the bands chosen to cost the same, so no
+	// FaceEvery spreads one pass of the face detector over the faces of
+	// 24 px and more at DetectWidth over this many frames, and one over the
+	// smaller ones (from MinFacePx) over smallCycles times as many, tracking
+	// and verifying faces on every frame [DefaultFaceEvery]: each frame
+	// scans a band of face sizes, the bands chosen to cost the same, so no
 	// frame pays for a whole detection. Negative turns face detection off.
 	FaceEvery int
 	// Cascades are the face cascades run, each over every band of face
@@ -65,14 +103,14 @@ type Config struct {
 	// mouth motion [320]; MOG2Width the width for background subtraction
 	// [160].
 	DetectWidth, MOG2Width int
-	// MinFacePx is the smallest face detected, in frame pixels: the
-	// detector scans the frame's luma at the width that makes such a face
-	// the cascades' 24 px window (at most the frame's own width). Zero
-	// scans at DetectWidth (faces from 24 detection px: 48 px of a 640 px
-	// frame). SmallFaces sets it to 24.
+	// MinFacePx is the smallest face detected, in frame pixels [24]: faces
+	// smaller than the cascades' 24 px window at DetectWidth are scanned on
+	// the frame's luma at the width that makes such a face that window (at
+	// most the frame's own), larger ones on the detection luma.
 	MinFacePx int
 	// ScaleFactor is the detector's step between face sizes [1.1];
-	// MinNeighbors the overlapping hits a detection needs [3].
+	// MinNeighbors the overlapping hits a detection needs [2]: chosen on
+	// the training photographs (TestFaceGrid).
 	ScaleFactor  float64
 	MinNeighbors int
 	// MOG2History and MOG2VarThreshold tune the background model [500, 16].
@@ -89,7 +127,10 @@ func (c *Config) defaults() error {
 		c.HFOVDeg = 60
 	}
 	if c.FaceEvery == 0 {
-		c.FaceEvery = 5
+		c.FaceEvery = DefaultFaceEvery
+	}
+	if c.MinFacePx == 0 {
+		c.MinFacePx = cascadeWindow
 	}
 	if c.Cascades == nil {
 		c.Cascades = DefaultCascades
@@ -104,7 +145,7 @@ func (c *Config) defaults() error {
 		c.ScaleFactor = 1.1
 	}
 	if c.MinNeighbors == 0 {
-		c.MinNeighbors = 3
+		c.MinNeighbors = 2
 	}
 	if c.MOG2History == 0 {
 		c.MOG2History = 500
@@ -125,7 +166,7 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("%w: horizontal field of view %v° is not in (0, 180)", fuse.ErrConfig, c.HFOVDeg)
 	case c.DetectWidth < 64 || c.MOG2Width < 32:
 		return fmt.Errorf("%w: detect width %d is under 64 or MOG2 width %d under 32", fuse.ErrConfig, c.DetectWidth, c.MOG2Width)
-	case c.MinFacePx != 0 && c.MinFacePx < cascadeWindow:
+	case c.MinFacePx < cascadeWindow:
 		return fmt.Errorf("%w: min face %d px is under the cascades' %d px window", fuse.ErrConfig, c.MinFacePx, cascadeWindow)
 	case !(c.ScaleFactor > 1 && c.ScaleFactor <= 2) || c.MinNeighbors < 1:
 		return fmt.Errorf("%w: scale factor %v is not in (1, 2] or min neighbours %d under 1", fuse.ErrConfig, c.ScaleFactor, c.MinNeighbors)
@@ -133,15 +174,6 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("%w: motion cell %d", fuse.ErrConfig, c.MotionCell)
 	}
 	return nil
-}
-
-// SmallFaces sets c up to find faces from 24 frame pixels: the detector
-// scans the full frame, with the scale step and neighbours chosen on the
-// training photographs (TestFaceGrid: 1.2 and 2). On 640×480 frames its
-// detection costs about 2.3 times the default's (BenchmarkFaceCascades).
-func (c Config) SmallFaces() Config {
-	c.MinFacePx, c.ScaleFactor, c.MinNeighbors = 24, 1.2, 2
-	return c
 }
 
 // Feature names one visual feature, for Values.Has.
@@ -180,7 +212,8 @@ type Values struct {
 	MotionEnergy, MotionX, MotionY float64
 	Foreground                     float64
 	Faces                          []Face
-	// The largest face's bearing and mouth motion.
+	// The speaker candidate's bearing and mouth motion: the largest face
+	// found twice, kept while it is tracked (Extractor.candidate).
 	FaceBearingDeg, FaceBearingStdDeg, MouthMotion float64
 
 	present uint8
@@ -221,7 +254,7 @@ type Counters struct {
 	BadFrame           uint64 // unknown format, too small, or Pix too short
 	ResolutionMismatch uint64 // frames not of the configured size
 	Restarts           uint64 // state restarted for a new frame size
-	Detections         uint64 // detector runs (one band of sizes each)
+	Detections         uint64 // detector runs (one band of sizes on one image each)
 	TrackLost          uint64 // faces dropped between detections
 	BackendErrors      uint64
 }

@@ -49,14 +49,22 @@ type Extractor struct {
 	sw, sh         int      // the size the detector scans
 	scanS, scanG   gocv.Mat // scan-size BGR and luma, when it is not the detection size
 	flip           gocv.Mat // eq flipped left to right, for mirrored cascades
-	bands          [][2]int // face sizes (scan px) each frame of a cycle scans
-	found          []found  // this band's detections, merged
-	contig         []byte   // a copy of frames whose stride has padding
+	vroi, vflip    gocv.Mat // verify's region, equalised, and flipped
+	// largeSched schedules the faces of 24 px and more at DetectWidth over
+	// FaceEvery frames, smallSched the smaller ones on the scan luma over
+	// smallCycles times as many.
+	largeSched, smallSched schedule
+	minFace                int     // the smallest face scanned, in detection px
+	found                  []found // this band's detections, merged
+	contig                 []byte  // a copy of frames whose stride has padding
 
 	frameN uint64
 	faces  []track
 	out    []Face
 	nextID uint64
+	// speaker is the id of the face the summary (bearing, mouth motion)
+	// follows, 0 for none: see candidate.
+	speaker uint64
 
 	v Values
 	// Counters are the counts so far.
@@ -71,6 +79,9 @@ type track struct {
 	tmpl      gocv.Mat // detection-size luma patch
 	detected  bool     // by this frame's band
 	confirmed bool     // by a band of the current cycle
+	hits      int      // detector runs that found it
+	missed    bool     // by the whole last cycle
+	checked   bool     // verify has run
 }
 
 type cascade struct {
@@ -113,7 +124,7 @@ func New(cfg Config, be fuse.Backend) (*Extractor, error) {
 }
 
 func (e *Extractor) mats() []*gocv.Mat {
-	return []*gocv.Mat{&e.small, &e.smallG, &e.prevSG, &e.eq, &e.tiny, &e.fgMask, &e.fgBin, &e.res, &e.noMask, &e.scanS, &e.scanG, &e.flip}
+	return []*gocv.Mat{&e.small, &e.smallG, &e.prevSG, &e.eq, &e.tiny, &e.fgMask, &e.fgBin, &e.res, &e.noMask, &e.scanS, &e.scanG, &e.flip, &e.vroi, &e.vflip}
 }
 
 func (e *Extractor) closeCascades() {
@@ -179,38 +190,79 @@ func (e *Extractor) restart(w, h int) {
 		e.sw = e.dw
 	}
 	e.sh = max(1, int(math.Round(float64(h)*float64(e.sw)/float64(w))))
+	e.minFace = max(1, cascadeWindow*e.dw/e.sw)
 	e.dropFaces()
+	e.speaker = 0
 	e.frameN = 0
 	if e.cfg.FaceEvery > 0 {
-		e.bands = sizeBands(e.sw, e.sh, cascadeWindow, e.cfg.FaceEvery, e.cfg.ScaleFactor)
+		e.largeSched = newSchedule(e.dw, e.dh, math.MaxInt, e.cfg.FaceEvery, e.cfg.ScaleFactor)
+		e.smallSched = schedule{}
+		if e.sw > e.dw {
+			below := int(math.Ceil(cascadeWindow * float64(e.sw) / float64(e.dw)))
+			e.smallSched = newSchedule(e.sw, e.sh, below, smallCycles*e.cfg.FaceEvery, e.cfg.ScaleFactor)
+		}
 	}
 }
 
-// sizeBands splits the detector's face sizes, from minPx up to the frame,
-// into n bands of consecutive sizes that each cost about the same. The cost
-// of a size is taken as the square root of its window positions, (w/k −
-// 23)·(h/k − 23) at scale k: measured with OpenCV 4.6's LBP cascade on one
-// core, the cost per scale falls with the scale much more slowly than the
-// positions do. Adjacent bands share one size, so a face at a boundary
-// keeps its neighbours.
-func sizeBands(w, h, minPx, n int, scaleFactor float64) [][2]int {
-	var sizes []int
+// smallCycles is how many of the detector's cycles one pass over the
+// small faces spans: faces smaller than the cascades' window at
+// DetectWidth are scanned on the larger scan luma, which costs more than
+// all the other sizes together, and a small (far) face is seldom the one
+// speaking to the robot. Faces found are verified and tracked every frame
+// all the same.
+const smallCycles = 3
+
+// schedule is the face sizes scanned on one image and the band of them
+// each frame of its cycle scans.
+type schedule struct {
+	sizes []int
+	bands [][2]int // indices into sizes; {-1, -1} for none
+}
+
+// newSchedule lists the face sizes from the cascades' window up to the
+// image's w×h (and under below) and splits them into n bands of
+// consecutive sizes that each cost about the same. The cost of a size is
+// taken as the square root of its window positions, (w/k − 23)·(h/k − 23)
+// at scale k: measured with OpenCV 4.6's LBP cascade on one core, the cost
+// per scale falls with the scale much more slowly than the positions do.
+// Adjacent bands share one size, so a face at a boundary keeps its
+// neighbours.
+func newSchedule(w, h, below, n int, scaleFactor float64) schedule {
+	var s schedule
 	var cost []float64
 	for f := 1.0; ; f *= scaleFactor {
-		s := int(math.Round(cascadeWindow * f))
-		if s > min(w, h) {
+		px := int(math.Round(cascadeWindow * f))
+		if px > min(w, h) || px >= below {
 			break
 		}
-		if s < minPx {
+		if len(s.sizes) > 0 && s.sizes[len(s.sizes)-1] == px {
 			continue
 		}
-		sizes = append(sizes, s)
-		k := float64(s) / cascadeWindow
+		s.sizes = append(s.sizes, px)
+		k := float64(px) / cascadeWindow
 		cost = append(cost, math.Sqrt((float64(w)/k-cascadeWindow+1)*(float64(h)/k-cascadeWindow+1)))
 	}
-	if len(sizes) == 0 {
-		return nil
+	s.bands = sizeBands(cost, n)
+	return s
+}
+
+// band returns the smallest and largest face size frame n of the cycle
+// scans; ok is false when it scans none.
+func (s *schedule) band(n uint64) (lo, hi int, ok bool) {
+	if len(s.bands) == 0 {
+		return 0, 0, false
 	}
+	b := s.bands[n%uint64(len(s.bands))]
+	if b[0] < 0 {
+		return 0, 0, false
+	}
+	return s.sizes[b[0]], s.sizes[b[1]], true
+}
+
+// sizeBands splits sizes of the given costs into n bands of consecutive
+// sizes, each a range of indices, that cost about the same; bands beyond
+// the sizes are {-1, -1}.
+func sizeBands(cost []float64, n int) [][2]int {
 	var total float64
 	for _, c := range cost {
 		total += c
@@ -220,15 +272,15 @@ func sizeBands(w, h, minPx, n int, scaleFactor float64) [][2]int {
 	for i, c := range cost {
 		acc += c
 		if len(bands) < n-1 && acc >= total*float64(len(bands)+1)/float64(n) {
-			bands = append(bands, [2]int{sizes[max(0, lo-1)], sizes[i]})
+			bands = append(bands, [2]int{max(0, lo-1), i})
 			lo = i + 1
 		}
 	}
-	if lo < len(sizes) {
-		bands = append(bands, [2]int{sizes[max(0, lo-1)], sizes[len(sizes)-1]})
+	if lo < len(cost) {
+		bands = append(bands, [2]int{max(0, lo-1), len(cost) - 1})
 	}
 	for len(bands) < n { // more frames than sizes: the rest scan nothing
-		bands = append(bands, [2]int{0, 0})
+		bands = append(bands, [2]int{-1, -1})
 	}
 	return bands
 }
@@ -350,9 +402,11 @@ func (e *Extractor) motion(f *av.Frame, v *Values) {
 	}
 }
 
-// updateFaces tracks the faces into this frame, then scans this frame's
-// band of face sizes; at the end of each cycle, faces no band confirmed
-// are dropped.
+// updateFaces tracks the faces into this frame, verifies the faces found
+// on the last frame, then scans this frame's bands of face sizes. At the
+// end of each cycle it verifies the faces no band found again in it, and
+// drops those verify does not find either, but for faces found twice
+// before, which are dropped after two such cycles in a row.
 func (e *Extractor) updateFaces(img gocv.Mat, format av.PixelFormat) {
 	kept := e.faces[:0]
 	for _, t := range e.faces {
@@ -365,14 +419,48 @@ func (e *Extractor) updateFaces(img gocv.Mat, format av.PixelFormat) {
 		}
 	}
 	e.faces = kept
+	var scan gocv.Mat
+	haveScan := false
 	k := int(e.frameN % uint64(e.cfg.FaceEvery))
-	if k < len(e.bands) && e.bands[k][1] > 0 {
-		e.detect(e.scanLuma(img, format), e.bands[k])
+	end := k == e.cfg.FaceEvery-1
+	// verify checks face i over its neighbourhood once more.
+	verify := func(i int) {
+		if !haveScan {
+			scan, haveScan = e.scanLuma(img, format), true
+		}
+		t := &e.faces[i]
+		t.checked = true
+		if e.verify(scan, t.box) {
+			t.hits++
+			t.confirmed = true
+		}
 	}
-	if k == e.cfg.FaceEvery-1 {
+	for i := range e.faces { // found on the last frame
+		if !e.faces[i].checked {
+			verify(i)
+		}
+	}
+	if lo, hi, ok := e.smallSched.band(e.frameN); ok {
+		if !haveScan {
+			scan, haveScan = e.scanLuma(img, format), true
+		}
+		e.detect(scan, e.sw, lo, hi)
+	}
+	if lo, hi, ok := e.largeSched.band(e.frameN); ok {
+		e.detect(e.smallG, e.dw, lo, hi)
+	}
+	if end {
+		for i := range e.faces { // not found again in this cycle
+			if !e.faces[i].confirmed {
+				verify(i)
+			}
+		}
 		kept := e.faces[:0]
 		for _, t := range e.faces {
-			if t.confirmed {
+			// A face found twice may miss one cycle: the cascades miss a
+			// real face now and then, and the tracker holds it meanwhile.
+			if t.confirmed || (t.hits >= 2 && !t.missed) {
+				t.missed = !t.confirmed
 				t.confirmed = false
 				kept = append(kept, t)
 			} else {
@@ -402,28 +490,29 @@ func (e *Extractor) scanLuma(img gocv.Mat, format av.PixelFormat) gocv.Mat {
 	return e.scanG
 }
 
-// detect runs every cascade over one band of face sizes of the scan luma,
-// merges their detections (mergeFound), and matches them to the tracked
-// faces by overlap: a match takes the detected box and a fresh template,
-// and keeps its id; the rest are new faces.
-func (e *Extractor) detect(scan gocv.Mat, band [2]int) {
+// detect runs every cascade over the face sizes lo…hi px of src, a luma
+// image srcW px wide (the scan or the detection luma), merges their
+// detections (mergeFound), and matches them to the tracked faces by
+// overlap: a match takes the detected box and a fresh template, and keeps
+// its id; the rest are new faces.
+func (e *Extractor) detect(src gocv.Mat, srcW, lo, hi int) {
 	e.Counters.Detections++
-	gocv.EqualizeHist(scan, &e.eq)
+	gocv.EqualizeHist(src, &e.eq)
 	flipped := false
-	k := float64(e.dw) / float64(e.sw)
+	k := float64(e.dw) / float64(srcW)
 	e.found = e.found[:0]
 	for ci, c := range e.cascades {
-		src := e.eq
+		in := e.eq
 		if c.mirrored {
 			if !flipped {
 				gocv.Flip(e.eq, &e.flip, 1)
 				flipped = true
 			}
-			src = e.flip
+			in = e.flip
 		}
-		for _, r := range c.cc.DetectMultiScaleWithParams(src, e.cfg.ScaleFactor, e.cfg.MinNeighbors, 0, image.Pt(band[0], band[0]), image.Pt(band[1], band[1])) {
+		for _, r := range c.cc.DetectMultiScaleWithParams(in, e.cfg.ScaleFactor, e.cfg.MinNeighbors, 0, image.Pt(lo, lo), image.Pt(hi, hi)) {
 			if c.mirrored {
-				r = image.Rect(e.sw-r.Max.X, r.Min.Y, e.sw-r.Min.X, r.Max.Y)
+				r = image.Rect(srcW-r.Max.X, r.Min.Y, srcW-r.Min.X, r.Max.Y)
 			}
 			r = image.Rect(int(float64(r.Min.X)*k), int(float64(r.Min.Y)*k), int(math.Ceil(float64(r.Max.X)*k)), int(math.Ceil(float64(r.Max.Y)*k)))
 			if r = r.Intersect(image.Rect(0, 0, e.dw, e.dh)); !r.Empty() {
@@ -450,6 +539,7 @@ func (e *Extractor) detect(scan gocv.Mat, band [2]int) {
 		}
 		t := &e.faces[best]
 		t.detected, t.confirmed = true, true
+		t.hits++
 		// A face the tracker still holds keeps its tracked box: the
 		// detector's box jitters by a few pixels from frame to frame, and
 		// mouth motion would take that jitter for movement. A face the
@@ -483,6 +573,46 @@ func (e *Extractor) track(t *track) bool {
 	}
 	t.box = image.Rect(search.Min.X+at.X, search.Min.Y+at.Y, search.Min.X+at.X+tw, search.Min.Y+at.Y+th)
 	return true
+}
+
+// verify reports whether the cascades find a face once more over box's
+// neighbourhood (box, in detection pixels, and half its side around it),
+// at sizes within a quarter of its own, on the scan luma: run on the frame
+// after a face is found, a real face is found again and most false
+// positives are not; run at the end of a cycle, it keeps a tracked face
+// that no band found. It costs a small part of a band's scan.
+func (e *Extractor) verify(scan gocv.Mat, box image.Rectangle) bool {
+	k := float64(e.sw) / float64(e.dw)
+	b := image.Rect(int(float64(box.Min.X)*k), int(float64(box.Min.Y)*k), int(math.Ceil(float64(box.Max.X)*k)), int(math.Ceil(float64(box.Max.Y)*k)))
+	side := max(b.Dx(), b.Dy())
+	roi := b.Inset(-side / 2).Intersect(image.Rect(0, 0, e.sw, e.sh))
+	lo, hi := max(cascadeWindow*3/4, side*4/5), side*5/4
+	if roi.Dx() < lo || roi.Dy() < lo {
+		return false
+	}
+	region := scan.Region(roi)
+	gocv.EqualizeHist(region, &e.vroi)
+	region.Close()
+	flipped := false
+	for _, c := range e.cascades {
+		src := e.vroi
+		if c.mirrored {
+			if !flipped {
+				gocv.Flip(e.vroi, &e.vflip, 1)
+				flipped = true
+			}
+			src = e.vflip
+		}
+		for _, r := range c.cc.DetectMultiScaleWithParams(src, 1.1, e.cfg.MinNeighbors, 0, image.Pt(lo, lo), image.Pt(hi, hi)) {
+			if c.mirrored {
+				r = image.Rect(roi.Dx()-r.Max.X, r.Min.Y, roi.Dx()-r.Min.X, r.Max.Y)
+			}
+			if sameFace(r.Add(roi.Min), b) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // toFrame converts a box in detection pixels to frame pixels.
@@ -531,11 +661,10 @@ func overlap(a, b image.Rectangle) float64 {
 	return ai / (float64(a.Dx()*a.Dy()+b.Dx()*b.Dy()) - ai)
 }
 
-// describeFaces fills each face's bearing and mouth motion and the largest
-// face's summary.
+// describeFaces fills each face's bearing and mouth motion and the
+// speaker candidate's summary.
 func (e *Extractor) describeFaces(v *Values) {
 	e.out = e.out[:0]
-	largest, area := -1, 0
 	var cur, prev []byte
 	if g, err := e.smallG.DataPtrUint8(); err == nil {
 		cur = g
@@ -554,14 +683,11 @@ func (e *Extractor) describeFaces(v *Values) {
 			f.MouthMotion, f.HaveMouth = mouthMotion(cur, prev, e.dw, e.dh, t.box, t.prevBox)
 		}
 		e.out = append(e.out, f)
-		if a := box.Dx() * box.Dy(); a > area {
-			largest, area = len(e.out)-1, a
-		}
 	}
 	v.Faces = e.out
 	v.set(FeatFaces)
-	if largest >= 0 {
-		f := e.out[largest]
+	if i := e.candidate(); i >= 0 {
+		f := e.out[i]
 		v.FaceBearingDeg, v.FaceBearingStdDeg = f.BearingDeg, f.BearingStdDeg
 		v.set(FeatFaceBearing)
 		if f.HaveMouth {
@@ -569,6 +695,53 @@ func (e *Extractor) describeFaces(v *Values) {
 			v.set(FeatMouth)
 		}
 	}
+}
+
+// minMouthFacePx is the smallest face, in detection pixels, whose mouth
+// motion is measured: its mouth region is then 8×4 pixels (a face of 32
+// px in a 640 px frame).
+const minMouthFacePx = 16
+
+// switchArea is how many times larger than the speaker candidate another
+// face must be to take its place.
+const switchArea = 2
+
+// candidate returns the index in e.faces of the speaker candidate, the
+// face whose bearing and mouth motion the summary reports, or -1. The
+// mouth–voice synchrony correlates seconds of one face's mouth motion, so
+// the candidate keeps its identity while it is tracked; another face
+// replaces it only when it is switchArea times larger and was found twice,
+// never for a few pixels of a box's jitter. A face becomes the candidate
+// when the detector has found it twice (a false positive seldom returns),
+// or once when it is at least twice the smallest size scanned: most of the
+// windows a cascade tries are small, and so are most of its false
+// positives.
+func (e *Extractor) candidate() int {
+	minSide := 2 * e.minFace
+	cur, best, bestSure := -1, -1, -1
+	area := func(i int) int { return e.faces[i].box.Dx() * e.faces[i].box.Dy() }
+	for i, t := range e.faces {
+		if t.id == e.speaker {
+			cur = i
+		}
+		if t.hits >= 2 && (bestSure < 0 || area(i) > area(bestSure)) {
+			bestSure = i
+		}
+		if (t.hits >= 2 || min(t.box.Dx(), t.box.Dy()) >= minSide) && (best < 0 || area(i) > area(best)) {
+			best = i
+		}
+	}
+	switch {
+	case cur < 0:
+		cur = best
+	case bestSure >= 0 && area(bestSure) > switchArea*area(cur):
+		cur = bestSure
+	}
+	e.speaker = 0
+	if cur >= 0 {
+		e.speaker = e.faces[cur].id
+	}
+	return cur
 }
 
 // bearing converts an image column to a bearing by the pinhole model.
@@ -581,8 +754,12 @@ func (e *Extractor) bearing(x float64) float64 {
 // face's box in this frame and its box in the last, so that the head's
 // movement is followed, minus the same measure over the upper face (its
 // middle half, 15–45 %), which any residual head motion or lighting change
-// moves as much as the mouth.
+// moves as much as the mouth. A face under minMouthFacePx, whose mouth
+// region is a few pixels, has none.
 func mouthMotion(cur, prev []byte, w, h int, box, prevBox image.Rectangle) (float64, bool) {
+	if min(box.Dx(), box.Dy()) < minMouthFacePx {
+		return 0, false
+	}
 	dx := prevBox.Min.X + prevBox.Dx()/2 - (box.Min.X + box.Dx()/2)
 	dy := prevBox.Min.Y + prevBox.Dy()/2 - (box.Min.Y + box.Dy()/2)
 	region := func(fy0, fy1 float64) image.Rectangle {

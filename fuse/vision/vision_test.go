@@ -143,13 +143,13 @@ func TestFaceInImage(t *testing.T) {
 	if math.Abs(v.FaceBearingDeg-want) > 1e-9 || v.FaceBearingStdDeg <= 0 {
 		t.Errorf("bearing %.2f ± %.2f, want %.2f", v.FaceBearingDeg, v.FaceBearingStdDeg, want)
 	}
-	// Tracked between detections: the same face, the same box on a still
-	// image, and no mouth motion.
+	// Tracked between detections: the same face (its box may take another
+	// detection's scale), and no mouth motion on a still image.
 	for i := 1; i < 12; i++ {
 		v = e.Push(f)
 		var same bool
 		for _, x := range v.Faces {
-			same = same || (x.ID == fc.ID && x.Box == fc.Box)
+			same = same || (x.ID == fc.ID && sameFace(x.Box, fc.Box))
 		}
 		if !same {
 			t.Fatalf("frame %d: faces %+v, want %+v tracked", i, v.Faces, fc)
@@ -309,5 +309,40 @@ func TestConfigErrors(t *testing.T) {
 		if _, err := New(cfg, fuse.NewCPU()); err == nil {
 			t.Errorf("%+v: no error", cfg)
 		}
+	}
+}
+
+// The speaker candidate keeps its identity: only a face found twice and
+// more than twice its area replaces it, and a small face found once never
+// becomes it.
+func TestSpeakerCandidate(t *testing.T) {
+	sq := func(x, side int) image.Rectangle { return image.Rect(x, 10, x+side, 10+side) }
+	for _, tc := range []struct {
+		name    string
+		speaker uint64
+		faces   []track
+		want    uint64
+	}{
+		{"none", 0, nil, 0},
+		{"small face found once", 0, []track{{id: 1, box: sq(0, 20), hits: 1}}, 0},
+		{"small face found twice", 0, []track{{id: 1, box: sq(0, 20), hits: 2}}, 1},
+		{"large face found once", 0, []track{{id: 1, box: sq(0, 30), hits: 1}}, 1},
+		{"largest of the eligible", 0, []track{{id: 1, box: sq(0, 30), hits: 2}, {id: 2, box: sq(50, 60), hits: 1}, {id: 3, box: sq(120, 22), hits: 1}}, 2},
+		{"kept beside a larger face", 1, []track{{id: 1, box: sq(0, 40), hits: 2}, {id: 2, box: sq(50, 55), hits: 5}}, 1},
+		{"kept beside a face found once", 1, []track{{id: 1, box: sq(0, 30), hits: 2}, {id: 2, box: sq(50, 90), hits: 1}}, 1},
+		{"replaced by one twice its area", 1, []track{{id: 1, box: sq(0, 30), hits: 2}, {id: 2, box: sq(50, 45), hits: 2}}, 2},
+		{"lost: the largest eligible", 7, []track{{id: 1, box: sq(0, 30), hits: 2}, {id: 2, box: sq(50, 45), hits: 2}}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := &Extractor{faces: tc.faces, speaker: tc.speaker, minFace: 12}
+			i := e.candidate()
+			var got uint64
+			if i >= 0 {
+				got = e.faces[i].id
+			}
+			if got != tc.want || e.speaker != tc.want {
+				t.Errorf("candidate %d (speaker %d), want %d", got, e.speaker, tc.want)
+			}
+		})
 	}
 }
