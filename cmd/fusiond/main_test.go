@@ -35,6 +35,7 @@ func testConfig(t *testing.T, sets ...string) *configs.Config {
 		"fuse.decision_interval=100ms",
 		"nats.embedded.listen=",
 		"metrics.listen=127.0.0.1:0", // a free port: tests run side by side
+		"state_dir=" + t.TempDir(), // each test its own outbox
 	}
 	cfg, err := configs.Parse("", nil, append(base, sets...))
 	if err != nil {
