@@ -103,8 +103,11 @@ func storedIDs(ctx context.Context, nc *nats.Conn, domain, stream string, n uint
 	if err != nil {
 		return nil, fmt.Errorf("decision log %s: %w", stream, err)
 	}
-	for {
-		batch, err := cons.Fetch(1024, jetstream.FetchMaxWait(time.Second))
+	next := start // the next seq wanted
+	for next <= state.LastSeq {
+		// Ask for no more than is left: the batch ends with the last
+		// message, and its fetch with it.
+		batch, err := cons.Fetch(int(min(state.LastSeq-next+1, 1024)), jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
 			return nil, fmt.Errorf("decision log %s: %w", stream, err)
 		}
@@ -112,19 +115,16 @@ func storedIDs(ctx context.Context, nc *nats.Conn, domain, stream string, n uint
 		for m := range batch.Messages() {
 			got++
 			ids[m.Headers().Get(nats.MsgIdHdr)] = true
-			md, err := m.Metadata()
-			if err == nil && md.Sequence.Stream >= state.LastSeq {
-				return ids, nil
+			if md, err := m.Metadata(); err == nil {
+				next = md.Sequence.Stream + 1
 			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
 			return nil, fmt.Errorf("decision log %s: %w", stream, err)
 		}
 		if got == 0 {
-			return nil, fmt.Errorf("decision log %s: read up to seq %d, not %d", stream, start, state.LastSeq)
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, fmt.Errorf("decision log %s: read up to seq %d, not %d", stream, next-1, state.LastSeq)
 		}
 	}
+	return ids, nil
 }
