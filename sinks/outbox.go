@@ -23,6 +23,9 @@ var (
 	ErrOversize = errors.New("larger than the server's max payload")
 	// ErrClosed: the sink was closed.
 	ErrClosed = errors.New("sink closed")
+	// ErrOutboxFull: the outbox stayed full until the write's context
+	// ended (the server down at shutdown); the decision is not kept.
+	ErrOutboxFull = errors.New("outbox full")
 )
 
 // OutboxConfig configures a JetStreamSink.
@@ -331,7 +334,7 @@ func (s *JetStreamSink) WriteDecisionContext(ctx context.Context, d *av.Decision
 	if err := ctx.Err(); err != nil {
 		n := len(s.pending)
 		s.mu.Unlock()
-		return fmt.Errorf("decision %s: outbox full (%d decisions not acked): %w", msg.Header.Get(nats.MsgIdHdr), n, err)
+		return fmt.Errorf("decision %s: %w (%d decisions not acked): %w", msg.Header.Get(nats.MsgIdHdr), ErrOutboxFull, n, err)
 	}
 	s.nextID++
 	id := s.nextID

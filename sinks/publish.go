@@ -2,6 +2,7 @@ package sinks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -109,7 +110,9 @@ func (j *JSONLFile) Close() error {
 // time, fills the latencies, encodes it once and writes it to every sink. A
 // sink's first error is logged; every failed write is counted in drops under
 // the stream "sink:<index>". It returns when in is closed or ctx ends; a
-// sink that waits (a full outbox) waits no longer than ctx.
+// sink that waits (a full outbox) waits no longer than ctx, and a decision
+// the outbox could not take by then goes to no later sink (counted under
+// "decisions", shutdown): put the outbox first.
 func Run(ctx context.Context, clock av.Clock, in <-chan *av.Decision, sinks []Sink, drops *av.Drops, log *slog.Logger) error {
 	failing := make([]bool, len(sinks))
 	for {
@@ -127,6 +130,17 @@ func Run(ctx context.Context, clock av.Clock, in <-chan *av.Decision, sinks []Si
 				var err error
 				if cs, ok := s.(contextSink); ok {
 					err = cs.WriteDecisionContext(ctx, d, payload)
+					if errors.Is(err, ErrOutboxFull) {
+						// Not in the outbox, so in no later sink either
+						// (--decisions holds only what the outbox kept):
+						// dropped at shutdown, as if still queued.
+						drops.Add("decisions", av.DropShutdown, 1)
+						if !failing[i] {
+							log.Error("outbox full at shutdown: decisions dropped; counting them", "err", err)
+						}
+						failing[i] = true
+						break
+					}
 				} else {
 					err = s.WriteDecision(d, payload)
 				}
