@@ -21,17 +21,17 @@ import (
 	"github.com/seed-4c364652/fusiond/sinks/client"
 )
 
-// daemon is a fusiond binary running for a test.
-type daemon struct {
+// binDaemon is a fusiond binary running for a test.
+type binDaemon struct {
 	cmd       *exec.Cmd
 	stderr    *bytes.Buffer
 	decisions string
 	exited    chan error
 }
 
-func startDaemon(t *testing.T, bin, decisions string, args ...string) *daemon {
+func startBinaryDaemon(t *testing.T, bin, decisions string, args ...string) *binDaemon {
 	t.Helper()
-	d := &daemon{stderr: &bytes.Buffer{}, decisions: decisions, exited: make(chan error, 1)}
+	d := &binDaemon{stderr: &bytes.Buffer{}, decisions: decisions, exited: make(chan error, 1)}
 	d.cmd = exec.Command(bin, append(append([]string{"run"}, args...), "--decisions", decisions)...)
 	d.cmd.Stderr = d.stderr
 	if err := d.cmd.Start(); err != nil {
@@ -47,7 +47,7 @@ func startDaemon(t *testing.T, bin, decisions string, args ...string) *daemon {
 }
 
 // lines returns the whole lines of the daemon's --decisions file.
-func (d *daemon) lines() []string {
+func (d *binDaemon) lines() []string {
 	b, _ := os.ReadFile(d.decisions)
 	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
 		return strings.Split(string(b[:i]), "\n")
@@ -57,13 +57,13 @@ func (d *daemon) lines() []string {
 }
 
 // waitLines waits until the daemon has written n more decisions than it had.
-func (d *daemon) waitLines(t *testing.T, n int) {
+func (d *binDaemon) waitLines(t *testing.T, n int) {
 	t.Helper()
 	from := len(d.lines())
 	avtest.Poll(t, fmt.Sprintf("%d more decisions in %s", n, d.decisions), func() bool { return len(d.lines()) >= from+n })
 }
 
-func (d *daemon) kill(t *testing.T) {
+func (d *binDaemon) kill(t *testing.T) {
 	t.Helper()
 	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -95,9 +95,9 @@ func TestChaosEveryDecisionOnce(t *testing.T) {
 		"--set", "fuse.decision_interval=20ms", "--set", "nats.reconnect_wait=20ms", "--set", "nats.jetstream.ack_timeout=200ms",
 		"--set", "nats.control=false", "--set", "metrics.listen=", "--set", "log.format=text",
 		"--set", "cameras.0.width=64", "--set", "cameras.0.height=48", "--set", "microphones.0.rate_hz=16000"}
-	var runs []*daemon
-	next := func() *daemon {
-		d := startDaemon(t, bin, filepath.Join(out, fmt.Sprintf("d%d.jsonl", len(runs))), args...)
+	var runs []*binDaemon
+	next := func() *binDaemon {
+		d := startBinaryDaemon(t, bin, filepath.Join(out, fmt.Sprintf("d%d.jsonl", len(runs))), args...)
 		runs = append(runs, d)
 		return d
 	}
@@ -260,7 +260,7 @@ func TestSignalEndsRunWithServerDown(t *testing.T) {
 				"--set", "pipeline.drain_timeout=" + drain.String(), "--set", "metrics.listen=", "--set", "log.format=text",
 				"--set", "nats.reconnect_wait=50ms"}, tc.args...)
 			start := time.Now()
-			d := startDaemon(t, bin, filepath.Join(t.TempDir(), "d.jsonl"), args...)
+			d := startBinaryDaemon(t, bin, filepath.Join(t.TempDir(), "d.jsonl"), args...)
 			limit := drain + time.Second + 2*time.Second // + process start and a loaded machine
 			if tc.signal {
 				// The outbox is full: 4 decisions in, the pipeline blocked.

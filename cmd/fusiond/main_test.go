@@ -27,7 +27,7 @@ import (
 	"github.com/seed-4c364652/fusiond/sinks"
 )
 
-func testConfig(t *testing.T, sets ...string) *configs.Config {
+func testConfig(t testing.TB, sets ...string) *configs.Config {
 	t.Helper()
 	base := []string{
 		"cameras.0.width=64", "cameras.0.height=48",
@@ -35,7 +35,7 @@ func testConfig(t *testing.T, sets ...string) *configs.Config {
 		"fuse.decision_interval=100ms",
 		"nats.embedded.listen=",
 		"metrics.listen=127.0.0.1:0", // a free port: tests run side by side
-		"state_dir=" + t.TempDir(), // each test its own outbox
+		"state_dir=" + t.TempDir(),   // each test its own outbox
 	}
 	cfg, err := configs.Parse("", nil, append(base, sets...))
 	if err != nil {
