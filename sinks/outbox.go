@@ -194,7 +194,9 @@ func NewJetStreamSink(nc *nats.Conn, bootID string, cfg OutboxConfig) (*JetStrea
 		quit:     make(chan struct{}),
 		verified: true,
 	}
-	s.drops.Store(cfg.Drops)
+	if cfg.Drops != nil {
+		s.CountDropsIn(cfg.Drops)
+	}
 	s.space = sync.NewCond(&s.mu)
 	s.empty = sync.NewCond(&s.mu)
 	if cfg.Dir != "" {
@@ -493,7 +495,10 @@ func (s *JetStreamSink) afterRemove() {
 
 // CountDropsIn makes the sink count refused decisions in d (when the
 // pipeline's drop counters exist only after the sink).
-func (s *JetStreamSink) CountDropsIn(d *av.Drops) { s.drops.Store(d) }
+func (s *JetStreamSink) CountDropsIn(d *av.Drops) {
+	d.Declare("jetstream", av.DropSinkError)
+	s.drops.Store(d)
+}
 
 // Resend sends every unacked decision again now (after a reconnect).
 //
