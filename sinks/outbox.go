@@ -319,15 +319,21 @@ func (s *JetStreamSink) WriteDecisionContext(ctx context.Context, d *av.Decision
 		}
 		return fmt.Errorf("decision %s: %d bytes: %w", msg.Header.Get(nats.MsgIdHdr), len(payload), ErrOversize)
 	}
-	stop := context.AfterFunc(ctx, func() {
-		s.mu.Lock()
-		s.space.Broadcast()
-		s.mu.Unlock()
-	})
-	defer stop()
 	s.mu.Lock()
-	for s.full() && !s.closing && ctx.Err() == nil {
-		s.space.Wait()
+	if s.full() && !s.closing && ctx.Err() == nil {
+		// Wait for space, or for ctx (registered only now: the common
+		// case, room in the outbox, allocates nothing for it).
+		s.mu.Unlock()
+		stop := context.AfterFunc(ctx, func() {
+			s.mu.Lock()
+			s.space.Broadcast()
+			s.mu.Unlock()
+		})
+		defer stop()
+		s.mu.Lock()
+		for s.full() && !s.closing && ctx.Err() == nil {
+			s.space.Wait()
+		}
 	}
 	if s.closing {
 		s.mu.Unlock()

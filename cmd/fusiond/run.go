@@ -201,7 +201,11 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 	}
 	if err != nil {
 		if outbox != nil {
-			outbox.Close(context.Background())
+			// Nothing new was published: what it read back stays in
+			// its file; do not wait for acks.
+			done, cancel := context.WithCancel(context.Background())
+			cancel()
+			outbox.Close(done)
 		}
 		return err
 	}
