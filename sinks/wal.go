@@ -263,6 +263,11 @@ func (w *wal) append(m *nats.Msg) (uint64, error) {
 			f.Close()
 			return 0, fmt.Errorf("outbox: %w", err)
 		}
+		// The new file's name must survive a power cut too.
+		if d, err := os.Open(w.dir); err == nil {
+			d.Sync()
+			d.Close()
+		}
 		w.f, w.size = f, int64(len(hdr))
 		w.sizes[w.seg] = w.size
 		w.total += w.size

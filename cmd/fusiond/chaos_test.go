@@ -171,7 +171,7 @@ func TestChaosEveryDecisionOnce(t *testing.T) {
 		for _, line := range r.lines() {
 			written++
 			if n := payloads[line]; n != 1 {
-				t.Errorf("run %d: decision stored %d times: %s", i, n, line)
+				t.Errorf("run %d: decision stored %d times: %.100s…", i, n, line)
 			}
 		}
 	}
@@ -255,7 +255,8 @@ func TestSignalEndsRunWithServerDown(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			state := t.TempDir()
-			args := append([]string{"--set", "nats.url=nats://127.0.0.1:" + strconv.Itoa(freePort(t)), "--set", "state_dir=" + state,
+			addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+			args := append([]string{"--set", "nats.url=nats://" + addr, "--set", "state_dir=" + state,
 				"--set", "nats.jetstream.outbox=4", "--set", "nats.jetstream.window=2", "--set", "fuse.decision_interval=10ms",
 				"--set", "pipeline.drain_timeout=" + drain.String(), "--set", "metrics.listen=", "--set", "log.format=text",
 				"--set", "nats.reconnect_wait=50ms"}, tc.args...)
@@ -289,6 +290,31 @@ func TestSignalEndsRunWithServerDown(t *testing.T) {
 			segs, _ := filepath.Glob(filepath.Join(state, "outbox", "seg-*.wal"))
 			if n := len(d.lines()); len(segs) == 0 || n != 4 {
 				t.Fatalf("%d outbox files kept, %d decisions written (want the 4 the outbox holds)", len(segs), n)
+			}
+			if !tc.signal {
+				return
+			}
+			// The server comes up; the next start sends what was kept.
+			srv, err := sinks.StartEmbedded(sinks.EmbeddedConfig{Listen: addr, StoreDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Shutdown()
+			d2 := startDaemon(t, bin, filepath.Join(t.TempDir(), "d2.jsonl"), append(args, "--for", "1s")...)
+			if err := <-d2.exited; err != nil {
+				t.Fatalf("second run: %v\n%s", err, d2.stderr)
+			}
+			d2.exited <- nil
+			nc, err := srv.Connect()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			payloads, _ := logPayloads(t, nc, client.StreamName("demo"))
+			for _, line := range d.lines() {
+				if payloads[line] != 1 {
+					t.Fatalf("a decision kept at SIGTERM stored %d times after the next start\n%s", payloads[line], d2.stderr)
+				}
 			}
 		})
 	}
