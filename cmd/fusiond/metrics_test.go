@@ -174,6 +174,7 @@ func TestDropCountersStartAtZero(t *testing.T) {
 		`fusiond_drops_total{reason="shutdown",stream="cam0"}`,
 		`fusiond_drops_total{reason="shutdown",stream="bundles"}`,
 		`fusiond_drops_total{reason="shutdown",stream="decisions"}`,
+		`fusiond_drops_total{reason="head_error",stream="decisions"}`,
 		`fusiond_drops_total{reason="sink_error",stream="sink:0"}`,
 		`fusiond_drops_total{reason="sink_error",stream="jetstream"}`,
 	} {

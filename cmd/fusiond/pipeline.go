@@ -125,7 +125,7 @@ func declareDrops(d *av.Drops, cfg *configs.Config, overflow av.Overflow, sinks 
 		}
 	}
 	d.Declare("bundles", av.DropShutdown)
-	d.Declare("decisions", av.DropShutdown)
+	d.Declare("decisions", av.DropShutdown, av.DropHeadError)
 	for i := range sinks {
 		d.Declare(av.StreamID("sink:"+strconv.Itoa(i)), av.DropSinkError)
 	}

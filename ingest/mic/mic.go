@@ -16,7 +16,6 @@ import (
 	"github.com/seed-4c364652/fusiond/ingest/av"
 )
 
-
 // poolCapacity bounds the free chunks a microphone keeps.
 const poolCapacity = 8
 
