@@ -230,6 +230,9 @@ func TestCommandLine(t *testing.T) {
 		{"lint ok", []string{"lint", good}, 0, "good.yaml: ok", ""},
 		{"lint bad", []string{"lint", good, bad}, 2, "good.yaml: ok", "bad.yaml:3"},
 		{"lint nothing", []string{"lint"}, 2, "", "no files given"},
+		{"lint unknown URL scheme", []string{"lint", "--set", "nats.url=garbage://x", good}, 2, "", `scheme "garbage"`},
+		{"lint long robot id", []string{"lint", "--set", "robot=" + strings.Repeat("r", 250), good}, 2, "", "robot: 250 characters"},
+		{"lint NaN", []string{"lint", "--set", "fuse.activity.motion_ref=.nan", good}, 2, "", "not a finite number"},
 		{"tail bad robot", []string{"tail", "--robot", "a.b"}, 2, "", "bad arguments"},
 	}
 	for _, tt := range tests {
