@@ -300,7 +300,7 @@ func TestSignalEndsRunWithServerDown(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer srv.Shutdown()
-			d2 := startDaemon(t, bin, filepath.Join(t.TempDir(), "d2.jsonl"), append(args, "--for", "1s")...)
+			d2 := startBinaryDaemon(t, bin, filepath.Join(t.TempDir(), "d2.jsonl"), append(args, "--for", "1s")...)
 			if err := <-d2.exited; err != nil {
 				t.Fatalf("second run: %v\n%s", err, d2.stderr)
 			}
