@@ -298,7 +298,7 @@ func TestPipelineDrainsOnShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range p.drops.Snapshot() {
-		if d.Reason == av.DropShutdown {
+		if d.Reason == av.DropShutdown && d.Count > 0 {
 			t.Errorf("dropped at shutdown with ample drain time: %+v", d)
 		}
 	}

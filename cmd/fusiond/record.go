@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -436,7 +437,12 @@ func (r *recorder) StartRecording(ctx context.Context, req []byte) (any, error) 
 		// (a symlink included), the root refuses to leave dir.
 		return root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o640)
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrExist): // the name is taken: 409
+		return nil, fmt.Errorf("%w: %w", sinks.ErrConflict, err)
+	case errors.Is(err, syscall.ELOOP): // a symlink: 403
+		return nil, fmt.Errorf("%w: %w", sinks.ErrForbidden, err)
+	case err != nil:
 		return nil, err
 	}
 	return map[string]string{"path": path}, nil
