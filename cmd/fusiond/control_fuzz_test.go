@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
+	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/sinks"
 	"github.com/seed-4c364652/fusiond/sinks/client"
@@ -37,7 +38,7 @@ func startControlFixture(t testing.TB) *controlFixture {
 	svc, err := sinks.StartControl(nc, sinks.ControlConfig{
 		Robot: cfg.Robot, Version: version,
 		Status:   func() any { return sinks.StatusReport{} },
-		Config:   func() any { return redactedConfig(cfg) },
+		Config:   func() any { return configs.Redacted(cfg) },
 		Sources:  func() any { return []sinks.SourceHealth{} },
 		Recorder: rec,
 	})

@@ -17,21 +17,6 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// TestMain points the default state directory ($XDG_STATE_HOME) at a
-// temporary one: no test (nor a binary it starts) reads or writes the
-// user's outbox.
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "fusiond-test-state-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Setenv("XDG_STATE_HOME", dir)
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
 // decisionSchema compiles docs/schema/fusiond.decision.v1.json.
 func decisionSchema(t *testing.T) *jsonschema.Schema {
 	t.Helper()

@@ -171,7 +171,7 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 		outbox, err = sinks.NewJetStreamSink(nc, boot, sinks.OutboxConfig{
 			Capacity: js.Outbox, Window: js.Window, AckTimeout: js.AckTimeout, EnsureLog: ensure, Clock: clock, Log: log,
 			Signer: signer,
-			Dir: outboxDir, SyncInterval: js.OutboxSync, MaxBytes: js.OutboxMaxBytes,
+			Dir:    outboxDir, SyncInterval: js.OutboxSync, MaxBytes: js.OutboxMaxBytes,
 			Stream: lc.StreamConfig().Name, Domain: js.Domain,
 		})
 		if err != nil {
