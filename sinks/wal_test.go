@@ -90,7 +90,7 @@ func TestOutboxSurvivesCrashPastDuplicateWindow(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	e, err := StartEmbedded(EmbeddedConfig{Listen: addr, StoreDir: t.TempDir()})
+	e, err := StartEmbedded(EmbeddedConfig{Listen: addr, StoreDir: t.TempDir(), Users: []EmbeddedUser{{Name: "robot", Password: "pw", Role: RoleAdmin}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestOutboxSurvivesCrashPastDuplicateWindow(t *testing.T) {
 	sc := LogConfig{Robot: "w"}.StreamConfig()
 	sc.Duplicates = window // shorter than the daemon allows: the case the outbox must handle alone
 	connect := func() *nats.Conn {
-		nc, err := ConnectExternal(ExternalConfig{URL: "nats://" + addr, ReconnectWait: 20 * time.Millisecond, PingInterval: time.Second},
+		nc, err := ConnectExternal(ExternalConfig{URL: "nats://" + addr, User: "robot", Password: "pw", ReconnectWait: 20 * time.Millisecond, PingInterval: time.Second},
 			slog.New(slog.DiscardHandler), &ConnStats{}, nil)
 		if err != nil {
 			t.Fatal(err)

@@ -21,6 +21,10 @@ import (
 	"github.com/seed-4c364652/fusiond/sinks/client"
 )
 
+// robotUser is the daemon's account on a test's external server: the
+// admin role (clients without credentials only read).
+var robotUser = []sinks.EmbeddedUser{{Name: "robot", Password: "pw", Role: sinks.RoleAdmin}}
+
 // binDaemon is a fusiond binary running for a test.
 type binDaemon struct {
 	cmd       *exec.Cmd
@@ -85,21 +89,44 @@ func TestChaosEveryDecisionOnce(t *testing.T) {
 	bin := buildBinary(t)
 	port := freePort(t)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	srv, err := sinks.StartEmbedded(sinks.EmbeddedConfig{Listen: addr, StoreDir: t.TempDir()})
+	srv, err := sinks.StartEmbedded(sinks.EmbeddedConfig{Listen: addr, StoreDir: t.TempDir(), Users: robotUser})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown()
 	state, out := t.TempDir(), t.TempDir()
-	args := []string{"--set", "nats.url=nats://" + addr, "--set", "state_dir=" + state,
+	args := []string{"--set", "nats.url=nats://" + addr, "--set", "nats.user=robot", "--set", "nats.password=pw", "--set", "state_dir=" + state,
 		"--set", "fuse.decision_interval=20ms", "--set", "nats.reconnect_wait=20ms", "--set", "nats.jetstream.ack_timeout=200ms",
-		"--set", "nats.control=false", "--set", "metrics.listen=", "--set", "log.format=text",
+		"--set", "nats.control=false", "--set", "metrics.listen=", "--set", "log.format=text", "--set", "nats.lease.ttl=2s",
 		"--set", "cameras.0.width=64", "--set", "cameras.0.height=48", "--set", "microphones.0.rate_hz=16000"}
 	var runs []*binDaemon
+	// next starts the next daemon as a supervisor (systemd's
+	// Restart=always) would: a start refused while the killed one's lease
+	// has not expired yet (nats.lease.ttl) is tried again.
 	next := func() *binDaemon {
-		d := startBinaryDaemon(t, bin, filepath.Join(out, fmt.Sprintf("d%d.jsonl", len(runs))), args...)
-		runs = append(runs, d)
-		return d
+		path := filepath.Join(out, fmt.Sprintf("d%d.jsonl", len(runs)))
+		for try := 0; ; try++ {
+			d := startBinaryDaemon(t, bin, path, args...)
+			refused := false
+			avtest.Poll(t, "a decision or a refusal", func() bool {
+				select {
+				case <-d.exited:
+					d.exited <- nil
+					refused = true
+					return true
+				default:
+					return len(d.lines()) > 0
+				}
+			})
+			if !refused {
+				runs = append(runs, d)
+				return d
+			}
+			if !strings.Contains(d.stderr.String(), "holds this robot id") || try == 50 {
+				t.Fatalf("daemon %d ended:\n%s", len(runs), d.stderr)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
 	}
 	restart := func() {
 		srv.Stop()
@@ -155,7 +182,7 @@ func TestChaosEveryDecisionOnce(t *testing.T) {
 		t.Fatalf("last daemon:\n%s", d.stderr)
 	}
 
-	nc, err := nats.Connect("nats://" + addr)
+	nc, err := nats.Connect("nats://"+addr, nats.UserInfo("robot", "pw"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,12 +278,12 @@ func TestSignalEndsRunWithServerDown(t *testing.T) {
 		signal bool
 	}{
 		{"SIGTERM", nil, true},
-		{"--for", []string{"--for", "7s"}, false},
+		{"--for", []string{"--for", "12s"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			state := t.TempDir()
 			addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-			args := append([]string{"--set", "nats.url=nats://" + addr, "--set", "state_dir=" + state,
+			args := append([]string{"--set", "nats.url=nats://" + addr, "--set", "nats.user=robot", "--set", "nats.password=pw", "--set", "state_dir=" + state,
 				"--set", "nats.jetstream.outbox=4", "--set", "nats.jetstream.window=2", "--set", "fuse.decision_interval=10ms",
 				"--set", "pipeline.drain_timeout=" + drain.String(), "--set", "metrics.listen=", "--set", "log.format=text",
 				"--set", "nats.reconnect_wait=50ms"}, tc.args...)
@@ -272,7 +299,7 @@ func TestSignalEndsRunWithServerDown(t *testing.T) {
 					t.Fatal(err)
 				}
 			} else {
-				limit += 7 * time.Second
+				limit += 12 * time.Second
 			}
 			select {
 			case err := <-d.exited:
@@ -295,7 +322,7 @@ func TestSignalEndsRunWithServerDown(t *testing.T) {
 				return
 			}
 			// The server comes up; the next start sends what was kept.
-			srv, err := sinks.StartEmbedded(sinks.EmbeddedConfig{Listen: addr, StoreDir: t.TempDir()})
+			srv, err := sinks.StartEmbedded(sinks.EmbeddedConfig{Listen: addr, StoreDir: t.TempDir(), Users: robotUser})
 			if err != nil {
 				t.Fatal(err)
 			}
