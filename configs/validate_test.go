@@ -34,6 +34,7 @@ func TestLintRefusesBadInput(t *testing.T) {
 	}
 	for _, ok := range []string{
 		"nats.url=nats://127.0.0.1:4222", "nats.url=127.0.0.1:4222", "nats.url=tls://a:4222, wss://b:443",
+		"nats.url=nats://[redacted]@10.9.9.9:4222", "nats.url=nats://u:p%40ss@h:4222",
 		"robot=" + strings.Repeat("r", 64), "fuse.activity.motion_ref=0.25",
 	} {
 		if _, err := Parse("", nil, []string{ok}); err != nil {

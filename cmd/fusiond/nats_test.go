@@ -105,12 +105,12 @@ func sameOnce(t *testing.T, published map[uint64]string, stored map[uint64]int) 
 func TestDaemonServerRestart(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	port := freePort(t)
-	e, err := sinks.StartEmbedded(sinks.EmbeddedConfig{Listen: "127.0.0.1:" + strconv.Itoa(port), StoreDir: t.TempDir()})
+	e, err := sinks.StartEmbedded(sinks.EmbeddedConfig{Listen: "127.0.0.1:" + strconv.Itoa(port), StoreDir: t.TempDir(), Users: robotUser})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Shutdown()
-	cfg := testConfig(t, "nats.url=nats://127.0.0.1:"+strconv.Itoa(port), "fuse.decision_interval=20ms",
+	cfg := testConfig(t, "nats.url=nats://127.0.0.1:"+strconv.Itoa(port), "nats.user=robot", "nats.password=pw", "fuse.decision_interval=20ms",
 		"nats.reconnect_wait=20ms", "nats.jetstream.ack_timeout=200ms", "nats.control=false")
 	jsonl := filepath.Join(t.TempDir(), "d.jsonl")
 	ctx, cancel := context.WithCancel(context.Background())
