@@ -124,7 +124,7 @@ func TestRunBinary(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	port := freePort(t)
-	cmd := exec.Command(bin, "run", "--for", "3s", "--set", listenArg(port))
+	cmd := exec.Command(bin, "run", "--for", "3s", "--set", listenArg(port), "--set", "state_dir="+t.TempDir())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -169,7 +169,7 @@ func TestSIGTERMDrains(t *testing.T) {
 	bin := buildBinary(t)
 	port := freePort(t)
 	out := filepath.Join(t.TempDir(), "d.jsonl")
-	cmd := exec.Command(bin, "run", "--set", listenArg(port), "--set", "fuse.decision_interval=100ms", "--decisions", out)
+	cmd := exec.Command(bin, "run", "--set", listenArg(port), "--set", "state_dir="+t.TempDir(), "--set", "fuse.decision_interval=100ms", "--decisions", out)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
