@@ -51,6 +51,8 @@ fuzz:
 	$(GO) test ./sinks/client -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./sinks -run '^$$' -fuzz FuzzEncodeDecision -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/evaluate -run '^$$' -fuzz FuzzParseLabels -fuzztime $(FUZZTIME)
+	$(GO) test ./sinks -run '^$$' -fuzz FuzzReadSegment -fuzztime $(FUZZTIME)
+	$(GO) test -tags nosensors ./cmd/fusiond -run '^$$' -fuzz FuzzControlPlane -fuzztime $(FUZZTIME)
 
 # The C++ ROS message_filters peer (../shared/peers), which the sync tests
 # compare sets against; it installs its Debian packages as root. Where it

@@ -7,7 +7,11 @@ import (
 // Config is everything fusiond run needs. Its YAML form is documented, key by
 // key, in default.yaml.
 type Config struct {
-	Robot       string       `yaml:"robot"`
+	Robot string `yaml:"robot"`
+	// StateDir holds what must survive a restart: the write-ahead outbox
+	// of decisions not yet acked. Empty: $XDG_STATE_HOME/fusiond/<robot>
+	// (~/.local/state/fusiond/<robot>); see StatePath.
+	StateDir    string       `yaml:"state_dir"`
 	Pipeline    Pipeline     `yaml:"pipeline"`
 	Cameras     []Camera     `yaml:"cameras"`
 	Microphones []Microphone `yaml:"microphones"`
@@ -281,6 +285,11 @@ type JetStream struct {
 	// Window: decisions sent and not yet acked, at most.
 	Window     int           `yaml:"window"`
 	AckTimeout time.Duration `yaml:"ack_timeout"`
+	// OutboxSync: how often the outbox file is fsynced; a power cut
+	// loses at most this long of decisions not yet acked.
+	OutboxSync time.Duration `yaml:"outbox_sync"`
+	// OutboxMaxBytes caps the outbox files in state_dir.
+	OutboxMaxBytes int64 `yaml:"outbox_max_bytes"`
 }
 
 // Embedded configures the in-process nats-server used when URL is empty.

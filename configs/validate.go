@@ -2,12 +2,17 @@ package configs
 
 import (
 	"fmt"
+	"math"
 	"net"
+	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // fieldError is one validation failure, by key path.
@@ -18,6 +23,20 @@ type fieldError struct {
 
 // token is what a robot id or stream name may be: one NATS subject token.
 var token = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// Length limits of names that become NATS subject tokens, JetStream
+// stream names (at most 255 bytes, FUSIOND_<robot> by default) and file
+// names (the state directory).
+const (
+	maxTokenLen      = 64
+	maxStreamNameLen = 255
+)
+
+// natsSchemes are the URL schemes the NATS client dials.
+var natsSchemes = []string{"nats", "tls", "ws", "wss"}
+
+// leafSchemes are the URL schemes of leaf node remotes.
+var leafSchemes = []string{"nats", "nats-leaf", "tls", "ws", "wss"}
 
 // videoDevice is a camera device: an index or /dev/videoN.
 var videoDevice = regexp.MustCompile(`^(/dev/video)?[0-9]{1,3}$`)
@@ -36,7 +55,12 @@ func (c *Config) validate() []fieldError {
 	}
 	if !token.MatchString(c.Robot) {
 		bad("robot", "%q is not a valid robot id (letters, digits, - and _)", c.Robot)
+	} else if len(c.Robot) > maxTokenLen {
+		bad("robot", "%d characters: a robot id is at most %d (it names NATS subjects, the JetStream stream and the state directory)", len(c.Robot), maxTokenLen)
 	}
+	walkFloats(reflect.ValueOf(c).Elem(), "", func(path string, f float64) {
+		bad(path, "%v is not a finite number", f)
+	})
 
 	p := c.Pipeline
 	if p.QueueCapacity < 1 || p.QueueCapacity > 1<<16 {
@@ -86,6 +110,8 @@ func (c *Config) validate() []fieldError {
 	name := func(path, n string) {
 		if !token.MatchString(n) {
 			bad(path, "%q is not a valid stream name (letters, digits, - and _)", n)
+		} else if len(n) > maxTokenLen {
+			bad(path, "%d characters: a stream name is at most %d (it is a NATS subject token)", len(n), maxTokenLen)
 		} else if prev, dup := names[n]; dup {
 			bad(path, "stream name %q is already used by %s", n, prev)
 		}
@@ -335,13 +361,30 @@ func validateNATS(n *NATS, bad func(path, format string, args ...any)) {
 	if js.AckTimeout < 10*time.Millisecond || js.AckTimeout > time.Minute {
 		bad("nats.jetstream.ack_timeout", "%v is out of range 10ms..1m", js.AckTimeout)
 	}
-	for _, r := range []string{js.Stream, js.Domain, n.Embedded.Domain} {
-		if strings.ContainsAny(r, " .*>\t") {
-			bad("nats.jetstream", "%q: stream and domain names take no spaces, dots or wildcards", r)
+	for _, r := range []struct {
+		key, name string
+		max       int
+	}{{"nats.jetstream.stream", js.Stream, maxStreamNameLen}, {"nats.jetstream.domain", js.Domain, maxTokenLen}, {"nats.embedded.domain", n.Embedded.Domain, maxTokenLen}} {
+		if strings.ContainsAny(r.name, " .*>\t/\\") || !utf8.ValidString(r.name) || strings.ContainsFunc(r.name, unicode.IsControl) {
+			bad(r.key, "%q: stream and domain names take no spaces, dots, slashes, wildcards or control characters", r.name)
+		} else if len(r.name) > r.max {
+			bad(r.key, "%d characters: at most %d", len(r.name), r.max)
 		}
 	}
 	if n.Lease.TTL < time.Second || n.Lease.TTL > 10*time.Minute {
 		bad("nats.lease.ttl", "%v is out of range 1s..10m", n.Lease.TTL)
+	}
+	if js.OutboxSync < time.Millisecond || js.OutboxSync > 10*time.Second {
+		bad("nats.jetstream.outbox_sync", "%v is out of range 1ms..10s", js.OutboxSync)
+	}
+	if js.OutboxMaxBytes < 1<<20 {
+		bad("nats.jetstream.outbox_max_bytes", "%d is under 1 MiB", js.OutboxMaxBytes)
+	}
+	if n.URL != "" {
+		checkURLs("nats.url", n.URL, natsSchemes, bad)
+	}
+	for i, r := range n.Embedded.Leaf.Remotes {
+		checkURLs(fmt.Sprintf("nats.embedded.leaf.remotes.%d", i), r, leafSchemes, bad)
 	}
 	if n.Sensors.Every < 1 {
 		bad("nats.sensors.every", "%d is under 1", n.Sensors.Every)
@@ -381,4 +424,71 @@ func gcd(a, b int) int {
 		a, b = b, a%b
 	}
 	return a
+}
+
+// checkURLs checks a comma-separated list of server URLs: each a known
+// scheme (or none: host:port) and a host.
+func checkURLs(path, list string, schemes []string, bad func(path, format string, args ...any)) {
+	for _, raw := range strings.Split(list, ",") {
+		raw = strings.TrimSpace(raw)
+		s := raw
+		if !strings.Contains(s, "://") {
+			s = schemes[0] + "://" + s
+		}
+		// Userinfo is the server's business (and may be redacted, as in a
+		// recording's config): only scheme and host are checked.
+		scheme, rest, _ := strings.Cut(s, "://")
+		if at := strings.LastIndex(rest, "@"); at >= 0 && !strings.Contains(rest[:at], "/") {
+			rest = rest[at+1:]
+		}
+		u, err := url.Parse(scheme + "://" + rest)
+		switch {
+		case err != nil:
+			bad(path, "%q is not a URL", raw)
+		case !slices.Contains(schemes, strings.ToLower(u.Scheme)):
+			bad(path, "%q: scheme %q is not one of %v", raw, u.Scheme, schemes)
+		case u.Hostname() == "":
+			bad(path, "%q has no host", raw)
+		}
+	}
+}
+
+// walkFloats calls f for every NaN or infinite float in v (a struct,
+// slice or map of them), with its YAML key path.
+func walkFloats(v reflect.Value, path string, f func(path string, x float64)) {
+	join := func(k string) string {
+		if path == "" {
+			return k
+		}
+		return path + "." + k
+	}
+	switch v.Kind() {
+	case reflect.Float32, reflect.Float64:
+		if x := v.Float(); math.IsNaN(x) || math.IsInf(x, 0) {
+			f(path, x)
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+			if name == "" || name == "-" || !t.Field(i).IsExported() {
+				continue
+			}
+			walkFloats(v.Field(i), join(name), f)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			walkFloats(v.Index(i), join(strconv.Itoa(i)), f)
+		}
+	case reflect.Map:
+		keys := v.MapKeys()
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
+		for _, k := range keys {
+			walkFloats(v.MapIndex(k), join(fmt.Sprint(k)), f)
+		}
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			walkFloats(v.Elem(), path, f)
+		}
+	}
 }

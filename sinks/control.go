@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -148,9 +149,39 @@ func onlyRequests(h micro.HandlerFunc, onError func(error)) micro.HandlerFunc {
 	}
 }
 
+// CodeError is a control-plane error with the code its answer carries:
+// 400-class for the client's mistakes. Wrap one (with %w) to pick the
+// code; any other error answers 500.
+type CodeError struct {
+	Code int
+	Msg  string
+}
+
+func (e *CodeError) Error() string { return e.Msg }
+
+// Client errors of the control plane.
+var (
+	ErrBadRequest = &CodeError{400, "bad request"} // malformed or invalid body
+	ErrForbidden  = &CodeError{403, "forbidden"}   // not allowed (e.g. a path outside record.dir)
+	ErrConflict   = &CodeError{409, "conflict"}    // not now (e.g. already recording)
+)
+
+// errorCode is the code of an answer to err.
+func errorCode(err error) string {
+	var ce *CodeError
+	switch {
+	case errors.As(err, &ce):
+		return strconv.Itoa(ce.Code)
+	case errors.Is(err, context.DeadlineExceeded):
+		return "504"
+	default:
+		return "500"
+	}
+}
+
 func respondJSON(r micro.Request, v any, err error) {
 	if err != nil {
-		r.Error("500", err.Error(), nil)
+		r.Error(errorCode(err), err.Error(), nil)
 		return
 	}
 	if err := r.RespondJSON(v); err != nil {

@@ -23,6 +23,9 @@ var (
 	ErrOversize = errors.New("larger than the server's max payload")
 	// ErrClosed: the sink was closed.
 	ErrClosed = errors.New("sink closed")
+	// ErrOutboxFull: the outbox stayed full until the write's context
+	// ended (the server down at shutdown); the decision is not kept.
+	ErrOutboxFull = errors.New("outbox full")
 )
 
 // OutboxConfig configures a JetStreamSink.
@@ -60,6 +63,25 @@ type OutboxConfig struct {
 	// (from its first send; time waiting in the outbox before that is not
 	// counted), on the ack goroutine.
 	OnAck func(latencyNS int64)
+
+	// Dir, if set, is the write-ahead outbox's directory (the robot's
+	// state directory): each decision is appended there before it is
+	// published, and read back at the next start if it was not acked.
+	// Empty: the outbox lives in memory only.
+	Dir string
+	// SyncInterval: how often appended decisions are fsynced (default
+	// 100ms). A power cut loses at most this long of decisions not yet
+	// acked; a crash of the process alone loses none.
+	SyncInterval time.Duration
+	// MaxBytes caps the outbox files (default 256 MiB); beyond it a
+	// WriteDecision waits as for Capacity.
+	MaxBytes int64
+	// SegmentBytes: the outbox rolls to a new file past this size, and
+	// deletes a file once all of it is acked (default 4 MiB).
+	SegmentBytes int64
+	// Stream and Domain name the decision log, where decisions read back
+	// from Dir are looked up before they are sent again.
+	Stream, Domain string
 }
 
 // OutboxStats are a JetStreamSink's counters.
@@ -72,6 +94,14 @@ type OutboxStats struct {
 	Oversize   uint64 `json:"oversize"`   // larger than the server's max payload
 	Pending    int    `json:"pending"`    // in the outbox now
 	Capacity   int    `json:"capacity"`
+	// Recovered: read back from the outbox files at start; of those,
+	// AlreadyStored were found in the log and not sent again.
+	Recovered     uint64 `json:"recovered"`
+	AlreadyStored uint64 `json:"already_stored"`
+	// FileBytes: the outbox files' size; FileErrors: appends or syncs
+	// that failed (the decision is still published).
+	FileBytes  int64  `json:"file_bytes"`
+	FileErrors uint64 `json:"file_errors"`
 }
 
 // JetStreamSink publishes decisions into the robot's JetStream decision log
@@ -94,6 +124,10 @@ type JetStreamSink struct {
 	sending int      // entries sent and not yet acked
 	nextID  uint64
 	closing bool
+	// verified: decisions read back from the outbox files were checked
+	// against the log; until then nothing is sent (order is kept).
+	verified bool
+	wal      *wal
 
 	kick     chan struct{}
 	quit     chan struct{}
@@ -102,20 +136,27 @@ type JetStreamSink struct {
 	wg       sync.WaitGroup
 
 	published, acked, duplicates, resent, rejected, oversize atomic.Uint64
-	warnedReject                                             atomic.Bool
+	recovered, alreadyStored, fileErrors                     atomic.Uint64
+	warnedReject, warnedFile                                 atomic.Bool
 }
 
 type entry struct {
-	msg     *nats.Msg
-	firstNS int64 // first send (0: not sent yet)
-	dueNS   int64 // send again at or after this
-	sent    bool
+	msg       *nats.Msg
+	firstNS   int64  // first send (0: not sent yet)
+	dueNS     int64  // send again at or after this
+	seg       uint64 // outbox file segment (0: none)
+	sent      bool
+	recovered bool // read back at start
 }
 
 // NewJetStreamSink starts a sink publishing on nc. bootID tells this run's
 // message ids from those of earlier runs of the same robot. The decision
 // log must exist (EnsureLog) or come to exist: until then decisions wait
 // in the outbox.
+//
+// With cfg.Dir set, decisions left in the outbox files by an earlier run
+// are read back; once the log answers, those it already holds are
+// dropped and the rest sent again, first, with their Nats-Msg-Id.
 func NewJetStreamSink(nc *nats.Conn, bootID string, cfg OutboxConfig) (*JetStreamSink, error) {
 	if cfg.Capacity <= 0 {
 		cfg.Capacity = 8192
@@ -136,29 +177,94 @@ func NewJetStreamSink(nc *nats.Conn, bootID string, cfg OutboxConfig) (*JetStrea
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.SyncInterval <= 0 {
+		cfg.SyncInterval = 100 * time.Millisecond
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = 256 << 20
+	}
+	if cfg.SegmentBytes <= 0 {
+		cfg.SegmentBytes = 4 << 20
+	}
 	s := &JetStreamSink{
 		nc: nc, bootID: bootID, cfg: cfg,
-		prefix:  nc.NewRespInbox() + ".",
-		pending: make(map[uint64]*entry, cfg.Capacity),
-		kick:    make(chan struct{}, 1),
-		quit:    make(chan struct{}),
+		prefix:   nc.NewRespInbox() + ".",
+		pending:  make(map[uint64]*entry, cfg.Capacity),
+		kick:     make(chan struct{}, 1),
+		quit:     make(chan struct{}),
+		verified: true,
 	}
-	s.drops.Store(cfg.Drops)
+	if cfg.Drops != nil {
+		s.CountDropsIn(cfg.Drops)
+	}
 	s.space = sync.NewCond(&s.mu)
 	s.empty = sync.NewCond(&s.mu)
-	sub, err := nc.Subscribe(s.prefix+"*", s.onAck)
-	if err != nil {
-		return nil, fmt.Errorf("jetstream sink: %w", err)
+	if cfg.Dir != "" {
+		w, recs, err := openWAL(cfg.Dir, cfg.SegmentBytes, cfg.Log)
+		if err != nil {
+			return nil, err
+		}
+		s.wal = w
+		for _, r := range recs {
+			s.nextID++
+			r.msg.Reply = s.prefix + strconv.FormatUint(s.nextID, 10)
+			s.pending[s.nextID] = &entry{msg: r.msg, seg: r.seg, recovered: true}
+			s.queue = append(s.queue, s.nextID)
+		}
+		if len(recs) > 0 {
+			s.verified = false
+			s.recovered.Store(uint64(len(recs)))
+			cfg.Log.Info("outbox: decisions of an earlier run read back; they are sent once the log says which it holds",
+				"dir", cfg.Dir, "count", len(recs))
+		}
 	}
-	// Acks come as fast as decisions go; never let the client drop them.
-	if err := sub.SetPendingLimits(-1, -1); err != nil {
-		sub.Unsubscribe()
+	sub, err := nc.Subscribe(s.prefix+"*", s.onAck)
+	if err == nil {
+		// Acks come as fast as decisions go; never let the client drop them.
+		if err = sub.SetPendingLimits(-1, -1); err != nil {
+			sub.Unsubscribe()
+		}
+	}
+	if err != nil {
+		if s.wal != nil {
+			s.wal.close()
+		}
 		return nil, fmt.Errorf("jetstream sink: %w", err)
 	}
 	s.sub = sub
 	s.wg.Add(1)
 	go s.resender()
+	if s.wal != nil {
+		s.wg.Add(1)
+		go s.syncer()
+	}
 	return s, nil
+}
+
+// syncer fsyncs the outbox files every SyncInterval.
+func (s *JetStreamSink) syncer() {
+	defer s.wg.Done()
+	tick := time.NewTicker(s.cfg.SyncInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-tick.C:
+		}
+		if err := s.wal.sync(); err != nil {
+			s.fileError(err)
+		}
+	}
+}
+
+// fileError counts a failed append or sync, logging the first.
+func (s *JetStreamSink) fileError(err error) {
+	s.fileErrors.Add(1)
+	if !s.warnedFile.Swap(true) {
+		s.cfg.Log.Error("outbox file write failed: decisions are still published but would not survive a crash; counting further failures",
+			"dir", s.cfg.Dir, "err", err)
+	}
 }
 
 // MsgID is the Nats-Msg-Id of decision seq of robot in boot bootID.
@@ -194,10 +300,16 @@ func fits(nc *nats.Conn, size int) bool {
 	return mp <= 0 || int64(size) <= mp
 }
 
-// WriteDecision implements Sink: it hands the decision to the outbox and
-// publishes it, waiting only when the outbox is full. An error means the
-// decision will never be stored (oversize, closed sink).
+// WriteDecision implements Sink: WriteDecisionContext without a deadline.
 func (s *JetStreamSink) WriteDecision(d *av.Decision, payload []byte) error {
+	return s.WriteDecisionContext(context.Background(), d, payload)
+}
+
+// WriteDecisionContext hands the decision to the outbox (appending it to
+// the outbox file first) and publishes it, waiting only while the outbox
+// is full, and at most until ctx ends. An error means the decision will
+// never be stored (oversize, closed sink, ctx ended while full).
+func (s *JetStreamSink) WriteDecisionContext(ctx context.Context, d *av.Decision, payload []byte) error {
 	msg := decisionMsg(d, s.bootID, payload)
 	s.cfg.Signer.Sign(msg)
 	if !fits(s.nc, len(payload)+headerSize(msg.Header)) {
@@ -208,20 +320,44 @@ func (s *JetStreamSink) WriteDecision(d *av.Decision, payload []byte) error {
 		return fmt.Errorf("decision %s: %d bytes: %w", msg.Header.Get(nats.MsgIdHdr), len(payload), ErrOversize)
 	}
 	s.mu.Lock()
-	for len(s.pending) >= s.cfg.Capacity && !s.closing {
-		s.space.Wait()
+	if s.full() && !s.closing && ctx.Err() == nil {
+		// Wait for space, or for ctx (registered only now: the common
+		// case, room in the outbox, allocates nothing for it).
+		s.mu.Unlock()
+		stop := context.AfterFunc(ctx, func() {
+			s.mu.Lock()
+			s.space.Broadcast()
+			s.mu.Unlock()
+		})
+		defer stop()
+		s.mu.Lock()
+		for s.full() && !s.closing && ctx.Err() == nil {
+			s.space.Wait()
+		}
 	}
 	if s.closing {
 		s.mu.Unlock()
 		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		n := len(s.pending)
+		s.mu.Unlock()
+		return fmt.Errorf("decision %s: %w (%d decisions not acked): %w", msg.Header.Get(nats.MsgIdHdr), ErrOutboxFull, n, err)
 	}
 	s.nextID++
 	id := s.nextID
 	msg.Reply = s.prefix + strconv.FormatUint(id, 10)
 	now := s.cfg.Clock.Now()
 	e := &entry{msg: msg}
+	if s.wal != nil {
+		seg, err := s.wal.append(msg)
+		if err != nil {
+			s.fileError(err)
+		}
+		e.seg = seg
+	}
 	s.pending[id] = e
-	send := s.sending < s.cfg.Window && len(s.queue) == 0
+	send := s.verified && s.sending < s.cfg.Window && len(s.queue) == 0
 	if send {
 		e.sent, e.firstNS, e.dueNS = true, now, now+int64(s.cfg.AckTimeout)
 		s.sending++
@@ -245,7 +381,7 @@ func (s *JetStreamSink) WriteDecision(d *av.Decision, payload []byte) error {
 // the next half window. JetStream stores a burst with far fewer writes
 // than the same messages one by one.
 func (s *JetStreamSink) pump(out []*nats.Msg) []*nats.Msg {
-	if len(s.queue) == 0 || s.sending > s.cfg.Window/2 {
+	if len(s.queue) == 0 || s.sending > s.cfg.Window/2 || !s.verified {
 		return out
 	}
 	now := s.cfg.Clock.Now()
@@ -295,7 +431,7 @@ func (s *JetStreamSink) onAck(m *nats.Msg) {
 	}
 	if refused {
 		if status == "" && isFull(m.Data) {
-			delete(s.pending, id)
+			s.remove(id, e)
 			s.sending--
 			s.afterRemove()
 			next := s.pump(nil)
@@ -320,7 +456,7 @@ func (s *JetStreamSink) onAck(m *nats.Msg) {
 		s.mu.Unlock()
 		return
 	}
-	delete(s.pending, id)
+	s.remove(id, e)
 	s.sending--
 	s.afterRemove()
 	next := s.pump(nil)
@@ -341,11 +477,23 @@ func isFull(ans []byte) bool {
 		bytes.Contains(ans, []byte(`"err_code":10077`)) || bytes.Contains(ans, []byte(`"err_code":10078`))
 }
 
+// full: no room for one more decision, by count or by file size. s.mu
+// is held.
+func (s *JetStreamSink) full() bool {
+	return len(s.pending) >= s.cfg.Capacity || s.wal != nil && s.wal.bytes() >= s.cfg.MaxBytes
+}
+
+// remove takes entry id out of the outbox and its file. s.mu is held.
+func (s *JetStreamSink) remove(id uint64, e *entry) {
+	delete(s.pending, id)
+	if e.seg != 0 {
+		s.wal.done(e.seg)
+	}
+}
+
 // afterRemove wakes writers waiting for space. s.mu is held.
 func (s *JetStreamSink) afterRemove() {
-	if len(s.pending) == s.cfg.Capacity-1 {
-		s.space.Broadcast()
-	}
+	s.space.Broadcast()
 	if len(s.pending) == 0 {
 		s.empty.Broadcast()
 	}
@@ -353,7 +501,10 @@ func (s *JetStreamSink) afterRemove() {
 
 // CountDropsIn makes the sink count refused decisions in d (when the
 // pipeline's drop counters exist only after the sink).
-func (s *JetStreamSink) CountDropsIn(d *av.Drops) { s.drops.Store(d) }
+func (s *JetStreamSink) CountDropsIn(d *av.Drops) {
+	d.Declare("jetstream", av.DropSinkError)
+	s.drops.Store(d)
+}
 
 // Resend sends every unacked decision again now (after a reconnect).
 //
@@ -386,7 +537,7 @@ func (s *JetStreamSink) resender() {
 	defer tick.Stop()
 	var due []uint64
 	var queued []*nats.Msg
-	var lastEnsure int64 // pipeline ns
+	var lastEnsure, lastCheck int64 // pipeline ns
 	for {
 		select {
 		case <-s.quit:
@@ -396,6 +547,10 @@ func (s *JetStreamSink) resender() {
 		}
 		if !s.nc.IsConnected() {
 			continue
+		}
+		if s.needsCheck() && s.cfg.Clock.Now()-lastCheck >= int64(time.Second) {
+			lastCheck = s.cfg.Clock.Now()
+			s.checkRecovered()
 		}
 		if s.cfg.EnsureLog != nil && s.noAnswer.Load() && s.cfg.Clock.Now()-lastEnsure >= int64(time.Second) {
 			lastEnsure = s.cfg.Clock.Now()
@@ -442,16 +597,22 @@ func (s *JetStreamSink) Stats() OutboxStats {
 	s.mu.Lock()
 	n := len(s.pending)
 	s.mu.Unlock()
+	var fileBytes int64
+	if s.wal != nil {
+		fileBytes = s.wal.bytes()
+	}
 	return OutboxStats{
 		Published: s.published.Load(), Acked: s.acked.Load(), Duplicates: s.duplicates.Load(),
 		Resent: s.resent.Load(), Rejected: s.rejected.Load(), Oversize: s.oversize.Load(),
 		Pending: n, Capacity: s.cfg.Capacity,
+		Recovered: s.recovered.Load(), AlreadyStored: s.alreadyStored.Load(),
+		FileBytes: fileBytes, FileErrors: s.fileErrors.Load(),
 	}
 }
 
 // Close waits until every decision is acked or ctx ends, then stops. It
-// returns an error counting the decisions left unacked (they are logged
-// with their message ids' range).
+// returns an error counting the decisions left unacked; with outbox files
+// they stay there for the next start.
 func (s *JetStreamSink) Close(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
@@ -471,8 +632,15 @@ func (s *JetStreamSink) Close(ctx context.Context) error {
 	close(s.quit)
 	s.wg.Wait()
 	s.sub.Unsubscribe()
-	if left > 0 {
-		return fmt.Errorf("jetstream sink: %d decisions not acked at shutdown", left)
+	var werr error
+	if s.wal != nil {
+		werr = s.wal.close()
 	}
-	return nil
+	if left > 0 {
+		if s.wal != nil && werr == nil {
+			return fmt.Errorf("jetstream sink: %d decisions not acked at shutdown, kept in %s for the next start", left, s.cfg.Dir)
+		}
+		return errors.Join(fmt.Errorf("jetstream sink: %d decisions not acked at shutdown", left), werr)
+	}
+	return werr
 }

@@ -2,6 +2,7 @@ package sinks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -29,6 +30,12 @@ const (
 	HeaderSchema      = "Fusiond-Schema"
 	HeaderCaptureTime = "Fusiond-Capture-Time"
 )
+
+// contextSink is a Sink that may wait (the JetStream outbox, when full):
+// it waits at most until ctx ends.
+type contextSink interface {
+	WriteDecisionContext(ctx context.Context, d *av.Decision, payload []byte) error
+}
 
 // NATSSink publishes decisions on core NATS.
 type NATSSink struct {
@@ -102,7 +109,10 @@ func (j *JSONLFile) Close() error {
 // Run is the publish stage: for every decision from in it stamps the publish
 // time, fills the latencies, encodes it once and writes it to every sink. A
 // sink's first error is logged; every failed write is counted in drops under
-// the stream "sink:<index>". It returns when in is closed or ctx ends.
+// the stream "sink:<index>". It returns when in is closed or ctx ends; a
+// sink that waits (a full outbox) waits no longer than ctx, and a decision
+// the outbox could not take by then goes to no later sink (counted under
+// "decisions", shutdown): put the outbox first.
 func Run(ctx context.Context, clock av.Clock, in <-chan *av.Decision, sinks []Sink, drops *av.Drops, log *slog.Logger) error {
 	failing := make([]bool, len(sinks))
 	for {
@@ -117,7 +127,23 @@ func Run(ctx context.Context, clock av.Clock, in <-chan *av.Decision, sinks []Si
 				return fmt.Errorf("encode decision: %w", err) // a bug: decisions hold only plain numbers
 			}
 			for i, s := range sinks {
-				err := s.WriteDecision(d, payload)
+				var err error
+				if cs, ok := s.(contextSink); ok {
+					err = cs.WriteDecisionContext(ctx, d, payload)
+					if errors.Is(err, ErrOutboxFull) {
+						// Not in the outbox, so in no later sink either
+						// (--decisions holds only what the outbox kept):
+						// dropped at shutdown, as if still queued.
+						drops.Add("decisions", av.DropShutdown, 1)
+						if !failing[i] {
+							log.Error("outbox full at shutdown: decisions dropped; counting them", "err", err)
+						}
+						failing[i] = true
+						break
+					}
+				} else {
+					err = s.WriteDecision(d, payload)
+				}
 				if err != nil {
 					drops.Add(av.StreamID("sink:"+strconv.Itoa(i)), av.DropSinkError, 1)
 					if !failing[i] {

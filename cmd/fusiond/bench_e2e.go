@@ -412,6 +412,13 @@ func runE2E(ctx context.Context, cfg *configs.Config, n int, mode e2eMode, durNS
 	for i := range n {
 		c := *cfg
 		c.Robot = fmt.Sprintf("bench%d", i)
+		// A bench never touches the robot's real outbox.
+		stateDir, err := os.MkdirTemp("", "fusiond-bench-state-")
+		if err != nil {
+			return e2eRun{}, err
+		}
+		defer os.RemoveAll(stateDir)
+		c.StateDir = stateDir
 		synthetic := allSynthetic(cfg)
 		if mode == e2eMax {
 			c.Pipeline.Overflow = "block" // lossless, as replay

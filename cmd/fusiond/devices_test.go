@@ -152,7 +152,7 @@ func runFor(t *testing.T, cfg *configs.Config, d time.Duration) ([]av.Decision, 
 func TestRunGStreamerCameraALSAMicrophone(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	fakeSoundCard(t, toneRaw(t, 5))
-	cfg, err := configs.Load("../../configs/fake-devices.yaml", []string{"fuse.decision_interval=250ms"})
+	cfg, err := configs.Load("../../configs/fake-devices.yaml", []string{"fuse.decision_interval=250ms", "state_dir=" + t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestRunBrokenSourcesKeepGoing(t *testing.T) {
 		{"unknown mic", []string{"microphones.0.device=no-such-mic"}, `available: 0 \"nul\"`, av.Audio},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := configs.Load("../../configs/fake-devices.yaml", append([]string{"fuse.decision_interval=250ms", "sync.max_wait=100ms"}, tc.sets...))
+			cfg, err := configs.Load("../../configs/fake-devices.yaml", append([]string{"fuse.decision_interval=250ms", "sync.max_wait=100ms", "state_dir=" + t.TempDir()}, tc.sets...))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -226,7 +226,7 @@ func TestRunCameraVanishes(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	fakeSoundCard(t, toneRaw(t, 5))
 	cfg, err := configs.Load("../../configs/fake-devices.yaml", []string{
-		"fuse.decision_interval=250ms", "sync.max_wait=100ms",
+		"fuse.decision_interval=250ms", "sync.max_wait=100ms", "state_dir=" + t.TempDir(),
 		// 15 frames (0.5 s) per opening, then the stream ends.
 		"cameras.0.pipeline=videotestsrc is-live=true num-buffers=15 pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 ! videoconvert ! video/x-raw,format=BGR ! appsink",
 	})
@@ -276,7 +276,7 @@ func TestRunClipConfigs(t *testing.T) {
 		{"clip-speech.yaml", []string{string(av.Video)}},
 	} {
 		t.Run(tc.config, func(t *testing.T) {
-			cfg, err := configs.Load("../../configs/"+tc.config, []string{"fuse.decision_interval=250ms"})
+			cfg, err := configs.Load("../../configs/"+tc.config, []string{"fuse.decision_interval=250ms", "state_dir=" + t.TempDir()})
 			if err != nil {
 				t.Fatal(err)
 			}

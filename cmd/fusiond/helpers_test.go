@@ -93,13 +93,16 @@ func subscribe(t *testing.T, port int) *subscriber {
 		}
 		time.Sleep(20 * time.Millisecond) // polling for a process to come up
 	}
-	_, err := s.nc.Subscribe("fusion.>", func(m *nats.Msg) {
-		s.mu.Lock()
-		s.msgs = append(s.msgs, m)
-		s.mu.Unlock()
-	})
-	if err != nil {
-		t.Fatal(err)
+	// What a reader may subscribe to (sinks/roles.go): not fusion.>.
+	for _, subj := range []string{"fusion.*.decision.>", "fusion.*.status", "fusion.*.sensor.>"} {
+		_, err := s.nc.Subscribe(subj, func(m *nats.Msg) {
+			s.mu.Lock()
+			s.msgs = append(s.msgs, m)
+			s.mu.Unlock()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := s.nc.Flush(); err != nil {
 		t.Fatal(err)

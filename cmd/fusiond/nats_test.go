@@ -105,12 +105,12 @@ func sameOnce(t *testing.T, published map[uint64]string, stored map[uint64]int) 
 func TestDaemonServerRestart(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	port := freePort(t)
-	e, err := sinks.StartEmbedded(sinks.EmbeddedConfig{Listen: "127.0.0.1:" + strconv.Itoa(port), StoreDir: t.TempDir()})
+	e, err := sinks.StartEmbedded(sinks.EmbeddedConfig{Listen: "127.0.0.1:" + strconv.Itoa(port), StoreDir: t.TempDir(), Users: robotUser})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Shutdown()
-	cfg := testConfig(t, "nats.url=nats://127.0.0.1:"+strconv.Itoa(port), "fuse.decision_interval=20ms",
+	cfg := testConfig(t, "nats.url=nats://127.0.0.1:"+strconv.Itoa(port), "nats.user=robot", "nats.password=pw", "fuse.decision_interval=20ms",
 		"nats.reconnect_wait=20ms", "nats.jetstream.ack_timeout=200ms", "nats.control=false")
 	jsonl := filepath.Join(t.TempDir(), "d.jsonl")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -162,7 +162,7 @@ func TestDaemonControlPlane(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	port := freePort(t)
 	cfg, err := configs.Parse("users.yaml", []byte("nats:\n  embedded:\n    users:\n      - {user: ops, password: s3cret}\n"),
-		[]string{"cameras.0.width=64", "cameras.0.height=48", "microphones.0.rate_hz=16000", "fuse.decision_interval=100ms", listenArg(port)})
+		[]string{"cameras.0.width=64", "cameras.0.height=48", "microphones.0.rate_hz=16000", "fuse.decision_interval=100ms", listenArg(port), "state_dir=" + t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +248,7 @@ func TestSIGTERMLosesNothingAcked(t *testing.T) {
 	port := freePort(t)
 	store := t.TempDir()
 	out := filepath.Join(t.TempDir(), "d.jsonl")
-	cmd := exec.Command(bin, "run", "--set", listenArg(port), "--set", "nats.embedded.store_dir="+store,
+	cmd := exec.Command(bin, "run", "--set", listenArg(port), "--set", "state_dir="+t.TempDir(), "--set", "nats.embedded.store_dir="+store,
 		"--set", "fuse.decision_interval=20ms", "--set", "log.format=text", "--decisions", out)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	gosync "sync"
 
 	"golang.org/x/sync/errgroup"
@@ -12,6 +13,8 @@ import (
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/ingest/mic"
+	"github.com/seed-4c364652/fusiond/ingest/retry"
 	"github.com/seed-4c364652/fusiond/sinks"
 	avsync "github.com/seed-4c364652/fusiond/sync"
 )
@@ -96,7 +99,36 @@ func newPipeline(cfg *configs.Config, clock av.Clock, sinkList []sinks.Sink, log
 	p.merged = make(chan av.Sample, capacity)
 	p.bundles = av.NewQueue[*av.Bundle]("bundles", capacity, av.Block, nil)
 	p.decisions = av.NewQueue[*av.Decision]("decisions", capacity, av.Block, nil)
+	declareDrops(p.drops, cfg, overflow, len(sinkList))
 	return p, nil
+}
+
+// declareDrops makes every drop counter that can move exist at zero from
+// the start (fusiond_drops_total, the status, recordings): per stream,
+// the reasons capture, sync and shutdown count; per stage queue, shutdown;
+// per sink, sink_error.
+func declareDrops(d *av.Drops, cfg *configs.Config, overflow av.Overflow, sinks int) {
+	stream := []av.DropReason{av.DropShutdown, av.DropLate, av.DropOutOfOrder, av.DropWrongKind}
+	if overflow == av.DropOldest {
+		stream = append(stream, av.DropQueueFull)
+	}
+	for _, c := range cfg.Cameras {
+		d.Declare(av.StreamID(c.Name), stream...)
+		if c.Source != "synthetic" && c.Source != "file" {
+			d.Declare(av.StreamID(c.Name), retry.DropDeviceError)
+		}
+	}
+	for _, m := range cfg.Microphones {
+		d.Declare(av.StreamID(m.Name), stream...)
+		if m.Source == "portaudio" {
+			d.Declare(av.StreamID(m.Name), retry.DropDeviceError, mic.DropInputOverflow)
+		}
+	}
+	d.Declare("bundles", av.DropShutdown)
+	d.Declare("decisions", av.DropShutdown, av.DropHeadError)
+	for i := range sinks {
+		d.Declare(av.StreamID("sink:"+strconv.Itoa(i)), av.DropSinkError)
+	}
 }
 
 // run runs the pipeline until ctx ends, then drains: sources stop at once,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/recording"
+	"github.com/seed-4c364652/fusiond/sinks"
 )
 
 func cmdRecord(args []string, stdout, stderr io.Writer) int {
@@ -139,8 +141,9 @@ func recordedStreams(cfg *configs.Config) []recording.Stream {
 }
 
 // ErrRecording is returned when a recording is started twice, stopped
-// when none runs, or asked of the control plane outside its rights.
-var ErrRecording = errors.New("recording")
+// when none runs, or asked of the control plane outside its rights; it
+// answers 409 on the control plane.
+var ErrRecording = &sinks.CodeError{Code: 409, Msg: "recording"}
 
 // start starts the operator's recording to path (created or truncated; a
 // FIFO must have a reader).
@@ -222,7 +225,7 @@ func (r *recorder) startWith(path string, operator bool, open func() (*os.File, 
 			}
 		}()
 		r.log.Error("recording not started: opening the file did not finish in time (a stalled disk?)", "path", path, "timeout", openTimeout)
-		return fmt.Errorf("%w: opening %s did not finish within %v (a stalled disk?)", ErrRecording, path, openTimeout)
+		return fmt.Errorf("recording: opening %s did not finish within %v (a stalled disk?): %w", path, openTimeout, context.DeadlineExceeded)
 	}
 
 	wctx, unwatch := context.WithCancel(context.Background())
@@ -298,7 +301,7 @@ func (r *recorder) stopIf(operator bool) (recordingStats, error) {
 		return recordingStats{}, fmt.Errorf("%w: not recording", ErrRecording)
 	case s.operator && !operator:
 		r.mu.Unlock()
-		return recordingStats{}, fmt.Errorf("%w: the recording to %s was started by the operator (--record); it ends with fusiond, not over the control plane", ErrRecording, s.path)
+		return recordingStats{}, fmt.Errorf("%w: the recording to %s was started by the operator (--record); it ends with fusiond, not over the control plane", sinks.ErrForbidden, s.path)
 	}
 	r.cur = nil
 	r.mu.Unlock()
@@ -406,7 +409,7 @@ func (r *recorder) StartRecording(ctx context.Context, req []byte) (any, error) 
 	}
 	if len(req) > 0 {
 		if err := json.Unmarshal(req, &body); err != nil {
-			return nil, fmt.Errorf("record.start: want {\"path\": \"NAME.mcap\"}: %w", err)
+			return nil, fmt.Errorf("record.start: %w: want {\"path\": \"NAME.mcap\"}: %w", sinks.ErrBadRequest, err)
 		}
 	}
 	name := body.Path
@@ -414,7 +417,7 @@ func (r *recorder) StartRecording(ctx context.Context, req []byte) (any, error) 
 		name = fmt.Sprintf("%s-%s.mcap", r.cfg.Robot, time.Unix(0, r.clock.Now()).UTC().Format("20060102-150405"))
 	}
 	if !recordName.MatchString(name) {
-		return nil, fmt.Errorf("%w: record.start: %q is not a bare file name (letters, digits, '.', '_', '-'; no directories): recordings go into record.dir", ErrRecording, name)
+		return nil, fmt.Errorf("record.start: %w: %q is not a bare file name (letters, digits, '.', '_', '-'; no directories): recordings go into record.dir", sinks.ErrBadRequest, name)
 	}
 	dir, err := recordDir(r.cfg)
 	if err != nil {
@@ -434,7 +437,12 @@ func (r *recorder) StartRecording(ctx context.Context, req []byte) (any, error) 
 		// (a symlink included), the root refuses to leave dir.
 		return root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o640)
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrExist): // the name is taken: 409
+		return nil, fmt.Errorf("%w: %w", sinks.ErrConflict, err)
+	case errors.Is(err, syscall.ELOOP): // a symlink: 403
+		return nil, fmt.Errorf("%w: %w", sinks.ErrForbidden, err)
+	case err != nil:
 		return nil, err
 	}
 	return map[string]string{"path": path}, nil

@@ -354,7 +354,7 @@ func TestShutdownIsBounded(t *testing.T) {
 					}
 				}
 			}
-			cmd := exec.Command(bin, "run", c.flag, fifo, "--set", "nats.embedded.listen=", "--set", "metrics.listen=",
+			cmd := exec.Command(bin, "run", c.flag, fifo, "--set", "state_dir="+t.TempDir(), "--set", "nats.embedded.listen=", "--set", "metrics.listen=",
 				"--set", "pipeline.drain_timeout=500ms", "--set", "fuse.decision_interval=50ms",
 				"--set", "cameras.0.width=64", "--set", "cameras.0.height=48")
 			stderr := &avtest.LogBuffer{}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -82,7 +83,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 // control plane), pipeline, drain, then NATS down in order: status stops,
 // the outbox waits for the last acks, the control plane stops, the
 // connection flushes and closes, the embedded server shuts down.
+//
+// Shutdown is bounded: from the moment ctx ends, everything (drain, last
+// acks, flush) fits in pipeline.drain_timeout plus a second; decisions not
+// acked by then stay in the outbox file for the next start.
 func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files daemonFiles, log *slog.Logger) error {
+	// The outbox comes first: a decision is in the outbox file before it
+	// is written to --decisions or anywhere else.
 	var sinkList []sinks.Sink
 	var jsonl []*sinks.JSONLFile // closed, and checked, at the end
 	if files.decisions != "" {
@@ -91,8 +98,15 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 			return err
 		}
 		defer j.Close()
-		sinkList = append(sinkList, j)
 		jsonl = append(jsonl, j)
+	}
+	var outboxDir string
+	if cfg.NATS.JetStream.Enabled {
+		state, err := cfg.StatePath()
+		if err != nil {
+			return err
+		}
+		outboxDir = filepath.Join(state, "outbox")
 	}
 
 	signer, err := loadSigner(cfg, log)
@@ -157,6 +171,8 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 		outbox, err = sinks.NewJetStreamSink(nc, boot, sinks.OutboxConfig{
 			Capacity: js.Outbox, Window: js.Window, AckTimeout: js.AckTimeout, EnsureLog: ensure, Clock: clock, Log: log,
 			Signer: signer,
+			Dir:    outboxDir, SyncInterval: js.OutboxSync, MaxBytes: js.OutboxMaxBytes,
+			Stream: lc.StreamConfig().Name, Domain: js.Domain,
 		})
 		if err != nil {
 			return err
@@ -166,6 +182,9 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 		sinkList = append(sinkList, outbox)
 	} else {
 		sinkList = append(sinkList, sinks.NewNATSSink(nc, boot).SignWith(signer))
+	}
+	for _, j := range jsonl {
+		sinkList = append(sinkList, j)
 	}
 
 	rec := newRecorder(cfg, clock, log)
@@ -182,7 +201,11 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 	}
 	if err != nil {
 		if outbox != nil {
-			outbox.Close(context.Background())
+			// Nothing new was published: what it read back stays in
+			// its file; do not wait for acks.
+			done, cancel := context.WithCancel(context.Background())
+			cancel()
+			outbox.Close(done)
 		}
 		return err
 	}
@@ -253,7 +276,22 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 			return st
 		})
 	}()
+	// shutdown ends drain_timeout after ctx does (or after the pipeline
+	// ends on its own): the last acks and the flush fit in it.
+	shutdown, endShutdown := context.WithCancel(context.Background())
+	defer endShutdown()
+	stopAfter := func() {
+		go func() {
+			if clock.WaitUntil(shutdown, clock.Now()+int64(cfg.Pipeline.DrainTimeout)) == nil {
+				endShutdown()
+			}
+		}()
+	}
+	stopWatch := context.AfterFunc(ctx, stopAfter)
 	err = p.run(ctx)
+	if stopWatch() { // the pipeline ended before ctx
+		stopAfter()
+	}
 	stopStatus()
 	<-statusDone
 	<-sensorsDone
@@ -275,20 +313,19 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 
 	if outbox != nil {
 		// Every decision the pipeline produced is in the outbox: wait for
-		// JetStream to ack them (re-sending as needed) before closing.
-		actx, cancel := context.WithTimeout(context.Background(), cfg.Pipeline.DrainTimeout+cfg.NATS.JetStream.AckTimeout)
-		if cerr := outbox.Close(actx); cerr != nil {
+		// JetStream to ack them (re-sending as needed) until the shutdown
+		// deadline; the rest stays in the outbox file.
+		if cerr := outbox.Close(shutdown); cerr != nil {
 			log.Error("decisions not acked by JetStream at shutdown", "err", cerr, "outbox", outbox.Stats())
 		} else {
 			log.Info("every decision acked by JetStream", "outbox", outbox.Stats())
 		}
-		cancel()
 	}
 	if svc != nil {
 		svc.Stop()
 	}
 	endLease()
-	link.close()
+	link.closeBy(shutdown)
 	if cause := context.Cause(ctx); errors.Is(cause, sinks.ErrLeaseHeld) {
 		err = cause
 	}
@@ -362,12 +399,15 @@ func (l *natsLink) report() sinks.NATSReport {
 
 // close flushes and closes the connection, then shuts the embedded server
 // down. Safe to call twice.
-func (l *natsLink) close() {
+func (l *natsLink) close() { l.closeBy(context.Background()) }
+
+// closeBy is close with the flush bounded by ctx too.
+func (l *natsLink) closeBy(ctx context.Context) {
 	if l.closed {
 		return
 	}
 	l.closed = true
-	flushClose(l.nc, l.log)
+	flushClose(ctx, l.nc, l.log)
 	if l.embedded != nil {
 		l.embedded.Shutdown()
 	}
@@ -431,9 +471,11 @@ func openNATS(cfg configs.NATS, log *slog.Logger) (*natsLink, error) {
 	return l, nil
 }
 
-func flushClose(nc *nats.Conn, log *slog.Logger) {
+func flushClose(ctx context.Context, nc *nats.Conn, log *slog.Logger) {
 	if nc.IsConnected() {
-		if err := nc.FlushTimeout(2 * time.Second); err != nil {
+		fctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := nc.FlushWithContext(fctx); err != nil {
 			log.Warn("NATS flush at shutdown failed", "err", err)
 		}
 	} else if n, _ := nc.Buffered(); n > 0 {

@@ -34,7 +34,7 @@ func TestForgedDecisionMarkedByTail(t *testing.T) {
 	port := freePort(t)
 	cfg, err := configs.Parse("users.yaml", []byte("nats:\n  embedded:\n    users:\n      - {user: evil, password: evilpw, role: admin}\n      - {user: ops, password: opspw}\n"),
 		[]string{"cameras.0.width=64", "cameras.0.height=48", "microphones.0.rate_hz=16000", "fuse.decision_interval=100ms",
-			listenArg(port), "metrics.listen=", "nats.signing.key_file=" + filepath.Join(t.TempDir(), "k.nk")})
+			listenArg(port), "metrics.listen=", "nats.signing.key_file=" + filepath.Join(t.TempDir(), "k.nk"), "state_dir=" + t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestSecondDaemonRefused(t *testing.T) {
 	url := "nats://robot:urlS3cretpw@" + srv.Addr()
 	start := func(runFor string) (*exec.Cmd, *avtest.LogBuffer) {
 		logs := &avtest.LogBuffer{}
-		cmd := exec.Command(bin, "run", "--for", runFor, "--set", "nats.url="+url, "--set", "nats.embedded.listen=",
+		cmd := exec.Command(bin, "run", "--for", runFor, "--set", "state_dir="+t.TempDir(), "--set", "nats.url="+url, "--set", "nats.embedded.listen=",
 			"--set", "metrics.listen=", "--set", "fuse.decision_interval=100ms", "--set", "nats.lease.ttl=2s",
 			"--set", "log.format=text")
 		cmd.Stdout, cmd.Stderr = logs, logs

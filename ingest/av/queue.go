@@ -144,6 +144,19 @@ func (d *Drops) Add(stream StreamID, reason DropReason, n uint64) {
 	d.mu.Unlock()
 }
 
+// Declare makes the counters of stream for reasons exist (at zero if
+// new), so that snapshots, the status and the metrics show every counter
+// that can move before its first drop: an alert can tell "no drops" from
+// "not counted".
+func (d *Drops) Declare(stream StreamID, reasons ...DropReason) {
+	d.mu.Lock()
+	for _, r := range reasons {
+		k := DropKey{stream, r}
+		d.m[k] += 0
+	}
+	d.mu.Unlock()
+}
+
 // Get returns one counter.
 func (d *Drops) Get(stream StreamID, reason DropReason) uint64 {
 	d.mu.Lock()

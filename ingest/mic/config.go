@@ -66,3 +66,6 @@ func (c *Config) validate() error {
 	}
 	return nil
 }
+
+// DropInputOverflow counts buffers during which the device overflowed.
+const DropInputOverflow av.DropReason = "input_overflow"

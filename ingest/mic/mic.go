@@ -16,9 +16,6 @@ import (
 	"github.com/seed-4c364652/fusiond/ingest/av"
 )
 
-// DropInputOverflow counts buffers during which the device overflowed.
-const DropInputOverflow av.DropReason = "input_overflow"
-
 // poolCapacity bounds the free chunks a microphone keeps.
 const poolCapacity = 8
 
