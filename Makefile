@@ -25,7 +25,7 @@ demo: build
 	@scripts/demo.sh
 
 # Formatting, vet, then every test with the race detector.
-test: deps media peers node-deps natscli
+test: deps media peers node-deps natscli realbench
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
@@ -36,6 +36,9 @@ test: deps media peers node-deps natscli
 	@# The pure-Go build (-tags nosensors: no OpenCV, no PortAudio, no cgo).
 	CGO_ENABLED=0 $(GO) vet -tags nosensors ./ingest/... ./hardware ./cmd/fusiond
 	CGO_ENABLED=0 $(GO) build -tags nosensors -o /dev/null ./cmd/fusiond
+	@# The real-media benchmark (docs/DECISIONS.md), without the race
+	@# detector: the shipped head on the test split, its claims checked.
+	FUSIOND_REALBENCH=1 $(GO) test -count=1 -v -run '^TestRealMediaBenchmark$$' ./cmd/fusiond
 
 # Each fuzz target for FUZZTIME (default 30s).
 FUZZTIME ?= 30s

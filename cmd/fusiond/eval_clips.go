@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -179,7 +180,7 @@ func makeScene(split string, i int, seed uint64) *scene {
 		s.delayFrame = delayFor(-40 + float64(r.IntN(80)))
 	}
 	// Events must not overlap one another (one source).
-	slices.SortFunc(s.events, func(a, b sceneEvent) int { return cmpF(a.at, b.at) })
+	slices.SortFunc(s.events, func(a, b sceneEvent) int { return cmp.Compare(a.at, b.at) })
 	for j := 1; j < len(s.events); j++ {
 		if prev := s.events[j-1]; s.events[j].at < prev.at+prev.dur+0.3 {
 			s.events = slices.Delete(s.events, j, j+1)
@@ -187,16 +188,6 @@ func makeScene(split string, i int, seed uint64) *scene {
 		}
 	}
 	return s
-}
-
-func cmpF(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // yaml is the clip's fusiond config.
@@ -268,7 +259,7 @@ func (s *scene) labels() string {
 			}
 		}
 	}
-	slices.SortFunc(presence, func(a, b [2]float64) int { return cmpF(a[0], b[0]) })
+	slices.SortFunc(presence, func(a, b [2]float64) int { return cmp.Compare(a[0], b[0]) })
 	var merged [][2]float64
 	for _, p := range presence {
 		if n := len(merged); n > 0 && p[0] <= merged[n-1][1] {

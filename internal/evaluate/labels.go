@@ -3,6 +3,7 @@ package evaluate
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -141,7 +142,7 @@ func ReadLabels(path string) (*Labels, error) {
 func WriteLabels(w io.Writer, ls *Labels) error {
 	segs := slices.Clone(ls.Segments)
 	slices.SortStableFunc(segs, func(a, b Label) int {
-		if c := compareFloat(a.Start, b.Start); c != 0 {
+		if c := cmp.Compare(a.Start, b.Start); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Kind, b.Kind)
@@ -156,16 +157,6 @@ func WriteLabels(w io.Writer, ls *Labels) error {
 	}
 	_, err := w.Write(b.Bytes())
 	return err
-}
-
-func compareFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // At returns the segment of kind that covers most of [t0, t1) seconds, if

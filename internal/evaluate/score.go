@@ -1,6 +1,7 @@
 package evaluate
 
 import (
+	"cmp"
 	"math"
 	"slices"
 
@@ -23,19 +24,7 @@ var Kinds = fuse.DecisionKinds
 // speech and sound_event are heard, motion is seen, presence is seen or
 // heard, speaker needs both (a voice and the face that speaks it). A label
 // of a kind the run cannot sense is skipped, not scored.
-func Senses(kind string, audio, video bool) bool {
-	switch kind {
-	case fuse.KindSpeech, fuse.KindSoundEvent:
-		return audio
-	case fuse.KindMotion:
-		return video
-	case fuse.KindPresence:
-		return audio || video
-	case fuse.KindSpeaker:
-		return audio && video
-	}
-	return false
-}
+func Senses(kind string, audio, video bool) bool { return fuse.Sensed(kind, audio, video) }
 
 // Run is one input run through the pipeline under one configuration.
 type Run struct {
@@ -145,20 +134,10 @@ func Score(r *Run) *Result {
 		}
 		// Publication order is time order per kind; a stable sort keeps
 		// it so for equal times (the later decision wins).
-		slices.SortStableFunc(tl, func(a, b *av.Decision) int { return cmpInt(a.TimeNS, b.TimeNS) })
+		slices.SortStableFunc(tl, func(a, b *av.Decision) int { return cmp.Compare(a.TimeNS, b.TimeNS) })
 		res.Kinds = append(res.Kinds, scoreKind(r, kind, tl, steps))
 	}
 	return res
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func scoreKind(r *Run, kind string, tl timeline, steps int) KindResult {
