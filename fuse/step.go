@@ -5,7 +5,7 @@ import "math"
 // DefaultStepWindowNS is the span of bundles a frame-rate decision step
 // reads: long enough to hold a few VAD frames and a syllable, short enough
 // that an onset shows within a few frames.
-const DefaultStepWindowNS = 250_000_000
+const DefaultStepWindowNS = 100_000_000
 
 // bundleEvidence is what one bundle adds to the decision steps: its audio
 // and visual measurements, with which of them it had.

@@ -15,7 +15,7 @@ import (
 // sound can tell is never claimed without sound, a frozen image has no
 // motion and nobody speaking, a tone is never speech, a mono microphone
 // hears speech as a stereo one does, and speech on the real recordings
-// is found (F1 ≥ 0.85, onsets p95 ≤ 200 ms). BENCHMARKS.md carries the
+// is found (F1 ≥ 0.85, onsets p95 ≤ 200 ms, ends p95 ≤ 300 ms). BENCHMARKS.md carries the
 // figures, with those it does not meet yet.
 func TestRealMediaBenchmark(t *testing.T) {
 	if os.Getenv("FUSIOND_REALBENCH") == "" {
@@ -51,8 +51,9 @@ func TestRealMediaBenchmark(t *testing.T) {
 	}
 	// Speech on the real recordings (the audio-only clips).
 	speech := row("wav", "fused", "speech")
-	if f1(speech) < 0.85 || speech.OnsetLatency == nil || speech.OnsetLatency.P95MS > 200 {
-		t.Errorf("speech on real recordings: F1 %.3f, onsets %+v; want F1 ≥ 0.85, p95 ≤ 200 ms", f1(speech), speech.OnsetLatency)
+	if f1(speech) < 0.85 || speech.OnsetLatency == nil || speech.OnsetLatency.P95MS > 200 || speech.EndLatency == nil || speech.EndLatency.P95MS > 300 {
+		t.Errorf("speech on real recordings: F1 %.3f, onsets %+v, ends %+v; want F1 ≥ 0.85, onsets p95 ≤ 200 ms, ends p95 ≤ 300 ms",
+			f1(speech), speech.OnsetLatency, speech.EndLatency)
 	}
 	if d := f1(row("wav-mono", "fused", "speech")) - f1(speech); d > 0.05 || d < -0.05 {
 		t.Errorf("mono vs stereo speech F1 differ by %.3f", d)
@@ -82,8 +83,8 @@ func TestRealMediaBenchmark(t *testing.T) {
 			t.Errorf("%s: fused F1 %.3f below the better single modality %.3f", kind, fused, best)
 		}
 	}
-	t.Logf("not yet met, reported: speaker active %.1f%% with the audio 500 ms late vs %.1f%% in sync; speech ends p95 %v",
-		100*row("shift500", "fused", "speaker").ActiveFraction, 100*row("original", "fused", "speaker").ActiveFraction, speech.EndLatency)
+	t.Logf("not yet met, reported: speaker active %.1f%% with the audio 500 ms late vs %.1f%% in sync (want at most half)",
+		100*row("shift500", "fused", "speaker").ActiveFraction, 100*row("original", "fused", "speaker").ActiveFraction)
 }
 
 // testWriter writes to the test log.
