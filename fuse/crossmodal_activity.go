@@ -1,6 +1,10 @@
 package fuse
 
-import "github.com/seed-4c364652/fusiond/ingest/av"
+import (
+	"math"
+
+	"github.com/seed-4c364652/fusiond/ingest/av"
+)
 
 // FrameFeatures computes per-frame visual features outside package fuse
 // (fuse/vision, which needs cgo, implements it), for Activity to publish.
@@ -21,6 +25,9 @@ type visualSummary struct {
 	sync     *Synchrony
 	lastZ    float64 // this frame's synchrony score, when haveZ
 	haveZ    bool
+	// The last bundle's audio level (dBFS, floored at -70), for its change.
+	prevLevel     float64
+	havePrevLevel bool
 }
 
 func (s *visualSummary) init(cfg ActivityConfig) error {
@@ -75,12 +82,21 @@ func (s *visualSummary) push(b *av.Bundle, af *audioSummary) {
 		return
 	}
 	mouth, haveMouth := s.frame["mouth_motion"]
-	var level float64
+	// A moving mouth goes with a changing voice: mouth motion (a rate of
+	// change) is set against the level's change, which peaks sharply at
+	// the true lag where the level itself is broad.
+	var change float64
 	haveLevel := cur != nil && cur.Has(FeatRMSDBFS)
 	if haveLevel {
-		level = cur.RMSDBFS
+		level := max(cur.RMSDBFS, -70)
+		if s.havePrevLevel {
+			change = min(math.Abs(level-s.prevLevel), 20)
+		}
+		s.prevLevel, s.havePrevLevel = level, true
+	} else {
+		s.havePrevLevel = false
 	}
-	s.sync.Push(mouth, level, haveMouth && haveLevel)
+	s.sync.Push(mouth, change, haveMouth && haveLevel)
 	if z, lag, ok := s.sync.Score(); ok {
 		s.last["av_sync_z"], s.last["av_sync_lag_ms"] = z, lag
 		s.lastZ, s.haveZ = z, true

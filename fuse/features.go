@@ -63,7 +63,7 @@ var FeatureTable = []FeatureInfo{
 	{"mouth_motion", "grey levels", "[0, 255]", "one frame against the previous, at 320 px wide", "mean absolute luma change of the speaker candidate's mouth region (middle half of its width, 65–95 % of its height) between its tracked boxes in this frame and the last (so head movement is followed), minus the same over its upper face (15–45 %); ≥ 0", "vision.Extractor"},
 
 	// Cross-modal.
-	{"av_sync_z", "z-score", "[-10, 10]", "last 4 s of bundles, lag search ±200 ms", "best lagged correlation of mouth motion with audio energy, as a z-score against the same correlation with the audio shifted by ≥ 1 s; missing until the window is full or either series is flat", "fuse.Synchrony"},
+	{"av_sync_z", "z-score", "[-10, 10]", "last 4 s of bundles, lag search ±200 ms", "best lagged correlation of mouth motion with the change of the audio level between bundles (dB, floored at -70 dBFS; both are rates of change, so the correlation peaks sharply at the true lag), as a z-score against the same correlation with the audio shifted by ≥ 1 s; missing until the window is full or either series is flat", "fuse.Synchrony"},
 	{"av_sync_lag_ms", "ms", "[-200, 200]", "as av_sync_z", "the lag of the best correlation, positive when audio follows the mouth", "fuse.Synchrony"},
 	{"av_bearing_agreement", "likelihood", "[0, 1]", "the current bundle", "exp(−Δ²/2σ²) between the sound's bearing and the face's bearing, σ² the sum of their variances", "fuse.BearingAgreement"},
 }
