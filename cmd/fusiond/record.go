@@ -68,6 +68,7 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 		if _, serr := rec.stop(); err == nil {
 			err = serr
 		}
+		rec.wait()
 		if err == nil {
 			err = rec.err()
 		}
@@ -102,6 +103,7 @@ type recorder struct {
 	signingKey string
 
 	mu       gosync.RWMutex // the tap and the sinks read cur; start and stop change it
+	watching gosync.WaitGroup // the sessions' watch goroutines (wait)
 	cur      *session
 	starting bool  // a start is opening its file, outside mu
 	failed   error // the first failure of the operator's recording
@@ -234,7 +236,7 @@ func (r *recorder) startWith(path string, operator bool, open func() (*os.File, 
 	r.mu.Lock()
 	r.cur = s
 	r.mu.Unlock()
-	go r.watch(wctx, s)
+	r.watching.Go(func() { r.watch(wctx, s) })
 	if operator {
 		r.log.Info("recording", "path", path, "compression", rc.Compression)
 	} else {
@@ -275,6 +277,10 @@ func (r *recorder) watch(ctx context.Context, s *session) {
 	}
 	r.finish(s)
 }
+
+// wait returns when every session's watcher has ended: after stop, and
+// after a recording that ended on its own has been finished (and logged).
+func (r *recorder) wait() { r.watching.Wait() }
 
 // recordingStats is what stopping a recording reports.
 type recordingStats struct {

@@ -214,6 +214,7 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 		if rec.recording() {
 			rec.stop()
 		}
+		rec.wait()
 	}()
 	if outbox != nil {
 		outbox.CountDropsIn(p.drops)
