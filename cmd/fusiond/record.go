@@ -102,7 +102,7 @@ type recorder struct {
 	// "signing_key"); empty when they are not signed.
 	signingKey string
 
-	mu       gosync.RWMutex // the tap and the sinks read cur; start and stop change it
+	mu       gosync.RWMutex   // the tap and the sinks read cur; start and stop change it
 	watching gosync.WaitGroup // the sessions' watch goroutines (wait)
 	cur      *session
 	starting bool  // a start is opening its file, outside mu
