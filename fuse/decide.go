@@ -81,6 +81,10 @@ type Decider struct {
 	rel   [2]float64 // this step's audio and video reliability
 	x     []float32
 	inX   []float64 // Inputs.X of the last step
+	in    Inputs    // the last step's inputs
+	// bearingFn is d.bearing, made once (a method value per step would
+	// allocate).
+	bearingFn func(*KindState, string, *Inputs)
 }
 
 var mods = []string{ModAudio, ModVideo, ModAudioVideo}
@@ -103,6 +107,7 @@ func NewDecider(cfg DecideConfig) (*Decider, error) {
 	}
 	d := &Decider{cfg: cfg, head: h, track: t, x: make([]float32, len(HeadFeatures)), inX: make([]float64, len(HeadFeatures))}
 	d.out[0] = make([]HeadScore, len(DecisionKinds))
+	d.bearingFn = d.bearing
 	return d, nil
 }
 
@@ -302,7 +307,8 @@ func (d *Decider) xBearing(x float64) float64 {
 // slice, valid until the next Step), with Transition set for the kinds to
 // publish.
 func (d *Decider) Step(ev map[string]float64, missing []string, timeNS int64) ([]KindState, error) {
-	in := d.features(ev, missing, timeNS)
+	d.in = d.features(ev, missing, timeNS)
+	in := &d.in // the Decider's own: the tracker reads it, and a local would escape
 	for i, f := range HeadFeatures {
 		d.x[i] = float32(in.X[i] * in.reliability(f.Modality))
 	}
@@ -311,7 +317,7 @@ func (d *Decider) Step(ev map[string]float64, missing []string, timeNS int64) ([
 	if err := d.head.Eval(d.rows[:], d.out[:]); err != nil {
 		return nil, err
 	}
-	return d.track.Step(d.out[0], &in, missing, timeNS, d.bearing), nil
+	return d.track.Step(d.out[0], in, missing, timeNS, d.bearingFn), nil
 }
 
 // bearing sets a kind's bearing from the inputs.

@@ -32,16 +32,8 @@ func (f *fakeRecorder) StopRecording(context.Context) (any, error) {
 
 func TestControlPlane(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	e, err := StartEmbedded(EmbeddedConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Shutdown()
-	nc, err := e.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	_, nc, done := startEmbeddedConn(t)
+	defer done()
 	for _, withRec := range []bool{false, true} {
 		rec := &fakeRecorder{}
 		cfg := ControlConfig{Robot: "r7", Version: "v1.2.3",
@@ -105,16 +97,8 @@ func TestControlPlane(t *testing.T) {
 // dropped and reported; the service keeps answering.
 func TestControlPlaneFlood(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	e, err := StartEmbedded(EmbeddedConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Shutdown()
-	nc, err := e.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	e, nc, done := startEmbeddedConn(t)
+	defer done()
 	gate := make(chan struct{})
 	var once sync.Once
 	open := func() { once.Do(func() { close(gate) }) }

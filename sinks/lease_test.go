@@ -17,16 +17,8 @@ import (
 // releases, or stops renewing for the TTL, the lease can be taken.
 func TestLeaseOneDaemonPerRobot(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	e, err := StartEmbedded(EmbeddedConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Shutdown()
-	nc, err := e.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	_, nc, done := startEmbeddedConn(t)
+	defer done()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	ttl := time.Second
@@ -40,7 +32,7 @@ func TestLeaseOneDaemonPerRobot(t *testing.T) {
 	go func() { aDone <- a.Run(runCtx) }()
 
 	b := NewLease(nc, LeaseConfig{Robot: "r", BootID: "bootb", TTL: ttl})
-	err = b.Acquire(ctx)
+	err := b.Acquire(ctx)
 	if !errors.Is(err, ErrLeaseHeld) || !strings.Contains(err.Error(), "boota") {
 		t.Fatalf("second daemon: %v", err)
 	}

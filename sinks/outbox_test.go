@@ -219,16 +219,8 @@ func TestRestartExternalExactlyOnce(t *testing.T) {
 // a lost ack do) stores each once.
 func TestResendIsDeduplicated(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	e, err := StartEmbedded(EmbeddedConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Shutdown()
-	nc, err := e.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	_, nc, done := startEmbeddedConn(t)
+	defer done()
 	cfg := LogConfig{Robot: "r"}
 	if cfg.StreamConfig().Duplicates < 2*time.Minute {
 		t.Fatal("duplicate window under 2 minutes")

@@ -51,16 +51,8 @@ func TestSigningKeyFile(t *testing.T) {
 // no signature) is rejected by a verifying subscriber.
 func TestSignedDecisionsVerify(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	e, err := StartEmbedded(EmbeddedConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Shutdown()
-	nc, err := e.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	_, nc, done := startEmbeddedConn(t)
+	defer done()
 	signer, err := LoadOrCreateSigningKey(filepath.Join(t.TempDir(), "k.nk"))
 	if err != nil {
 		t.Fatal(err)

@@ -201,16 +201,8 @@ func TestSubjects(t *testing.T) {
 
 func TestStatusIsPublished(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	e, err := StartEmbedded(EmbeddedConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Shutdown()
-	nc, err := e.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	_, nc, closeServer := startEmbeddedConn(t)
+	defer closeServer()
 	sub, _ := nc.SubscribeSync(StatusSubject("r"))
 	nc.Flush()
 	clock := av.NewVirtualClock(0)
@@ -224,6 +216,7 @@ func TestStatusIsPublished(t *testing.T) {
 	// Advance the clock until a status comes: RunStatus reads the clock
 	// once when it starts, which may be before or after any one step.
 	var m *nats.Msg
+	var err error
 	avtest.Poll(t, "a status message", func() bool {
 		clock.Advance(1000)
 		m, err = sub.NextMsg(10 * time.Millisecond)
@@ -235,5 +228,25 @@ func TestStatusIsPublished(t *testing.T) {
 	json.Unmarshal(m.Data, &st)
 	if st.Schema != StatusSchema || st.Robot != "r" || st.TimeNS < 1000 || len(st.Drops) != 1 || st.Drops[0].Count != 2 {
 		t.Fatalf("status %s", m.Data)
+	}
+}
+
+// startEmbeddedConn starts an embedded server with the defaults and
+// connects the daemon's own (admin) client; done closes both. Call it
+// after deferring goleak.VerifyNone, and defer done, so they close first.
+func startEmbeddedConn(t *testing.T) (*Embedded, *nats.Conn, func()) {
+	t.Helper()
+	e, err := StartEmbedded(EmbeddedConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := e.Connect()
+	if err != nil {
+		e.Shutdown()
+		t.Fatal(err)
+	}
+	return e, nc, func() {
+		nc.Close()
+		e.Shutdown()
 	}
 }

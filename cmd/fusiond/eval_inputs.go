@@ -417,7 +417,7 @@ func collectSteps(inputs []evalInput, sets []string, log *slog.Logger) ([]stepSa
 				continue
 			}
 			for _, k := range evaluate.Kinds {
-				if !evaluate.Senses(k, r.audio, r.video) {
+				if !fuse.Sensed(k, r.audio, r.video) {
 					s.Skip[k] = true
 					continue
 				}

@@ -87,7 +87,7 @@ func train(steps []stepSample) (*fuse.Model, error) {
 		for _, st := range steps {
 			if d == nil || st.Clip != clip {
 				var err error
-				if d, err = fuse.NewDecider(evalDecideConfig(nil, st.HFOVDeg)); err != nil {
+				if d, err = fuse.NewDecider(featureConfig(st.HFOVDeg)); err != nil {
 					return nil, err
 				}
 				clip = st.Clip
@@ -346,11 +346,12 @@ func solve(m [][]float64, p int) []float64 {
 	return x
 }
 
-// evalDecideConfig is the decision config train fits the features with:
-// the defaults of configs/default.yaml.
-func evalDecideConfig(m *fuse.Model, hfov float64) fuse.DecideConfig {
+// featureConfig is a decision config for computing head features
+// (Decider.Features): only the camera's field of view matters to them;
+// the thresholds are placeholders the features never read.
+func featureConfig(hfov float64) fuse.DecideConfig {
 	if !(hfov > 0 && hfov < 180) {
 		hfov = 60
 	}
-	return fuse.DecideConfig{Model: m, OnConfidence: 0.6, OffConfidence: 0.4, MinOffNS: 150e6, ChangeBearingDeg: 15, HFOVDeg: hfov, HeartbeatNS: 5e9}
+	return fuse.DecideConfig{OnConfidence: 0.6, OffConfidence: 0.4, HFOVDeg: hfov}
 }

@@ -20,12 +20,6 @@ const OnsetGraceNS = 1_000_000_000
 // Kinds are the decision kinds scored (activity is not).
 var Kinds = fuse.DecisionKinds
 
-// Senses reports whether a run with the given modalities can sense kind:
-// speech and sound_event are heard, motion is seen, presence is seen or
-// heard, speaker needs both (a voice and the face that speaks it). A label
-// of a kind the run cannot sense is skipped, not scored.
-func Senses(kind string, audio, video bool) bool { return fuse.Sensed(kind, audio, video) }
-
 // Run is one input run through the pipeline under one configuration.
 type Run struct {
 	Clip      string // the input's name
@@ -141,7 +135,7 @@ func Score(r *Run) *Result {
 }
 
 func scoreKind(r *Run, kind string, tl timeline, steps int) KindResult {
-	k := KindResult{Kind: kind, Steps: steps, Scored: Senses(kind, r.Audio, r.Video)}
+	k := KindResult{Kind: kind, Steps: steps, Scored: fuse.Sensed(kind, r.Audio, r.Video)}
 	var segs []Label
 	if r.Labels != nil {
 		for _, l := range r.Labels.Segments {

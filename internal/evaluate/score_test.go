@@ -114,20 +114,3 @@ func TestScoreSkipsWhatTheRunCannotSense(t *testing.T) {
 		t.Errorf("table:\n%s", b.String())
 	}
 }
-
-func TestSenses(t *testing.T) {
-	for _, c := range []struct {
-		kind         string
-		a, v, a0, v0 bool // senses with audio only, video only
-	}{
-		{"speech", true, false, true, false},
-		{"sound_event", true, false, true, false},
-		{"motion", false, true, false, true},
-		{"presence", true, true, true, true},
-		{"speaker", false, false, false, false},
-	} {
-		if Senses(c.kind, true, false) != c.a || Senses(c.kind, false, true) != c.v || !Senses(c.kind, true, true) {
-			t.Errorf("%s", c.kind)
-		}
-	}
-}
