@@ -4,7 +4,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"github.com/seed-4c364652/fusiond/redact"
+	"github.com/seed-4c364652/fusiond/internal/redact"
 	"os"
 	"reflect"
 	"regexp"

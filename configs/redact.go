@@ -3,7 +3,7 @@ package configs
 import (
 	"reflect"
 
-	"github.com/seed-4c364652/fusiond/redact"
+	"github.com/seed-4c364652/fusiond/internal/redact"
 )
 
 // Redacted returns a copy of c fit to leave the daemon (ctl.config,

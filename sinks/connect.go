@@ -10,7 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/seed-4c364652/fusiond/redact"
+	"github.com/seed-4c364652/fusiond/internal/redact"
 )
 
 // ExternalConfig says how to reach and authenticate to NATS servers that

@@ -7,7 +7,7 @@ import (
 	"os"
 
 	"github.com/seed-4c364652/fusiond/configs"
-	"github.com/seed-4c364652/fusiond/redact"
+	"github.com/seed-4c364652/fusiond/internal/redact"
 )
 
 // newLogger returns the daemon's logger: text on a terminal, JSON otherwise,

@@ -17,7 +17,7 @@ import (
 
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
-	"github.com/seed-4c364652/fusiond/redact"
+	"github.com/seed-4c364652/fusiond/internal/redact"
 	"github.com/seed-4c364652/fusiond/sinks"
 )
 
