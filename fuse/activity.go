@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/sinks/decision"
 )
 
 // ActivityConfig configures Activity.
@@ -264,16 +265,15 @@ func (a *Activity) Flush(emit func(*av.Decision)) {
 }
 
 func (a *Activity) decide(emit func(*av.Decision)) {
-	d := &av.Decision{
-		Schema:        av.DecisionSchema,
+	d := &av.Decision{Decision: decision.Decision{
+		Schema:        decision.Schema,
 		Robot:         a.cfg.Robot,
 		Kind:          KindActivity,
 		TimeNS:        a.lastTimeNS,
 		Contributions: map[string]float64{"prior": a.cfg.Prior},
 		Missing:       []string{},
 		Evidence:      map[string]float64{"bundles": float64(a.bundles)},
-		Stamps:        a.last,
-	}
+	}, Stamps: a.last}
 	logit := a.cfg.Prior
 	if a.motionN > 0 {
 		motion := a.motionSum / float64(a.motionN)
@@ -307,9 +307,9 @@ func (a *Activity) decide(emit func(*av.Decision)) {
 	d.Logit = logit
 	d.Confidence = sigmoid(logit)
 	d.Degraded = len(d.Missing) > 0
-	d.State = av.StateInactive
+	d.State = decision.StateInactive
 	if d.Confidence >= 0.5 {
-		d.State = av.StateActive
+		d.State = decision.StateActive
 	}
 	a.inInterval = false
 	a.motionSum, a.motionN, a.powerSum, a.powerN, a.coverageSum, a.bundles = 0, 0, 0, 0, 0, 0

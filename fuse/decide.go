@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/sinks/decision"
 )
 
 // DecideConfig configures Decider.
@@ -379,21 +380,20 @@ func (d *Decider) Observe(out []*av.Decision, robot string, ev map[string]float6
 }
 
 func (d *Decider) decision(robot string, missing []string, timeNS int64, stamps av.Stamps, s *KindState) *av.Decision {
-	x := &av.Decision{
-		Schema: av.DecisionSchema, Robot: robot, Kind: s.Kind, TimeNS: timeNS,
+	x := &av.Decision{Decision: decision.Decision{
+		Schema: decision.Schema, Robot: robot, Kind: s.Kind, TimeNS: timeNS,
 		Confidence: s.Confidence, Logit: s.Logit,
 		Contributions: map[string]float64{"prior": s.Contributions[0]},
 		Missing:       slices.Clone(missing),
 		Degraded:      len(missing) > 0,
 		Evidence:      map[string]float64{"transition": float64(s.Transition), "active": b2f(s.Active)},
-		Stamps:        stamps,
-		State:         av.StateInactive,
-	}
+		State:         decision.StateInactive,
+	}, Stamps: stamps}
 	switch {
 	case s.Unknown:
-		x.State = av.StateUnknown
+		x.State = decision.StateUnknown
 	case s.Active:
-		x.State = av.StateActive
+		x.State = decision.StateActive
 	}
 	if x.Missing == nil {
 		x.Missing = []string{}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/sinks/decision"
 )
 
 // models are the heads the properties must hold for: the shipped one and
@@ -138,7 +139,7 @@ func TestUnknownWhenSenseMissing(t *testing.T) {
 				}
 			}
 			for _, x := range ds {
-				unknown := x.State == av.StateUnknown
+				unknown := x.State == decision.StateUnknown
 				if unknown != !Sensed(x.Kind, !slices.Contains(missing, "audio"), !slices.Contains(missing, "video")) {
 					t.Fatalf("%s: decision %s state %s with missing %v", name, x.Kind, x.State, missing)
 				}

@@ -17,16 +17,17 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/sinks/decision"
 )
 
 // benchDecision is a realistic activity decision (the demo's fields).
 func benchDecision(seq uint64) *av.Decision {
-	return &av.Decision{Schema: av.DecisionSchema, Robot: "bench", Kind: "activity", Seq: seq, TimeNS: 1795755638492620365 + int64(seq)*500e6,
+	return &av.Decision{Decision: decision.Decision{Schema: decision.Schema, Robot: "bench", Kind: "activity", Seq: seq, TimeNS: 1795755638492620365 + int64(seq)*500e6,
 		Confidence: 0.927, Logit: 2.54, Contributions: map[string]float64{"audio": 1.5, "prior": 0, "video": 1.04},
 		Missing: []string{}, Evidence: map[string]float64{"audio_coverage": 1, "audio_level_dbfs": -30, "bundles": 15,
 			"motion_energy": 0.51, "motion_x": 0.62, "motion_y": 0.48},
 		LatencyNS: map[string]int64{"arrival_to_publish": 40924590, "arrival_to_sync": 23935, "capture_to_arrival": 210080,
-			"capture_to_publish": 41134670, "fuse_to_publish": 130705, "sync_to_fuse": 40769950}}
+			"capture_to_publish": 41134670, "fuse_to_publish": 130705, "sync_to_fuse": 40769950}}}
 }
 
 type pathResult struct {

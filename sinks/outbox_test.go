@@ -19,11 +19,12 @@ import (
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
 	"github.com/seed-4c364652/fusiond/sinks/client"
+	"github.com/seed-4c364652/fusiond/sinks/decision"
 )
 
 func testDecision(robot string, seq uint64) *av.Decision {
-	return &av.Decision{Schema: av.DecisionSchema, Robot: robot, Kind: "activity", Seq: seq, TimeNS: int64(seq) * 1e6,
-		Confidence: 0.5, Contributions: map[string]float64{"prior": 0}, Missing: []string{}, Evidence: map[string]float64{}}
+	return &av.Decision{Decision: decision.Decision{Schema: decision.Schema, Robot: robot, Kind: "activity", Seq: seq, TimeNS: int64(seq) * 1e6,
+		Confidence: 0.5, Contributions: map[string]float64{"prior": 0}, Missing: []string{}, Evidence: map[string]float64{}}}
 }
 
 func write(t testing.TB, s Sink, d *av.Decision) error {

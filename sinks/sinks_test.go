@@ -17,6 +17,7 @@ import (
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
+	"github.com/seed-4c364652/fusiond/sinks/decision"
 )
 
 func TestEmbeddedInProcessOnly(t *testing.T) {
@@ -161,8 +162,8 @@ func TestRunEncodesOnceAndCountsFailures(t *testing.T) {
 	bad := &failingSink{}
 	in := make(chan *av.Decision, 3)
 	for i := range 3 {
-		in <- &av.Decision{Schema: av.DecisionSchema, Robot: "r", Kind: "activity", Seq: uint64(i + 1),
-			Contributions: map[string]float64{"prior": 0}, Missing: []string{}, Evidence: map[string]float64{},
+		in <- &av.Decision{Decision: decision.Decision{Schema: decision.Schema, Robot: "r", Kind: "activity", Seq: uint64(i + 1),
+			Contributions: map[string]float64{"prior": 0}, Missing: []string{}, Evidence: map[string]float64{}},
 			Stamps: av.Stamps{10, 20, 30, 40}}
 	}
 	close(in)
@@ -211,7 +212,7 @@ func TestStatusIsPublished(t *testing.T) {
 	drops := av.NewDrops()
 	drops.Add("cam0", av.DropQueueFull, 2)
 	go func() {
-		done <- RunStatus(ctx, clock, 1000, nc, "r", func() Status { return Status{Drops: drops.Snapshot()} })
+		done <- RunStatus(ctx, clock, 1000, nc, "r", func() Status { return Status{Drops: DropCounts(drops.Snapshot())} })
 	}()
 	// Advance the clock until a status comes: RunStatus reads the clock
 	// once when it starts, which may be before or after any one step.

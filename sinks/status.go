@@ -7,27 +7,27 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/sinks/decision"
 )
 
 // StatusSchema names version 1 of the status message.
-const StatusSchema = "fusiond.status.v1"
+const StatusSchema = decision.StatusSchema
 
-// Status is what fusiond publishes on fusion.<robot>.status.
-type Status struct {
-	Schema string `json:"schema"`
-	Robot  string `json:"robot"`
-	TimeNS int64  `json:"time_ns"`
-	// Backend is the compute backend fusion runs on ("cpu", "cuda").
-	Backend string         `json:"backend"`
-	Drops   []av.DropCount `json:"drops"`
-	Queues  []QueueDepth   `json:"queues"`
-}
+// The status message (sinks/decision): what fusiond publishes on
+// fusion.<robot>.status, with one queue's fill and one drop counter in it.
+type (
+	Status     = decision.Status
+	QueueDepth = decision.QueueDepth
+	DropCount  = decision.DropCount
+)
 
-// QueueDepth is one queue's fill.
-type QueueDepth struct {
-	Name string `json:"name"`
-	Len  int    `json:"len"`
-	Cap  int    `json:"cap"`
+// DropCounts converts drop counters to the status message's form.
+func DropCounts(in []av.DropCount) []DropCount {
+	out := make([]DropCount, len(in))
+	for i, d := range in {
+		out[i] = DropCount{Stream: string(d.Stream), Reason: string(d.Reason), Count: d.Count}
+	}
+	return out
 }
 
 // RunStatus publishes snapshot() on the robot's status subject every

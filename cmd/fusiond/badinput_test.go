@@ -12,6 +12,7 @@ import (
 
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/sinks/decision"
 )
 
 // shortRecording records the demo sources for a second and returns the
@@ -99,9 +100,9 @@ func TestPlotExtremeTimestamps(t *testing.T) {
 	for i, ts := range []int64{math.MinInt64 + 1, -1, 1, math.MaxInt64} {
 		tl.sample(&av.Frame{Meta: av.Meta{Stream: tl.streams[0].name, Seq: uint64(i), CaptureNS: ts}})
 	}
-	tl.WriteDecision(&av.Decision{Kind: "activity", TimeNS: math.MaxInt64, Confidence: 0.5}, nil)
-	tl.WriteDecision(&av.Decision{Kind: "activity", TimeNS: math.MinInt64, Confidence: 1}, nil)
-	tl.WriteDecision(&av.Decision{Kind: "activity", TimeNS: 0, Confidence: 0}, nil)
+	tl.WriteDecision(&av.Decision{Decision: decision.Decision{Kind: "activity", TimeNS: math.MaxInt64, Confidence: 0.5}}, nil)
+	tl.WriteDecision(&av.Decision{Decision: decision.Decision{Kind: "activity", TimeNS: math.MinInt64, Confidence: 1}}, nil)
+	tl.WriteDecision(&av.Decision{Decision: decision.Decision{Kind: "activity", TimeNS: 0, Confidence: 0}}, nil)
 	tl.drops = []point{{math.MinInt64, 0}, {math.MaxInt64, 5}}
 
 	// Also a narrow span (1 ns) with points a second away: x is then 1e9
@@ -109,9 +110,9 @@ func TestPlotExtremeTimestamps(t *testing.T) {
 	narrow := newTimeline(cfg)
 	narrow.sample(&av.Frame{Meta: av.Meta{Stream: narrow.streams[0].name, Seq: 0, CaptureNS: 1e9}})
 	narrow.sample(&av.Frame{Meta: av.Meta{Stream: narrow.streams[0].name, Seq: 1, CaptureNS: 1e9 + 1}})
-	narrow.WriteDecision(&av.Decision{Kind: "activity", TimeNS: 0, Confidence: 0}, nil)
-	narrow.WriteDecision(&av.Decision{Kind: "activity", TimeNS: 1e9, Confidence: 1}, nil)
-	narrow.WriteDecision(&av.Decision{Kind: "activity", TimeNS: 3e18, Confidence: 1}, nil)
+	narrow.WriteDecision(&av.Decision{Decision: decision.Decision{Kind: "activity", TimeNS: 0, Confidence: 0}}, nil)
+	narrow.WriteDecision(&av.Decision{Decision: decision.Decision{Kind: "activity", TimeNS: 1e9, Confidence: 1}}, nil)
+	narrow.WriteDecision(&av.Decision{Decision: decision.Decision{Kind: "activity", TimeNS: 3e18, Confidence: 1}}, nil)
 
 	for _, tl := range []*timeline{tl, narrow} {
 		done := make(chan error, 2)

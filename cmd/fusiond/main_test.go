@@ -25,6 +25,7 @@ import (
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
 	"github.com/seed-4c364652/fusiond/sinks"
+	"github.com/seed-4c364652/fusiond/sinks/decision"
 )
 
 func testConfig(t testing.TB, sets ...string) *configs.Config {
@@ -82,7 +83,7 @@ func TestDaemonEndToEnd(t *testing.T) {
 		if !strings.HasPrefix(id, "demo-") || !strings.HasSuffix(id, "-"+strconv.FormatUint(d.Seq, 10)) {
 			t.Fatalf("Nats-Msg-Id %q for seq %d", id, d.Seq)
 		}
-		if m.Header.Get(sinks.HeaderSchema) != av.DecisionSchema || m.Header.Get(sinks.HeaderCaptureTime) != strconv.FormatInt(d.TimeNS, 10) {
+		if m.Header.Get(sinks.HeaderSchema) != decision.Schema || m.Header.Get(sinks.HeaderCaptureTime) != strconv.FormatInt(d.TimeNS, 10) {
 			t.Fatalf("headers %v", m.Header)
 		}
 		byID[id] = string(m.Data)

@@ -306,7 +306,7 @@ func (p *pipeline) discardLeftovers() {
 
 // status is the pipeline's state for fusion.<robot>.status.
 func (p *pipeline) status() sinks.Status {
-	st := sinks.Status{Backend: p.backend.Name(), Drops: p.drops.Snapshot()}
+	st := sinks.Status{Backend: p.backend.Name(), Drops: sinks.DropCounts(p.drops.Snapshot())}
 	for _, q := range p.captured {
 		st.Queues = append(st.Queues, sinks.QueueDepth{Name: q.Name, Len: q.Len(), Cap: q.Cap()})
 	}

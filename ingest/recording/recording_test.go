@@ -58,7 +58,8 @@ func record(t *testing.T, opts Options, samples []av.Sample) string {
 			t.Fatal("dropped with an ample queue")
 		}
 	}
-	d := &av.Decision{Seq: 1, TimeNS: t0, Stamps: av.Stamps{av.StagePublish: t0 + 5}}
+	d := &av.Decision{Stamps: av.Stamps{av.StagePublish: t0 + 5}}
+	d.Seq, d.TimeNS = 1, t0
 	if err := w.WriteDecision(d, []byte(`{"seq":1}`)); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/sinks/decision"
 )
 
 // StepNS is the time step state timelines are compared on.
@@ -49,9 +50,9 @@ const (
 
 func stateOf(d *av.Decision) state {
 	switch d.State {
-	case av.StateActive:
+	case decision.StateActive:
 		return active
-	case av.StateUnknown:
+	case decision.StateUnknown:
 		return unknown
 	}
 	return inactive

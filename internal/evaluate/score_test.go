@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/sinks/decision"
 )
 
 const origin = int64(1_700_000_000) * 1e9
 
 func dec(kind string, atS float64, state string, latencyMS int64) *av.Decision {
-	return &av.Decision{Kind: kind, TimeNS: origin + int64(atS*1e9), State: state,
-		LatencyNS: map[string]int64{"capture_to_publish": latencyMS * 1e6}, Evidence: map[string]float64{}}
+	return &av.Decision{Decision: decision.Decision{Kind: kind, TimeNS: origin + int64(atS*1e9), State: state,
+		LatencyNS: map[string]int64{"capture_to_publish": latencyMS * 1e6}, Evidence: map[string]float64{}}}
 }
 
 func mustLabels(t *testing.T, s string) *Labels {
@@ -41,12 +42,12 @@ func TestScoreKnownAnswers(t *testing.T) {
 	r := &Run{Clip: "c", Config: "fused", Audio: true, Video: true, OriginNS: origin, EndNS: origin + 10e9,
 		Labels: mustLabels(t, "2\t4\tspeech\n6\t7\tspeech\n"),
 		Decisions: []*av.Decision{
-			dec("activity", 0.5, av.StateActive, 0),
-			dec("speech", 2.2, av.StateActive, 50),
-			dec("speech", 3, av.StateActive, 50), // a heartbeat
-			dec("speech", 4.3, av.StateInactive, 40),
-			dec("speech", 8, av.StateActive, 0),
-			dec("speech", 9, av.StateUnknown, 0),
+			dec("activity", 0.5, decision.StateActive, 0),
+			dec("speech", 2.2, decision.StateActive, 50),
+			dec("speech", 3, decision.StateActive, 50), // a heartbeat
+			dec("speech", 4.3, decision.StateInactive, 40),
+			dec("speech", 8, decision.StateActive, 0),
+			dec("speech", 9, decision.StateUnknown, 0),
 		}}
 	k := kindOf(Score(r), "speech")
 	// Steps of 10 ms, state at each step's middle.
@@ -84,8 +85,8 @@ func TestScoreSkipsWhatTheRunCannotSense(t *testing.T) {
 	r := &Run{Clip: "c", Variant: "noaudio", Config: "fused", Video: true, OriginNS: origin, EndNS: origin + 2e9,
 		Labels: mustLabels(t, "0\t1\tspeech\n0\t1\tspeaker:10\n0\t2\tmotion\n0.5\t0.7\tsound_event\n"),
 		Decisions: []*av.Decision{
-			dec("speech", 0, av.StateUnknown, 0),
-			dec("motion", 0.1, av.StateActive, 0),
+			dec("speech", 0, decision.StateUnknown, 0),
+			dec("motion", 0.1, decision.StateActive, 0),
 		}}
 	res := Score(r)
 	for _, kind := range []string{"speech", "sound_event", "speaker"} {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/seed-4c364652/fusiond/sinks/decision"
 )
 
 // Msg is one decision message as it arrived.
@@ -136,7 +138,7 @@ func Replay(ctx context.Context, nc *nats.Conn, robot string, since time.Time, h
 }
 
 func checkRobot(robot string, wildcard bool) error {
-	if robot == "*" && wildcard || validToken(robot) {
+	if robot == "*" && wildcard || decision.ValidToken(robot) {
 		return nil
 	}
 	return fmt.Errorf("robot %q: not a robot id or *", robot)

@@ -24,10 +24,11 @@ func TestServeMetricsAndHealth(t *testing.T) {
 	}
 	m.RegisterState(func() State {
 		return State{Backend: "cpu", Sources: src(), Queues: []sinks.QueueDepth{{Name: "bundles", Len: 3, Cap: 16}},
-			Drops: []av.DropCount{{Stream: "mic0", Reason: av.DropLate, Count: 4}},
+			Drops: []sinks.DropCount{{Stream: "mic0", Reason: string(av.DropLate), Count: 4}},
 			NATS:  &sinks.NATSReport{Connected: true, Events: map[string]uint64{"reconnects": 2}, Outbox: &sinks.OutboxStats{Pending: 5, Capacity: 100}}}
 	})
-	d := &av.Decision{Kind: "activity"}
+	d := &av.Decision{}
+	d.Kind = "activity"
 	d.Stamps[av.StageCapture], d.Stamps[av.StageArrival], d.Stamps[av.StageSync], d.Stamps[av.StageFuse], d.Stamps[av.StagePublish] = 1e9, 1e9+5e6, 1e9+6e6, 1e9+40e6, 1e9+41e6
 	b := &av.Bundle{Missing: []av.Modality{av.Audio}}
 	b.Stamps = d.Stamps

@@ -19,7 +19,7 @@ type SyncStats struct {
 type State struct {
 	Backend string
 	Queues  []sinks.QueueDepth
-	Drops   []av.DropCount
+	Drops   []sinks.DropCount
 	Sources []sinks.SourceHealth
 	Sync    *SyncStats
 	// NATS is nil without a connection; NATS.Outbox nil without JetStream.
@@ -86,9 +86,9 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 		late[s.Stream] = 0 // every source has a late counter, 0 until it is late
 	}
 	for _, d := range st.Drops {
-		counter(dDrops, float64(d.Count), string(d.Stream), string(d.Reason))
-		if d.Reason == av.DropLate {
-			late[string(d.Stream)] += d.Count
+		counter(dDrops, float64(d.Count), d.Stream, d.Reason)
+		if d.Reason == string(av.DropLate) {
+			late[d.Stream] += d.Count
 		}
 	}
 	for s, n := range late {

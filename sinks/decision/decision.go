@@ -1,0 +1,76 @@
+package decision
+
+// Schema names, and the major version Decode reads.
+const (
+	// Schema names version 1 of the decision message (JSONSchema).
+	Schema = "fusiond.decision.v1"
+	// StatusSchema names version 1 of the status message.
+	StatusSchema = "fusiond.status.v1"
+	// SchemaMajor is the major version Decode and DecodeStatus accept.
+	// Fields may be added within a major version.
+	SchemaMajor = 1
+)
+
+// Decision states (Decision.State).
+const (
+	StateActive   = "active"
+	StateInactive = "inactive"
+	// StateUnknown: the kind's sensing modality is missing; no claim.
+	StateUnknown = "unknown"
+)
+
+// Decision is one fusiond decision, published as JSON on
+// fusion.<robot>.decision.<kind>; its fields are the schema.
+type Decision struct {
+	Schema string `json:"schema"`
+	Robot  string `json:"robot"`
+	Kind   string `json:"kind"`
+	// Seq counts the publishing run's decisions from 1.
+	Seq uint64 `json:"seq"`
+	// TimeNS is the capture time of the moment decided on, ns since the
+	// Unix epoch in the pipeline clock.
+	TimeNS     int64   `json:"time_ns"`
+	Confidence float64 `json:"confidence"`
+	// Logit is the log-odds behind Confidence; Contributions sum to it.
+	Logit float64 `json:"logit"`
+	// Contributions maps each modality (and "prior") to its signed log-odds.
+	Contributions map[string]float64 `json:"contributions"`
+	// Missing lists the modalities that were absent.
+	Missing  []string `json:"missing"`
+	Degraded bool     `json:"degraded"`
+	// State is StateActive, StateInactive or StateUnknown: unknown when the
+	// modality that senses the kind is missing (Confidence is then the
+	// kind's prior, not a guess from another modality). Empty from a
+	// fusiond that predates the field.
+	State string `json:"state"`
+	// Evidence holds the kind's own numbers, named with their units.
+	Evidence map[string]float64 `json:"evidence"`
+	// LatencyNS maps a stage span ("capture_to_publish", ...) to nanoseconds.
+	// It is the one field that depends on how fast the machine ran.
+	LatencyNS map[string]int64 `json:"latency_ns"`
+}
+
+// Status is a fusion.<robot>.status message (schema StatusSchema).
+type Status struct {
+	Schema string `json:"schema"`
+	Robot  string `json:"robot"`
+	TimeNS int64  `json:"time_ns"`
+	// Backend is the compute backend fusion runs on ("cpu", "cuda").
+	Backend string       `json:"backend"`
+	Drops   []DropCount  `json:"drops"`
+	Queues  []QueueDepth `json:"queues"`
+}
+
+// DropCount is one stream's drops for one reason.
+type DropCount struct {
+	Stream string `json:"stream"`
+	Reason string `json:"reason"`
+	Count  uint64 `json:"count"`
+}
+
+// QueueDepth is one queue's fill.
+type QueueDepth struct {
+	Name string `json:"name"`
+	Len  int    `json:"len"`
+	Cap  int    `json:"cap"`
+}
