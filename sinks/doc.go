@@ -1,7 +1,7 @@
-// Package sinks delivers decisions: it encodes each one once, as JSON
-// (schema fusiond.decision.v1, docs/schema/fusiond.decision.v1.json), and
-// hands the bytes to every configured Sink — the JetStream decision log, core
-// NATS, a JSONL file.
+// Package sinks delivers decisions: it encodes each one once, as JSON (the
+// message of sinks/decision, schema fusiond.decision.v1,
+// docs/schema/fusiond.decision.v1.json), and hands the bytes to every
+// configured Sink — the JetStream decision log, core NATS, a JSONL file.
 //
 // Subjects (docs/SUBJECTS.md; the names are in sinks/client):
 //

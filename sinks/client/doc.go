@@ -1,11 +1,12 @@
 // Package client is what a Go program needs to hear fusiond: the decision
-// and status message types, decoding with a schema version check, the
-// subject and stream names, and subscribe helpers, live (core NATS) or
-// replayed from the robot's JetStream decision log since a time.
+// and status message types (aliases of those in sinks/decision, which the
+// daemon itself encodes), decoding with a schema version check, the subject
+// and stream names, and subscribe helpers, live (core NATS) or replayed from
+// the robot's JetStream decision log since a time.
 //
-// It imports nats.go and the standard library only (no cgo, no gocv, no
-// PortAudio), so planners and fleet services can depend on it without
-// pulling in the daemon.
+// It imports nats.go, sinks/decision and the standard library only (no cgo,
+// no gocv, no PortAudio), so planners and fleet services can depend on it
+// without pulling in the daemon.
 //
 // Subjects (docs/SUBJECTS.md):
 //

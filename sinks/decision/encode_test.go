@@ -119,7 +119,7 @@ func TestEncodeMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
-func FuzzEncode(f *testing.F) {
+func FuzzEncodeDecision(f *testing.F) {
 	f.Add(uint64(1), uint64(2))
 	f.Fuzz(func(t *testing.T, s1, s2 uint64) {
 		d := randDecision(rand.New(rand.NewPCG(s1, s2)))
@@ -131,7 +131,7 @@ func FuzzEncode(f *testing.F) {
 	})
 }
 
-func BenchmarkEncode(b *testing.B) {
+func BenchmarkEncodeDecision(b *testing.B) {
 	d := sampleDecision(7)
 	b.Run("encoding-json", func(b *testing.B) {
 		for b.Loop() {
