@@ -1,38 +1,38 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/recording"
+	"github.com/seed-4c364652/fusiond/internal/plot"
 	"github.com/seed-4c364652/fusiond/sinks"
 )
 
 func cmdPlot(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("plot", "FILE.mcap -o timeline.svg|timeline.png [--config F] [--set k=v]...",
+	fs := newFlags("plot", "FILE.mcap -o timeline.svg|timeline.png|timeline.pdf [--config F] [--set k=v]...",
 		"Draw one picture of a recording: a lane per stream with its samples, gaps and\n"+
 			"sequence jumps (drops), the bundles the synchroniser formed (with missing\n"+
-			"modalities), the recorded drop counts, and the decisions with their confidence.\n"+
-			"The bundles and decisions come from replaying the recording.",
-		[]string{"fusiond plot run.mcap -o timeline.svg", "fusiond plot run.mcap -o timeline.png"}, stdout)
-	outPath := fs.String("o", "", "output `FILE` (.svg or .png)")
+			"modalities), the recorded drop counts, and each decision kind's confidence with\n"+
+			"the spans it was active or unknown shaded. The bundles and decisions come from\n"+
+			"replaying the recording. The format follows the output file's extension.",
+		[]string{"fusiond plot run.mcap -o timeline.svg", "fusiond plot run.mcap -o timeline.png", "fusiond plot run.mcap -o timeline.pdf"}, stdout)
+	outPath := fs.String("o", "", "output `FILE` (.svg, .png or .pdf)")
 	cfgPath := fs.String("config", "", "config `FILE` (default: the config recorded in the file)")
 	var sets setFlags
 	fs.Var(&sets, "set", "override a key, `path.to.key=value` (repeatable)")
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
 	}
-	ext := strings.ToLower(filepath.Ext(*outPath))
-	if fs.NArg() != 1 || (ext != ".svg" && ext != ".png") {
-		fmt.Fprintln(stderr, "fusiond plot: want one recording and -o FILE.svg or FILE.png (see 'fusiond plot --help')")
+	if _, err := plot.FormatOf(*outPath); fs.NArg() != 1 || err != nil {
+		fmt.Fprintln(stderr, "fusiond plot: want one recording and -o FILE.svg, FILE.png or FILE.pdf (see 'fusiond plot --help')")
 		return exitUsage
 	}
 	r, err := recording.Open(fs.Arg(0))
@@ -54,20 +54,7 @@ func cmdPlot(args []string, stdout, stderr io.Writer) int {
 		// A truncated recording still plots up to the cut.
 		log.Warn("recording read up to an error", "err", err)
 	}
-	f, err := os.Create(*outPath)
-	if err != nil {
-		fmt.Fprintf(stderr, "fusiond plot: %v\n", err)
-		return exitRuntime
-	}
-	if ext == ".png" {
-		err = tl.drawPNG(f)
-	} else {
-		err = tl.drawSVG(f)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := tl.write(*outPath); err != nil {
 		fmt.Fprintf(stderr, "fusiond plot: %v\n", err)
 		return exitRuntime
 	}
@@ -82,59 +69,46 @@ type replayObserver interface {
 	bundle(b *av.Bundle)
 }
 
-// timeline is what a plot shows, gathered during a replay.
+// timeline gathers what a plot shows during a replay.
 type timeline struct {
-	streams   []*lane
-	byName    map[av.StreamID]*lane
-	bundles   []bundleMark
-	decisions map[string][]point
-	kinds     []string
-	drops     []point // cumulative drops from the recorded status
-	first     int64
-	last      int64
+	plot.Timeline
+	lanes map[av.StreamID]*lane
+	kinds map[string]int // index in Kinds
 }
 
+// lane is a stream's place in Streams and its last sequence number.
 type lane struct {
-	name     av.StreamID
-	kind     av.Modality
-	captures []int64
-	jumps    []int64 // capture times after a gap in the sequence numbers
-	lastSeq  uint64
-	seen     bool
-}
-
-type bundleMark struct {
-	t       int64
-	missing []av.Modality
-}
-
-type point struct {
-	t int64
-	v float64
+	i       int
+	lastSeq uint64
+	seen    bool
 }
 
 func newTimeline(cfg *configs.Config) *timeline {
-	tl := &timeline{byName: map[av.StreamID]*lane{}, decisions: map[string][]point{}}
+	tl := &timeline{lanes: map[av.StreamID]*lane{}, kinds: map[string]int{}}
+	add := func(name string, kind av.Modality) {
+		tl.lanes[av.StreamID(name)] = &lane{i: len(tl.Streams)}
+		tl.Streams = append(tl.Streams, plot.Stream{Name: fmt.Sprintf("%s (%s)", name, kind)})
+	}
 	for _, c := range cfg.Cameras {
-		tl.addLane(av.StreamID(c.Name), av.Video)
+		add(c.Name, av.Video)
 	}
 	for _, m := range cfg.Microphones {
-		tl.addLane(av.StreamID(m.Name), av.Audio)
+		add(m.Name, av.Audio)
 	}
 	return tl
 }
 
-func (tl *timeline) addLane(name av.StreamID, kind av.Modality) {
-	l := &lane{name: name, kind: kind}
-	tl.streams = append(tl.streams, l)
-	tl.byName[name] = l
-}
-
-func (tl *timeline) see(t int64) {
-	if tl.first == 0 || t < tl.first {
-		tl.first = t
+// write draws the timeline into path, in the format its extension names.
+func (tl *timeline) write(path string) error {
+	f, err := plot.FormatOf(path)
+	if err != nil {
+		return err
 	}
-	tl.last = max(tl.last, t)
+	var b bytes.Buffer
+	if err := tl.Write(&b, f); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
 }
 
 func (tl *timeline) message(m recording.Message) {
@@ -151,33 +125,38 @@ func (tl *timeline) message(m recording.Message) {
 	for _, d := range st.Drops {
 		total += d.Count
 	}
-	tl.drops = append(tl.drops, point{m.LogNS, float64(total)})
+	tl.Drops = append(tl.Drops, plot.DropCount{TimeNS: m.LogNS, Total: total})
 }
 
 func (tl *timeline) sample(s av.Sample) {
 	m := s.SampleMeta()
-	l := tl.byName[m.Stream]
+	l := tl.lanes[m.Stream]
 	if l == nil {
 		return
 	}
+	st := &tl.Streams[l.i]
 	if l.seen && m.Seq != l.lastSeq+1 {
-		l.jumps = append(l.jumps, m.CaptureNS)
+		st.JumpsNS = append(st.JumpsNS, m.CaptureNS)
 	}
 	l.lastSeq, l.seen = m.Seq, true
-	l.captures = append(l.captures, m.CaptureNS)
-	tl.see(m.CaptureNS)
+	st.CapturesNS = append(st.CapturesNS, m.CaptureNS)
 }
 
 func (tl *timeline) bundle(b *av.Bundle) {
-	tl.bundles = append(tl.bundles, bundleMark{b.TimeNS, slices.Clone(b.Missing)})
+	tl.Bundles = append(tl.Bundles, plot.Bundle{TimeNS: b.TimeNS,
+		MissingAudio: slices.Contains(b.Missing, av.Audio), MissingVideo: slices.Contains(b.Missing, av.Video)})
 }
 
 // WriteDecision implements sinks.Sink: the replayed decisions.
 func (tl *timeline) WriteDecision(d *av.Decision, _ []byte) error {
-	if _, ok := tl.decisions[d.Kind]; !ok {
-		tl.kinds = append(tl.kinds, d.Kind)
+	i, ok := tl.kinds[d.Kind]
+	if !ok {
+		i = len(tl.Kinds)
+		tl.kinds[d.Kind] = i
+		tl.Kinds = append(tl.Kinds, plot.Kind{Name: d.Kind})
 	}
-	tl.decisions[d.Kind] = append(tl.decisions[d.Kind], point{d.TimeNS, d.Confidence})
+	tl.Kinds[i].Decisions = append(tl.Kinds[i].Decisions, plot.Decision{TimeNS: d.TimeNS, Confidence: d.Confidence,
+		Active: d.State == av.StateActive, Unknown: d.State == av.StateUnknown})
 	return nil
 }
 
