@@ -26,6 +26,7 @@ import (
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/recording"
 	"github.com/seed-4c364652/fusiond/ingest/synthetic"
+	"github.com/seed-4c364652/fusiond/internal/plot"
 	"github.com/seed-4c364652/fusiond/sinks"
 )
 
@@ -704,110 +705,35 @@ func (r *e2eReport) plots(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	var series []svgSeries
+	cdf := plot.Figure{Title: fmt.Sprintf("Processing latency, paced (CDF; a line that stops below 1 goes on past %g ms)", cdfCutMS),
+		XLabel: "processing latency (ms)", YLabel: "fraction of decisions", YMax: 1}
 	for _, x := range r.Runs {
 		if x.Mode != e2ePaced || len(x.ProcessingMS) == 0 {
 			continue
 		}
-		s := slices.Clone(x.ProcessingMS)
-		slices.Sort(s)
-		var pts [][2]float64
-		for i, v := range s {
-			if v > cdfCutMS {
-				pts = append(pts, [2]float64{cdfCutMS, float64(i) / float64(len(s))})
-				break
-			}
-			pts = append(pts, [2]float64{v, float64(i+1) / float64(len(s))})
-		}
-		series = append(series, svgSeries{Name: fmt.Sprintf("%d camera(s)", x.Cameras), Points: pts})
+		xs, ys := plot.CDF(x.ProcessingMS, cdfCutMS)
+		cdf.Series = append(cdf.Series, plot.Series{Name: fmt.Sprintf("%d camera(s)", x.Cameras), X: xs, Y: ys})
 	}
-	if err := os.WriteFile(filepath.Join(dir, "e2e-latency-cdf.svg"), []byte(svgPlot(fmt.Sprintf("Processing latency, paced (CDF; a line that stops below 1 goes on past %g ms)", cdfCutMS), "ms", "fraction of decisions", series)), 0o644); err != nil {
+	if err := plot.WriteFile(filepath.Join(dir, "e2e-latency-cdf.svg"), cdf); err != nil {
 		return err
 	}
 	if len(r.Runs) <= 2 {
 		return nil
 	}
-	var total, per svgSeries
-	total.Name, per.Name = "CPU, all pipelines", "CPU per camera"
+	total, per := plot.Series{Name: "CPU, all pipelines"}, plot.Series{Name: "CPU per camera"}
 	for i := 0; i+1 < len(r.Runs); i += 2 {
 		p := r.Runs[i]
-		total.Points = append(total.Points, [2]float64{float64(p.Cameras), 100 * p.CPUCores})
-		per.Points = append(per.Points, [2]float64{float64(p.Cameras), 100 * p.CPUCores / float64(p.Cameras)})
+		total.X, total.Y = append(total.X, float64(p.Cameras)), append(total.Y, 100*p.CPUCores)
+		per.X, per.Y = append(per.X, float64(p.Cameras)), append(per.Y, 100*p.CPUCores/float64(p.Cameras))
 	}
-	return os.WriteFile(filepath.Join(dir, "e2e-scaling.svg"), []byte(svgPlotAt("Scaling, paced: one 640×480@30 camera + 48 kHz stereo mic per pipeline", "cameras", "% of one core", []svgSeries{total, per}, true)), 0o644)
+	return plot.WriteFile(filepath.Join(dir, "e2e-scaling.svg"), plot.Figure{
+		Title:  "Scaling, paced: one 640×480@30 camera + 48 kHz stereo mic per pipeline",
+		XLabel: "cameras (pipelines)", YLabel: "CPU (% of one core)",
+		Series: []plot.Series{total, per}, LegendTopLeft: true, Points: true})
 }
 
 // cdfCutMS bounds the latency plot's x axis: the target is 10 ms.
 const cdfCutMS = 20.0
-
-type svgSeries struct {
-	Name   string
-	Points [][2]float64
-}
-
-// svgPlot draws line series on linear axes.
-func svgPlot(title, xlabel, ylabel string, series []svgSeries) string {
-	return svgPlotAt(title, xlabel, ylabel, series, false)
-}
-
-// svgPlotAt draws line series on linear axes, the legend at the top left
-// (topLeft) or the bottom right.
-func svgPlotAt(title, xlabel, ylabel string, series []svgSeries, topLeft bool) string {
-	const W, H, L, R, T, B = 640.0, 400.0, 60.0, 20.0, 40.0, 50.0
-	xmax, ymax := 0.0, 0.0
-	for _, s := range series {
-		for _, p := range s.Points {
-			xmax, ymax = max(xmax, p[0]), max(ymax, p[1])
-		}
-	}
-	xmax, ymax = niceCeil(xmax), niceCeil(ymax)
-	px := func(x float64) float64 { return L + (W-L-R)*x/xmax }
-	py := func(y float64) float64 { return H - B - (H-T-B)*y/ymax }
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="12">`+"\n", W, H)
-	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/><text x="%.0f" y="20" font-size="14">%s</text>`+"\n", L, title)
-	for i := 0; i <= 5; i++ {
-		x, y := xmax*float64(i)/5, ymax*float64(i)/5
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ddd"/><text x="%.1f" y="%.1f" text-anchor="middle">%.3g</text>`+"\n", px(x), py(0), px(x), py(ymax), px(x), H-B+16, x)
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ddd"/><text x="%.1f" y="%.1f" text-anchor="end">%.3g</text>`+"\n", px(0), py(y), px(xmax), py(y), L-4, py(y)+4, y)
-	}
-	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text><text x="14" y="%.1f" transform="rotate(-90 14 %.1f)" text-anchor="middle">%s</text>`+"\n", (L+W-R)/2, H-12, xlabel, (T+H-B)/2, (T+H-B)/2, ylabel)
-	colors := []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"}
-	for i, s := range series {
-		var pts []string
-		for _, p := range s.Points {
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", px(p[0]), py(p[1])))
-		}
-		c := colors[i%len(colors)]
-		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`+"\n", c, strings.Join(pts, " "))
-		lx, ly := W-R-220, H-B-12-16*float64(len(series)-i)
-		if topLeft {
-			lx, ly = L+12, T+8+16*float64(i)
-		}
-		fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="12" height="3" fill="%s"/><text x="%.0f" y="%.0f">%s</text>`+"\n", lx, ly, c, lx+16, ly+4, s.Name)
-	}
-	b.WriteString("</svg>\n")
-	return b.String()
-}
-
-func niceCeil(v float64) float64 {
-	if v <= 0 {
-		return 1
-	}
-	p := 1.0
-	for p*10 <= v {
-		p *= 10
-	}
-	for p > v*10 {
-		p /= 10
-	}
-	for _, m := range []float64{1, 2, 5, 10} {
-		if m*p >= v {
-			return m * p
-		}
-	}
-	return 10 * p
-}
 
 // benchE2EReplay is bench e2e on a recording: the replay at maximum speed
 // (the same stages, one goroutine, the recorded arrival times) beside the

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 
 	"github.com/seed-4c364652/fusiond/configs"
@@ -54,7 +52,7 @@ func cmdPlot(args []string, stdout, stderr io.Writer) int {
 		// A truncated recording still plots up to the cut.
 		log.Warn("recording read up to an error", "err", err)
 	}
-	if err := tl.write(*outPath); err != nil {
+	if err := plot.WriteFile(*outPath, &tl.Timeline); err != nil {
 		fmt.Fprintf(stderr, "fusiond plot: %v\n", err)
 		return exitRuntime
 	}
@@ -96,19 +94,6 @@ func newTimeline(cfg *configs.Config) *timeline {
 		add(m.Name, av.Audio)
 	}
 	return tl
-}
-
-// write draws the timeline into path, in the format its extension names.
-func (tl *timeline) write(path string) error {
-	f, err := plot.FormatOf(path)
-	if err != nil {
-		return err
-	}
-	var b bytes.Buffer
-	if err := tl.Write(&b, f); err != nil {
-		return err
-	}
-	return os.WriteFile(path, b.Bytes(), 0o644)
 }
 
 func (tl *timeline) message(m recording.Message) {

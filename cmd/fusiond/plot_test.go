@@ -16,6 +16,7 @@ import (
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/recording"
+	"github.com/seed-4c364652/fusiond/internal/plot"
 )
 
 // checkPicture fails unless path decodes as the format its extension names.
@@ -112,7 +113,7 @@ func TestPlotExtremeTimestamps(t *testing.T) {
 		for _, ext := range []string{".svg", ".png", ".pdf"} {
 			out := filepath.Join(t.TempDir(), "t"+ext)
 			done := make(chan error, 1)
-			go func() { done <- c.tl.write(out) }()
+			go func() { done <- plot.WriteFile(out, &c.tl.Timeline) }()
 			select {
 			case err = <-done:
 			case <-time.After(30 * time.Second): // a hang guard, not a speed test

@@ -1,11 +1,13 @@
 package plot
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"image/color"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -36,6 +38,25 @@ func FormatOf(path string) (Format, error) {
 		return f, nil
 	}
 	return "", fmt.Errorf("plot: %q: want a .svg, .png or .pdf file", path)
+}
+
+// Drawer is a figure: a Figure or a *Timeline.
+type Drawer interface {
+	Write(w io.Writer, f Format) error
+}
+
+// WriteFile draws d into path, in the format its extension names. Nothing
+// is written when drawing fails.
+func WriteFile(path string, d Drawer) error {
+	f, err := FormatOf(path)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := d.Write(&b, f); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
 }
 
 // Series is one named line: points (X[i], Y[i]) in the figure's units.
