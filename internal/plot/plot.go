@@ -97,6 +97,10 @@ func (fig Figure) Write(w io.Writer, f Format) error {
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = fig.Title, fig.XLabel, fig.YLabel
 	p.Add(plotter.NewGrid())
 	p.Legend.Top, p.Legend.Left = fig.LegendTopLeft, fig.LegendTopLeft
+	p.Legend.Padding, p.Legend.XOffs, p.Legend.YOffs = 2, -8, 8 // inset from the axes
+	if fig.LegendTopLeft {
+		p.Legend.XOffs, p.Legend.YOffs = 8, -8
+	}
 	p.X.Min, p.Y.Min = 0, 0
 	for i, s := range fig.Series {
 		xys, err := xysOf(s.X, s.Y)
