@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-func TestFormatOf(t *testing.T) {
+func TestPlotFormatOf(t *testing.T) {
 	for _, c := range []struct {
 		path string
 		want Format
@@ -30,7 +30,7 @@ func TestFormatOf(t *testing.T) {
 	}
 }
 
-func TestSeconds(t *testing.T) {
+func TestPlotSeconds(t *testing.T) {
 	for _, c := range []struct {
 		t, origin int64
 		want      float64
@@ -47,7 +47,7 @@ func TestSeconds(t *testing.T) {
 	}
 }
 
-func TestRuns(t *testing.T) {
+func TestPlotRuns(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		in   []int64
@@ -69,7 +69,7 @@ func TestRuns(t *testing.T) {
 	}
 }
 
-func TestBundleRuns(t *testing.T) {
+func TestPlotBundleRuns(t *testing.T) {
 	in := []Bundle{{0, false, false}, {10, false, false}, {20, true, false}, {30, true, false}, {40, true, true}, {50, false, false}}
 	want := []BundleRun{{0, 20, false, false}, {20, 40, true, false}, {40, 50, true, true}, {50, 50, false, false}}
 	if got := BundleRuns(in); !reflect.DeepEqual(got, want) {
@@ -80,7 +80,7 @@ func TestBundleRuns(t *testing.T) {
 	}
 }
 
-func TestStateSpans(t *testing.T) {
+func TestPlotStateSpans(t *testing.T) {
 	a, u, i := Decision{Active: true}, Decision{Unknown: true}, Decision{}
 	at := func(d Decision, ns int64) Decision { d.TimeNS = ns; return d }
 	for _, c := range []struct {
@@ -101,7 +101,7 @@ func TestStateSpans(t *testing.T) {
 	}
 }
 
-func TestCDF(t *testing.T) {
+func TestPlotCDF(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		in     []float64
@@ -122,14 +122,14 @@ func TestCDF(t *testing.T) {
 }
 
 // TestCDFThinned: 1000 equal values rise in steps of 1/400, not 1/1000.
-func TestCDFThinned(t *testing.T) {
+func TestPlotCDFThinned(t *testing.T) {
 	x, y := CDF(repeat(4, 1000), 10)
 	if n := len(x); n != 334 || x[0] != 4 || y[0] != 0.001 || x[n-1] != 4 || y[n-1] != 1 {
 		t.Errorf("CDF of 1000 equal values: %d points, first (%g, %g), last (%g, %g)", len(x), x[0], y[0], x[len(x)-1], y[len(y)-1])
 	}
 }
 
-func TestThin(t *testing.T) {
+func TestPlotThin(t *testing.T) {
 	x := []float64{0, 0.5, 1, 1.5, 3, 3.2, 3.3}
 	y := []float64{0, 0, 0, 0, 0, 5, 5}
 	tx, ty := thin(x, y, 1, 1)
@@ -211,7 +211,7 @@ func sampleTimeline() *Timeline {
 
 // TestWriteFormats writes a timeline and a line figure in each format
 // and decodes them.
-func TestWriteFormats(t *testing.T) {
+func TestPlotWriteFormats(t *testing.T) {
 	fig := Figure{Title: "Scaling", XLabel: "cameras", YLabel: "CPU (% of one core)", Points: true, LegendTopLeft: true,
 		Series: []Series{{Name: "all pipelines", X: []float64{1, 2, 4}, Y: []float64{14, 27, 51}}, {Name: "per camera", X: []float64{1, 2, 4}, Y: []float64{14, 13.5, 12.8}}}}
 	for _, f := range []Format{SVG, PNG, PDF} {
@@ -239,7 +239,7 @@ func TestWriteFormats(t *testing.T) {
 	}
 }
 
-func TestFigureBadSeries(t *testing.T) {
+func TestPlotFigureBadSeries(t *testing.T) {
 	for _, s := range []Series{{Name: "short", X: []float64{1, 2}, Y: []float64{1}}, {Name: "nan", X: []float64{1}, Y: []float64{math.NaN()}}} {
 		err := Figure{Series: []Series{s}}.Write(io.Discard, SVG)
 		if err == nil || !strings.Contains(err.Error(), s.Name) {
@@ -253,7 +253,7 @@ func TestFigureBadSeries(t *testing.T) {
 
 // TestTimelineDegenerate: extreme and degenerate inputs return promptly
 // with a clear error or a valid picture.
-func TestTimelineDegenerate(t *testing.T) {
+func TestPlotTimelineDegenerate(t *testing.T) {
 	nan := math.NaN()
 	extreme := []int64{math.MinInt64, math.MinInt64 + 1, -1, 1, math.MaxInt64}
 	for _, c := range []struct {
