@@ -138,7 +138,7 @@ func TestRecordReplayIsBitExact(t *testing.T) {
 		}
 	}
 	svg, _ := os.ReadFile(filepath.Join(dir, "timeline.svg"))
-	for _, want := range []string{"cam0 (video)", "mic0 (audio)", "bundles", "activity confidence", "<path"} {
+	for _, want := range []string{"cam0 (video)", "mic0 (audio)", "bundles", "activity", "confidence", "<path"} {
 		if !bytes.Contains(svg, []byte(want)) {
 			t.Errorf("timeline.svg has no %q", want)
 		}

@@ -47,6 +47,30 @@ func TestPlotSeconds(t *testing.T) {
 	}
 }
 
+func TestPlotNiceStep(t *testing.T) {
+	for _, c := range []struct{ in, want float64 }{
+		{0.3, 0.5}, {1, 1}, {1.1, 2}, {3, 5}, {7, 10}, {0.015, 0.02}, {1.8e9, 2e9},
+		{0, 1}, {-3, 1}, {math.NaN(), 1}, {math.Inf(1), 1},
+	} {
+		if got := NiceStep(c.in); math.Abs(got-c.want) > 1e-12*c.want {
+			t.Errorf("NiceStep(%g) = %g, want %g", c.in, got, c.want)
+		}
+	}
+}
+
+func TestPlotDenseTicks(t *testing.T) {
+	var labels []string
+	for _, tk := range denseTicks(4).Ticks(-0.1, 1.05) {
+		labels = append(labels, tk.Label)
+	}
+	if want := []string{"0.0", "0.5", "1.0"}; !reflect.DeepEqual(labels, want) {
+		t.Errorf("ticks = %v, want %v", labels, want)
+	}
+	if ts := denseTicks(10).Ticks(-1.8e10, 1.8e10); len(ts) == 0 || len(ts) > 21 || ts[0].Label != "-1.5e+10" {
+		t.Errorf("extreme ticks = %v", ts)
+	}
+}
+
 func TestPlotRuns(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -225,7 +249,7 @@ func TestPlotWriteFormats(t *testing.T) {
 		}
 		checkFormat(t, f, fb.Bytes())
 		if f == SVG {
-			for _, want := range []string{"cam0 (video)", "mic0 (audio)", "bundles", "activity confidence", "drops (total)", "time from the first event (s)", "no video"} {
+			for _, want := range []string{"cam0 (video)", "mic0 (audio)", "bundles", "activity", "confidence", "drops (total)", "time from the first event (s)", "no video"} {
 				if !strings.Contains(tb.String(), want) {
 					t.Errorf("timeline.svg has no %q", want)
 				}

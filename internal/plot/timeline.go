@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 
 	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -102,6 +103,7 @@ func (tl *Timeline) Write(w io.Writer, f Format) error {
 	}
 	for _, p := range panels {
 		p.X.Min, p.X.Max = xmin, xmax
+		p.X.Tick.Marker = denseTicks(10)
 	}
 	panels[0].Title.Text = fmt.Sprintf("fusiond recording: %.1f s", sec(last))
 	panels[len(panels)-1].X.Label.Text = "time from the first event (s)"
@@ -208,7 +210,9 @@ func (tl *Timeline) drops(sec func(int64) float64) *gplot.Plot {
 // kindPanel is one decision kind's confidence over its state spans.
 func kindPanel(k Kind, sec func(int64) float64) (*gplot.Plot, error) {
 	p := gplot.New()
-	p.Y.Label.Text = k.Name + " confidence"
+	p.Title.Text, p.Y.Label.Text = k.Name, "confidence"
+	p.Title.TextStyle.Font.Size = 10
+	p.Title.Padding = 2
 	var bs bars
 	for _, s := range StateSpans(k.Decisions) {
 		c := colActive
@@ -235,6 +239,40 @@ func kindPanel(k Kind, sec func(int64) float64) (*gplot.Plot, error) {
 	}
 	p.Y.Min, p.Y.Max = 0, 1
 	return p, nil
+}
+
+// denseTicks labels about n steps of 1, 2 or 5 times a power of ten (the
+// default ticks label only three or so across a wide figure).
+type denseTicks int
+
+func (n denseTicks) Ticks(lo, hi float64) []gplot.Tick {
+	step := NiceStep((hi - lo) / float64(n))
+	dec := max(0, int(-math.Floor(math.Log10(step))))
+	var ts []gplot.Tick
+	for i := math.Ceil(lo / step); i*step <= hi && len(ts) <= 2*int(n); i++ {
+		v := i*step + 0 // no -0
+		label := strconv.FormatFloat(v, 'f', dec, 64)
+		if math.Abs(v) >= 1e6 {
+			label = strconv.FormatFloat(v, 'g', 4, 64)
+		}
+		ts = append(ts, gplot.Tick{Value: v, Label: label})
+	}
+	return ts
+}
+
+// NiceStep rounds s up to 1, 2 or 5 times a power of ten; s ≤ 0 or not
+// finite gives 1.
+func NiceStep(s float64) float64 {
+	if !finite(s) || s <= 0 {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(s)))
+	for _, m := range []float64{1, 2, 5} {
+		if m*p >= s {
+			return m * p
+		}
+	}
+	return 10 * p
 }
 
 // bar is a filled rectangle in data units; one of zero width is drawn a
