@@ -12,6 +12,7 @@ import (
 	"github.com/seed-4c364652/fusiond/ingest/recording"
 	"github.com/seed-4c364652/fusiond/internal/plot"
 	"github.com/seed-4c364652/fusiond/sinks"
+	"github.com/seed-4c364652/fusiond/sinks/decision"
 )
 
 func cmdPlot(args []string, stdout, stderr io.Writer) int {
@@ -141,7 +142,7 @@ func (tl *timeline) WriteDecision(d *av.Decision, _ []byte) error {
 		tl.Kinds = append(tl.Kinds, plot.Kind{Name: d.Kind})
 	}
 	tl.Kinds[i].Decisions = append(tl.Kinds[i].Decisions, plot.Decision{TimeNS: d.TimeNS, Confidence: d.Confidence,
-		Active: d.State == av.StateActive, Unknown: d.State == av.StateUnknown})
+		Active: d.State == decision.StateActive, Unknown: d.State == decision.StateUnknown})
 	return nil
 }
 

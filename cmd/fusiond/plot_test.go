@@ -17,6 +17,7 @@ import (
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/recording"
 	"github.com/seed-4c364652/fusiond/internal/plot"
+	"github.com/seed-4c364652/fusiond/sinks/decision"
 )
 
 // checkPicture fails unless path decodes as the format its extension names.
@@ -92,7 +93,7 @@ func TestPlotExtremeTimestamps(t *testing.T) {
 		for i, ts := range times {
 			tl.sample(&av.Frame{Meta: av.Meta{Stream: cam, Seq: uint64(2 * i), CaptureNS: ts}}) // every one a jump
 			tl.bundle(&av.Bundle{TimeNS: ts, Missing: []av.Modality{av.Audio}})
-			tl.WriteDecision(&av.Decision{Kind: "activity", TimeNS: ts, Confidence: conf, State: av.StateActive}, nil)
+			tl.WriteDecision(&av.Decision{Decision: decision.Decision{Kind: "activity", TimeNS: ts, Confidence: conf, State: decision.StateActive}}, nil)
 			tl.message(recording.Message{Topic: recording.TopicStatus, LogNS: ts, Data: []byte(`{"drops":[{"count":3}]}`)})
 		}
 		return tl
