@@ -54,6 +54,7 @@ fuzz:
 	$(GO) test ./sinks/client -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./sinks -run '^$$' -fuzz FuzzEncodeDecision -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/evaluate -run '^$$' -fuzz FuzzParseLabels -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/wavfile -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./sinks -run '^$$' -fuzz FuzzReadSegment -fuzztime $(FUZZTIME)
 	$(GO) test -tags nosensors ./cmd/fusiond -run '^$$' -fuzz FuzzControlPlane -fuzztime $(FUZZTIME)
 

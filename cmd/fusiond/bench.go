@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/internal/bench"
 	avsync "github.com/seed-4c364652/fusiond/sync"
 )
 
@@ -18,7 +19,7 @@ var benchCommands = []command{
 	{"sync", "run a synchroniser over a trace file; print its message rate", benchSync},
 	{"trace", "generate a synthetic trace (scenarios: fusiond bench trace --list)", benchTrace},
 	{"drift", "measure the audio clock estimator against a simulated drifting device", benchDrift},
-	{"vad", "score the voice activity detector on labelled speech, beside Silero and WebRTC VAD (bench_vad.go)", benchVAD},
+	{"vad", "score the voice activity detector on labelled speech, beside Silero and WebRTC VAD (internal/bench)", benchVAD},
 	{"e2e", "run the whole pipeline paced and at maximum speed, beside the machine's limits (bench_e2e.go)", benchE2E},
 }
 
@@ -136,63 +137,31 @@ func benchSync(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fusiond bench sync: %s: %v\n", *tracePath, err)
 		return exitUsage
 	}
-	var run func(w *bufio.Writer) (sets uint64, extra string, err error)
-	switch *policy {
-	case "approximate":
-		cfg := avsync.ApproxConfig{Streams: tr.Streams, QueueSize: *queue, AgePenalty: *age,
-			MaxIntervalNS: int64(*maxIvl), LearnLowerBounds: *learn}
-		run = func(w *bufio.Writer) (uint64, string, error) { return benchApprox(tr, cfg, w) }
-		if *maxWait > 0 {
-			scfg := avsync.ApproxSyncConfig{ApproxConfig: cfg, MaxWaitNS: int64(*maxWait)}
-			run = func(w *bufio.Writer) (uint64, string, error) { return benchApproxSync(tr, scfg, w) }
-		}
-	case "exact":
-		cfg := avsync.ExactConfig{Streams: tr.Streams, QueueSize: *queue}
-		run = func(w *bufio.Writer) (uint64, string, error) { return benchExact(tr, cfg, w) }
-	case "window":
-		run = func(w *bufio.Writer) (uint64, string, error) {
-			return benchWindow(tr, int64(*before), int64(*after), w)
-		}
-	default:
-		fmt.Fprintf(stderr, "fusiond bench sync: unknown policy %q (want approximate, window or exact)\n", *policy)
+	sync, err := bench.NewSync(tr, bench.SyncConfig{Policy: *policy, QueueSize: *queue, AgePenalty: *age,
+		MaxIntervalNS: int64(*maxIvl), MaxWaitNS: int64(*maxWait), LearnLowerBounds: *learn, BeforeNS: int64(*before), AfterNS: int64(*after)})
+	if err != nil {
+		fmt.Fprintf(stderr, "fusiond bench sync: %v\n", err)
 		return exitUsage
 	}
-	clock := av.NewRealClock()
-	var best float64
-	var sets uint64
-	var extra string
-	for i := range max(1, *repeat) {
-		var w *bufio.Writer
-		var out *os.File
-		if *setsPath != "" && i == 0 {
-			if out, err = os.Create(*setsPath); err != nil {
-				fmt.Fprintf(stderr, "fusiond bench sync: %v\n", err)
-				return exitRuntime
-			}
-			w = bufio.NewWriterSize(out, 1<<16)
-		}
-		start := clock.Now()
-		sets, extra, err = run(w)
-		if err == nil && w != nil {
-			err = w.Flush()
-		}
-		sec := float64(clock.Now()-start) / 1e9
-		if out != nil {
-			if cerr := out.Close(); err == nil {
-				err = cerr
-			}
-		}
-		if err != nil {
+	var sets io.WriteCloser
+	if *setsPath != "" {
+		if sets, err = os.Create(*setsPath); err != nil {
 			fmt.Fprintf(stderr, "fusiond bench sync: %v\n", err)
-			return exitUsage
-		}
-		if i == 0 || sec < best {
-			best = sec
+			return exitRuntime
 		}
 	}
-	n := len(tr.Events)
+	res, err := sync.Time(av.NewRealClock(), sets, *repeat)
+	if sets != nil {
+		if cerr := sets.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "fusiond bench sync: %v\n", err)
+		return exitUsage
+	}
 	fmt.Fprintf(stdout, "fusiond=%s policy=%s messages=%d sets=%d seconds=%.6f rate=%.0f%s\n",
-		strings.TrimSpace(versionOrDev()), *policy, n, sets, best, float64(n)/best, extra)
+		strings.TrimSpace(versionOrDev()), *policy, res.Messages, res.Sets, res.Seconds, float64(res.Messages)/res.Seconds, res.Extra)
 	return exitOK
 }
 
@@ -202,187 +171,6 @@ func versionOrDev() string {
 		return "dev"
 	}
 	return v
-}
-
-func benchApprox(tr *avsync.Trace, cfg avsync.ApproxConfig, w *bufio.Writer) (uint64, string, error) {
-	var buf []byte
-	emit := func(set []avsync.Member) {}
-	if w != nil {
-		buf = make([]byte, 0, 256)
-		emit = func(set []avsync.Member) {
-			buf = avsync.AppendSet(buf[:0], set)
-			w.Write(buf)
-		}
-	}
-	a, err := avsync.NewApprox(cfg, emit, nil)
-	if err != nil {
-		return 0, "", err
-	}
-	for i, ev := range tr.Events {
-		a.Add(ev.Stream, avsync.Member{TimeNS: ev.TimeNS, ID: uint64(i)})
-	}
-	var dropped uint64
-	for i := range tr.Streams {
-		dropped += a.Dropped(i)
-	}
-	return a.Sets(), fmt.Sprintf(" dropped=%d", dropped), nil
-}
-
-// benchApproxSync is benchApprox with deadlines; a missing member is
-// written as "-".
-func benchApproxSync(tr *avsync.Trace, cfg avsync.ApproxSyncConfig, w *bufio.Writer) (uint64, string, error) {
-	buf := make([]byte, 0, 256)
-	emit := func(set []avsync.Member, missing uint16) {
-		if w == nil {
-			return
-		}
-		buf = append(buf[:0], "set"...)
-		for i, m := range set {
-			if missing&(1<<i) != 0 {
-				buf = append(buf, " -"...)
-				continue
-			}
-			buf = append(buf, ' ')
-			buf = strconv.AppendInt(buf, m.TimeNS, 10)
-		}
-		buf = append(buf, '\n')
-		w.Write(buf)
-	}
-	s, err := avsync.NewApproxSync(cfg, emit, nil)
-	if err != nil {
-		return 0, "", err
-	}
-	var now int64
-	for i, ev := range tr.Events {
-		now = max(now, ev.TimeNS)
-		s.Add(ev.Stream, avsync.Member{TimeNS: ev.TimeNS, ID: uint64(i)}, now)
-	}
-	all, partial := s.Sets()
-	return all, fmt.Sprintf(" partial=%d rebuilds=%d", partial, s.Rebuilds()), nil
-}
-
-func benchExact(tr *avsync.Trace, cfg avsync.ExactConfig, w *bufio.Writer) (uint64, string, error) {
-	var buf []byte
-	emit := func(set []avsync.Member) {}
-	if w != nil {
-		buf = make([]byte, 0, 256)
-		emit = func(set []avsync.Member) {
-			buf = avsync.AppendSet(buf[:0], set)
-			w.Write(buf)
-		}
-	}
-	x, err := avsync.NewExact(cfg, emit, nil)
-	if err != nil {
-		return 0, "", err
-	}
-	for i, ev := range tr.Events {
-		x.Add(ev.Stream, avsync.Member{TimeNS: ev.TimeNS, ID: uint64(i)})
-	}
-	return x.Sets(), "", nil
-}
-
-// benchWindow runs the window policy over a trace: stream 0 triggers
-// (frames), stream 1 is 48 kHz stereo audio whose chunks start at the
-// trace's timestamps (a chunk runs to the next one, at most 100 ms).
-// Arrival time is the latest timestamp seen. Samples are made before the
-// clock starts; audio buffers are reused, as pooled buffers would be.
-func benchWindow(tr *avsync.Trace, beforeNS, afterNS int64, w *bufio.Writer) (uint64, string, error) {
-	const rateHz, channels = 48000, 2
-	type ev struct {
-		stream     int
-		t, arrival int64
-		first      int64
-		frames     int
-	}
-	evs := make([]ev, len(tr.Events))
-	var arrival, originNS int64
-	lastAudio := -1
-	maxFrames := 480
-	// A chunk's first frame is its timestamp's frame count from the first
-	// chunk; it runs to the next chunk's first frame (at most 100 ms).
-	for i, e := range tr.Events {
-		arrival = max(arrival, e.TimeNS)
-		evs[i] = ev{stream: e.Stream, t: e.TimeNS, arrival: arrival}
-		if e.Stream != 1 {
-			continue
-		}
-		if lastAudio < 0 {
-			originNS = e.TimeNS
-		}
-		evs[i].first = av.NSToFrames(e.TimeNS-originNS, rateHz)
-		evs[i].frames = 480
-		if lastAudio >= 0 {
-			p := &evs[lastAudio]
-			p.frames = int(min(max(evs[i].first-p.first, 1), rateHz/10))
-			maxFrames = max(maxFrames, p.frames)
-		}
-		lastAudio = i
-	}
-	drops := av.NewDrops()
-	s, err := avsync.NewFrameSync(avsync.Config{Video: "cam", FramePeriodNS: 33333333, Audio: "mic", AudioRateHz: rateHz,
-		AudioChannels: channels, AudioWindowNS: beforeNS, AudioAfterNS: afterNS, MaxWaitNS: 200e6,
-		MinAudioCoverage: 0.5, PendingFrames: 16}, drops)
-	if err != nil {
-		return 0, "", err
-	}
-	chunk := &av.AudioChunk{RateHz: rateHz, Channels: channels, Data: make([]float32, maxFrames*channels)}
-	chunk.Stream = "mic"
-	frames := make([]av.Frame, 64)
-	var bundles, covered, total uint64
-	var buf []byte
-	emit := func(b *av.Bundle) {
-		bundles++
-		covered += uint64(b.Audio.Covered)
-		total += uint64(b.Audio.Frames())
-		if w != nil {
-			buf = append(buf[:0], "bundle "...)
-			buf = strconv.AppendInt(buf, b.TimeNS, 10)
-			buf = append(buf, ' ')
-			buf = strconv.AppendInt(buf, b.Audio.StartNS, 10)
-			buf = append(buf, ' ')
-			buf = strconv.AppendInt(buf, int64(b.Audio.Covered), 10)
-			buf = append(buf, '/')
-			buf = strconv.AppendInt(buf, int64(b.Audio.Frames()), 10)
-			for _, m := range b.Missing {
-				buf = append(buf, " missing="...)
-				buf = append(buf, m...)
-			}
-			buf = append(buf, '\n')
-			w.Write(buf)
-		}
-		b.Release()
-	}
-	var audioSamples uint64
-	var nextFirst int64
-	nf := 0
-	for _, e := range evs {
-		switch e.stream {
-		case 0:
-			f := &frames[nf%len(frames)]
-			nf++
-			f.Stream, f.Seq, f.CaptureNS, f.ArrivalNS = "cam", uint64(nf), e.t, e.arrival
-			s.Push(f, emit)
-		case 1:
-			if e.first < nextFirst { // jitter made it overlap the last one
-				e.first = nextFirst
-			}
-			nextFirst = e.first + int64(e.frames)
-			chunk.FirstFrame, chunk.CaptureNS, chunk.ArrivalNS = e.first, e.t, e.arrival
-			chunk.Data = chunk.Data[:e.frames*channels]
-			audioSamples += uint64(len(chunk.Data))
-			s.Push(chunk, emit)
-		default:
-			s.Push(&frames[nf%len(frames)], emit) // counted as an unknown stream
-		}
-	}
-	s.Flush(emit)
-	st := s.Stats()
-	cov := 0.0
-	if total > 0 {
-		cov = float64(covered) / float64(total)
-	}
-	return bundles, fmt.Sprintf(" audio_samples=%d coverage=%.4f video_missing=%d audio_missing=%d deadline=%d",
-		audioSamples, cov, st.VideoMissing, st.AudioMissing, st.Deadline), nil
 }
 
 func benchDrift(args []string, stdout, stderr io.Writer) int {
@@ -409,5 +197,59 @@ func benchDrift(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "rate=%d drift_ppm=%g jitter=%v chunks=%d p99_ms=%.3f worst_minute_p99_ms=%.3f max_ms=%.3f clipped=%d resets=%d estimated_ppm=%.2f\n",
 		*rate, *ppm, *jitter, rep.Chunks, rep.P99AfterNS/1e6, rep.WorstWindowP99NS/1e6, rep.MaxNS/1e6, rep.Clipped, rep.Resets, -rep.EstPPM)
+	return exitOK
+}
+
+func benchVAD(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("bench vad", "--list LIST.tsv [--analysis-rate HZ] [--json]",
+		"Score the VAD on WAV files. Each line of LIST is\n"+
+			"  WAV<TAB>LABELS[<TAB>PEERS.json]\n"+
+			"LABELS an Audacity label track (intervals labelled speech are the truth;\n"+
+			"scripts/speech-labels.sh makes one), PEERS the output of\n"+
+			"node ../shared/peers/vad/vad.cjs WAV --json. Prints precision, recall and F1 per\n"+
+			"clip and pooled over all clips (counts summed), and the onset latency: from a\n"+
+			"labelled speech start to the end of the first 10 ms step the detector marks\n"+
+			"speech (fusiond decides at that moment; the peers see the whole file).",
+		[]string{"scripts/bench-vad.sh test", "fusiond bench vad --list .cache/vad/test.tsv --json"}, stdout)
+	list := fs.String("list", "", "`FILE` of clips")
+	rate := fs.Int("analysis-rate", 16000, "the analysis rate `HZ` (sync.analysis_rate_hz)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	var vc fuse.VADConfig
+	fs.Float64Var(&vc.SNRThresholdDB, "vad-snr-db", 0, "VADConfig.SNRThresholdDB (0: the default)")
+	fs.Float64Var(&vc.MinHarmonicity, "vad-min-harmonicity", 0, "VADConfig.MinHarmonicity (0: the default)")
+	fs.Float64Var(&vc.MaxFlatness, "vad-max-flatness", 0, "VADConfig.MaxFlatness (0: the default)")
+	fs.IntVar(&vc.MinPeaks, "vad-min-peaks", 0, "VADConfig.MinPeaks (0: the default)")
+	hang := fs.Duration("vad-hangover", 0, "VADConfig.HangoverNS (0: the default)")
+	fs.Float64Var(&vc.UnvoicedSNRDB, "vad-unvoiced-snr-db", 0, "VADConfig.UnvoicedSNRDB (0: the default)")
+	fs.Float64Var(&vc.MaxUnvoicedHarmonicity, "vad-max-unvoiced-harmonicity", 0, "VADConfig.MaxUnvoicedHarmonicity (0: the default)")
+	fs.IntVar(&vc.OnsetHops, "vad-onset-hops", 0, "VADConfig.OnsetHops (0: the default)")
+	confirm := fs.Duration("vad-confirm", 0, "VADConfig.ConfirmNS (0: the default)")
+	maxUnvoiced := fs.Duration("vad-max-unvoiced", 0, "VADConfig.MaxUnvoicedNS (0: the default)")
+	if code, done := parseFlags(fs, args, stderr); done {
+		return code
+	}
+	vc.HangoverNS, vc.ConfirmNS, vc.MaxUnvoicedNS = int64(*hang), int64(*confirm), int64(*maxUnvoiced)
+	b, err := os.ReadFile(*list)
+	var clips []bench.VADClip
+	if err == nil {
+		clips, err = bench.ParseVADList(*list, b)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "fusiond bench vad: %v\n", err)
+		return exitUsage
+	}
+	rep, err := bench.VAD(clips, *rate, vc)
+	if err != nil {
+		fmt.Fprintf(stderr, "fusiond bench vad: %v\n", err)
+		return exitRuntime
+	}
+	if *asJSON {
+		err = rep.WriteJSON(stdout)
+	} else {
+		err = rep.WriteTable(stdout)
+	}
+	if err != nil {
+		return exitRuntime
+	}
 	return exitOK
 }

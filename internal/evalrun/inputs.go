@@ -1,11 +1,10 @@
-package main
+package evalrun
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -20,12 +19,13 @@ import (
 	"github.com/seed-4c364652/fusiond/ingest/media"
 	"github.com/seed-4c364652/fusiond/ingest/recording"
 	"github.com/seed-4c364652/fusiond/internal/evaluate"
+	"github.com/seed-4c364652/fusiond/internal/wavfile"
 )
 
-// evalInput is one labelled input of eval or train: a media file (video
+// Input is one labelled input of eval or train: a media file (video
 // with or without an audio track, or audio), an MCAP recording (from
 // fusiond record) or a synthetic scene (a config under testdata/eval).
-type evalInput struct {
+type Input struct {
 	path      string
 	labels    string // the Audacity label track
 	clip      string
@@ -35,12 +35,12 @@ type evalInput struct {
 
 // inputFor is the input at path with its labels beside it (NAME.txt)
 // unless labels is given.
-func inputFor(path, labels string) evalInput {
+func inputFor(path, labels string) Input {
 	base := strings.TrimSuffix(path, filepath.Ext(path))
 	if labels == "" {
 		labels = base + ".txt"
 	}
-	return evalInput{path: path, labels: labels, clip: filepath.Base(base)}
+	return Input{path: path, labels: labels, clip: filepath.Base(base)}
 }
 
 // inputRun is an input run through the stages under one configuration.
@@ -64,26 +64,18 @@ type step struct {
 	timeNS  int64
 }
 
-// runInput runs in through the daemon's deterministic stages (stages.go,
-// as replay does) under config (evaluate.Configs: audio drops the cameras,
-// video the microphones, fused keeps both), with the overrides sets.
-func runInput(in evalInput, config string, sets []string, log *slog.Logger) (*inputRun, error) {
-	return runInputKeeping(in, config, sets, log, false)
-}
-
-// runInputSteps runs in fused and keeps its decision steps (train).
-func runInputSteps(in evalInput, sets []string, log *slog.Logger) (*inputRun, error) {
-	return runInputKeeping(in, "fused", sets, log, true)
-}
-
-func runInputKeeping(in evalInput, config string, sets []string, log *slog.Logger, keepSteps bool) (*inputRun, error) {
+// run runs in through the daemon's deterministic stages (as replay does)
+// under config (evaluate.Configs: audio drops the cameras, video the
+// microphones, fused keeps both), with the overrides sets; keepSteps keeps
+// its decision steps (train).
+func (e *Env) run(in Input, config string, sets []string, keepSteps bool) (*inputRun, error) {
 	switch strings.ToLower(filepath.Ext(in.path)) {
 	case ".mcap":
-		return runRecording(in, config, sets, log, keepSteps)
+		return e.runRecording(in, config, sets, keepSteps)
 	case ".yaml", ".yml":
-		return runScene(in, config, sets, log, keepSteps)
+		return e.runScene(in, config, sets, keepSteps)
 	}
-	return runMedia(in, config, sets, log, keepSteps)
+	return e.runMedia(in, config, sets, keepSteps)
 }
 
 // keepModalities drops the cameras or microphones config does not use.
@@ -100,28 +92,27 @@ func keepModalities(cfg *configs.Config, config string) error {
 	return nil
 }
 
-// collect returns a publish function that keeps every decision, with its
-// latency_ns filled in.
+// collect keeps every decision, with its latency_ns filled in.
 func (r *inputRun) collect(d *av.Decision) {
 	d.StampLatency()
 	r.decisions = append(r.decisions, d)
 }
 
 // runSamples drives next's samples through the stages of r.cfg.
-func (r *inputRun) runSamples(log *slog.Logger, next func() (av.Sample, error)) error {
-	var opts []func(*fuse.ActivityConfig)
+func (e *Env) runSamples(r *inputRun, next func() (av.Sample, error)) error {
+	var adjust func(*fuse.ActivityConfig)
 	if r.keepSteps {
-		opts = append(opts, func(ac *fuse.ActivityConfig) {
+		adjust = func(ac *fuse.ActivityConfig) {
 			ac.OnStep = func(ev map[string]float64, missing []string, timeNS int64) {
 				r.steps = append(r.steps, step{maps.Clone(ev), slices.Clone(missing), timeNS})
 			}
-		})
+		}
 	}
-	drv, err := newStageDriver(r.cfg, av.NewDrops(), log, r.collect, opts...)
+	drv, err := e.NewStages(r.cfg, r.collect, adjust)
 	if err != nil {
 		return err
 	}
-	defer drv.close()
+	defer drv.Close()
 	for {
 		s, err := next()
 		if err == io.EOF {
@@ -136,9 +127,9 @@ func (r *inputRun) runSamples(log *slog.Logger, next func() (av.Sample, error)) 
 		case *av.Frame:
 			r.video = true
 		}
-		drv.push(s)
+		drv.Push(s)
 	}
-	drv.flush()
+	drv.Flush()
 	return nil
 }
 
@@ -173,7 +164,7 @@ func mediaConfig(path string, p media.ProbeResult, sets []string) (*configs.Conf
 // is captured): the order a paced live run would see, independent of how
 // fast the decoders ran. Label time 0 is the file's start (its first video
 // frame; for an audio file, its first sample).
-func runMedia(in evalInput, config string, sets []string, log *slog.Logger, keepSteps bool) (*inputRun, error) {
+func (e *Env) runMedia(in Input, config string, sets []string, keepSteps bool) (*inputRun, error) {
 	p, err := media.Probe("ffprobe", in.path)
 	if err != nil {
 		return nil, err
@@ -199,16 +190,16 @@ func runMedia(in evalInput, config string, sets []string, log *slog.Logger, keep
 	drops := av.NewDrops()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var srcs []source
+	var srcs []Source
 	for _, cam := range cfg.Cameras {
-		s, err := newCameraSource(cam, clock, drops, log)
+		s, err := e.NewCamera(cam, clock, drops, discard)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", in.path, err)
 		}
 		srcs = append(srcs, s)
 	}
 	for _, mic := range cfg.Microphones {
-		s, err := newMicSource(mic, clock, drops, log)
+		s, err := e.NewMic(mic, clock, drops, discard)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", in.path, err)
 		}
@@ -256,7 +247,7 @@ func runMedia(in evalInput, config string, sets []string, log *slog.Logger, keep
 		r.endNS = max(r.endNS, m.ArrivalNS)
 		return s, nil
 	}
-	err = r.runSamples(log, next)
+	err = e.runSamples(r, next)
 	cancel()
 	for i, q := range queues {
 		if heads[i] != nil {
@@ -275,13 +266,13 @@ func runMedia(in evalInput, config string, sets []string, log *slog.Logger, keep
 // runRecording replays an MCAP recording, its recorded config with the
 // overrides, keeping the streams of config. Label time 0 is the capture
 // time of the recording's first sample.
-func runRecording(in evalInput, config string, sets []string, log *slog.Logger, keepSteps bool) (*inputRun, error) {
+func (e *Env) runRecording(in Input, config string, sets []string, keepSteps bool) (*inputRun, error) {
 	rd, err := recording.Open(in.path)
 	if err != nil {
 		return nil, err
 	}
 	defer rd.Close()
-	cfg, err := replayConfig(rd, "", sets)
+	cfg, err := e.RecordedConfig(rd, sets)
 	if err != nil {
 		return nil, err
 	}
@@ -337,14 +328,14 @@ func runRecording(in evalInput, config string, sets []string, log *slog.Logger, 
 			}
 		}
 	}
-	if err := r.runSamples(log, next); err != nil {
+	if err := e.runSamples(r, next); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
 // loadInputLabels reads the labels of in: an error when there are none.
-func loadInputLabels(in evalInput) (*evaluate.Labels, error) {
+func loadInputLabels(in Input) (*evaluate.Labels, error) {
 	ls, err := evaluate.ReadLabels(in.labels)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s has no labels: %s does not exist (an Audacity label track; see README \"Label and train on your own recordings\")", in.path, in.labels)
@@ -352,15 +343,15 @@ func loadInputLabels(in evalInput) (*evaluate.Labels, error) {
 	return ls, err
 }
 
-// scoreInput runs in under every configuration and scores the runs.
-func scoreInput(in evalInput, sets []string, log *slog.Logger) ([]*evaluate.Result, error) {
+// Score runs in under every configuration and scores the runs.
+func (e *Env) Score(in Input, sets []string) ([]*evaluate.Result, error) {
 	ls, err := loadInputLabels(in)
 	if err != nil {
 		return nil, err
 	}
 	var out []*evaluate.Result
 	for _, c := range evaluate.Configs {
-		r, err := runInput(in, c, sets, log)
+		r, err := e.run(in, c, sets, false)
 		if err != nil {
 			return nil, err
 		}
@@ -373,12 +364,12 @@ func scoreInput(in evalInput, sets []string, log *slog.Logger) ([]*evaluate.Resu
 	return out, nil
 }
 
-// stepSample is what the fusion head sees at one frame-rate decision
+// Step is what the fusion head sees at one frame-rate decision
 // step of an input, aligned with the labels: the step's evidence and
 // missing modalities (the head's input, fuse.Decider.Features) and, per
 // decision kind, the fraction of the step that is labelled, or Skip where
 // the run cannot sense the kind (its label would be skipped in eval).
-type stepSample struct {
+type Step struct {
 	Clip string
 	// T0 and T1 are the step's span in seconds from label time 0: from
 	// the previous step's time to this step's.
@@ -391,25 +382,25 @@ type stepSample struct {
 	HFOVDeg  float64
 }
 
-// collectSteps runs every input fused through the stages (as eval does)
+// CollectSteps runs every input fused through the stages (as eval does)
 // and returns the head's inputs at each decision step with the labels
 // over it: the data `fusiond train` fits on (the train and validation
 // splits; never the test split). Train drops a modality itself for the
 // audio-only and video-only heads.
-func collectSteps(inputs []evalInput, sets []string, log *slog.Logger) ([]stepSample, error) {
-	var out []stepSample
+func (e *Env) CollectSteps(inputs []Input, sets []string) ([]Step, error) {
+	var out []Step
 	for _, in := range inputs {
 		ls, err := loadInputLabels(in)
 		if err != nil {
 			return nil, err
 		}
-		r, err := runInputSteps(in, sets, log)
+		r, err := e.run(in, "fused", sets, true)
 		if err != nil {
 			return nil, err
 		}
 		prev := r.originNS
 		for _, st := range r.steps {
-			s := stepSample{Clip: in.clip, TimeNS: st.timeNS, Evidence: st.ev, Missing: st.missing,
+			s := Step{Clip: in.clip, TimeNS: st.timeNS, Evidence: st.ev, Missing: st.missing,
 				T0: float64(prev-r.originNS) / 1e9, T1: float64(st.timeNS-r.originNS) / 1e9,
 				Labelled: map[string]float64{}, Skip: map[string]bool{}, HFOVDeg: r.cfg.Fuse.Features.CameraHFOVDeg}
 			prev = st.timeNS
@@ -429,12 +420,12 @@ func collectSteps(inputs []evalInput, sets []string, log *slog.Logger) ([]stepSa
 	return out, nil
 }
 
-// exportWAV writes the first audio stream of an MCAP recording as a 16-bit
+// ExportWAV writes the first audio stream of an MCAP recording as a 16-bit
 // WAV to label in Audacity: its sample 0 is label time 0 (the capture time
 // of the recording's first sample, of any stream), so the labels exported
 // from Audacity line up with what eval and train read. Gaps are silence.
 // It holds the audio in memory (about 11 MB a minute of 48 kHz stereo).
-func exportWAV(recPath, wavPath string) error {
+func ExportWAV(recPath, wavPath string) error {
 	rd, err := recording.Open(recPath)
 	if err != nil {
 		return err
@@ -484,5 +475,5 @@ func exportWAV(recPath, wavPath string) error {
 	if stream == "" {
 		return fmt.Errorf("%s: no audio stream", recPath)
 	}
-	return writeWAV(wavPath, rate, channels, data)
+	return wavfile.Write(wavPath, rate, channels, data)
 }

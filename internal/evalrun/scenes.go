@@ -1,4 +1,4 @@
-package main
+package evalrun
 
 import (
 	"cmp"
@@ -278,8 +278,8 @@ func (s *scene) labels() string {
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 
-// makeClips writes the train and test scenes under dir.
-func makeClips(dir string) ([]string, error) {
+// MakeClips writes the train and test scenes under dir.
+func MakeClips(dir string) ([]string, error) {
 	var paths []string
 	for _, sp := range []struct {
 		split string
@@ -342,7 +342,7 @@ func makeRealScene(split string, i int, seed uint64) (*scene, error) {
 		}
 		return l[r.IntN(half)]
 	}
-	s.mix = &mixRecipe{Out: filepath.Join(mixOutDir, s.name+".wav"), Duration: sceneSeconds, NoiseDBFS: -60, Seed: s.seed}
+	s.mix = &mixRecipe{Out: filepath.Join(MixDir, s.name+".wav"), Duration: sceneSeconds, NoiseDBFS: -60, Seed: s.seed}
 	add := func(role string, at, maxS, peak float64) error {
 		src := pickSrc(role)
 		dur, err := sourceSpanS(src, maxS)

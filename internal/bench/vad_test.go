@@ -1,10 +1,12 @@
-package main
+package bench
 
 import (
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/seed-4c364652/fusiond/internal/wavfile"
 )
 
 // TestVADAnyMicrophone: one real recording at 11.025 kHz mono, 16 kHz mono
@@ -29,11 +31,11 @@ func TestVADAnyMicrophone(t *testing.T) {
 		if b, err := exec.Command("sox", args...).CombinedOutput(); err != nil {
 			t.Fatalf("sox: %v\n%s", err, b)
 		}
-		w, err := readWAV(out)
+		w, err := wavfile.Read(out)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if segs[i], err = runVAD(w, 16000, fuseVADDefaults()); err != nil {
+		if segs[i], err = runVAD(w, 16000, vadDefaults); err != nil {
 			t.Fatal(err)
 		}
 	}

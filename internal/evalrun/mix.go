@@ -1,9 +1,8 @@
-package main
+package evalrun
 
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/seed-4c364652/fusiond/internal/wavfile"
 )
 
 // Real-audio eval scenes: Debian's recorded speech, event sounds and a
@@ -25,7 +26,8 @@ import (
 
 const (
 	mixSrcDir = ".cache/eval/src"
-	mixOutDir = ".cache/eval"
+	// MixDir is where MixAll writes the mixes.
+	MixDir = ".cache/eval"
 )
 
 // mixSources are the converted sources, by role: speech, event, music.
@@ -33,65 +35,6 @@ var mixSources = map[string][]string{
 	"speech": {"librivox-0870", "librivox-0880", "librivox-0890", "librivox-0920", "librivox-0930", "codec2-wia", "codec2-hts1a", "codec2-forig", "codec2-morig"},
 	"event":  {"bell", "trash-empty", "device-added", "window-attention", "service-login", "power-unplug"},
 	"music":  {"chords-a", "chords-b"},
-}
-
-// wav is mono 48 kHz audio as floats.
-type wav struct {
-	rate, channels int
-	data           []float32 // interleaved
-}
-
-func readWAV(path string) (*wav, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	if len(b) < 12 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
-		return nil, fmt.Errorf("%s: not a RIFF WAVE file", path)
-	}
-	w := &wav{}
-	bits := 0
-	for p := 12; p+8 <= len(b); {
-		id, n := string(b[p:p+4]), int(binary.LittleEndian.Uint32(b[p+4:]))
-		body := b[p+8 : min(len(b), p+8+n)]
-		switch id {
-		case "fmt ":
-			if len(body) < 16 || binary.LittleEndian.Uint16(body) != 1 {
-				return nil, fmt.Errorf("%s: not PCM", path)
-			}
-			w.channels = int(binary.LittleEndian.Uint16(body[2:]))
-			w.rate = int(binary.LittleEndian.Uint32(body[4:]))
-			bits = int(binary.LittleEndian.Uint16(body[14:]))
-		case "data":
-			if bits != 16 {
-				return nil, fmt.Errorf("%s: %d-bit samples, want 16", path, bits)
-			}
-			w.data = make([]float32, len(body)/2)
-			for i := range w.data {
-				w.data[i] = float32(int16(binary.LittleEndian.Uint16(body[2*i:]))) / 32768
-			}
-			return w, nil
-		}
-		p += 8 + n + n%2
-	}
-	return nil, fmt.Errorf("%s: no data chunk", path)
-}
-
-func writeWAV(path string, rate, channels int, data []float32) error {
-	var b bytes.Buffer
-	n := len(data) * 2
-	b.WriteString("RIFF")
-	binary.Write(&b, binary.LittleEndian, uint32(36+n))
-	b.WriteString("WAVEfmt ")
-	for _, v := range []any{uint32(16), uint16(1), uint16(channels), uint32(rate), uint32(rate * channels * 2), uint16(channels * 2), uint16(16)} {
-		binary.Write(&b, binary.LittleEndian, v)
-	}
-	b.WriteString("data")
-	binary.Write(&b, binary.LittleEndian, uint32(n))
-	for _, v := range data {
-		binary.Write(&b, binary.LittleEndian, int16(math.Round(float64(max(-1, min(1, v)))*32767)))
-	}
-	return os.WriteFile(path, b.Bytes(), 0o644)
 }
 
 // activeSpan returns the first and last sample of x within 30 dB of its
@@ -194,18 +137,18 @@ func parseMix(path string) (*mixRecipe, error) {
 
 // loadSource reads a converted source and cuts it to its active span.
 func loadSource(name string) ([]float32, error) {
-	w, err := readWAV(filepath.Join(mixSrcDir, name+".wav"))
+	w, err := wavfile.Read(filepath.Join(mixSrcDir, name+".wav"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("source %s missing: run scripts/make-eval-clips.sh (fetches Debian's media and converts it)", filepath.Join(mixSrcDir, name+".wav"))
 	}
 	if err != nil {
 		return nil, err
 	}
-	if w.rate != sceneRate || w.channels != 1 {
-		return nil, fmt.Errorf("%s: %d Hz × %d channels, want %d Hz mono", name, w.rate, w.channels, sceneRate)
+	if w.RateHz != sceneRate || w.Channels != 1 {
+		return nil, fmt.Errorf("%s: %d Hz × %d channels, want %d Hz mono", name, w.RateHz, w.Channels, sceneRate)
 	}
-	a, b := activeSpan(w.data)
-	return w.data[a : b+1], nil
+	a, b := activeSpan(w.Data)
+	return w.Data[a : b+1], nil
 }
 
 // render mixes the recipe into stereo: channel 1 hears the sum DelayFrames
@@ -254,8 +197,8 @@ func sourceSpanS(name string, maxS float64) (float64, error) {
 	return min(float64(len(x))/sceneRate, maxS), nil
 }
 
-// mixAll writes the WAV of every .mix recipe under dir.
-func mixAll(dir string) (int, error) {
+// MixAll writes the WAV of every .mix recipe under dir.
+func MixAll(dir string) (int, error) {
 	var paths []string
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && strings.HasSuffix(p, ".mix") {
@@ -263,7 +206,7 @@ func mixAll(dir string) (int, error) {
 		}
 		return nil
 	})
-	if err := os.MkdirAll(mixOutDir, 0o755); err != nil {
+	if err := os.MkdirAll(MixDir, 0o755); err != nil {
 		return 0, err
 	}
 	for _, p := range paths {
@@ -275,7 +218,7 @@ func mixAll(dir string) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", p, err)
 		}
-		if err := writeWAV(m.Out, sceneRate, 2, data); err != nil {
+		if err := wavfile.Write(m.Out, sceneRate, 2, data); err != nil {
 			return 0, err
 		}
 	}
