@@ -141,7 +141,9 @@ func fakeEnv(pushed *[]av.Meta) *Env {
 				ChunkFrames: int(av.NSToFrames(int64(m.Chunk), m.RateHz)), Seed: s.Seed, NoiseDBFS: s.NoiseDBFS,
 				ChannelDelay: s.ChannelDelay, Period: s.Period, Events: events}, clock)
 		},
-		RecordedConfig: func(*recording.Reader, []string) (*configs.Config, error) { return nil, fmt.Errorf("no recordings here") },
+		RecordedConfig: func(*recording.Reader, []string) (*configs.Config, error) {
+			return nil, fmt.Errorf("no recordings here")
+		},
 	}
 }
 
