@@ -122,3 +122,21 @@ func TestSyncConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchVADErrors: a bad list is a usage error (2), a clip that cannot
+// be read a runtime one (1).
+func TestBenchVADErrors(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "list.tsv")
+	os.WriteFile(list, []byte("a.wav\n"), 0o644)
+	if code, _, errOut := runCLI("bench", "vad", "--list", list); code != exitUsage || !strings.Contains(errOut, "list.tsv:1: want WAV<TAB>LABELS") {
+		t.Errorf("bad list: exit %d: %s", code, errOut)
+	}
+	if code, _, errOut := runCLI("bench", "vad", "--list", filepath.Join(dir, "none.tsv")); code != exitUsage || !strings.Contains(errOut, "no such file") {
+		t.Errorf("no list: exit %d: %s", code, errOut)
+	}
+	os.WriteFile(list, []byte(filepath.Join(dir, "a.wav")+"\t"+filepath.Join(dir, "a.txt")+"\n"), 0o644)
+	if code, _, errOut := runCLI("bench", "vad", "--list", list); code != exitRuntime || !strings.Contains(errOut, "a.wav: no such file") {
+		t.Errorf("no clip: exit %d: %s", code, errOut)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/internal/evaluate"
 )
 
@@ -174,5 +175,25 @@ func TestEvalManifest(t *testing.T) {
 	code, _, stderr := runFusiond(t, "eval", "--real", dir, "--split", "validation")
 	if code != 1 || !strings.Contains(stderr, `no clips in split "validation"`) {
 		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}
+
+// TestTrainScenes fits a head on two synthetic scenes through the
+// command: the model file reads back and says what it was fitted on.
+func TestTrainScenes(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "head.txt")
+	code, stdout, stderr := runFusiond(t, "train", "--out", out, "../../testdata/eval/train/train-00-agree.yaml", "../../testdata/eval/train/train-01-disagree.yaml")
+	if code != 0 || !strings.Contains(stdout, "wrote "+out+": 2 inputs, ") {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fuse.ParseModel(out, data); err != nil || !strings.Contains(string(data), "on 2 inputs") {
+		t.Fatalf("%v\n%s", err, data)
+	}
+	if code, _, stderr := runFusiond(t, "train", "--out", out, filepath.Join(t.TempDir(), "none.yaml")); code != 1 || !strings.Contains(stderr, "fusiond train: ") {
+		t.Fatalf("missing input: exit %d: %s", code, stderr)
 	}
 }
