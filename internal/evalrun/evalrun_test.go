@@ -88,8 +88,9 @@ func TestInputs(t *testing.T) {
 }
 
 func TestViolations(t *testing.T) {
-	ok := &av.Decision{Logit: 1.5, Contributions: map[string]float64{"audio": 1, "video": 0.5}}
-	bad := &av.Decision{Logit: 1.5, Contributions: map[string]float64{"audio": 1}}
+	ok, bad := &av.Decision{}, &av.Decision{}
+	ok.Logit, ok.Contributions = 1.5, map[string]float64{"audio": 1, "video": 0.5}
+	bad.Logit, bad.Contributions = 1.5, map[string]float64{"audio": 1}
 	rs := []*evaluate.Result{{Run: &evaluate.Run{Decisions: []*av.Decision{ok, bad}}}, {Run: &evaluate.Run{Decisions: []*av.Decision{bad}}}}
 	if n := Violations(rs); n != 2 {
 		t.Errorf("%d violations, want 2", n)
