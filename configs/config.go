@@ -21,6 +21,8 @@ type Config struct {
 	Log         Log          `yaml:"log"`
 	Record      Record       `yaml:"record"`
 	Metrics     Metrics      `yaml:"metrics"`
+
+	loc *locator // where each key came from (Where); set by Parse
 }
 
 // Metrics configures the metrics, health and pprof HTTP listener
@@ -56,71 +58,27 @@ type Record struct {
 	MaxDuration time.Duration `yaml:"max_duration"`
 }
 
-// Camera is one video source.
+// Camera is one video source: the keys every camera has, and in Params
+// the keys of its source kind (ingest/source documents, decodes and checks
+// them; docs/CONFIG.md lists them).
 type Camera struct {
-	Name      string         `yaml:"name"`
-	Source    string         `yaml:"source"`
-	Width     int            `yaml:"width"`
-	Height    int            `yaml:"height"`
-	FPS       float64        `yaml:"fps"`
-	Synthetic SyntheticVideo `yaml:"synthetic"`
-	// Real capture (ingest/camera): one of these, by source.
-	Device   string `yaml:"device"`   // source device: an index or /dev/videoN
-	URL      string `yaml:"url"`      // source url
-	Pipeline string `yaml:"pipeline"` // source gstreamer: ends in appsink
-	File     string `yaml:"file"`     // source file
-	// PixelFormat is the FourCC asked of a device ("" : the driver's).
-	PixelFormat string `yaml:"pixel_format"`
-	// Latency is subtracted from arrival times without a driver timestamp.
-	Latency time.Duration `yaml:"latency"`
-	// Pace plays a file at its frame rate; Loop starts it over at its end.
-	Pace bool `yaml:"pace"`
-	Loop bool `yaml:"loop"`
+	Name   string  `yaml:"name"`
+	Source string  `yaml:"source"`
+	Width  int     `yaml:"width"`
+	Height int     `yaml:"height"`
+	FPS    float64 `yaml:"fps"`
+	Params Params  `yaml:",inline"`
 }
 
-// SyntheticVideo configures the synthetic camera.
-type SyntheticVideo struct {
-	Seed           uint64        `yaml:"seed"`
-	ShapeRadius    int           `yaml:"shape_radius"`
-	SpeedPxPerS    float64       `yaml:"speed_px_per_s"`
-	VisiblePeriod  time.Duration `yaml:"visible_period"`
-	VisibleFor     time.Duration `yaml:"visible_for"`
-	NoiseAmplitude int           `yaml:"noise_amplitude"`
-}
-
-// Microphone is one audio source.
+// Microphone is one audio source: the keys every microphone has, and in
+// Params the keys of its source kind (ingest/source).
 type Microphone struct {
-	Name      string         `yaml:"name"`
-	Source    string         `yaml:"source"`
-	RateHz    int            `yaml:"rate_hz"`
-	Channels  int            `yaml:"channels"`
-	Chunk     time.Duration  `yaml:"chunk"`
-	Synthetic SyntheticAudio `yaml:"synthetic"`
-	// Real capture (ingest/mic, ingest/media).
-	Device       string        `yaml:"device"`        // source portaudio: "default", an index or a name
-	File         string        `yaml:"file"`          // source wav or media
-	SampleFormat string        `yaml:"sample_format"` // source portaudio: int16 or float32
-	Latency      time.Duration `yaml:"latency"`       // source portaudio: input latency (0: the device's)
-	Pace         bool          `yaml:"pace"`
-	Loop         bool          `yaml:"loop"`
-}
-
-// SyntheticAudio configures the synthetic microphone.
-type SyntheticAudio struct {
-	Seed         uint64        `yaml:"seed"`
-	NoiseDBFS    float64       `yaml:"noise_dbfs"`
-	ChannelDelay time.Duration `yaml:"channel_delay"`
-	Period       time.Duration `yaml:"period"`
-	Events       []AudioEvent  `yaml:"events"`
-}
-
-// AudioEvent is one scheduled sound of the synthetic microphone.
-type AudioEvent struct {
-	Kind      string        `yaml:"kind"`
-	At        time.Duration `yaml:"at"`
-	Duration  time.Duration `yaml:"duration"`
-	FreqHz    float64       `yaml:"freq_hz"`
-	LevelDBFS float64       `yaml:"level_dbfs"`
+	Name     string        `yaml:"name"`
+	Source   string        `yaml:"source"`
+	RateHz   int           `yaml:"rate_hz"`
+	Channels int           `yaml:"channels"`
+	Chunk    time.Duration `yaml:"chunk"`
+	Params   Params        `yaml:",inline"`
 }
 
 // Sync configures the synchroniser.

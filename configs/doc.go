@@ -10,4 +10,10 @@
 // List entries (cameras, microphones) in a file replace the default list;
 // each entry starts from the default entry, so it only needs the keys it
 // changes.
+//
+// A camera or microphone entry holds the keys every entry of its modality
+// has; the keys of its source kind (file, device, synthetic.seed, ...)
+// are carried as Params, located like every other key (Where), and decoded
+// and checked by ingest/source against the kind's spec: load configs that
+// will open sources with source.Load, which does both.
 package configs

@@ -100,14 +100,33 @@ func Parse(name string, data []byte, sets []string) (*Config, error) {
 		setBy[path] = expr
 	}
 
+	cfg.loc = &locator{name: name, setBy: setBy, fileLines: fileLines, defLines: defLines}
 	var errs []error
 	for _, fe := range cfg.validate() {
-		errs = append(errs, &Error{Where: locate(fe.path, setBy, name, fileLines, defLines), Key: fe.path, Msg: fe.msg})
+		errs = append(errs, &Error{Where: cfg.Where(fe.path), Key: fe.path, Msg: fe.msg})
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return cfg, nil
+}
+
+// locator remembers where each key of a parsed config came from.
+type locator struct {
+	name                string
+	setBy               map[string]string
+	fileLines, defLines map[string]int
+}
+
+// Where says where the value at a dotted key path came from: "FILE:LINE"
+// (of the key, or of the nearest key above it the file has), "--set EXPR",
+// or the built-in defaults' line. Source kind keys (Params) are located
+// too, for ingest/source's errors.
+func (c *Config) Where(path string) string {
+	if c.loc == nil {
+		return DefaultName
+	}
+	return locate(path, c.loc.setBy, c.loc.name, c.loc.fileLines, c.loc.defLines)
 }
 
 // parseRoot parses YAML text and returns its top-level mapping (nil for an
@@ -223,11 +242,44 @@ func mappingValue(m *yaml.Node, key string) *yaml.Node {
 func fieldByTag(t reflect.Type, name string) reflect.StructField {
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if tagName(f) == name {
+		if n := tagName(f); n != "" && n == name {
 			return f
 		}
 	}
 	return reflect.StructField{}
+}
+
+// inlineMap reports whether struct type t keeps its other keys in an
+// inline map (a source entry's Params).
+func inlineMap(t reflect.Type) bool {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Type.Kind() == reflect.Map && strings.Contains(f.Tag.Get("yaml"), ",inline") {
+			return true
+		}
+	}
+	return false
+}
+
+// recordLines records the line of every key path at and below node.
+func recordLines(node *yaml.Node, prefix string, lines map[string]int) {
+	if node.Kind == yaml.AliasNode {
+		node = node.Alias
+	}
+	switch node.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			path := join(prefix, node.Content[i].Value)
+			lines[path] = node.Content[i].Line
+			recordLines(node.Content[i+1], path, lines)
+		}
+	case yaml.SequenceNode:
+		for j, elem := range node.Content {
+			path := join(prefix, strconv.Itoa(j))
+			lines[path] = elem.Line
+			recordLines(elem, path, lines)
+		}
+	}
 }
 
 func tagName(f reflect.StructField) string {
@@ -269,6 +321,11 @@ func checkKeys(name string, node *yaml.Node, t reflect.Type, prefix string, line
 			path := join(prefix, key.Value)
 			lines[path] = key.Line
 			f := fieldByTag(t, key.Value)
+			if f.Type == nil && inlineMap(t) {
+				// A source kind's key: ingest/source checks it.
+				recordLines(val, path, lines)
+				continue
+			}
 			if f.Type == nil {
 				errs = append(errs, &Error{Where: at(key), Key: path, Msg: unknownKeyMsg(key.Value, knownKeys(t))})
 				continue
@@ -356,7 +413,8 @@ func applySet(cfg *Config, expr string) (string, error) {
 	if err := root.Encode(cfg); err != nil {
 		return "", fail(path, "%v", err)
 	}
-	target, err := findPath(&root, strings.Split(path, "."))
+	keys := strings.Split(path, ".")
+	target, err := findPath(&root, keys, sourceEntry(keys))
 	if err != nil {
 		return "", fail(path, "%v", err)
 	}
@@ -386,18 +444,61 @@ func applySet(cfg *Config, expr string) (string, error) {
 		}
 		return "", fail(path, "%s", yamlMsg(err.Error()))
 	}
+	dropOldKindKeys(cfg, &out, keys)
 	*cfg = out
 	return path, nil
 }
 
+// sourceEntry returns, for a key path below a camera or microphone entry
+// ("cameras.0.file"), how many of its keys name the entry (2): keys below
+// it that are not there yet are a source kind's, created by --set and
+// checked by ingest/source. 0 for any other path.
+func sourceEntry(keys []string) int {
+	if len(keys) > 2 && (keys[0] == "cameras" || keys[0] == "microphones") {
+		return 2
+	}
+	return 0
+}
+
+// dropOldKindKeys: a --set that changes an entry's source drops the keys
+// of its old kind, which the new one would refuse (set the new kind's
+// keys after its source).
+func dropOldKindKeys(old, out *Config, keys []string) {
+	if len(keys) != 3 || keys[2] != "source" {
+		return
+	}
+	i, err := strconv.Atoi(keys[1])
+	if err != nil || i < 0 {
+		return
+	}
+	switch keys[0] {
+	case "cameras":
+		if i < len(old.Cameras) && i < len(out.Cameras) && old.Cameras[i].Source != out.Cameras[i].Source {
+			out.Cameras[i].Params = nil
+		}
+	case "microphones":
+		if i < len(old.Microphones) && i < len(out.Microphones) && old.Microphones[i].Source != out.Microphones[i].Source {
+			out.Microphones[i].Params = nil
+		}
+	}
+}
+
 // findPath returns the node at a dotted key path; list entries are indexed
-// by number.
-func findPath(node *yaml.Node, keys []string) (*yaml.Node, error) {
+// by number. Keys past the first create of them that a mapping lacks are
+// made (empty mappings on the way, a null at the end).
+func findPath(node *yaml.Node, keys []string, create int) (*yaml.Node, error) {
 	for i, key := range keys {
 		here := strings.Join(keys[:i], ".")
 		switch node.Kind {
 		case yaml.MappingNode:
 			next := mappingValue(node, key)
+			if next == nil && create > 0 && i >= create {
+				next = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+				if i == len(keys)-1 {
+					next = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}
+				}
+				node.Content = append(node.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, next)
+			}
 			if next == nil {
 				var known []string
 				for j := 0; j+1 < len(node.Content); j += 2 {

@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -67,8 +68,9 @@ cameras:
 		t.Fatal(err)
 	}
 	cam := cfg.Cameras[0]
-	// Unset keys of a list entry come from the default entry.
-	if cam.Name != "front" || cam.FPS != 15 || cam.Width != 320 || cam.Source != "synthetic" || cam.Synthetic.VisibleFor != 4*time.Second {
+	// Unset keys of a list entry come from the default entry; its kind's
+	// keys are ingest/source's.
+	if cam.Name != "front" || cam.FPS != 15 || cam.Width != 320 || cam.Source != "synthetic" || len(cam.Params) != 0 {
 		t.Fatalf("entry not merged over the default entry: %+v", cam)
 	}
 	if len(cfg.Microphones) != 1 {
@@ -89,7 +91,7 @@ func TestSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.Robot != "r7" || cfg.NATS.Embedded.Listen != "127.0.0.1:5000" || cfg.Cameras[0].FPS != 12.5 ||
-		len(cfg.Microphones[0].Synthetic.Events) != 0 || cfg.Sync.MaxWait != 50*time.Millisecond {
+		cfg.Microphones[0].Params.String("synthetic.events") != "" || cfg.Sync.MaxWait != 50*time.Millisecond {
 		t.Fatalf("sets not applied: %+v", cfg)
 	}
 }
@@ -103,7 +105,6 @@ func TestErrorsNameTheLine(t *testing.T) {
 	}{
 		{"unknown top key", "robot: x\nrobott: y\n", nil, []string{"bad.yaml:2:", "robott", `did you mean "robot"`}},
 		{"unknown nested key", "nats:\n  embedded:\n    listne: x\n", nil, []string{"bad.yaml:3:", "nats.embedded.listne", `"listen"`}},
-		{"unknown key in list entry", "cameras:\n  - name: c\n    fsp: 3\n", nil, []string{"bad.yaml:3:", "cameras.0.fsp", `"fps"`}},
 		{"wrong type", "pipeline:\n  queue_capacity: lots\n", nil, []string{"bad.yaml:2:", "pipeline.queue_capacity", "cannot unmarshal"}},
 		{"bad duration", "sync:\n  max_wait: soon\n", nil, []string{"bad.yaml:2:", "sync.max_wait"}},
 		{"list where map", "nats: [1, 2]\n", nil, []string{"bad.yaml:1:", "nats", "want a mapping"}},
@@ -143,6 +144,43 @@ func TestErrorsNameTheLine(t *testing.T) {
 				t.Errorf("error is more than a few lines: %q", err)
 			}
 		})
+	}
+}
+
+// TestParams: the keys of an entry's source kind are carried, located, for
+// ingest/source to check; --set makes them, and a new source drops the
+// old kind's.
+func TestParams(t *testing.T) {
+	yml := "cameras:\n  - name: c\n    source: file\n    fsp: 3\n    synthetic:\n      seed: 4\n"
+	cfg, err := Parse("p.yaml", []byte(yml), []string{"cameras.0.synthetic.speed=2", "microphones.0.file=a.wav"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cam := cfg.Cameras[0]
+	if cam.Params.String("fsp") != "3" || cam.Params.String("synthetic.seed") != "4" || cam.Params.String("synthetic.speed") != "2" {
+		t.Fatalf("params %v", cam.Params)
+	}
+	for path, want := range map[string]string{
+		"cameras.0.fsp": "p.yaml:4", "cameras.0.synthetic.seed": "p.yaml:6", "cameras.0.synthetic.speed": "--set cameras.0.synthetic.speed=2",
+		"cameras.0.nothing": "p.yaml:2", "microphones.0.file": "--set microphones.0.file=a.wav",
+	} {
+		if got := cfg.Where(path); got != want {
+			t.Errorf("Where(%s) = %q, want %q", path, got, want)
+		}
+	}
+	cfg, err = Parse("p.yaml", []byte(yml), []string{"cameras.0.source=device", "cameras.0.device=0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := cfg.Cameras[0].Params; len(p) != 1 || p.String("device") != "0" {
+		t.Fatalf("a new source kept the old kind's keys: %v", p)
+	}
+	var p Params
+	if err := p.Set("a.b.c", 5*time.Second); err != nil || p.String("a.b.c") != "5s" || !p.Update("a.b.c", 1) || p.String("a.b.c") != "1" || p.Update("x", 1) {
+		t.Fatalf("set/update: %v %v", err, p)
+	}
+	if b, err := json.Marshal(p); err != nil || string(b) != `{"a":{"b":{"c":1}}}` {
+		t.Fatalf("json %s %v", b, err)
 	}
 }
 

@@ -21,8 +21,8 @@ func TestRedacted(t *testing.T) {
 	c.NATS.Token = "tok3n"
 	c.NATS.Embedded.Users = []EmbeddedUser{{User: "ops", Password: "pw2secret"}}
 	c.NATS.Embedded.Leaf.Remotes = []string{"nats-leaf://leafuser:leafpass@hub:7422"}
-	c.Cameras[0].URL = "rtsp://admin:campass@cam/stream"
-	c.Cameras[0].Pipeline = "rtspsrc location=rtsp://a:campass2@cam ! appsink " + seed
+	c.Cameras[0].Params.Set("url", "rtsp://admin:campass@cam/stream")
+	c.Cameras[0].Params.Set("synthetic.nested", "rtspsrc location=rtsp://a:campass2@cam ! appsink "+seed)
 	r := Redacted(c)
 	b, err := yaml.Marshal(r)
 	if err != nil {
@@ -34,7 +34,7 @@ func TestRedacted(t *testing.T) {
 		}
 	}
 	if c.NATS.Password != "pw1secret" || c.NATS.Embedded.Users[0].Password != "pw2secret" || !strings.Contains(c.NATS.URL, "urlpass") ||
-		!strings.Contains(c.NATS.Embedded.Leaf.Remotes[0], "leafpass") || !strings.Contains(c.Cameras[0].URL, "campass") {
+		!strings.Contains(c.NATS.Embedded.Leaf.Remotes[0], "leafpass") || !strings.Contains(c.Cameras[0].Params.String("url"), "campass") {
 		t.Fatal("the original config changed")
 	}
 	if r.NATS.URL != "nats://[redacted]@10.0.0.2:4222,nats://[redacted]@10.0.0.3:4222" || r.NATS.User != "robot" ||

@@ -25,6 +25,7 @@ import (
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/recording"
+	sources "github.com/seed-4c364652/fusiond/ingest/source"
 	"github.com/seed-4c364652/fusiond/ingest/synthetic"
 	"github.com/seed-4c364652/fusiond/internal/plot"
 	"github.com/seed-4c364652/fusiond/sinks"
@@ -105,7 +106,7 @@ func benchE2E(args []string, stdout, stderr io.Writer) int {
 			"microphones.0.rate_hz=48000", "microphones.0.channels=2")
 	}
 	load := func(extra ...string) (*configs.Config, error) {
-		cfg, err := configs.Load(*cfgPath, append(append(slices.Clone(base), extra...), sets...))
+		cfg, err := sources.Load(*cfgPath, append(append(slices.Clone(base), extra...), sets...))
 		if err != nil {
 			return nil, err
 		}
@@ -295,28 +296,15 @@ func newGenSource(cfg *configs.Config, clock av.Clock, mediaNS int64) (*genSourc
 		return nil, errors.New("the maximum-speed run renders synthetic sources: the config needs one synthetic camera and one synthetic microphone (or give a FILE.mcap)")
 	}
 	cam, mic := cfg.Cameras[0], cfg.Microphones[0]
-	s := cam.Synthetic
-	v, err := synthetic.NewVideo(synthetic.VideoConfig{
-		Stream: av.StreamID(cam.Name), Width: cam.Width, Height: cam.Height, FPS: cam.FPS,
-		Seed: s.Seed, ShapeRadius: s.ShapeRadius, SpeedPxPerS: s.SpeedPxPerS,
-		VisiblePeriod: s.VisiblePeriod, VisibleFor: s.VisibleFor, NoiseAmplitude: s.NoiseAmplitude,
-	}, clock)
+	vs, err := newCameraSource(cam, clock, nil, nil) // sources.go: a synthetic camera is a *synthetic.Video
 	if err != nil {
 		return nil, err
 	}
-	ms := mic.Synthetic
-	events := make([]synthetic.AudioEvent, len(ms.Events))
-	for i, e := range ms.Events {
-		events[i] = synthetic.AudioEvent{Kind: e.Kind, At: e.At, Duration: e.Duration, FreqHz: e.FreqHz, LevelDBFS: e.LevelDBFS}
-	}
-	chunk := int(av.NSToFrames(int64(mic.Chunk), mic.RateHz))
-	a, err := synthetic.NewAudio(synthetic.AudioConfig{
-		Stream: av.StreamID(mic.Name), RateHz: mic.RateHz, Channels: mic.Channels, ChunkFrames: chunk,
-		Seed: ms.Seed, NoiseDBFS: ms.NoiseDBFS, ChannelDelay: ms.ChannelDelay, Period: ms.Period, Events: events,
-	}, clock)
+	as, err := newMicSource(mic, clock, nil, nil) // and a synthetic microphone a *synthetic.Audio
 	if err != nil {
 		return nil, err
 	}
+	v, a := vs.(*synthetic.Video), as.(*synthetic.Audio)
 	g := &genSource{video: v, audio: a, vcfg: v.Config(), acfg: a.Config(), clock: clock, mediaNS: mediaNS}
 	g.frames = av.NewFramePool(cam.Width, cam.Height, av.BGR24, 2*cfg.Pipeline.QueueCapacity+8)
 	g.chunks = av.NewAudioPool(mic.RateHz, mic.Channels, g.acfg.ChunkFrames, 2*cfg.Pipeline.QueueCapacity+8)
@@ -427,10 +415,12 @@ func runE2E(ctx context.Context, cfg *configs.Config, n int, mode e2eMode, durNS
 				// Files as fast as they decode, once.
 				c.Cameras, c.Microphones = slices.Clone(c.Cameras), slices.Clone(c.Microphones)
 				for j := range c.Cameras {
-					c.Cameras[j].Pace, c.Cameras[j].Loop = false, false
+					c.Cameras[j].Params.Update("pace", false)
+					c.Cameras[j].Params.Update("loop", false)
 				}
 				for j := range c.Microphones {
-					c.Microphones[j].Pace, c.Microphones[j].Loop = false, false
+					c.Microphones[j].Params.Update("pace", false)
+					c.Microphones[j].Params.Update("loop", false)
 				}
 			}
 		}
@@ -553,8 +543,8 @@ func measureLimits(ctx context.Context, cfg *configs.Config, rep *e2eReport, med
 	var l e2eLimits
 	clock := av.NewRealClock()
 	if len(cfg.Cameras) == 1 && cfg.Cameras[0].Source == "file" {
-		l.SourceWhat = "ffmpeg -benchmark -f null " + cfg.Cameras[0].File
-		l.SourceFPS = ffmpegFPS(cfg.Cameras[0].File)
+		l.SourceWhat = "ffmpeg -benchmark -f null " + cfg.Cameras[0].Params.String("file")
+		l.SourceFPS = ffmpegFPS(cfg.Cameras[0].Params.String("file"))
 	} else if g, err := newGenSource(cfg, clock, mediaNS); err == nil {
 		// The renderer alone: the synthetic "decode" limit.
 		q := av.NewQueue[av.Sample]("gen", 64, av.Block, nil)

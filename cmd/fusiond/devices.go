@@ -151,11 +151,11 @@ func deviceWarnings(cfg *configs.Config) []string {
 				cams, _ = hardware.Cameras()
 				camsListed = true
 			}
-			if _, err := hardware.PickCamera(cams, c.Device); err != nil {
+			if _, err := hardware.PickCamera(cams, c.Params.String("device")); err != nil {
 				warns = append(warns, at+": "+err.Error())
 			}
 		case "file":
-			if _, err := os.Stat(c.File); err != nil {
+			if _, err := os.Stat(c.Params.String("file")); err != nil {
 				warns = append(warns, at+": "+err.Error())
 			}
 		}
@@ -169,11 +169,11 @@ func deviceWarnings(cfg *configs.Config) []string {
 				warns = append(warns, at+": cannot list audio inputs: "+err.Error())
 				continue
 			}
-			if _, err := hardware.PickAudioInput(devs, m.Device); err != nil {
+			if _, err := hardware.PickAudioInput(devs, m.Params.String("device")); err != nil {
 				warns = append(warns, at+": "+err.Error())
 			}
 		case "wav", "media":
-			if _, err := os.Stat(m.File); err != nil {
+			if _, err := os.Stat(m.Params.String("file")); err != nil {
 				warns = append(warns, at+": "+err.Error())
 			}
 		}

@@ -282,20 +282,20 @@ func TestRunClipConfigs(t *testing.T) {
 			}
 			// The configs name their media relative to the repository root.
 			for _, c := range cfg.Cameras {
-				if _, err := os.Stat("../../" + c.File); err != nil {
-					t.Skipf("%s: run scripts/fetch-media.sh", c.File)
+				if _, err := os.Stat("../../" + c.Params.String("file")); err != nil {
+					t.Skipf("%s: run scripts/fetch-media.sh", c.Params.String("file"))
 				}
 			}
 			for _, m := range cfg.Microphones {
-				if _, err := os.Stat("../../" + m.File); err != nil {
-					t.Skipf("%s: run scripts/fetch-media.sh", m.File)
+				if _, err := os.Stat("../../" + m.Params.String("file")); err != nil {
+					t.Skipf("%s: run scripts/fetch-media.sh", m.Params.String("file"))
 				}
 			}
 			for i := range cfg.Cameras {
-				cfg.Cameras[i].File = "../../" + cfg.Cameras[i].File
+				cfg.Cameras[i].Params.Set("file", "../../"+cfg.Cameras[i].Params.String("file"))
 			}
 			for i := range cfg.Microphones {
-				cfg.Microphones[i].File = "../../" + cfg.Microphones[i].File
+				cfg.Microphones[i].Params.Set("file", "../../"+cfg.Microphones[i].Params.String("file"))
 			}
 			ds, logs, err := runFor(t, cfg, 2*time.Second)
 			if err != nil {

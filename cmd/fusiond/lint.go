@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/seed-4c364652/fusiond/configs"
+	sources "github.com/seed-4c364652/fusiond/ingest/source"
 )
 
 func cmdLint(args []string, stdout, stderr io.Writer) int {
@@ -22,7 +22,7 @@ func cmdLint(args []string, stdout, stderr io.Writer) int {
 	}
 	code := exitOK
 	for _, path := range fs.Args() {
-		cfg, err := configs.Load(path, sets)
+		cfg, err := sources.Load(path, sets)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			code = exitUsage

@@ -13,8 +13,7 @@ import (
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
-	"github.com/seed-4c364652/fusiond/ingest/mic"
-	"github.com/seed-4c364652/fusiond/ingest/retry"
+	sources "github.com/seed-4c364652/fusiond/ingest/source"
 	"github.com/seed-4c364652/fusiond/sinks"
 	avsync "github.com/seed-4c364652/fusiond/sync"
 )
@@ -114,15 +113,11 @@ func declareDrops(d *av.Drops, cfg *configs.Config, overflow av.Overflow, sinks 
 	}
 	for _, c := range cfg.Cameras {
 		d.Declare(av.StreamID(c.Name), stream...)
-		if c.Source != "synthetic" && c.Source != "file" {
-			d.Declare(av.StreamID(c.Name), retry.DropDeviceError)
-		}
+		d.Declare(av.StreamID(c.Name), sources.DropReasons(sources.Camera, c.Source)...)
 	}
 	for _, m := range cfg.Microphones {
 		d.Declare(av.StreamID(m.Name), stream...)
-		if m.Source == "portaudio" {
-			d.Declare(av.StreamID(m.Name), retry.DropDeviceError, mic.DropInputOverflow)
-		}
+		d.Declare(av.StreamID(m.Name), sources.DropReasons(sources.Microphone, m.Source)...)
 	}
 	d.Declare("bundles", av.DropShutdown)
 	d.Declare("decisions", av.DropShutdown, av.DropHeadError)

@@ -20,6 +20,7 @@ import (
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/recording"
+	sources "github.com/seed-4c364652/fusiond/ingest/source"
 	"github.com/seed-4c364652/fusiond/sinks"
 )
 
@@ -45,7 +46,7 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "fusiond record: want --out FILE.mcap and no arguments (see 'fusiond record --help')")
 		return exitUsage
 	}
-	cfg, err := configs.Load(*cfgPath, sets)
+	cfg, err := sources.Load(*cfgPath, sets)
 	if err != nil {
 		fmt.Fprintf(stderr, "fusiond record: %v\n", err)
 		return exitUsage

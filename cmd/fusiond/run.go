@@ -17,6 +17,7 @@ import (
 
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	sources "github.com/seed-4c364652/fusiond/ingest/source"
 	"github.com/seed-4c364652/fusiond/internal/redact"
 	"github.com/seed-4c364652/fusiond/sinks"
 )
@@ -55,7 +56,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fusiond run: --decisions and --record name the same file %s\n", *recordPath)
 		return exitUsage
 	}
-	cfg, err := configs.Load(*cfgPath, sets)
+	cfg, err := sources.Load(*cfgPath, sets)
 	if err != nil {
 		fmt.Fprintf(stderr, "fusiond run: %v\n", err)
 		return exitUsage

@@ -153,12 +153,12 @@ func (e *Env) runScene(in Input, config string, sets []string, keepSteps bool) (
 			}
 			audio = synthAudio{a}
 		case "wav":
-			w, err := wavfile.Read(mic.File)
+			w, err := wavfile.Read(mic.Params.String("file"))
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w (scripts/make-eval-clips.sh mixes it from Debian's media)", in.path, err)
 			}
 			if w.RateHz != mic.RateHz || w.Channels != mic.Channels {
-				return nil, fmt.Errorf("%s: %s is %d Hz × %d channels, the clip says %d × %d", in.path, mic.File, w.RateHz, w.Channels, mic.RateHz, mic.Channels)
+				return nil, fmt.Errorf("%s: %s is %d Hz × %d channels, the clip says %d × %d", in.path, mic.Params.String("file"), w.RateHz, w.Channels, mic.RateHz, mic.Channels)
 			}
 			audio = wavAudio{w, av.StreamID(mic.Name)}
 		default:

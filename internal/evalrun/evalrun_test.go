@@ -13,7 +13,7 @@ import (
 	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/recording"
-	"github.com/seed-4c364652/fusiond/ingest/synthetic"
+	sources "github.com/seed-4c364652/fusiond/ingest/source"
 	"github.com/seed-4c364652/fusiond/internal/evaluate"
 )
 
@@ -127,20 +127,10 @@ func fakeEnv(pushed *[]av.Meta) *Env {
 			return fakeStages{pushed: pushed, onStep: ac.OnStep}, nil
 		},
 		NewCamera: func(cam configs.Camera, clock av.Clock, _ *av.Drops, _ *slog.Logger) (Source, error) {
-			s := cam.Synthetic
-			return synthetic.NewVideo(synthetic.VideoConfig{Stream: av.StreamID(cam.Name), Width: cam.Width, Height: cam.Height, FPS: cam.FPS,
-				Seed: s.Seed, ShapeRadius: s.ShapeRadius, SpeedPxPerS: s.SpeedPxPerS, VisiblePeriod: s.VisiblePeriod, VisibleFor: s.VisibleFor,
-				NoiseAmplitude: s.NoiseAmplitude}, clock)
+			return sources.OpenCamera(cam, sources.Env{Clock: clock})
 		},
 		NewMic: func(m configs.Microphone, clock av.Clock, _ *av.Drops, _ *slog.Logger) (Source, error) {
-			s := m.Synthetic
-			var events []synthetic.AudioEvent
-			for _, e := range s.Events {
-				events = append(events, synthetic.AudioEvent{Kind: e.Kind, At: e.At, Duration: e.Duration, FreqHz: e.FreqHz, LevelDBFS: e.LevelDBFS})
-			}
-			return synthetic.NewAudio(synthetic.AudioConfig{Stream: av.StreamID(m.Name), RateHz: m.RateHz, Channels: m.Channels,
-				ChunkFrames: int(av.NSToFrames(int64(m.Chunk), m.RateHz)), Seed: s.Seed, NoiseDBFS: s.NoiseDBFS,
-				ChannelDelay: s.ChannelDelay, Period: s.Period, Events: events}, clock)
+			return sources.OpenMicrophone(m, sources.Env{Clock: clock})
 		},
 		RecordedConfig: func(*recording.Reader, []string) (*configs.Config, error) {
 			return nil, fmt.Errorf("no recordings here")

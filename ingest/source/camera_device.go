@@ -1,0 +1,33 @@
+package source
+
+import (
+	"regexp"
+
+	"github.com/seed-4c364652/fusiond/ingest/camera"
+)
+
+// videoDevice is a camera device: an index or /dev/videoN.
+var videoDevice = regexp.MustCompile(`^(/dev/video)?[0-9]{1,3}$`)
+
+// cameraDevice captures a V4L2 camera through OpenCV.
+var cameraDevice = register(&Spec{
+	Modality: Camera,
+	Kind:     "device",
+	Doc:      "A V4L2 camera, through OpenCV; `fusiond devices` lists them. width, height and fps are asked of it.",
+	Needs:    "OpenCV",
+	Keys: []Key{
+		{Name: "device", Type: String, Required: true, Doc: "The device: an index (0) or /dev/videoN.",
+			Valid: func(s string) string {
+				if !videoDevice.MatchString(s) {
+					return quote(s) + " is not a device index or /dev/videoN"
+				}
+				return ""
+			}},
+		keyPixelFormat,
+		keyLatency,
+	},
+	Open: func(e Entry, v Values, env Env) (Source, error) {
+		return openLive(camera.Device, e, v, env)
+	},
+	Drops: liveDrops,
+})

@@ -1,0 +1,125 @@
+package source
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/seed-4c364652/fusiond/configs"
+	"github.com/seed-4c364652/fusiond/ingest/av"
+)
+
+// Load is configs.Load with every source entry's kind keys checked
+// (Check): what commands that open sources load their config with.
+func Load(path string, sets []string) (*configs.Config, error) {
+	cfg, err := configs.Load(path, sets)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, Check(cfg)
+}
+
+// Parse is Load for a config already in memory.
+func Parse(name string, data []byte, sets []string) (*configs.Config, error) {
+	cfg, err := configs.Parse(name, data, sets)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, Check(cfg)
+}
+
+// Check decodes and checks every camera's and microphone's kind keys
+// against its kind's spec, and completes them with the kind's defaults
+// (cfg then shows every key in effect, as ctl.config and recordings
+// do). Its errors are *configs.Error, located where the key was given
+// (file and line, or the --set), joined; nil when all is well.
+func Check(cfg *configs.Config) error {
+	var errs []error
+	for i := range cfg.Cameras {
+		c := &cfg.Cameras[i]
+		errs = append(errs, checkEntry(cfg, "cameras."+strconv.Itoa(i), Camera, c.Source, &c.Params)...)
+	}
+	for i := range cfg.Microphones {
+		m := &cfg.Microphones[i]
+		errs = append(errs, checkEntry(cfg, "microphones."+strconv.Itoa(i), Microphone, m.Source, &m.Params)...)
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return nil
+}
+
+func checkEntry(cfg *configs.Config, at string, m Modality, kind string, p *configs.Params) []error {
+	s, err := Lookup(m, kind)
+	if err != nil {
+		return []error{&configs.Error{Where: cfg.Where(at + ".source"), Key: at + ".source", Msg: err.Error()}}
+	}
+	_, done, problems := Decode(s, *p, commonKeys(m))
+	var errs []error
+	for _, pr := range problems {
+		path := at + "." + pr.Key
+		where := cfg.Where(path)
+		if _, given := p.Lookup(pr.Key); !given {
+			where = cfg.Where(at + ".source") // a missing key: the source that needs it
+		}
+		errs = append(errs, &configs.Error{Where: where, Key: path, Msg: pr.Msg + " (source " + kind + ")"})
+	}
+	if len(errs) == 0 {
+		*p = done
+	}
+	return errs
+}
+
+// commonKeys lists the keys every entry of the modality has (configs'
+// Camera or Microphone fields).
+func commonKeys(m Modality) []string {
+	t := reflect.TypeFor[configs.Camera]()
+	if m == Microphone {
+		t = reflect.TypeFor[configs.Microphone]()
+	}
+	var keys []string
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if name != "" && name != "-" {
+			keys = append(keys, name)
+		}
+	}
+	return keys
+}
+
+// OpenCamera opens the source of one configured camera.
+func OpenCamera(c configs.Camera, env Env) (Source, error) {
+	return open(Camera, c.Source, c.Params, Entry{Name: c.Name, Width: c.Width, Height: c.Height, FPS: c.FPS}, env)
+}
+
+// OpenMicrophone opens the source of one configured microphone.
+func OpenMicrophone(m configs.Microphone, env Env) (Source, error) {
+	return open(Microphone, m.Source, m.Params, Entry{Name: m.Name, RateHz: m.RateHz, Channels: m.Channels, Chunk: m.Chunk}, env)
+}
+
+func open(m Modality, kind string, p configs.Params, e Entry, env Env) (Source, error) {
+	s, err := Lookup(m, kind)
+	if err != nil {
+		return nil, err
+	}
+	v, _, problems := Decode(s, p, commonKeys(m))
+	if len(problems) > 0 {
+		errs := make([]error, len(problems))
+		for i, pr := range problems {
+			errs[i] = fmt.Errorf("%s %s: %w (source %s)", m, e.Name, pr, kind)
+		}
+		return nil, errors.Join(errs...)
+	}
+	return s.Open(e, v, env)
+}
+
+// DropReasons returns the drop reasons a kind's stream can count beside
+// the pipeline's own (none for an unknown kind).
+func DropReasons(m Modality, kind string) []av.DropReason {
+	if s, err := Lookup(m, kind); err == nil {
+		return s.Drops
+	}
+	return nil
+}
