@@ -22,10 +22,10 @@ func fourCC(s string) string {
 }
 
 // openCapture opens an OpenCV camera (ingest/camera) of a kind whose
-// target is the key of that name.
-func openCapture(kind camera.Kind, e Entry, v Values, env Env) (*camera.Camera, error) {
+// target (device, URL, pipeline or file) is the key target.
+func openCapture(kind camera.Kind, target string, e Entry, v Values, env Env) (*camera.Camera, error) {
 	cc := camera.Config{
-		Stream: av.StreamID(e.Name), Kind: kind, Target: v.String(string(kind)),
+		Stream: av.StreamID(e.Name), Kind: kind, Target: v.String(target),
 		Width: e.Width, Height: e.Height, FPS: e.FPS,
 	}
 	if _, ok := v["pixel_format"]; ok {
@@ -42,8 +42,8 @@ func openCapture(kind camera.Kind, e Entry, v Values, env Env) (*camera.Camera, 
 
 // openLive opens a live OpenCV camera, retried with backoff when it is
 // missing or lost.
-func openLive(kind camera.Kind, e Entry, v Values, env Env) (Source, error) {
-	c, err := openCapture(kind, e, v, env)
+func openLive(kind camera.Kind, target string, e Entry, v Values, env Env) (Source, error) {
+	c, err := openCapture(kind, target, e, v, env)
 	if err != nil {
 		return nil, err
 	}

@@ -27,7 +27,7 @@ var cameraDevice = register(&Spec{
 		keyLatency,
 	},
 	Open: func(e Entry, v Values, env Env) (Source, error) {
-		return openLive(camera.Device, e, v, env)
+		return openLive(camera.Device, "device", e, v, env)
 	},
 	Drops: liveDrops,
 })

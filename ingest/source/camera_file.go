@@ -14,7 +14,7 @@ var cameraFile = register(&Spec{
 		{Name: "loop", Type: Bool, Default: "false", Doc: "Start over at the end, the time line continuing."},
 	},
 	Open: func(e Entry, v Values, env Env) (Source, error) {
-		c, err := openCapture(camera.File, e, v, env)
+		c, err := openCapture(camera.File, "file", e, v, env)
 		if err != nil {
 			return nil, err
 		}

@@ -23,7 +23,7 @@ var cameraGStreamer = register(&Spec{
 		keyLatency,
 	},
 	Open: func(e Entry, v Values, env Env) (Source, error) {
-		return openLive(camera.GStreamer, e, v, env)
+		return openLive(camera.GStreamer, "pipeline", e, v, env)
 	},
 	Drops: liveDrops,
 })

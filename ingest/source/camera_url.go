@@ -24,7 +24,7 @@ var cameraURL = register(&Spec{
 		keyLatency,
 	},
 	Open: func(e Entry, v Values, env Env) (Source, error) {
-		return openLive(camera.URL, e, v, env)
+		return openLive(camera.URL, "url", e, v, env)
 	},
 	Drops: liveDrops,
 })

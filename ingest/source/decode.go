@@ -168,7 +168,7 @@ func (d *decoder) unknown(path string) {
 func (d *decoder) otherKinds(path string) []string {
 	var out []string
 	for _, s := range Specs() {
-		if s.Modality == d.spec.Modality && s != d.spec && s.key(path) != nil {
+		if s.Modality == d.spec.Modality && s != d.spec && (s.key(path) != nil || len((&decoder{spec: s}).below(path)) > 0) {
 			out = append(out, s.Kind)
 		}
 	}
