@@ -43,11 +43,19 @@ func (p Params) String(path string) string {
 }
 
 // Set sets the value at a dotted key path, making the mappings on the way;
-// v is encoded as YAML (a string, number, bool, duration, list or map).
+// v is encoded as YAML (a string, number, bool, duration, list or map),
+// or is a *yaml.Node.
 func (p *Params) Set(path string, v any) error {
 	var val yaml.Node
-	if err := val.Encode(v); err != nil {
-		return err
+	switch n := v.(type) {
+	case *yaml.Node:
+		val = *n
+	case yaml.Node:
+		val = n
+	default:
+		if err := val.Encode(v); err != nil {
+			return err
+		}
 	}
 	if *p == nil {
 		*p = Params{}

@@ -2,15 +2,14 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/hardware"
+	sources "github.com/seed-4c364652/fusiond/ingest/source"
 )
 
 // deviceList is what `fusiond devices --json` prints.
@@ -140,43 +139,5 @@ func printDevices(w io.Writer, l deviceList) {
 // names that is not there now. Devices may come later (the daemon retries
 // them), so these are warnings, not errors.
 func deviceWarnings(cfg *configs.Config) []string {
-	var warns []string
-	var cams []hardware.CameraDevice
-	camsListed := false
-	for i, c := range cfg.Cameras {
-		at := fmt.Sprintf("cameras.%d (%s)", i, c.Name)
-		switch c.Source {
-		case "device":
-			if !camsListed {
-				cams, _ = hardware.Cameras()
-				camsListed = true
-			}
-			if _, err := hardware.PickCamera(cams, c.Params.String("device")); err != nil {
-				warns = append(warns, at+": "+err.Error())
-			}
-		case "file":
-			if _, err := os.Stat(c.Params.String("file")); err != nil {
-				warns = append(warns, at+": "+err.Error())
-			}
-		}
-	}
-	for i, m := range cfg.Microphones {
-		at := fmt.Sprintf("microphones.%d (%s)", i, m.Name)
-		switch m.Source {
-		case "portaudio":
-			devs, err := hardware.AudioInputs()
-			if errors.Is(err, hardware.ErrNotBuilt) || err != nil {
-				warns = append(warns, at+": cannot list audio inputs: "+err.Error())
-				continue
-			}
-			if _, err := hardware.PickAudioInput(devs, m.Params.String("device")); err != nil {
-				warns = append(warns, at+": "+err.Error())
-			}
-		case "wav", "media":
-			if _, err := os.Stat(m.Params.String("file")); err != nil {
-				warns = append(warns, at+": "+err.Error())
-			}
-		}
-	}
-	return warns
+	return sources.Warnings(cfg) // each kind's spec knows what it reads
 }

@@ -1,6 +1,8 @@
 package source
 
 import (
+	"os"
+
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/camera"
 	"github.com/seed-4c364652/fusiond/ingest/retry"
@@ -48,6 +50,13 @@ func openLive(kind camera.Kind, target string, e Entry, v Values, env Env) (Sour
 		return nil, err
 	}
 	return supervised(c, e.Name, env), nil
+}
+
+// fileThere is Present for a kind that reads the file named by its key
+// "file".
+func fileThere(v Values) error {
+	_, err := os.Stat(v.String("file"))
+	return err
 }
 
 // liveDrops are the drop reasons of a supervised device.

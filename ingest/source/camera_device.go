@@ -3,6 +3,7 @@ package source
 import (
 	"regexp"
 
+	"github.com/seed-4c364652/fusiond/hardware"
 	"github.com/seed-4c364652/fusiond/ingest/camera"
 )
 
@@ -25,6 +26,11 @@ var cameraDevice = register(&Spec{
 			}},
 		keyPixelFormat,
 		keyLatency,
+	},
+	Present: func(v Values) error {
+		cams, _ := hardware.Cameras()
+		_, err := hardware.PickCamera(cams, v.String("device"))
+		return err
 	},
 	Open: func(e Entry, v Values, env Env) (Source, error) {
 		return openLive(camera.Device, "device", e, v, env)

@@ -13,6 +13,7 @@ var cameraFile = register(&Spec{
 		{Name: "pace", Type: Bool, Default: "true", Doc: "Play at the file's frame rate (false: as fast as it decodes)."},
 		{Name: "loop", Type: Bool, Default: "false", Doc: "Start over at the end, the time line continuing."},
 	},
+	Present: fileThere,
 	Open: func(e Entry, v Values, env Env) (Source, error) {
 		c, err := openCapture(camera.File, "file", e, v, env)
 		if err != nil {

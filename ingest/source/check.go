@@ -89,6 +89,33 @@ func commonKeys(m Modality) []string {
 	return keys
 }
 
+// Warnings returns a warning for each device or file cfg's sources name
+// that is not there now (the kinds' Present), as "cameras.0 (front): ...".
+// cfg has been checked.
+func Warnings(cfg *configs.Config) []string {
+	var warns []string
+	warn := func(at string, m Modality, name, kind string, p configs.Params) {
+		s, err := Lookup(m, kind)
+		if err != nil || s.Present == nil {
+			return
+		}
+		v, _, problems := Decode(s, p, nil)
+		if len(problems) > 0 {
+			return
+		}
+		if err := s.Present(v); err != nil {
+			warns = append(warns, fmt.Sprintf("%s (%s): %v", at, name, err))
+		}
+	}
+	for i, c := range cfg.Cameras {
+		warn("cameras."+strconv.Itoa(i), Camera, c.Name, c.Source, c.Params)
+	}
+	for i, m := range cfg.Microphones {
+		warn("microphones."+strconv.Itoa(i), Microphone, m.Name, m.Source, m.Params)
+	}
+	return warns
+}
+
 // OpenCamera opens the source of one configured camera.
 func OpenCamera(c configs.Camera, env Env) (Source, error) {
 	return open(Camera, c.Source, c.Params, Entry{Name: c.Name, Width: c.Width, Height: c.Height, FPS: c.FPS}, env)

@@ -161,6 +161,9 @@ func (d *decoder) unknown(path string) {
 	if other := d.otherKinds(path); len(other) > 0 {
 		msg += fmt.Sprintf("; it is a key of source %s", strings.Join(other, ", "))
 	}
+	if key == "" { // an empty key: name it
+		path += `""`
+	}
 	d.bad(path, "%s; known keys here: %s", msg, strings.Join(known, ", "))
 }
 

@@ -19,6 +19,7 @@ var microphoneMedia = register(&Spec{
 		{Name: "pace", Type: Bool, Default: "true", Doc: "Play in real time: no chunk before the clock reaches its end (false: as fast as it decodes)."},
 		{Name: "loop", Type: Bool, Default: "false", Doc: "Start over at the end, the time line continuing."},
 	},
+	Present: fileThere,
 	Open: func(e Entry, v Values, env Env) (Source, error) {
 		t, err := media.OpenTrack(media.TrackConfig{Stream: av.StreamID(e.Name), Path: v.String("file"), RateHz: e.RateHz, Channels: e.Channels,
 			ChunkFrames: e.ChunkFrames(), Pace: v.Bool("pace"), Loop: v.Bool("loop")}, env.Clock)

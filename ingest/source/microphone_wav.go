@@ -15,6 +15,7 @@ var microphoneWAV = register(&Spec{
 		{Name: "pace", Type: Bool, Default: "true", Doc: "Play in real time: no chunk before the clock reaches its end (false: as fast as it reads)."},
 		{Name: "loop", Type: Bool, Default: "false", Doc: "Start over at the end."},
 	},
+	Present: fileThere,
 	Open: func(e Entry, v Values, env Env) (Source, error) {
 		w, err := media.OpenWAV(media.WAVConfig{Stream: av.StreamID(e.Name), Path: v.String("file"), RateHz: e.RateHz, Channels: e.Channels,
 			ChunkFrames: e.ChunkFrames(), Pace: v.Bool("pace"), Loop: v.Bool("loop")}, env.Clock)

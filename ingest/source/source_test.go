@@ -377,3 +377,54 @@ func FuzzDecode(f *testing.F) {
 }
 
 func yamlUnmarshal(b []byte, p *configs.Params) error { return yaml.Unmarshal(b, p) }
+
+// FuzzParse: a config whose sources check passes again once completed
+// and written out (as a recording's config is replayed); an error is
+// always a config error.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("cameras:\n  - name: c\n    source: file\n    file: a\n"), "cameras.0.pace=false")
+	f.Add([]byte("microphones:\n  - name: m\n    source: synthetic\n    synthetic: {events: []}\n"), "microphones.0.synthetic.seed=3")
+	f.Add([]byte("cameras: []\n"), "microphones.0.source=wav")
+	f.Fuzz(func(t *testing.T, data []byte, set string) {
+		var sets []string
+		if set != "" {
+			sets = []string{set}
+		}
+		cfg, err := Parse("fuzz.yaml", data, sets)
+		if err != nil {
+			if !errors.Is(err, configs.ErrInvalid) {
+				t.Fatalf("error does not wrap ErrInvalid: %v", err)
+			}
+			return
+		}
+		out, err := yaml.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := Parse("again.yaml", out, nil)
+		if err != nil {
+			t.Fatalf("the completed config does not load again: %v\n%s", err, out)
+		}
+		out2, _ := yaml.Marshal(again)
+		if !bytes.Equal(out, out2) {
+			t.Fatalf("not stable:\n%s\n%s", out, out2)
+		}
+	})
+}
+
+// TestWarnings: a file that is not there is a warning naming the entry;
+// one that is, none.
+func TestWarnings(t *testing.T) {
+	here := filepath.Join(t.TempDir(), "here.wav")
+	if err := os.WriteFile(here, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Parse("", nil, []string{"cameras.0.source=file", "cameras.0.file=/nonexistent/a.avi", "microphones.0.source=wav", "microphones.0.file=" + here})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := Warnings(cfg)
+	if len(w) != 1 || !strings.HasPrefix(w[0], "cameras.0 (cam0): ") || !strings.Contains(w[0], "/nonexistent/a.avi") {
+		t.Fatalf("warnings %q", w)
+	}
+}

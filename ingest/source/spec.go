@@ -113,6 +113,10 @@ type Spec struct {
 	// Open builds the source from checked values, wrapped as the pipeline
 	// runs it (devices retried with backoff, files failing for good).
 	Open func(e Entry, v Values, env Env) (Source, error)
+	// Present, when not nil, checks that what the source reads is there
+	// now (a device, a file). Its error is a warning (fusiond lint):
+	// a device may come later, and the daemon retries it.
+	Present func(v Values) error
 	// Drops are the drop reasons the kind's stream can count beside the
 	// pipeline's own (declared at zero from the start).
 	Drops []av.DropReason
