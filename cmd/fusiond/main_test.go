@@ -234,6 +234,8 @@ func TestCommandLine(t *testing.T) {
 		{"lint unknown URL scheme", []string{"lint", "--set", "nats.url=garbage://x", good}, 2, "", `scheme "garbage"`},
 		{"lint long robot id", []string{"lint", "--set", "robot=" + strings.Repeat("r", 250), good}, 2, "", "robot: 250 characters"},
 		{"lint NaN", []string{"lint", "--set", "fuse.activity.motion_ref=.nan", good}, 2, "", "not a finite number"},
+		{"lint source key", []string{"lint", "--set", "cameras.0.synthetic.sed=1", good}, 2, "", `cameras.0.synthetic.sed: unknown key (did you mean "seed"?)`},
+		{"lint source kind", []string{"lint", "--set", "microphones.0.source=alsa", good}, 2, "", "known: media, portaudio, synthetic, wav"},
 		{"tail bad robot", []string{"tail", "--robot", "a.b"}, 2, "", "bad arguments"},
 	}
 	for _, tt := range tests {
