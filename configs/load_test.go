@@ -179,6 +179,11 @@ func TestParams(t *testing.T) {
 	if err := p.Set("a.b.c", 5*time.Second); err != nil || p.String("a.b.c") != "5s" || !p.Update("a.b.c", 1) || p.String("a.b.c") != "1" || p.Update("x", 1) {
 		t.Fatalf("set/update: %v %v", err, p)
 	}
+	c := p.Clone()
+	c.Update("a.b.c", 2)
+	if p.String("a.b.c") != "1" || c.String("a.b.c") != "2" {
+		t.Fatalf("a clone shares its nodes: %v %v", p, c)
+	}
 	if b, err := json.Marshal(p); err != nil || string(b) != `{"a":{"b":{"c":1}}}` {
 		t.Fatalf("json %s %v", b, err)
 	}

@@ -69,6 +69,7 @@ func (p *Params) Set(path string, v any) error {
 	if !ok || top.Kind != yaml.MappingNode {
 		top = yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 	}
+	top = *cloneNode(&top) // its nodes may be shared with a copy of p
 	setIn(&top, strings.Split(rest, "."), &val)
 	(*p)[first] = top
 	return nil
@@ -82,6 +83,33 @@ func (p Params) Update(path string, v any) bool {
 		return false
 	}
 	return p.Set(path, v) == nil
+}
+
+// Clone returns a deep copy of p: setting keys in one leaves the other be
+// (a copied Camera shares its Params with the original).
+func (p Params) Clone() Params {
+	if p == nil {
+		return nil
+	}
+	out := make(Params, len(p))
+	for k, n := range p {
+		out[k] = *cloneNode(&n)
+	}
+	return out
+}
+
+func cloneNode(n *yaml.Node) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	c := *n
+	if n.Content != nil {
+		c.Content = make([]*yaml.Node, len(n.Content))
+		for i, e := range n.Content {
+			c.Content[i] = cloneNode(e)
+		}
+	}
+	return &c
 }
 
 // setIn sets keys under the mapping m to val, making mappings on the way.

@@ -415,10 +415,12 @@ func runE2E(ctx context.Context, cfg *configs.Config, n int, mode e2eMode, durNS
 				// Files as fast as they decode, once.
 				c.Cameras, c.Microphones = slices.Clone(c.Cameras), slices.Clone(c.Microphones)
 				for j := range c.Cameras {
+					c.Cameras[j].Params = c.Cameras[j].Params.Clone()
 					c.Cameras[j].Params.Update("pace", false)
 					c.Cameras[j].Params.Update("loop", false)
 				}
 				for j := range c.Microphones {
+					c.Microphones[j].Params = c.Microphones[j].Params.Clone()
 					c.Microphones[j].Params.Update("pace", false)
 					c.Microphones[j].Params.Update("loop", false)
 				}
