@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	daemon "github.com/seed-4c364652/fusiond"
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/recording"
@@ -296,11 +297,11 @@ func newGenSource(cfg *configs.Config, clock av.Clock, mediaNS int64) (*genSourc
 		return nil, errors.New("the maximum-speed run renders synthetic sources: the config needs one synthetic camera and one synthetic microphone (or give a FILE.mcap)")
 	}
 	cam, mic := cfg.Cameras[0], cfg.Microphones[0]
-	vs, err := newCameraSource(cam, clock, nil, nil) // sources.go: a synthetic camera is a *synthetic.Video
+	vs, err := daemon.NewCameraSource(cam, clock, nil, nil) // a synthetic camera is a *synthetic.Video
 	if err != nil {
 		return nil, err
 	}
-	as, err := newMicSource(mic, clock, nil, nil) // and a synthetic microphone a *synthetic.Audio
+	as, err := daemon.NewMicSource(mic, clock, nil, nil) // and a synthetic microphone a *synthetic.Audio
 	if err != nil {
 		return nil, err
 	}
@@ -386,8 +387,7 @@ func runE2E(ctx context.Context, cfg *configs.Config, n int, mode e2eMode, durNS
 	clock := av.NewRealClock()
 	cpu := startCPUSampler(clock)
 	collectors := make([]*e2eCollector, n)
-	pipes := make([]*pipeline, n)
-	gens := make([]*genSource, n)
+	daemons := make([]*daemon.Daemon, n)
 	resetPeakRSS()
 	before := readProc()
 	startNS := clock.Now()
@@ -428,36 +428,24 @@ func runE2E(ctx context.Context, cfg *configs.Config, n int, mode e2eMode, durNS
 		}
 		col := &e2eCollector{}
 		collectors[i] = col
-		var genErr error
-		files := daemonFiles{sinks: []sinks.Sink{col}, onPipeline: func(p *pipeline, _ *daemonMetrics) {
-			pipes[i] = p
-			prev := p.observeBundle
-			p.observeBundle = func(b *av.Bundle) {
-				if prev != nil {
-					prev(b)
-				}
-				col.bundle(b)
+		opts := []daemon.Option{daemon.WithClock(clock), daemon.WithLogger(log), daemon.WithSink(col), daemon.WithBundleTap(col.bundle)}
+		if mode == e2eMax && synthetic {
+			// One source renders the camera and the microphone, as
+			// fast as it can, in place of the configured two.
+			g, err := newGenSource(&c, clock, durNS)
+			if err != nil {
+				return e2eRun{}, err
 			}
-			if mode == e2eMax && synthetic {
-				g, err := newGenSource(&c, clock, durNS)
-				if err != nil {
-					genErr = err
-					p.sources = []source{failedSource{err}}
-					return
-				}
-				gens[i] = g
-				q := av.NewQueue[av.Sample]("capture:bench", c.Pipeline.QueueCapacity, av.Block, nil)
-				p.sources, p.captured = []source{g}, []*av.Queue[av.Sample]{q}
-				p.health[q.Name] = &sourceStat{}
-			}
-		}}
-		go func() {
-			err := runDaemon(runCtx, &c, clock, files, log)
-			if genErr != nil {
-				err = genErr
-			}
-			errs <- err
-		}()
+			opts = append(opts, daemon.WithSource(c.Cameras[0].Name, g), daemon.WithSource(c.Microphones[0].Name, nil))
+		}
+		d, err := daemon.New(&c, opts...)
+		if err != nil {
+			return e2eRun{}, err
+		}
+		daemons[i] = d
+	}
+	for _, d := range daemons {
+		go func() { errs <- d.Run(runCtx) }()
 	}
 	var firstErr error
 	for range n {
@@ -481,11 +469,9 @@ func runE2E(ctx context.Context, cfg *configs.Config, n int, mode e2eMode, durNS
 		for _, d := range col.decisions {
 			lastPublish = max(lastPublish, d[av.StagePublish])
 		}
-		if p := pipes[i]; p != nil {
-			for _, d := range p.drops.Snapshot() {
-				d.Stream = av.StreamID(fmt.Sprintf("%d/%s", i, d.Stream))
-				r.Drops = append(r.Drops, d)
-			}
+		for _, d := range daemons[i].Drops() {
+			d.Stream = av.StreamID(fmt.Sprintf("%d/%s", i, d.Stream))
+			r.Drops = append(r.Drops, d)
 		}
 	}
 	r.WallS = float64(endNS-startNS) / 1e9
@@ -574,21 +560,21 @@ func measureLimits(ctx context.Context, cfg *configs.Config, rep *e2eReport, med
 		payload[i] = 'x'
 	}
 	l.PayloadBytes = len(payload)
-	link, err := openNATS(cfg.NATS, log)
+	nc, closeNATS, err := daemon.ConnectNATS(cfg.NATS, log)
 	if err != nil {
 		return l
 	}
-	defer link.close()
+	defer closeNATS()
 	subj := sinks.DecisionSubject("benchlimit", "activity")
 	t0 := clock.Now()
 	var nmsg int
 	for clock.Now()-t0 < 2e9 {
 		for range 1000 {
-			_ = link.nc.Publish(subj, payload)
+			_ = nc.Publish(subj, payload)
 		}
 		nmsg += 1000
 	}
-	_ = link.nc.Flush()
+	_ = nc.Flush()
 	l.NATSPerS = float64(nmsg) / (float64(clock.Now()-t0) / 1e9)
 	return l
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -52,24 +51,4 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// loggedError is an error already logged, with its stream or component,
-// where it happened: whoever gets it back must not log it again.
-type loggedError struct{ error }
-
-func (e loggedError) Unwrap() error { return e.error }
-
-// markLogged marks err (nil stays nil) as logged where it happened.
-func markLogged(err error) error {
-	if err == nil {
-		return nil
-	}
-	return loggedError{err}
-}
-
-// wasLogged reports whether err was already logged.
-func wasLogged(err error) bool {
-	var l loggedError
-	return errors.As(err, &l)
 }

@@ -2,16 +2,20 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	daemon "github.com/seed-4c364652/fusiond"
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/recording"
@@ -93,7 +97,7 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		sinkList = append(sinkList, j)
 	}
 	if opts.publish {
-		nc, closeNATS, err := connectNATS(cfg.NATS, log)
+		nc, closeNATS, err := daemon.ConnectNATS(cfg.NATS, log)
 		if err != nil {
 			log.Error("fusiond replay failed", "err", err)
 			return exitRuntime
@@ -206,9 +210,8 @@ func replay(ctx context.Context, cfg *configs.Config, opts replayOptions, sinkLi
 	if st, err := os.Stat(opts.path); err == nil {
 		size = st.Size()
 	}
-	drops := av.NewDrops()
 	var sinkErr error
-	drv, err := newStageDriver(cfg, drops, log, func(d *av.Decision) {
+	sc := daemon.StagesConfig{Log: log, Decision: func(d *av.Decision) {
 		payload, err := sinks.EncodeDecision(d)
 		if err != nil {
 			sinkErr = err
@@ -219,14 +222,15 @@ func replay(ctx context.Context, cfg *configs.Config, opts replayOptions, sinkLi
 				sinkErr = err
 			}
 		}
-	})
+	}}
+	if obs != nil {
+		sc.Bundle = obs.bundle
+	}
+	drv, err := daemon.NewStages(cfg, sc)
 	if err != nil {
 		return err
 	}
-	defer drv.close()
-	if obs != nil {
-		drv.observe = obs.bundle
-	}
+	defer drv.Close()
 
 	real := av.NewRealClock()
 	var firstNS int64
@@ -281,10 +285,9 @@ func replay(ctx context.Context, cfg *configs.Config, opts replayOptions, sinkLi
 			}
 		}
 		if obs != nil {
-			drv.clock.Set(arrival)
 			obs.sample(s)
 		}
-		drv.push(s)
+		drv.Push(s)
 		samples++
 		lastRel = rel
 		progress.update(r.Offset(), size, rel, real.Now()-startReal)
@@ -292,7 +295,7 @@ func replay(ctx context.Context, cfg *configs.Config, opts replayOptions, sinkLi
 			break
 		}
 	}
-	drv.flush()
+	drv.Flush()
 	progress.done(samples, lastRel-opts.fromNS, real.Now()-startReal)
 	if sinkErr != nil {
 		return sinkErr
@@ -308,7 +311,7 @@ func replay(ctx context.Context, cfg *configs.Config, opts replayOptions, sinkLi
 			return fmt.Errorf("%w: %s holds no samples to loop over", errNothingReplayed, opts.path)
 		}
 	}
-	for _, d := range drops.Snapshot() {
+	for _, d := range drv.Drops() {
 		log.Warn("samples dropped in replay", "stream", d.Stream, "reason", d.Reason, "count", d.Count)
 	}
 	return nil
@@ -411,3 +414,48 @@ func checkGolden(path string, got []string) (string, error) {
 	fmt.Fprintf(&b, "%d of %d decisions differ from %s (golden has %d, replay produced %d)\n", shown, max(len(want), len(got)), path, len(want), len(got))
 	return b.String(), nil
 }
+
+// diffDecision compares two encoded decisions field by field, ignoring
+// latency_ns (the one field that depends on the machine's speed), and says
+// how they differ ("" when they do not). Either may be "" (missing).
+func diffDecision(want, got string) (string, error) {
+	switch {
+	case want == "" && got == "":
+		return "", nil
+	case want == "":
+		return fmt.Sprintf("  only in replay: %s\n", got), nil
+	case got == "":
+		return fmt.Sprintf("  only in golden: %s\n", want), nil
+	}
+	var w, g map[string]any
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		return "", fmt.Errorf("not a decision: %w", err)
+	}
+	if err := json.Unmarshal([]byte(got), &g); err != nil {
+		return "", fmt.Errorf("not a decision: %w", err)
+	}
+	delete(w, "latency_ns")
+	delete(g, "latency_ns")
+	keys := make([]string, 0, len(w)+len(g))
+	for k := range w {
+		keys = append(keys, k)
+	}
+	for k := range g {
+		if _, ok := w[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		if !reflect.DeepEqual(w[k], g[k]) {
+			wj, _ := json.Marshal(w[k])
+			gj, _ := json.Marshal(g[k])
+			fmt.Fprintf(&b, "  %s: golden %s, replay %s\n", k, wj, gj)
+		}
+	}
+	return b.String(), nil
+}
+
+// bootID tells this run's message ids from those of earlier runs.
+func bootID() string { return strings.ToLower(rand.Text()[:10]) }

@@ -1,4 +1,4 @@
-package main
+package fusiond
 
 import (
 	"context"
@@ -21,12 +21,14 @@ type daemonMetrics struct {
 
 // newDaemonMetrics returns the metrics of a run, or nil when metrics.listen
 // is empty. Its m is a sink: add it to the pipeline's sinks.
-func newDaemonMetrics(cfg *configs.Config, log *slog.Logger) *daemonMetrics {
+func newDaemonMetrics(cfg *configs.Config, version, revision string, log *slog.Logger) *daemonMetrics {
 	if cfg.Metrics.Listen == "" {
 		return nil
 	}
-	_, revision := buildVersion()
-	return &daemonMetrics{m: metrics.New(versionOrDev(), revision), log: log.With("component", "metrics")}
+	if version == "(devel)" {
+		version = "dev"
+	}
+	return &daemonMetrics{m: metrics.New(version, revision), log: log.With("component", "metrics")}
 }
 
 // attach connects the metrics to the pipeline (a bundle tap, the state
@@ -35,7 +37,7 @@ func newDaemonMetrics(cfg *configs.Config, log *slog.Logger) *daemonMetrics {
 // want of a port.
 func (dm *daemonMetrics) attach(cfg *configs.Config, p *pipeline, link *natsLink, outbox *sinks.JetStreamSink) {
 	framePeriod := syncConfig(cfg).FramePeriodNS
-	p.observeBundle = func(b *av.Bundle) { dm.m.ObserveBundle(b, framePeriod) }
+	p.bundleTaps = append(p.bundleTaps, func(b *av.Bundle) { dm.m.ObserveBundle(b, framePeriod) })
 	dm.m.RegisterState(func() metrics.State {
 		st := p.status()
 		ys := p.sync.Stats()

@@ -1,4 +1,4 @@
-package main
+package fusiond
 
 import (
 	"log/slog"
@@ -34,9 +34,9 @@ func startControlFixture(t testing.TB) *controlFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	rec := newRecorder(cfg, av.NewRealClock(), slog.New(slog.DiscardHandler))
+	rec := newRecorder(cfg, av.NewRealClock(), slog.New(slog.DiscardHandler), "test")
 	svc, err := sinks.StartControl(nc, sinks.ControlConfig{
-		Robot: cfg.Robot, Version: version,
+		Robot: cfg.Robot, Version: "",
 		Status:   func() any { return sinks.StatusReport{} },
 		Config:   func() any { return configs.Redacted(cfg) },
 		Sources:  func() any { return []sinks.SourceHealth{} },

@@ -1,12 +1,8 @@
-package main
+package fusiond
 
 import (
-	"encoding/json"
-	"fmt"
+	"errors"
 	"log/slog"
-	"reflect"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/seed-4c364652/fusiond/configs"
@@ -49,9 +45,8 @@ func syncConfig(cfg *configs.Config) avsync.Config {
 }
 
 // newStages builds the synchroniser, the compute backend and fusion. The
-// caller closes the backend. opts adjust fusion's config (eval and train
-// watch its decision steps).
-func newStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, opts ...func(*fuse.ActivityConfig)) (*stages, error) {
+// caller closes the backend. adjust, when set, adjusts fusion's config.
+func newStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, adjust func(*fuse.ActivityConfig)) (*stages, error) {
 	s := &stages{}
 	var err error
 	if s.sync, err = avsync.NewFrameSync(syncConfig(cfg), drops); err != nil {
@@ -81,8 +76,8 @@ func newStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, opts ...f
 			log.Error("fusion head failed: this step's decision kinds are lost (counted as drops, stream decisions, reason head_error)", "err", err)
 		}
 	}
-	for _, o := range opts {
-		o(&acfg)
+	if adjust != nil {
+		adjust(&acfg)
 	}
 	s.fuse, err = fuse.NewActivity(acfg)
 	if err != nil {
@@ -95,77 +90,58 @@ func newStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, opts ...f
 	return s, nil
 }
 
-// diffDecision compares two encoded decisions field by field, ignoring
-// latency_ns (the one field that depends on the machine's speed), and says
-// how they differ ("" when they do not). Either may be "" (missing).
-func diffDecision(want, got string) (string, error) {
-	switch {
-	case want == "" && got == "":
-		return "", nil
-	case want == "":
-		return fmt.Sprintf("  only in replay: %s\n", got), nil
-	case got == "":
-		return fmt.Sprintf("  only in golden: %s\n", want), nil
-	}
-	var w, g map[string]any
-	if err := json.Unmarshal([]byte(want), &w); err != nil {
-		return "", fmt.Errorf("not a decision: %w", err)
-	}
-	if err := json.Unmarshal([]byte(got), &g); err != nil {
-		return "", fmt.Errorf("not a decision: %w", err)
-	}
-	delete(w, "latency_ns")
-	delete(g, "latency_ns")
-	keys := make([]string, 0, len(w)+len(g))
-	for k := range w {
-		keys = append(keys, k)
-	}
-	for k := range g {
-		if _, ok := w[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		if !reflect.DeepEqual(w[k], g[k]) {
-			wj, _ := json.Marshal(w[k])
-			gj, _ := json.Marshal(g[k])
-			fmt.Fprintf(&b, "  %s: golden %s, replay %s\n", k, wj, gj)
-		}
-	}
-	return b.String(), nil
-}
-
-// stageDriver feeds recorded or decoded samples through the stages in one
-// goroutine, with the pipeline clock a virtual clock set to each sample's
-// arrival time: what replay and eval share. Stage stamps (and so
-// latency_ns) come from that clock, so its output is deterministic.
-type stageDriver struct {
+// Stages are the deterministic part of the pipeline (the synchroniser and
+// fusion) driven in one goroutine, with the pipeline clock a virtual
+// clock set to each sample's arrival time: what replay, eval and train
+// share. Stage stamps (and so latency_ns) come from that clock, so the
+// output is a function of the samples pushed alone.
+type Stages struct {
 	st      *stages
+	drops   *av.Drops
 	clock   *av.VirtualClock
 	publish func(*av.Decision)
-	// observe, when set, sees every bundle before fusion.
 	observe func(*av.Bundle)
 }
 
-// newStageDriver builds the stages of cfg; publish gets every decision,
-// stamped. The caller closes the driver.
-func newStageDriver(cfg *configs.Config, drops *av.Drops, log *slog.Logger, publish func(*av.Decision), opts ...func(*fuse.ActivityConfig)) (*stageDriver, error) {
-	st, err := newStages(cfg, drops, log, opts...)
+// StagesConfig says where Stages' output goes.
+type StagesConfig struct {
+	// Decision gets every decision, stamped (required). It may keep it.
+	Decision func(*av.Decision)
+	// Bundle, when set, sees every bundle before fusion; it must not keep
+	// it.
+	Bundle func(*av.Bundle)
+	// Activity, when set, adjusts fusion's config before fusion is built
+	// (eval and train watch its decision steps through OnStep).
+	Activity func(*fuse.ActivityConfig)
+	// Log gets the stages' logs (nil: discarded).
+	Log *slog.Logger
+}
+
+// NewStages builds the synchroniser and fusion of cfg, with the configured
+// compute backend, as a live run builds them. The caller closes them.
+func NewStages(cfg *configs.Config, sc StagesConfig) (*Stages, error) {
+	if sc.Decision == nil {
+		return nil, errors.New("fusiond: StagesConfig.Decision is nil")
+	}
+	log := sc.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	d := &Stages{drops: av.NewDrops(), clock: av.NewVirtualClock(0), observe: sc.Bundle}
+	st, err := newStages(cfg, d.drops, log, sc.Activity)
 	if err != nil {
 		return nil, err
 	}
-	d := &stageDriver{st: st, clock: av.NewVirtualClock(0)}
+	d.st = st
 	d.publish = func(x *av.Decision) {
 		x.Stamps[av.StageFuse] = d.clock.Now()
 		x.Stamps[av.StagePublish] = d.clock.Now()
-		publish(x)
+		sc.Decision(x)
 	}
 	return d, nil
 }
 
-func (d *stageDriver) emit(b *av.Bundle) {
+func (d *Stages) emit(b *av.Bundle) {
 	b.Stamps[av.StageSync] = d.clock.Now()
 	if d.observe != nil {
 		d.observe(b)
@@ -174,20 +150,27 @@ func (d *stageDriver) emit(b *av.Bundle) {
 	b.Release()
 }
 
-// push moves the clock to s's arrival time and gives s to the
-// synchroniser, which takes ownership.
-func (d *stageDriver) push(s av.Sample) {
+// Push moves the clock to s's arrival time and gives s to the
+// synchroniser, which takes ownership. Decisions it completes go to
+// StagesConfig.Decision before Push returns.
+func (d *Stages) Push(s av.Sample) {
 	d.clock.Set(s.SampleMeta().ArrivalNS)
 	d.st.sync.Push(s, d.emit)
 }
 
-// flush emits what the stages still hold, at the end of the input.
-func (d *stageDriver) flush() {
+// Flush emits what the stages still hold, at the end of the input.
+func (d *Stages) Flush() {
 	d.st.sync.Flush(d.emit)
 	d.st.fuse.Flush(d.publish)
 }
 
-func (d *stageDriver) close() {
+// Drops are the samples the synchroniser refused (late, out of order,
+// unknown stream) and the decision steps fusion lost, by stream and
+// reason.
+func (d *Stages) Drops() []av.DropCount { return d.drops.Snapshot() }
+
+// Close releases fusion and the backend.
+func (d *Stages) Close() {
 	d.st.fuse.Close()
 	d.st.backend.Close()
 }

@@ -1,6 +1,6 @@
 //go:build !nosensors
 
-package main
+package fusiond
 
 import (
 	"context"
@@ -51,7 +51,7 @@ func measureAVOffset(t *testing.T, clip string) []time.Duration {
 }
 
 // collectUntil runs src and keeps the samples captured before untilNS.
-func collectUntil(t *testing.T, src source, startNS, untilNS int64) []av.Sample {
+func collectUntil(t *testing.T, src Source, startNS, untilNS int64) []av.Sample {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -93,11 +93,11 @@ func measureAVOffsetLooped(t *testing.T, clip string, loops int) []time.Duration
 	clock := av.NewVirtualClock(0)
 	log := slog.New(slog.DiscardHandler)
 	drops := av.NewDrops()
-	cam, err := newCameraSource(cfg.Cameras[0], clock, drops, log)
+	cam, err := NewCameraSource(cfg.Cameras[0], clock, drops, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mic, err := newMicSource(cfg.Microphones[0], clock, drops, log)
+	mic, err := NewMicSource(cfg.Microphones[0], clock, drops, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func measureAVOffsetLooped(t *testing.T, clip string, loops int) []time.Duration
 	if loops > 0 {
 		until = startNS + int64(loops)*int64(6*time.Second) // the clips are 6 s long
 	}
-	for _, src := range []source{cam, mic} {
+	for _, src := range []Source{cam, mic} {
 		samples = append(samples, collectUntil(t, src, startNS, until)...)
 	}
 	// Present the samples as live capture would: in capture order.

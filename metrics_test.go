@@ -1,4 +1,4 @@
-package main
+package fusiond
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,7 +28,7 @@ func startMetricsDaemon(t *testing.T, sets ...string) (string, func() error, *av
 	logs := &avtest.LogBuffer{}
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
-	files := daemonFiles{onPipeline: func(_ *pipeline, dm *daemonMetrics) { addr <- dm.addr() }}
+	files := daemonFiles{ready: func(d *Daemon) { addr <- d.MetricsAddr() }}
 	go func() {
 		done <- runDaemon(ctx, cfg, av.NewRealClock(), files, slog.New(slog.NewTextHandler(logs, nil)))
 	}()
@@ -213,9 +212,9 @@ func TestHealthzDown(t *testing.T) {
 		pollPause()
 	}
 	// The missing file is the run's error, logged once, where it happened,
-	// with its stream; cmdRun does not log it again.
+	// with its stream; fusiond run does not log it again.
 	err := stop()
-	if err == nil || !wasLogged(err) {
+	if err == nil || !IsLogged(err) {
 		t.Errorf("run error %v: not marked as logged", err)
 	}
 	if n := strings.Count(logs.String(), "nonexistent/mic.wav"); n != 1 || !strings.Contains(logs.String(), "stream=mic0") {
@@ -248,6 +247,6 @@ func documentedMetrics(t *testing.T) []string {
 func pollPause() { <-time.After(20 * time.Millisecond) }
 
 func readRepoFile(rel string) (string, error) {
-	data, err := os.ReadFile(filepath.Join("..", "..", rel))
+	data, err := os.ReadFile(rel)
 	return string(data), err
 }

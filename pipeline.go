@@ -1,10 +1,11 @@
-package main
+package fusiond
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	gosync "sync"
 
@@ -18,11 +19,6 @@ import (
 	avsync "github.com/seed-4c364652/fusiond/sync"
 )
 
-// source captures one stream into a queue until ctx ends.
-type source interface {
-	Run(ctx context.Context, out *av.Queue[av.Sample], startNS int64) error
-}
-
 // pipeline is the wired daemon: sources → merge → sync → fuse → publish.
 // Every queue is bounded; capture queues follow the configured overflow
 // policy, the queues after them block (sync and fuse keep up, and a slow
@@ -33,7 +29,7 @@ type pipeline struct {
 	log   *slog.Logger
 	drops *av.Drops
 
-	sources   []source
+	sources   []Source
 	captured  []*av.Queue[av.Sample] // one per source
 	merged    chan av.Sample
 	bundles   *av.Queue[*av.Bundle]
@@ -51,23 +47,27 @@ type pipeline struct {
 	// health counts what each source delivered, by capture queue name,
 	// for the control plane (control.go).
 	health map[string]*sourceStat
-	// sensorTap, when set (nats.sensors.enabled), sees every sample before
-	// sync; it copies what it keeps.
-	sensorTap func(av.Sample)
-	// observeBundle, when set, sees every bundle between sync and fuse
-	// (the metrics, metrics.go); fuseIn is then the tapped channel.
-	observeBundle func(*av.Bundle)
-	fuseIn        chan *av.Bundle
+	// sampleTaps see every sample before sync (WithSampleTap, the
+	// sensor publisher of nats.sensors); they copy what they keep.
+	sampleTaps []func(av.Sample)
+	// bundleTaps see every bundle between sync and fuse (WithBundleTap,
+	// the metrics); fuseIn is then the tapped channel.
+	bundleTaps []func(*av.Bundle)
+	fuseIn     chan *av.Bundle
 }
 
-func newPipeline(cfg *configs.Config, clock av.Clock, sinkList []sinks.Sink, log *slog.Logger) (*pipeline, error) {
-	p := &pipeline{cfg: cfg, clock: clock, log: log, drops: av.NewDrops(), sinks: sinkList, health: map[string]*sourceStat{}}
+// newPipeline builds the pipeline of cfg with o's sources and taps;
+// sinkList get the decisions.
+func newPipeline(cfg *configs.Config, o *options, sinkList []sinks.Sink) (*pipeline, error) {
+	clock, log := o.clock, o.log
+	p := &pipeline{cfg: cfg, clock: clock, log: log, drops: av.NewDrops(), sinks: sinkList, health: map[string]*sourceStat{},
+		sampleTaps: slices.Clone(o.sampleTaps), bundleTaps: slices.Clone(o.bundleTaps)}
 	overflow, err := av.ParseOverflow(cfg.Pipeline.Overflow)
 	if err != nil {
 		return nil, err
 	}
 	capacity := cfg.Pipeline.QueueCapacity
-	addSource := func(name string, s source) {
+	addSource := func(name string, s Source) {
 		p.sources = append(p.sources, s)
 		p.health["capture:"+name] = &sourceStat{}
 		p.captured = append(p.captured, av.NewQueue("capture:"+name, capacity, overflow, func(old av.Sample) {
@@ -76,21 +76,45 @@ func newPipeline(cfg *configs.Config, clock av.Clock, sinkList []sinks.Sink, log
 		}))
 	}
 
+	given := map[string]Source{} // WithSource: in place of a configured source, or beside them
+	for _, s := range o.sources {
+		given[s.name] = s.src
+	}
+	configured := map[string]bool{}
 	for _, cam := range cfg.Cameras {
-		v, err := newCameraSource(cam, clock, p.drops, log) // sources.go
+		configured[cam.Name] = true
+		if s, ok := given[cam.Name]; ok {
+			if s != nil {
+				addSource(cam.Name, s)
+			}
+			continue
+		}
+		v, err := NewCameraSource(cam, clock, p.drops, log) // sources.go
 		if err != nil {
 			return nil, fmt.Errorf("camera %s: %w", cam.Name, err)
 		}
 		addSource(cam.Name, v)
 	}
 	for _, mic := range cfg.Microphones {
-		a, err := newMicSource(mic, clock, p.drops, log) // sources.go
+		configured[mic.Name] = true
+		if s, ok := given[mic.Name]; ok {
+			if s != nil {
+				addSource(mic.Name, s)
+			}
+			continue
+		}
+		a, err := NewMicSource(mic, clock, p.drops, log) // sources.go
 		if err != nil {
 			return nil, fmt.Errorf("microphone %s: %w", mic.Name, err)
 		}
 		addSource(mic.Name, a)
 	}
-	st, err := newStages(cfg, p.drops, log) // stages.go: the same for live and replay
+	for _, s := range o.sources {
+		if !configured[s.name] && s.src != nil {
+			addSource(s.name, s.src)
+		}
+	}
+	st, err := newStages(cfg, p.drops, log, nil) // stages.go: the same for live and replay
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +197,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	} else {
 		g.Go(func() error { return avsync.Run(hard, p.sync, p.clock, p.syncIn, p.bundles) })
 		in := p.bundles.C()
-		if p.observeBundle != nil {
+		if len(p.bundleTaps) > 0 {
 			p.fuseIn = make(chan *av.Bundle, p.bundles.Cap())
 			in = p.fuseIn
 			g.Go(func() error {
@@ -222,8 +246,8 @@ func (p *pipeline) forward(hard context.Context, q *av.Queue[av.Sample]) {
 	health := p.health[q.Name]
 	for s := range q.C() {
 		health.observe(s.SampleMeta())
-		if p.sensorTap != nil {
-			p.sensorTap(s)
+		for _, tap := range p.sampleTaps {
+			tap(s)
 		}
 		select {
 		case p.merged <- s:
@@ -253,11 +277,13 @@ func (p *pipeline) tap(hard context.Context) {
 	}
 }
 
-// tapBundles shows each bundle to observeBundle on its way to fuse.
+// tapBundles shows each bundle to the bundle taps on its way to fuse.
 func (p *pipeline) tapBundles(hard context.Context) {
 	defer close(p.fuseIn)
 	for b := range p.bundles.C() {
-		p.observeBundle(b)
+		for _, tap := range p.bundleTaps {
+			tap(b)
+		}
 		select {
 		case p.fuseIn <- b:
 		case <-hard.Done():
