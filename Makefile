@@ -34,7 +34,7 @@ test: deps media peers node-deps natscli realbench
 	@# Mat fails the test.
 	$(GO) test -tags matprofile -count=1 ./ingest/camera
 	@# The pure-Go build (-tags nosensors: no OpenCV, no PortAudio, no cgo).
-	CGO_ENABLED=0 $(GO) vet -tags nosensors ./ingest/... ./hardware ./cmd/fusiond
+	CGO_ENABLED=0 $(GO) vet -tags nosensors ./ingest/... ./hardware . ./cmd/fusiond
 	CGO_ENABLED=0 $(GO) build -tags nosensors -o /dev/null ./cmd/fusiond
 	@# The real-media benchmark (docs/DECISIONS.md), without the race
 	@# detector: the shipped head on the test split, its claims checked.
@@ -56,7 +56,7 @@ fuzz:
 	$(GO) test ./internal/evaluate -run '^$$' -fuzz FuzzParseLabels -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/wavfile -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./sinks -run '^$$' -fuzz FuzzReadSegment -fuzztime $(FUZZTIME)
-	$(GO) test -tags nosensors ./cmd/fusiond -run '^$$' -fuzz FuzzControlPlane -fuzztime $(FUZZTIME)
+	$(GO) test -tags nosensors . -run '^$$' -fuzz FuzzControlPlane -fuzztime $(FUZZTIME)
 
 # The C++ ROS message_filters peer (../shared/peers), which the sync tests
 # compare sets against; it installs its Debian packages as root. Where it
