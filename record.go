@@ -86,10 +86,10 @@ func recordedStreams(cfg *configs.Config) []recording.Stream {
 	return ss
 }
 
-// ErrRecording is returned when a recording is started twice, stopped
+// errRecording is returned when a recording is started twice, stopped
 // when none runs, or asked of the control plane outside its rights; it
 // answers 409 on the control plane.
-var ErrRecording = &sinks.CodeError{Code: 409, Msg: "recording"}
+var errRecording = &sinks.CodeError{Code: 409, Msg: "recording"}
 
 // start starts the operator's recording to path (created or truncated; a
 // FIFO must have a reader).
@@ -107,9 +107,9 @@ func (r *recorder) startWith(path string, operator bool, open func() (*os.File, 
 	if r.cur != nil || r.starting {
 		defer r.mu.Unlock()
 		if r.cur != nil {
-			return fmt.Errorf("%w: already recording to %s", ErrRecording, r.cur.path)
+			return fmt.Errorf("%w: already recording to %s", errRecording, r.cur.path)
 		}
-		return fmt.Errorf("%w: another recording is starting", ErrRecording)
+		return fmt.Errorf("%w: another recording is starting", errRecording)
 	}
 	r.starting = true
 	r.mu.Unlock()
@@ -245,9 +245,9 @@ func (r *recorder) stopIf(operator bool) (recordingStats, error) {
 	case s == nil:
 		r.mu.Unlock()
 		if err := r.err(); err != nil {
-			return recordingStats{}, fmt.Errorf("%w: not recording (the last one failed: %v)", ErrRecording, err)
+			return recordingStats{}, fmt.Errorf("%w: not recording (the last one failed: %v)", errRecording, err)
 		}
-		return recordingStats{}, fmt.Errorf("%w: not recording", ErrRecording)
+		return recordingStats{}, fmt.Errorf("%w: not recording", errRecording)
 	case s.operator && !operator:
 		r.mu.Unlock()
 		return recordingStats{}, fmt.Errorf("%w: the recording to %s was started by the operator (--record); it ends with fusiond, not over the control plane", sinks.ErrForbidden, s.path)
@@ -279,7 +279,7 @@ wait:
 			}
 			if idle += stallTimeout / 5; idle >= stallTimeout {
 				s.w.Abort()
-				err = fmt.Errorf("%w %s: the writer made no progress for %v (a FIFO nobody reads, or a stalled disk); abandoned, the file may lack its end", ErrRecording, s.path, stallTimeout)
+				err = fmt.Errorf("%w %s: the writer made no progress for %v (a FIFO nobody reads, or a stalled disk); abandoned, the file may lack its end", errRecording, s.path, stallTimeout)
 				break wait
 			}
 		}
@@ -411,7 +411,7 @@ func recordDir(cfg *configs.Config) (string, error) {
 	if base == "" || !filepath.IsAbs(base) {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			return "", fmt.Errorf("%w: record.dir is not set and there is no home directory for its default: %v", ErrRecording, err)
+			return "", fmt.Errorf("%w: record.dir is not set and there is no home directory for its default: %v", errRecording, err)
 		}
 		base = filepath.Join(home, ".local", "state")
 	}
