@@ -10,7 +10,7 @@ import (
 	"github.com/seed-4c364652/fusiond"
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
-	"github.com/seed-4c364652/fusiond/sinks"
+	"github.com/seed-4c364652/fusiond/sinks/decision"
 )
 
 // collector keeps every decision, encoded without its latency.
@@ -22,9 +22,9 @@ func (c *collector) WriteDecision(d *av.Decision, _ []byte) error {
 }
 
 func (c *collector) add(d *av.Decision) {
-	x := *d
+	x := d.Decision
 	x.LatencyNS = nil
-	b, err := sinks.AppendDecision(nil, &x)
+	b, err := decision.Append(nil, &x)
 	if err != nil {
 		panic(err)
 	}
