@@ -38,7 +38,9 @@ type namedSource struct {
 }
 
 // WithClock sets the pipeline clock (default av.NewRealClock()). A
-// VirtualClock makes a run of unpaced synthetic sources deterministic.
+// VirtualClock that nothing moves, with one source stamping its samples'
+// arrival times itself, makes a run deterministic (see Example): no
+// deadline or timer of the pipeline then depends on the machine's speed.
 func WithClock(c av.Clock) Option { return func(o *options) { o.clock = c } }
 
 // WithLogger sets the logger (default: discard).
