@@ -20,7 +20,7 @@ var benchCommands = []command{
 	{"trace", "generate a synthetic trace (scenarios: fusiond bench trace --list)", benchTrace},
 	{"drift", "measure the audio clock estimator against a simulated drifting device", benchDrift},
 	{"vad", "score the voice activity detector on labelled speech, beside Silero and WebRTC VAD (internal/bench)", benchVAD},
-	{"e2e", "run the whole pipeline paced and at maximum speed, beside the machine's limits (bench_e2e.go)", benchE2E},
+	{"e2e", "run the whole pipeline paced and at maximum speed, beside the machine's limits (internal/bench)", benchE2E},
 }
 
 func cmdBench(args []string, stdout, stderr io.Writer) int {

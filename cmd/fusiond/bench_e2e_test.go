@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/seed-4c364652/fusiond/internal/bench"
 	"go.uber.org/goleak"
 )
 
@@ -30,7 +31,7 @@ func TestBenchE2E(t *testing.T) {
 			t.Errorf("no %q in\n%s", want, text)
 		}
 	}
-	var rep e2eReport
+	var rep bench.E2EReport
 	data, err := os.ReadFile(filepath.Join(dir, "e2e.json"))
 	if err != nil {
 		t.Fatal(err)

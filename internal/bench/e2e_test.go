@@ -1,0 +1,157 @@
+package bench
+
+import (
+	"bytes"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/seed-4c364652/fusiond/configs"
+	"github.com/seed-4c364652/fusiond/ingest/av"
+)
+
+func TestPercentilesOf(t *testing.T) {
+	hundred := make([]float64, 100)
+	for i := range hundred {
+		hundred[i] = float64(100 - i) // 100..1, unsorted
+	}
+	for _, tc := range []struct {
+		name string
+		ms   []float64
+		want Percentiles
+	}{
+		{"empty", nil, Percentiles{}},
+		{"one", []float64{7}, Percentiles{N: 1, P50: 7, P90: 7, P99: 7, P999: 7, Max: 7}},
+		{"1..100", hundred, Percentiles{N: 100, P50: 50, P90: 90, P99: 99, P999: 100, Max: 100}},
+		{"two", []float64{3, 1}, Percentiles{N: 2, P50: 1, P90: 3, P99: 3, P999: 3, Max: 3}},
+	} {
+		if got := percentilesOf(tc.ms); got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+	if hundred[0] != 100 {
+		t.Error("percentilesOf sorted its argument")
+	}
+}
+
+func TestCPUWindow(t *testing.T) {
+	samples := []cpuSample{{atNS: 0, cpuNS: 0}, {atNS: 10, cpuNS: 5}, {atNS: 20, cpuNS: 15}, {atNS: 30, cpuNS: 16}}
+	for _, tc := range []struct {
+		from, to int64
+		c0, c1   int64
+		ok       bool
+	}{
+		{10, 30, 5, 16, true},
+		{12, 25, 5, 15, true},  // the last sample at or before each
+		{-5, 100, 0, 16, true}, // before the first: the first
+		{20, 20, 0, 0, false},  // empty window
+		{30, 10, 0, 0, false},  // reversed
+	} {
+		c0, c1, ok := cpuWindow(samples, tc.from, tc.to)
+		if c0 != tc.c0 || c1 != tc.c1 || ok != tc.ok {
+			t.Errorf("cpuWindow(%d, %d) = %d, %d, %v; want %d, %d, %v", tc.from, tc.to, c0, c1, ok, tc.c0, tc.c1, tc.ok)
+		}
+	}
+	if _, _, ok := cpuWindow(samples[:1], 0, 10); ok {
+		t.Error("one sample gave a window")
+	}
+}
+
+// TestSpans: a decision's processing latency runs from the arrival of the
+// bundle after its own (the one that closed its interval) to publication.
+func TestSpans(t *testing.T) {
+	const ms = 1e6
+	stamps := func(capture, arrival, sync, fuse, publish int64) av.Stamps {
+		var s av.Stamps
+		s[av.StageCapture], s[av.StageArrival], s[av.StageSync], s[av.StageFuse], s[av.StagePublish] = capture, arrival, sync, fuse, publish
+		return s
+	}
+	c := &e2eCollector{
+		bundles: []av.Stamps{stamps(100*ms, 101*ms, 102*ms, 0, 0), stamps(133*ms, 134*ms, 135*ms, 0, 0)},
+		// The first interval's decision, published after the second
+		// bundle arrived; the second's has no closing bundle yet.
+		decisions: []av.Stamps{stamps(100*ms, 101*ms, 102*ms, 136*ms, 137*ms), stamps(133*ms, 134*ms, 135*ms, 140*ms, 141*ms)},
+	}
+	out := map[string][]float64{}
+	c.spans(out)
+	want := map[string][]float64{
+		"processing":                {3},
+		"bundle arrival→sync":       {1, 1},
+		"bundle capture→sync":       {2, 2},
+		"capture→sync":              {2, 2},
+		"sync→fuse":                 {34, 5},
+		"fuse→publish":              {1, 1},
+		"capture→publish":           {37, 8},
+		"arrival→publish (stamped)": {36, 7},
+	}
+	for k, w := range want {
+		if got := out[k]; !slices.Equal(got, w) {
+			t.Errorf("%s: %v, want %v", k, got, w)
+		}
+	}
+	if len(out) != len(want) {
+		t.Errorf("spans %v", out)
+	}
+}
+
+func TestMediaSpan(t *testing.T) {
+	var a, b av.Stamps
+	a[av.StageCapture], b[av.StageCapture] = 2e9, 1e9
+	cfg := &configs.Config{Cameras: []configs.Camera{{FPS: 4}}}
+	if got := mediaSpan(&e2eCollector{bundles: []av.Stamps{a, b}}, cfg); got != 1.25 {
+		t.Errorf("mediaSpan = %g, want 1.25 (1 s of captures + one frame period)", got)
+	}
+	if got := mediaSpan(&e2eCollector{}, cfg); got != 0 {
+		t.Errorf("no bundles: %g", got)
+	}
+}
+
+func TestFFmpegRate(t *testing.T) {
+	for _, tc := range []struct {
+		out  string
+		want float64
+	}{
+		{"frame=  100 fps=0.0 q=-0.0\nframe=  300 fps=150 q=-0.0 Lsize=N/A\nbench: utime=1.0s stime=0.1s rtime=1.500s\n", 200},
+		{"frame=  300\n", 0},                // no rtime
+		{"bench: rtime=0.000s frame= 3", 0}, // zero time
+		{"", 0},
+	} {
+		if got := ffmpegRate(tc.out); got != tc.want {
+			t.Errorf("ffmpegRate(%q) = %g, want %g", tc.out, got, tc.want)
+		}
+	}
+}
+
+// TestE2EReportJSON: a report written as JSON reads back the same and
+// prints the same tables.
+func TestE2EReportJSON(t *testing.T) {
+	rep := &E2EReport{Machine: "m", Date: "d", Command: "c",
+		Runs: []E2ERun{
+			{Mode: E2EPaced, Cameras: 1, MediaS: 1, WallS: 1, XRealTime: 1, Bundles: 30, Decisions: 29, Latency: map[string]Percentiles{"processing": {N: 29, P50: 0.5, Max: 2}}, ProcessingMS: []float64{0.5, 2}},
+			{Mode: E2EMax, Cameras: 1, MediaS: 2, WallS: 0.5, XRealTime: 4, Bundles: 60, Decisions: 59, FramesPS: 120, Drops: []av.DropCount{{Stream: "0/cam", Reason: av.DropShutdown, Count: 3}}},
+		},
+		Limits: E2ELimits{SourceWhat: "renderer", SourceFPS: 240, NATSPerS: 1e6, PayloadBytes: 700}}
+	path := filepath.Join(t.TempDir(), "e2e.json")
+	if err := rep.WriteJSON(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadE2EReport(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b bytes.Buffer
+	rep.Print(&a)
+	back.Print(&b)
+	if a.String() != b.String() {
+		t.Errorf("printed differently after JSON:\n%s\n%s", a.String(), b.String())
+	}
+	for _, want := range []string{"| paced | 1 |", "| max | 1 | 2.0 | 0.50 | 4.0 | 120 | 59 |", "| 0 |\n", "| renderer | 240 frames/s | 120 frames/s (max speed, 1 camera(s)) | 0.50 |", "| processing | 29 | 0.500 |"} {
+		if !strings.Contains(a.String(), want) {
+			t.Errorf("no %q in\n%s", want, a.String())
+		}
+	}
+	if err := rep.Plots(t.TempDir()); err != nil {
+		t.Errorf("plots: %v", err)
+	}
+}
