@@ -18,6 +18,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	daemon "github.com/seed-4c364652/fusiond"
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
@@ -140,9 +141,28 @@ func runFor(t *testing.T, cfg *configs.Config, d time.Duration) ([]av.Decision, 
 	t.Helper()
 	jsonl := filepath.Join(t.TempDir(), "decisions.jsonl")
 	logs := &avtest.LogBuffer{}
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+	dm, err := daemon.New(cfg, daemon.WithClock(av.NewRealClock()), daemon.WithLogger(slog.New(slog.NewTextHandler(logs, nil))),
+		daemon.WithDecisionsFile(jsonl))
+	if err != nil {
+		return nil, logs.String(), err
+	}
+	// The sources run for d from the moment the daemon is ready: starting
+	// NATS and JetStream takes a while on a loaded machine, and that time
+	// is not the sources'.
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	err := runDaemon(ctx, cfg, av.NewRealClock(), daemonFiles{decisions: jsonl}, slog.New(slog.NewTextHandler(logs, nil)))
+	done := make(chan error, 1)
+	go func() { done <- dm.Run(ctx) }()
+	select {
+	case <-dm.Ready():
+		select {
+		case <-time.After(d):
+			cancel()
+			err = <-done
+		case err = <-done:
+		}
+	case err = <-done:
+	}
 	return readDecisions(t, jsonl), logs.String(), err
 }
 
