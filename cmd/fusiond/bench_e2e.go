@@ -147,14 +147,14 @@ func benchE2EReplay(path, cfgPath string, sets []string, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "fusiond bench e2e: %v\n", err)
 		return exitUsage
 	}
-	cfg, err := replayConfig(r, cfgPath, sets)
+	cfg, err := daemon.RecordedConfig(r, cfgPath, sets)
 	r.Close()
 	if err != nil {
 		fmt.Fprintf(stderr, "fusiond bench e2e: %v\n", err)
 		return exitUsage
 	}
 	rep, err := bench.MeasureReplay(path, func(sink sinks.Sink) error {
-		return replay(context.Background(), cfg, replayOptions{path: path}, []sinks.Sink{sink}, newProgress(io.Discard), log, nil)
+		return daemon.Replay(context.Background(), daemon.ReplayConfig{Path: path, Config: cfg, Sinks: []sinks.Sink{sink}, Log: log})
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "fusiond bench e2e: %v\n", err)

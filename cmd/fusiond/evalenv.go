@@ -31,7 +31,7 @@ func evalEnv() *evalrun.Env {
 			return daemon.NewMicSource(mic, clock, drops, log)
 		},
 		RecordedConfig: func(r *recording.Reader, sets []string) (*configs.Config, error) {
-			return replayConfig(r, "", sets)
+			return daemon.RecordedConfig(r, "", sets)
 		},
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 
+	daemon "github.com/seed-4c364652/fusiond"
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/recording"
@@ -39,7 +40,7 @@ func cmdPlot(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fusiond plot: %v\n", err)
 		return exitRuntime
 	}
-	cfg, err := replayConfig(r, *cfgPath, sets)
+	cfg, err := daemon.RecordedConfig(r, *cfgPath, sets)
 	r.Close()
 	if err != nil {
 		fmt.Fprintf(stderr, "fusiond plot: %v\n", err)
@@ -47,8 +48,8 @@ func cmdPlot(args []string, stdout, stderr io.Writer) int {
 	}
 	log := newLogger(cfg.Log, stderr)
 	tl := newTimeline(cfg)
-	opts := replayOptions{path: fs.Arg(0)}
-	err = replay(context.Background(), cfg, opts, []sinks.Sink{tl}, newProgress(io.Discard), log, tl)
+	err = daemon.Replay(context.Background(), daemon.ReplayConfig{Path: fs.Arg(0), Config: cfg, Sinks: []sinks.Sink{tl}, Log: log,
+		MessageTap: tl.message, SampleTap: tl.sample, BundleTap: tl.bundle})
 	if err != nil {
 		// A truncated recording still plots up to the cut.
 		log.Warn("recording read up to an error", "err", err)
@@ -59,13 +60,6 @@ func cmdPlot(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", *outPath)
 	return exitOK
-}
-
-// replayObserver sees what a replay reads and makes.
-type replayObserver interface {
-	message(m recording.Message)
-	sample(s av.Sample)
-	bundle(b *av.Bundle)
 }
 
 // timeline gathers what a plot shows during a replay.
@@ -145,5 +139,3 @@ func (tl *timeline) WriteDecision(d *av.Decision, _ []byte) error {
 		Active: d.State == decision.StateActive, Unknown: d.State == decision.StateUnknown})
 	return nil
 }
-
-var _ replayObserver = (*timeline)(nil)

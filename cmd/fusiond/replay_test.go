@@ -13,6 +13,8 @@ import (
 
 	"go.uber.org/goleak"
 
+	daemon "github.com/seed-4c364652/fusiond"
+
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
 )
@@ -88,7 +90,7 @@ func TestRecordReplayIsBitExact(t *testing.T) {
 		t.Fatalf("live published %d decisions, replay made %d", len(liveLines), len(replayLines))
 	}
 	for i := range liveLines {
-		if d, err := diffDecision(liveLines[i], replayLines[i]); err != nil || d != "" {
+		if d, err := daemon.DiffDecision(liveLines[i], replayLines[i]); err != nil || d != "" {
 			t.Fatalf("decision %d: replay differs from live: %v\n%s", i+1, err, d)
 		}
 	}

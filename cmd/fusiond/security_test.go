@@ -21,7 +21,6 @@ import (
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
-	"github.com/seed-4c364652/fusiond/ingest/recording"
 	"github.com/seed-4c364652/fusiond/sinks"
 )
 
@@ -161,33 +160,5 @@ func TestSecondDaemonRefused(t *testing.T) {
 		if strings.Contains(l, "urlS3cretpw") {
 			t.Errorf("the %s daemon logged the password:\n%s", name, l)
 		}
-	}
-}
-
-// TestReplayKeepsNoNetworkSettings: replay takes the network settings
-// (nats, metrics) from the current config, never from the recording, and
-// the recording keeps no secret.
-func TestReplayKeepsNoNetworkSettings(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "r.mcap")
-	code, _, stderr := runFusiond(t, "record", "--out", path, "--for", "300ms", "--set", "state_dir="+t.TempDir(),
-		"--set", "nats.url=nats://robot:urlS3cretpw@10.9.9.9:4222", "--set", "nats.token=tok3nS3cret",
-		"--set", "nats.embedded.listen=0.0.0.0:4999", "--set", "metrics.listen=0.0.0.0:9999")
-	if code != exitOK {
-		t.Fatalf("record: exit %d\n%s", code, stderr)
-	}
-	r, err := recording.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if md := r.Metadata(); strings.Contains(md["config"], "urlS3cretpw") || strings.Contains(md["config"], "tok3nS3cret") {
-		t.Fatalf("metadata %v", md)
-	}
-	got, err := replayConfig(r, "", []string{"nats.embedded.listen=127.0.0.1:5555"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.NATS.URL != "" || got.NATS.Token != "" || got.NATS.Embedded.Listen != "127.0.0.1:5555" || got.Metrics.Listen != "127.0.0.1:9464" {
-		t.Fatalf("replay network settings: nats %+v metrics %+v", got.NATS, got.Metrics)
 	}
 }
