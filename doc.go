@@ -29,7 +29,9 @@
 // Stages are the deterministic part alone, the synchroniser and fusion
 // driven in the caller's goroutine with the clock at each sample's arrival
 // time: fusiond replay, eval and train push recorded or decoded samples
-// through them and get the decisions a live run would have made.
+// through them and get the decisions a live run would have made. Replay
+// does so with a recording (RecordedConfig is the config it holds), into
+// sinks and taps; CheckGolden compares its decisions with a golden file.
 //
 // Nothing here prints: errors are returned, everything else is logged
 // through the logger given (log/slog). Only the commands under cmd/ import
