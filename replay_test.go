@@ -16,16 +16,21 @@ import (
 	"github.com/seed-4c364652/fusiond/ingest/recording"
 )
 
-// recordScene runs a daemon on the scene (virtual clock), recording it,
-// and returns the recording and the live decisions (without latency).
-func recordScene(t *testing.T, cfg *configs.Config) (string, []string) {
+// recordScene runs a daemon on src, or the scene when src is nil
+// (virtual clock), recording it, and returns the recording and the live
+// decisions (without latency).
+func recordScene(t *testing.T, cfg *configs.Config, src fusiond.Source) (string, []string) {
 	t.Helper()
 	const startNS = int64(1_700_000_000e9)
 	path := filepath.Join(t.TempDir(), "scene.mcap")
-	src, err := newScene(av.NewVirtualClock(startNS))
-	if err != nil {
-		t.Fatal(err)
+	if src == nil {
+		scene, err := newScene(av.NewVirtualClock(startNS))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src = scene
 	}
+	cfg.Record.FlushInterval = 100 * time.Millisecond // small chunks: the writer finishes promptly
 	live := &collector{}
 	d, err := fusiond.New(cfg, fusiond.WithClock(av.NewVirtualClock(startNS)), fusiond.WithSource("cam0", src),
 		fusiond.WithSource("mic0", nil), fusiond.WithSink(live), fusiond.WithRecording(path))
@@ -54,7 +59,7 @@ func recordedConfig(t *testing.T, path string, sets ...string) (*configs.Config,
 // and bundle, progress ends each pass once; From and To cut it, and a
 // From past the end is ErrNothingReplayed, with Loop too.
 func TestReplayMatchesTheLiveRun(t *testing.T) {
-	path, live := recordScene(t, exampleConfig(t))
+	path, live := recordScene(t, exampleConfig(t), nil)
 	if len(live) < 4 {
 		t.Fatalf("the live run made %d decisions", len(live))
 	}
@@ -121,7 +126,7 @@ func TestReplayMatchesTheLiveRun(t *testing.T) {
 func TestRecordedConfigKeepsNoNetworkSettings(t *testing.T) {
 	cfg := exampleConfig(t)
 	cfg.NATS.URL, cfg.NATS.Token, cfg.NATS.Embedded.Listen, cfg.Metrics.Listen = "nats://10.9.9.9:4222", "tok3nS3cret", "0.0.0.0:4999", "0.0.0.0:9999"
-	path, _ := recordScene(t, cfg)
+	path, _ := recordScene(t, cfg, noSamples{})
 	got, err := recordedConfig(t, path, "nats.embedded.listen=127.0.0.1:5555")
 	if err != nil {
 		t.Fatal(err)
@@ -137,6 +142,11 @@ func TestRecordedConfigKeepsNoNetworkSettings(t *testing.T) {
 		t.Fatalf("mismatched streams: %v", err)
 	}
 }
+
+// noSamples is a Source that ends at once.
+type noSamples struct{}
+
+func (noSamples) Run(context.Context, *av.Queue[av.Sample], int64) error { return nil }
 
 func TestDiffDecision(t *testing.T) {
 	const a = `{"kind":"activity","confidence":0.5,"latency_ns":100}`
