@@ -266,14 +266,17 @@ func (r *recorder) finish(s *session) (recordingStats, error) {
 	tick := time.NewTicker(stallTimeout / 5)
 	defer tick.Stop()
 	var err error
-	last, idle := s.w.Size(), time.Duration(0)
+	// Progress is bytes on disk or messages taken from the queue: a
+	// writer that is compressing (slow on a loaded machine) is not stalled.
+	progress := func() int64 { return s.w.Size() + int64(s.w.Written()) }
+	last, idle := progress(), time.Duration(0)
 wait:
 	for {
 		select {
 		case err = <-s.done:
 			break wait
 		case <-tick.C:
-			if n := s.w.Size(); n != last {
+			if n := progress(); n != last {
 				last, idle = n, 0
 				continue
 			}
