@@ -15,6 +15,11 @@ import (
 	"github.com/seed-4c364652/fusiond/sinks/client"
 )
 
+// SilentAfter is how long a source of a robot that answers may go
+// without a message or heartbeat (one a second when healthy) before Check
+// resets it.
+const SilentAfter = 3 * time.Second
+
 // Fix is a source Check reset, and why.
 type Fix struct {
 	Robot  Robot
@@ -24,7 +29,8 @@ type Fix struct {
 // Check looks at every source whose robot answers and resets the ones
 // that would stall: the robot's stream was recreated (its creation time
 // changed since the hub last saw it), or the hub has sourced past the
-// stream's last sequence. Sourcing follows the origin's sequence, and a
+// stream's last sequence, or its source is silent though the robot
+// answers (its setup was lost with the link). Sourcing follows the origin's sequence, and a
 // recreated stream counts from 1 again: a source left alone would wait
 // for the new stream to pass the old one's last sequence. A reset removes
 // the source and adds it back, so the hub's servers set it up at once
@@ -59,6 +65,12 @@ func (m *Manager) Check(ctx context.Context) ([]Fix, error) {
 			fixes = append(fixes, Fix{r, fmt.Sprintf("the robot's stream was recreated (created %s, was %s)", created, old)})
 		case si != nil && si.Seq > ri.State.LastSeq:
 			fixes = append(fixes, Fix{r, fmt.Sprintf("sourced up to seq %d, past the robot's last %d", si.Seq, ri.State.LastSeq)})
+		case si != nil && m.silent(r, si.Active) > SilentAfter:
+			// The robot answers, and its source has not even sent a
+			// heartbeat (every second): the hub's request for it was lost
+			// with the link (or with a hub node), and the server would
+			// wait 30s before asking again.
+			fixes = append(fixes, Fix{r, fmt.Sprintf("the robot answers and its source has been silent for %v", m.silent(r, si.Active).Round(time.Millisecond))})
 		}
 	}
 	changed := func(c *jetstream.StreamConfig) bool {
@@ -101,6 +113,7 @@ func (m *Manager) Check(ctx context.Context) ([]Fix, error) {
 		return nil, err
 	}
 	for _, f := range fixes {
+		delete(m.silentSince, f.Robot)
 		m.log.Warn("fleet: source reset", "robot", f.Robot.Robot, "domain", f.Robot.Domain, "reason", f.Reason)
 	}
 	return fixes, nil
@@ -212,6 +225,10 @@ type WatchConfig struct {
 	// AutoAdd sources the decision logs of robots that announce
 	// themselves; without it they are only logged.
 	AutoAdd bool
+	// OnFix, when set, is told of every source Check resets and
+	// OnAdd of every robot added on its announcement.
+	OnFix func(Fix)
+	OnAdd func(Robot)
 }
 
 // Watch runs until ctx ends: every interval it checks the sources (Check),
@@ -248,7 +265,11 @@ func (m *Manager) Watch(ctx context.Context, cfg WatchConfig) error {
 			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			robots, err := m.Resolve(rctx, d)
 			if err == nil && cfg.AutoAdd && len(robots) > 0 {
-				err = m.Add(rctx, robots...)
+				if err = m.Add(rctx, robots...); err == nil && cfg.OnAdd != nil {
+					for _, r := range robots {
+						cfg.OnAdd(r)
+					}
+				}
 			}
 			cancel()
 			if err != nil {
@@ -261,10 +282,33 @@ func (m *Manager) Watch(ctx context.Context, cfg WatchConfig) error {
 			known[d] = len(robots) > 0
 		case <-t.C:
 			cctx, cancel := context.WithTimeout(ctx, cfg.Interval)
-			if _, err := m.Check(cctx); err != nil {
+			fixes, err := m.Check(cctx)
+			if err != nil && !errors.Is(err, ErrNoHubStream) {
 				m.log.Warn("fleet: check failed", "err", err)
+			}
+			for _, f := range fixes {
+				if cfg.OnFix != nil {
+					cfg.OnFix(f)
+				}
 			}
 			cancel()
 		}
 	}
+}
+
+// silent is how long r's source has gone without a message or heartbeat:
+// active as the server reports it, or, when the server has never heard
+// from this setup of the source (-1), since this manager first saw it so.
+func (m *Manager) silent(r Robot, active time.Duration) time.Duration {
+	now := m.cfg.Clock.Now()
+	if active >= 0 {
+		delete(m.silentSince, r)
+		return active
+	}
+	since, ok := m.silentSince[r]
+	if !ok {
+		m.silentSince[r] = now
+		return 0
+	}
+	return time.Duration(now - since)
 }

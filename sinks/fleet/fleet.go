@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/sinks"
 	"github.com/seed-4c364652/fusiond/sinks/client"
 	"github.com/seed-4c364652/fusiond/sinks/decision"
@@ -38,6 +39,8 @@ type Config struct {
 	// (default 10m).
 	DuplicateWindow time.Duration
 	Log             *slog.Logger
+	// Clock times how long a source has been silent (default real).
+	Clock av.Clock
 }
 
 // Robot names a robot's decision log: the robot id, the JetStream domain
@@ -111,6 +114,9 @@ type Manager struct {
 	js  jetstream.JetStream
 	cfg Config
 	log *slog.Logger
+	// silentSince: when Check first saw a source that never reported
+	// activity (clock ns). Check is not for concurrent use.
+	silentSince map[Robot]int64
 }
 
 // New returns a manager of the hub stream reached through nc (a
@@ -133,7 +139,10 @@ func New(nc *nats.Conn, cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Manager{nc: nc, js: js, cfg: cfg, log: log}, nil
+	if cfg.Clock == nil {
+		cfg.Clock = av.NewRealClock()
+	}
+	return &Manager{nc: nc, js: js, cfg: cfg, log: log, silentSince: map[Robot]int64{}}, nil
 }
 
 func newJS(nc *nats.Conn, domain string) (jetstream.JetStream, error) {

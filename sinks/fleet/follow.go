@@ -56,9 +56,11 @@ func Follow(ctx context.Context, nc *nats.Conn, cfg FollowConfig, h client.Handl
 	if err != nil {
 		return nil, fmt.Errorf("hub stream %s: %w", cfg.Stream, err)
 	}
+	// Heartbeats every second: a consumer lost with a hub node is
+	// noticed, and made again where it left off, within seconds.
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		h(newMsg(m, cfg.Verifier))
-	})
+	}, jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("hub stream %s: %w", cfg.Stream, err)
 	}
