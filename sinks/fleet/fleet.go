@@ -83,7 +83,7 @@ func (r Robot) source() *jetstream.StreamSource {
 		// source yet (or after a reset); the hub's own record of what it
 		// sourced comes first otherwise.
 		OptStartSeq: 1,
-		External:      &jetstream.ExternalStream{APIPrefix: r.apiPrefix()},
+		External:    &jetstream.ExternalStream{APIPrefix: r.apiPrefix()},
 	}
 }
 
