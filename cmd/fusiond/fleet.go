@@ -94,7 +94,11 @@ func cmdFleet(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "fusiond fleet: no hub: set nats.url or --server")
 		return exitUsage
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{ReplaceAttr: redactFleetAttr}))
+	level := slog.LevelWarn // one-shot commands print their result
+	if sub == "watch" {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: redactFleetAttr}))
 
 	var ctx context.Context
 	var stop context.CancelFunc
