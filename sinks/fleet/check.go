@@ -45,15 +45,21 @@ func (m *Manager) Check(ctx context.Context) ([]Fix, error) {
 	info := s.CachedInfo()
 	var fixes []Fix
 	seen := map[string]string{} // createdKey -> creation time now
+	var robots []Robot
 	for _, src := range info.Config.Sources {
-		r, ok := robotOf(src)
-		if !ok {
-			continue
+		if r, ok := robotOf(src); ok {
+			robots = append(robots, r)
 		}
-		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		ri, err := m.robotInfo(rctx, r)
-		cancel()
-		if err != nil {
+	}
+	infos := make([]*jetstream.StreamInfo, len(robots))
+	m.each(robots, func(i int, r Robot) {
+		rctx, cancel := context.WithTimeout(ctx, robotTimeout)
+		defer cancel()
+		infos[i], _ = m.robotInfo(rctx, r)
+	})
+	for i, r := range robots {
+		ri := infos[i]
+		if ri == nil {
 			continue // the link is down: nothing to tell yet
 		}
 		created := ri.Created.UTC().Format(time.RFC3339Nano)

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -380,12 +381,15 @@ func (m *Manager) Status(ctx context.Context) ([]RobotStatus, error) {
 			perRobot[parts[1]] += n
 		}
 	}
-	var out []RobotStatus
+	var robots []Robot
 	for _, src := range info.Config.Sources {
-		r, ok := robotOf(src)
-		if !ok {
-			continue
+		if r, ok := robotOf(src); ok {
+			robots = append(robots, r)
 		}
+	}
+	out := make([]RobotStatus, len(robots))
+	// Robots answer, or not, at once: a down link costs its timeout once.
+	m.each(robots, func(i int, r Robot) {
 		st := RobotStatus{Robot: r, HubMsgs: perRobot[r.Robot], LagNS: -1, SinceContactNS: -1}
 		if si := sourceInfo(info, r); si != nil {
 			st.Sourced, st.LagMsgs = si.Seq, si.Lag
@@ -396,7 +400,8 @@ func (m *Manager) Status(ctx context.Context) ([]RobotStatus, error) {
 				st.Error = si.Error.Error()
 			}
 		}
-		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		rctx, cancel := context.WithTimeout(ctx, robotTimeout)
+		defer cancel()
 		ri, err := m.robotInfo(rctx, r)
 		if err == nil {
 			st.Reachable, st.RobotLastSeq = true, ri.State.LastSeq
@@ -408,9 +413,8 @@ func (m *Manager) Status(ctx context.Context) ([]RobotStatus, error) {
 			}
 			st.LagNS = m.captureLag(rctx, s, r)
 		}
-		cancel()
-		out = append(out, st)
-	}
+		out[i] = st
+	})
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Robot.Robot != out[j].Robot.Robot {
 			return out[i].Robot.Robot < out[j].Robot.Robot
@@ -463,4 +467,23 @@ func captureNS(h nats.Header) int64 {
 		return -1
 	}
 	return n
+}
+
+// robotTimeout bounds each question to a robot across its leaf link.
+const robotTimeout = 2 * time.Second
+
+// each runs f for every robot, at most 16 at a time, and waits.
+func (m *Manager) each(robots []Robot, f func(i int, r Robot)) {
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i, r := range robots {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			f(i, r)
+		}()
+	}
+	wg.Wait()
 }
