@@ -309,6 +309,9 @@ type EmbeddedUser struct {
 type Leaf struct {
 	Remotes     []string `yaml:"remotes"`
 	Credentials string   `yaml:"credentials"`
+	// AnnounceInterval: how often the server announces its domain to the
+	// hub (fusiond.fleet.announce.<domain>).
+	AnnounceInterval time.Duration `yaml:"announce_interval"`
 }
 
 // Log configures logging.

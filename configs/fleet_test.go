@@ -44,6 +44,7 @@ func TestFleetValidation(t *testing.T) {
 		{[]string{"fleet.max_bytes=-1"}, "fleet.max_bytes"},
 		{[]string{"fleet.duplicate_window=10s"}, "fleet.duplicate_window"},
 		{[]string{"fleet.check_interval=1ms"}, "fleet.check_interval"},
+		{[]string{"nats.embedded.leaf.announce_interval=0s"}, "nats.embedded.leaf.announce_interval"},
 		{[]string{"fleet.hub_domain=hub", "nats.embedded.domain=hub", `nats.embedded.leaf.remotes=["nats-leaf://hub:7422"]`}, "is the hub's domain"},
 	} {
 		_, err := Parse("", nil, tc.sets)

@@ -457,6 +457,9 @@ func (c *Config) validateFleet(bad func(path, format string, args ...any)) {
 	if f.DuplicateWindow < time.Minute {
 		bad("fleet.duplicate_window", "%v is shorter than 1m", f.DuplicateWindow)
 	}
+	if a := c.NATS.Embedded.Leaf.AnnounceInterval; a < 100*time.Millisecond {
+		bad("nats.embedded.leaf.announce_interval", "%v is shorter than 100ms", a)
+	}
 	if f.CheckInterval < 100*time.Millisecond {
 		bad("fleet.check_interval", "%v is shorter than 100ms", f.CheckInterval)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 
+	"github.com/seed-4c364652/fusiond"
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/sinks"
@@ -257,17 +259,17 @@ func (p *proxy) Close() {
 // through a proxy, its decision log, and decisions published through the
 // sinks' publish stage, signed, into the JetStream outbox.
 type robot struct {
-	id     string
-	cfg    *configs.Config
-	e      *sinks.Embedded
-	nc     *nats.Conn
-	proxy  *proxy
-	signer *sinks.Signer
-	sink   *sinks.JetStreamSink
-	in     chan *av.Decision
-	done   chan error
-	cancel context.CancelFunc
-	seq    uint64
+	id        string
+	cfg       *configs.Config
+	closeNATS func()
+	nc        *nats.Conn
+	proxy     *proxy
+	signer    *sinks.Signer
+	sink      *sinks.JetStreamSink
+	in        chan *av.Decision
+	done      chan error
+	cancel    context.CancelFunc
+	seq       uint64
 }
 
 func startRobot(t testing.TB, id string, p *proxy, announce time.Duration) *robot {
@@ -276,25 +278,17 @@ func startRobot(t testing.TB, id string, p *proxy, announce time.Duration) *robo
 		"robot=" + id, "nats.embedded.listen=",
 		fmt.Sprintf("nats.embedded.leaf.remotes=[%q]", p.URL()),
 		"nats.embedded.store_dir=" + filepath.Join(t.TempDir(), "js"),
+		"nats.embedded.leaf.announce_interval=" + announce.String(),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ec := cfg.NATS.Embedded
-	if ec.Domain != id {
-		t.Fatalf("robot %s: nats.embedded.domain %q, want the robot id", id, ec.Domain)
+	if d := cfg.NATS.Embedded.Domain; d != id {
+		t.Fatalf("robot %s: nats.embedded.domain %q, want the robot id", id, d)
 	}
-	e, err := sinks.StartEmbedded(sinks.EmbeddedConfig{
-		Listen: ec.Listen, StoreDir: ec.StoreDir, MaxStore: ec.MaxStore, MaxMemory: ec.MaxMemory,
-		Domain: ec.Domain, LeafRemotes: ec.Leaf.Remotes, LeafCredentials: ec.Leaf.Credentials,
-		AnnounceInterval: announce,
-	})
+	// The daemon's own path from config to embedded server and connection.
+	nc, closeNATS, err := fusiond.ConnectNATS(cfg.NATS, slog.New(slog.DiscardHandler))
 	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := e.Connect()
-	if err != nil {
-		e.Shutdown()
 		t.Fatal(err)
 	}
 	kp, err := nkeys.CreateUser()
@@ -305,7 +299,7 @@ func startRobot(t testing.TB, id string, p *proxy, announce time.Duration) *robo
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &robot{id: id, cfg: cfg, e: e, nc: nc, proxy: p, signer: signer, in: make(chan *av.Decision, 64), done: make(chan error, 1)}
+	r := &robot{id: id, cfg: cfg, closeNATS: closeNATS, nc: nc, proxy: p, signer: signer, in: make(chan *av.Decision, 64), done: make(chan error, 1)}
 	r.ensureLog(t)
 	r.sink, err = sinks.NewJetStreamSink(nc, "boot1", sinks.OutboxConfig{
 		Signer: signer, Stream: client.StreamName(id),
@@ -359,8 +353,7 @@ func (r *robot) stop(t testing.TB) {
 	if err := r.sink.Close(ctx); err != nil {
 		t.Errorf("robot %s: %v", r.id, err)
 	}
-	r.nc.Close()
-	r.e.Shutdown()
+	r.closeNATS()
 	r.proxy.Close()
 }
 
