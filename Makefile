@@ -56,6 +56,8 @@ fuzz:
 	$(GO) test ./internal/evaluate -run '^$$' -fuzz FuzzParseLabels -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/wavfile -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./sinks -run '^$$' -fuzz FuzzReadSegment -fuzztime $(FUZZTIME)
+	$(GO) test ./sinks/fleet -run '^$$' -fuzz FuzzParseRobot -fuzztime $(FUZZTIME)
+	$(GO) test ./sinks/fleet -run '^$$' -fuzz FuzzAnnouncement -fuzztime $(FUZZTIME)
 	$(GO) test -tags nosensors . -run '^$$' -fuzz FuzzControlPlane -fuzztime $(FUZZTIME)
 
 # The C++ ROS message_filters peer (../shared/peers), which the sync tests

@@ -129,6 +129,7 @@ func openNATS(cfg configs.NATS, log *slog.Logger) (*natsLink, error) {
 		Listen: ec.Listen, StoreDir: ec.StoreDir, Log: log,
 		MaxStore: ec.MaxStore, MaxMemory: ec.MaxMemory, SyncInterval: ec.SyncInterval, MaxPayload: ec.MaxPayload,
 		Domain: ec.Domain, TLS: tlsCfg, Users: users, LeafRemotes: ec.Leaf.Remotes, LeafCredentials: ec.Leaf.Credentials,
+		AnnounceInterval: ec.Leaf.AnnounceInterval,
 	})
 	if err != nil {
 		if errors.Is(err, sinks.ErrListen) {

@@ -21,8 +21,31 @@ type Config struct {
 	Log         Log          `yaml:"log"`
 	Record      Record       `yaml:"record"`
 	Metrics     Metrics      `yaml:"metrics"`
+	Fleet       Fleet        `yaml:"fleet"`
 
 	loc *locator // where each key came from (Where); set by Parse
+}
+
+// Fleet configures `fusiond fleet` on a hub (docs/FLEET.md): the one hub
+// stream that sources every robot's decision log across its JetStream
+// domain.
+type Fleet struct {
+	// Stream is the hub stream's name (FUSIOND_FLEET).
+	Stream string `yaml:"stream"`
+	// HubDomain is the hub's JetStream domain; empty for the local one
+	// of the server connected to.
+	HubDomain string `yaml:"hub_domain"`
+	// Replicas wanted (1..5); fewer when the hub cluster has fewer nodes.
+	Replicas int `yaml:"replicas"`
+	// Limits of the hub stream (0: none).
+	MaxAge   time.Duration `yaml:"max_age"`
+	MaxBytes int64         `yaml:"max_bytes"`
+	// DuplicateWindow: decisions sourced twice within it (a reset source)
+	// are stored once, by Nats-Msg-Id.
+	DuplicateWindow time.Duration `yaml:"duplicate_window"`
+	// CheckInterval: how often `fleet watch` checks the sources (stalls,
+	// recreated robot streams) and adds robots that announced themselves.
+	CheckInterval time.Duration `yaml:"check_interval"`
 }
 
 // Metrics configures the metrics, health and pprof HTTP listener
@@ -260,7 +283,8 @@ type Embedded struct {
 	// SyncInterval: how often JetStream fsyncs (0: the server's 2m).
 	SyncInterval time.Duration `yaml:"sync_interval"`
 	MaxPayload   int32         `yaml:"max_payload"`
-	// Domain: the JetStream domain (set it with a leaf remote).
+	// Domain: the JetStream domain. Empty with leaf remotes: the robot
+	// id, so the decision log stays on the robot, apart from the hub's.
 	Domain string `yaml:"domain"`
 	// TLS for the TCP listener: cert_file and key_file make it required.
 	TLS   TLS            `yaml:"tls"`
@@ -279,10 +303,15 @@ type EmbeddedUser struct {
 	Subscribe []string `yaml:"subscribe"`
 }
 
-// Leaf joins the embedded server to a fleet hub as a leaf node.
+// Leaf joins the embedded server to a fleet hub as a leaf node. Each
+// remote is a URL, or the comma-separated URLs of one hub cluster's
+// nodes.
 type Leaf struct {
 	Remotes     []string `yaml:"remotes"`
 	Credentials string   `yaml:"credentials"`
+	// AnnounceInterval: how often the server announces its domain to the
+	// hub (fusiond.fleet.announce.<domain>).
+	AnnounceInterval time.Duration `yaml:"announce_interval"`
 }
 
 // Log configures logging.

@@ -101,6 +101,7 @@ func Parse(name string, data []byte, sets []string) (*Config, error) {
 	}
 
 	cfg.loc = &locator{name: name, setBy: setBy, fileLines: fileLines, defLines: defLines}
+	cfg.resolve()
 	var errs []error
 	for _, fe := range cfg.validate() {
 		errs = append(errs, &Error{Where: cfg.Where(fe.path), Key: fe.path, Msg: fe.msg})
@@ -546,4 +547,12 @@ func parent(path string) string {
 		return ""
 	}
 	return path[:i]
+}
+
+// resolve fills the defaults that depend on other keys: a leaf node's
+// JetStream domain is the robot id unless set.
+func (c *Config) resolve() {
+	if e := &c.NATS.Embedded; e.Domain == "" && len(e.Leaf.Remotes) > 0 {
+		e.Domain = c.Robot
+	}
 }

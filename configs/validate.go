@@ -52,6 +52,8 @@ func (c *Config) validate() []fieldError {
 		bad(path, "%v is not a finite number", f)
 	})
 
+	c.validateFleet(bad)
+
 	p := c.Pipeline
 	if p.QueueCapacity < 1 || p.QueueCapacity > 1<<16 {
 		bad("pipeline.queue_capacity", "%d is out of range 1..65536", p.QueueCapacity)
@@ -432,5 +434,36 @@ func walkFloats(v reflect.Value, path string, f func(path string, x float64)) {
 		if !v.IsNil() {
 			walkFloats(v.Elem(), path, f)
 		}
+	}
+}
+
+func (c *Config) validateFleet(bad func(path, format string, args ...any)) {
+	f := c.Fleet
+	if !token.MatchString(f.Stream) || len(f.Stream) > maxStreamNameLen {
+		bad("fleet.stream", "%q: stream names take letters, digits, - and _", f.Stream)
+	}
+	if f.HubDomain != "" && (!token.MatchString(f.HubDomain) || len(f.HubDomain) > maxTokenLen) {
+		bad("fleet.hub_domain", "%q: domain names take letters, digits, - and _", f.HubDomain)
+	}
+	if f.Replicas < 1 || f.Replicas > 5 {
+		bad("fleet.replicas", "%d is out of range 1..5", f.Replicas)
+	}
+	if f.MaxAge < 0 {
+		bad("fleet.max_age", "%v is negative", f.MaxAge)
+	}
+	if f.MaxBytes < 0 {
+		bad("fleet.max_bytes", "%d is negative", f.MaxBytes)
+	}
+	if f.DuplicateWindow < time.Minute {
+		bad("fleet.duplicate_window", "%v is shorter than 1m", f.DuplicateWindow)
+	}
+	if a := c.NATS.Embedded.Leaf.AnnounceInterval; a < 100*time.Millisecond {
+		bad("nats.embedded.leaf.announce_interval", "%v is shorter than 100ms", a)
+	}
+	if f.CheckInterval < 100*time.Millisecond {
+		bad("fleet.check_interval", "%v is shorter than 100ms", f.CheckInterval)
+	}
+	if d := c.NATS.Embedded.Domain; d != "" && d == f.HubDomain && len(c.NATS.Embedded.Leaf.Remotes) > 0 {
+		bad("nats.embedded.domain", "%q is the hub's domain (fleet.hub_domain): a robot needs its own", d)
 	}
 }

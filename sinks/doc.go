@@ -30,6 +30,12 @@
 // any NATS authentication and TLS, reconnecting forever; ConnectOptions log
 // and count (ConnStats) disconnects, reconnects, errors and slow consumers.
 //
+// A fleet. With LeafRemotes and a Domain, the embedded server joins a hub
+// as a leaf node, keeps the decision log in its own JetStream domain, and
+// announces the domain (AnnounceSubject, DiscoverSubject); the hub side,
+// one stream sourcing every robot's log, is package sinks/fleet
+// (docs/FLEET.md).
+//
 // The control plane. StartControl runs the nats micro service "fusiond"
 // (robot id in its metadata) with status, config, sources and, when a
 // Recorder is given, record.start and record.stop.

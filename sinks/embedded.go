@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,10 +51,16 @@ type EmbeddedConfig struct {
 	// daemon's own in-process connection (Connect) is the only one with
 	// every permission: it uses an internal user with a random password.
 	Users []EmbeddedUser
-	// LeafRemotes are hub URLs this server joins as a leaf node;
-	// LeafCredentials is a creds file for them.
+	// LeafRemotes are the hubs this server joins as a leaf node, one
+	// remote each: a URL, or several comma-separated (the nodes of one
+	// hub cluster, tried in turn). LeafCredentials is a creds file for
+	// them.
 	LeafRemotes     []string
 	LeafCredentials string
+	// AnnounceInterval is how often a leaf node with a Domain announces
+	// it to the hub (AnnounceSubject; default 10s). It also answers
+	// DiscoverSubject requests at once.
+	AnnounceInterval time.Duration
 }
 
 // EmbeddedUser is a user of the embedded server's TCP listener, with the
@@ -79,6 +86,9 @@ type Embedded struct {
 	log     *slog.Logger
 	// user and password of the internal user, the daemon's own.
 	user, password string
+	name           string
+	// stopAnnounce ends the announcer (leaf nodes with a domain).
+	stopAnnounce func()
 }
 
 // ErrListen is wrapped when the embedded server cannot take its address.
@@ -91,8 +101,14 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	name := "fusiond-embedded"
+	if cfg.Domain != "" {
+		// Unique within a fleet: a hub replaces a leaf connection by one
+		// of the same server name.
+		name = "fusiond-" + cfg.Domain
+	}
 	opts := &server.Options{
-		ServerName: "fusiond-embedded",
+		ServerName: name,
 		JetStream:  true,
 		NoSigs:     true, // the daemon owns its signals
 		// Bounded: a robot's disk and memory are not the server's to fill.
@@ -116,11 +132,15 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		opts.TLSTimeout = 2
 	}
 	for _, r := range cfg.LeafRemotes {
-		u, err := url.Parse(r)
-		if err != nil {
-			return nil, fmt.Errorf("embedded nats: leaf remote %q: %s", redact.String(r), redact.String(err.Error()))
+		remote := &server.RemoteLeafOpts{Credentials: cfg.LeafCredentials}
+		for _, one := range strings.Split(r, ",") {
+			u, err := url.Parse(strings.TrimSpace(one))
+			if err != nil {
+				return nil, fmt.Errorf("embedded nats: leaf remote %q: %s", redact.String(one), redact.String(err.Error()))
+			}
+			remote.URLs = append(remote.URLs, u)
 		}
-		opts.LeafNode.Remotes = append(opts.LeafNode.Remotes, &server.RemoteLeafOpts{URLs: []*url.URL{u}, Credentials: cfg.LeafCredentials})
+		opts.LeafNode.Remotes = append(opts.LeafNode.Remotes, remote)
 	}
 	if cfg.Listen == "" {
 		opts.DontListen = true
@@ -147,7 +167,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 			l.Close()
 		}
 	}
-	e := &Embedded{log: log, listens: !opts.DontListen}
+	e := &Embedded{log: log, listens: !opts.DontListen, name: name}
 	// Least privilege: the daemon's own connection is the only admin.
 	e.user, e.password = "fusiond-internal", rand.Text()
 	opts.Users = append(opts.Users, &server.User{Username: e.user, Password: e.password})
@@ -176,6 +196,12 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	if err := e.start(); err != nil {
 		e.removeTemp()
 		return nil, err
+	}
+	if len(cfg.LeafRemotes) > 0 && cfg.Domain != "" {
+		if err := e.startAnnouncer(cfg.Domain, cfg.AnnounceInterval); err != nil {
+			e.Shutdown()
+			return nil, err
+		}
 	}
 	if a := e.Addr(); a != "" {
 		log.Info("embedded NATS server listening", "url", "nats://"+a, "store_dir", opts.StoreDir)
@@ -284,6 +310,9 @@ func (e *Embedded) stop() {
 
 // Shutdown stops the server, waits for it, and removes a temporary store.
 func (e *Embedded) Shutdown() {
+	if e.stopAnnounce != nil {
+		e.stopAnnounce()
+	}
 	e.stop()
 	e.removeTemp()
 }

@@ -15,17 +15,20 @@ import (
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/sinks/client"
+	"github.com/seed-4c364652/fusiond/sinks/fleet"
 )
 
 func cmdTail(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("tail", "[--server URL] [--robot ID] [--since D] [--for D] [--count N] [--json] [--verify KEYS]",
+	fs := newFlags("tail", "[--server URL] [--robot ID] [--since D] [--for D] [--count N] [--json] [--verify KEYS] [--fleet]",
 		"Print the decisions published on fusion.<robot>.decision.>, as a table or as JSON\n"+
 			"lines. With --since, first replay the decisions the robot's JetStream decision\n"+
 			"log holds from that long ago, then go on live. Waits for the server if it is\n"+
 			"not up yet. Decisions of another schema version are reported, not printed.\n"+
 			"With --verify, each decision's Fusiond-Signature is checked against the robot's\n"+
 			"public keys (ctl.status signing_key): forged or unsigned ones are printed marked\n"+
-			"FORGED or UNSIGNED (JSON: {\"rejected\": ...}) and the exit status is 1.",
+			"FORGED or UNSIGNED (JSON: {\"rejected\": ...}) and the exit status is 1.\n"+
+			"With --fleet, follow the hub stream FUSIOND_FLEET instead (every robot's decisions,\n"+
+			"each once, in order per robot; docs/FLEET.md); --since replays it from then.",
 		[]string{
 			"fusiond tail",
 			"fusiond tail --robot demo --count 5",
@@ -33,6 +36,7 @@ func cmdTail(args []string, stdout, stderr io.Writer) int {
 			"fusiond tail --server nats://127.0.0.1:4333 --for 10s --json",
 			"fusiond tail --server tls://hub:4222 --creds robot.creds --ca ca.pem",
 			"fusiond tail --robot demo --verify UD4K...,UAX2...   # or --verify trusted-keys.txt",
+			"fusiond tail --fleet --server nats://hub:4222 --since 1h --verify fleet-keys.txt",
 		}, stdout)
 	server := fs.String("server", nats.DefaultURL, "NATS server `URL`(s), comma-separated")
 	robot := fs.String("robot", "*", "robot `ID` (* for all)")
@@ -44,10 +48,13 @@ func cmdTail(args []string, stdout, stderr io.Writer) int {
 	user := fs.String("user", "", "NATS `USER` (the password from $NATS_PASSWORD)")
 	ca := fs.String("ca", "", "CA certificate `FILE` for tls:// servers")
 	verify := fs.String("verify", "", "trusted public `KEYS`: comma-separated, or a file with one per line")
+	fleetTail := fs.Bool("fleet", false, "follow the hub stream of every robot's decisions (FUSIOND_FLEET)")
+	hubDomain := fs.String("hub-domain", "", "with --fleet: the hub's JetStream `DOMAIN` (default: the server's own)")
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
 	}
 	var clientOpts []client.Option
+	var verifier *client.Verifier
 	if *verify != "" {
 		v, err := client.ParseTrustedKeys(*verify)
 		if err != nil {
@@ -55,6 +62,7 @@ func cmdTail(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		clientOpts = append(clientOpts, client.WithVerifier(v))
+		verifier = v
 	}
 	if fs.NArg() > 0 || *count < 0 || *tailFor < 0 || *since < 0 || strings.ContainsAny(*robot, ". >") {
 		fmt.Fprintln(stderr, "fusiond tail: bad arguments (see 'fusiond tail --help')")
@@ -119,7 +127,26 @@ func cmdTail(args []string, stdout, stderr io.Writer) int {
 		case <-ctx.Done():
 		}
 	}
-	if *since > 0 {
+	if *fleetTail {
+		for !nc.IsConnected() {
+			select {
+			case <-ctx.Done():
+				return exitOK
+			case <-up:
+			}
+		}
+		fc := fleet.FollowConfig{HubDomain: *hubDomain, Robot: *robot, Verifier: verifier}
+		if *since > 0 {
+			from := time.Unix(0, av.NewRealClock().Now()).Add(-*since)
+			fc.Since = &from
+		}
+		stopFollow, err := fleet.Follow(ctx, nc, fc, handler)
+		if err != nil {
+			fmt.Fprintf(stderr, "fusiond tail: --fleet: %v\n", err)
+			return exitRuntime
+		}
+		defer stopFollow()
+	} else if *since > 0 {
 		// The log is on the server: wait for it.
 		for !nc.IsConnected() {
 			select {
