@@ -18,6 +18,32 @@ type SynchronyConfig struct {
 	// MinValid is the fraction of the window where both series must be
 	// present [0.8].
 	MinValid float64
+	// SyncOffset's: the time constant of its weighted past [2 s], the
+	// lags that count as lag 0 [±80 ms], and the off lags it compares them
+	// with [±200 … 800 ms]. Chosen on the real-media benchmark's train and
+	// validation splits (docs/DECISIONS.md).
+	OffsetTauNS, OffsetTolNS, OffsetMinLagNS, OffsetMaxLagNS int64
+}
+
+func (cfg *SynchronyConfig) defaults() {
+	def := func(v *int64, d int64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if cfg.RateHz == 0 {
+		cfg.RateHz = 30
+	}
+	def(&cfg.WindowNS, 4e9)
+	def(&cfg.MaxLagNS, 200e6)
+	def(&cfg.MinShiftNS, 1e9)
+	if cfg.MinValid == 0 {
+		cfg.MinValid = 0.8
+	}
+	def(&cfg.OffsetTauNS, 2e9)
+	def(&cfg.OffsetTolNS, 80e6)
+	def(&cfg.OffsetMinLagNS, 200e6)
+	def(&cfg.OffsetMaxLagNS, 800e6)
 }
 
 // Synchrony scores whether mouth motion and audio energy move together, as
@@ -41,21 +67,7 @@ type Synchrony struct {
 
 // NewSynchrony returns a Synchrony with cfg's defaults applied.
 func NewSynchrony(cfg SynchronyConfig) (*Synchrony, error) {
-	if cfg.RateHz == 0 {
-		cfg.RateHz = 30
-	}
-	if cfg.WindowNS == 0 {
-		cfg.WindowNS = 4e9
-	}
-	if cfg.MaxLagNS == 0 {
-		cfg.MaxLagNS = 200e6
-	}
-	if cfg.MinShiftNS == 0 {
-		cfg.MinShiftNS = 1e9
-	}
-	if cfg.MinValid == 0 {
-		cfg.MinValid = 0.8
-	}
+	cfg.defaults()
 	s := &Synchrony{cfg: cfg}
 	s.w = int(math.Round(float64(cfg.WindowNS) * cfg.RateHz / 1e9))
 	s.maxLag = int(math.Round(float64(cfg.MaxLagNS) * cfg.RateHz / 1e9))

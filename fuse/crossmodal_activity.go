@@ -23,8 +23,11 @@ type visualSummary struct {
 	frame    map[string]float64 // this frame's
 	last     map[string]float64 // latest within the interval
 	sync     *Synchrony
+	offset   *SyncOffset
 	lastZ    float64 // this frame's synchrony score, when haveZ
 	haveZ    bool
+	lastOff  float64 // this frame's offset confidence, when haveOff
+	haveOff  bool
 	// The last bundle's audio level (dBFS, floored at -70), for its change.
 	prevLevel     float64
 	havePrevLevel bool
@@ -41,7 +44,11 @@ func (s *visualSummary) init(cfg ActivityConfig) error {
 		if err != nil {
 			return err
 		}
-		s.sync = sy
+		so, err := NewSyncOffset(*cfg.CrossModal)
+		if err != nil {
+			return err
+		}
+		s.sync, s.offset = sy, so
 	}
 	return nil
 }
@@ -97,6 +104,12 @@ func (s *visualSummary) push(b *av.Bundle, af *audioSummary) {
 		s.havePrevLevel = false
 	}
 	s.sync.Push(mouth, change, haveMouth && haveLevel)
+	s.offset.Push(mouth, change, haveMouth && haveLevel)
+	s.lastOff, s.haveOff = 0, false
+	if c, lag, ok := s.offset.Score(); ok {
+		s.last["av_sync_offset"], s.last["av_sync_offset_lag_ms"] = c, lag
+		s.lastOff, s.haveOff = c, true
+	}
 	if z, lag, ok := s.sync.Score(); ok {
 		s.last["av_sync_z"], s.last["av_sync_lag_ms"] = z, lag
 		s.lastZ, s.haveZ = z, true
@@ -123,6 +136,7 @@ func (s *visualSummary) frameEvidence(be *bundleEvidence) {
 	be.mouth, be.hasMouth = s.frame["mouth_motion"]
 	be.fg, be.hasFG = s.frame["video_foreground"]
 	be.syncZ, be.hasSync = s.lastZ, s.haveZ
+	be.syncOff, be.hasSyncOff = s.lastOff, s.haveOff
 }
 
 // evidence adds the interval's visual and cross-modal features to ev and

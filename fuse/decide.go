@@ -40,6 +40,12 @@ const MotionTargetEnergy = 0.02
 // pulls small delays toward 0°).
 const DOAMinStdDeg = 8.0
 
+// SyncOffsetScale is the offset confidence (av_sync_offset, a difference
+// of correlations) that counts as full evidence of a voice out of time
+// with the mouth: av_sync_off is -av_sync_offset / SyncOffsetScale, in
+// [0, 2]. Chosen on the real-media benchmark's validation split.
+const SyncOffsetScale = 0.2
+
 // Transition codes, published as evidence "transition".
 const (
 	TransitionHeartbeat = 0
@@ -250,8 +256,18 @@ func (d *Decider) features(ev map[string]float64, missing []string, timeNS int64
 			m.AgreeMem = faceAgree
 		}
 		set("av_speech_agree", sp*m.AgreeMem)
+		// The offset confidence: a mouth that moves with the voice at
+		// another lag (a dub, a stream out of sync, someone else's voice
+		// with the same rhythm) is evidence against its face speaking,
+		// and it takes away the synchrony's evidence for it; without a
+		// confidence (too little of both yet) neither counts.
+		against := 0.0
+		if c, ok := get("av_sync_offset"); ok {
+			against = clamp(-c/SyncOffsetScale, 0, 2)
+		}
+		set("av_sync_off", against)
 		if z, ok := get("av_sync_z"); ok {
-			set("av_speech_sync", sp*mouth*clamp(z/3, 0, 2))
+			set("av_speech_sync", sp*mouth*clamp(z/3, 0, 2)*clamp(1-against, 0, 1))
 		}
 		set("av_onset_target", min(in.X[featureIndex("a_onset")], 1)*in.X[featureIndex("v_target")])
 	}

@@ -29,7 +29,7 @@ func TestModelRoundTripAndMismatch(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	short := strings.Replace(b.String(), " v_fg:video", "", 1)
-	if _, err := ParseModel("m.txt", []byte(short)); err == nil || !strings.Contains(err.Error(), "m.txt:3: model has 14 features") {
+	if _, err := ParseModel("m.txt", []byte(short)); err == nil || !strings.Contains(err.Error(), "m.txt:3: model has 15 features") {
 		t.Fatalf("got %v", err)
 	}
 }

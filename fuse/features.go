@@ -65,6 +65,8 @@ var FeatureTable = []FeatureInfo{
 	// Cross-modal.
 	{"av_sync_z", "z-score", "[-10, 10]", "last 4 s of bundles, lag search ±200 ms", "best lagged correlation of mouth motion with the change of the audio level between bundles (dB, floored at -70 dBFS; both are rates of change, so the correlation peaks sharply at the true lag), as a z-score against the same correlation with the audio shifted by ≥ 1 s; missing until the window is full or either series is flat", "fuse.Synchrony"},
 	{"av_sync_lag_ms", "ms", "[-200, 200]", "as av_sync_z", "the lag of the best correlation, positive when audio follows the mouth", "fuse.Synchrony"},
+	{"av_sync_offset", "correlation difference", "[-2, 2]", "exponentially weighted past of the bundles, time constant 2 s; lags ±800 ms", "offset confidence (after SyncNet's): the best correlation of mouth motion with the audio level's change (as av_sync_z) within ±80 ms of lag 0, less the best at lags of 200–800 ms either way; negative when the mouth moves with the voice at another lag (a dub, a stream out of sync); missing until both series have varied over about 1 s", "fuse.SyncOffset"},
+	{"av_sync_offset_lag_ms", "ms", "[-800, 800]", "as av_sync_offset", "the lag of the best of those correlations, positive when audio follows the mouth", "fuse.SyncOffset"},
 	{"av_bearing_agreement", "likelihood", "[0, 1]", "the current bundle", "exp(−Δ²/2σ²) between the sound's bearing and the face's bearing, σ² the sum of their variances", "fuse.BearingAgreement"},
 }
 

@@ -63,9 +63,12 @@ var HeadFeatures = []HeadFeature{
 	// bearing with a face that moves its mouth (microphone arrays only).
 	{"av_speech_agree", ModAudioVideo},
 	// speech × a moving mouth × mouth–voice synchrony: max(av_sync_z, 0) /
-	// 3, at most 2.
+	// 3, at most 2, × (1 − av_sync_off) (none when the best lag is off 0).
 	{"av_speech_sync", ModAudioVideo},
 	{"av_onset_target", ModAudioVideo}, // min(a_onset, 1) × v_target
+	// The mouth moves with the voice at a lag of 200–800 ms rather than
+	// at 0 (fuse.SyncOffset): -av_sync_offset / SyncOffsetScale, in [0, 2].
+	{"av_sync_off", ModAudioVideo},
 }
 
 // Sense says which modalities a kind needs to be decided at all: with
@@ -100,7 +103,8 @@ func Sensed(kind string, audioOK, videoOK bool) bool {
 }
 
 // KindFeatures are the head features each kind may use, with the sign
-// physics fixes for its weight (+1: never below 0; 0: free). A feature not
+// physics fixes for its weight (+1: never below 0; -1: never above 0; 0:
+// free). A feature not
 // listed has weight 0 for that kind. `fusiond train` fits under these
 // constraints and ParseModel refuses a model that breaks them.
 var KindFeatures = map[string]map[string]int{
@@ -108,7 +112,7 @@ var KindFeatures = map[string]map[string]int{
 	KindSoundEvent: {"a_onset": +1, "a_rise": +1, "a_level": 0, "a_tonal": 0, "a_speech": 0},
 	KindMotion:     {"v_motion": +1, "v_rise": +1, "v_fg": +1},
 	KindPresence:   {"a_speech": +1, "v_target": +1, "v_faces": +1, "v_motion": +1, "v_fg": +1},
-	KindSpeaker:    {"av_speech_agree": +1, "av_speech_sync": +1},
+	KindSpeaker:    {"av_speech_agree": +1, "av_speech_sync": +1, "av_sync_off": -1},
 }
 
 // MaxBias caps every head's bias: with no evidence at all (every feature
@@ -339,6 +343,9 @@ func checkWeight(h, kind string, f HeadFeature, w float64) error {
 	if KindFeatures[kind][f.Name] > 0 && w < 0 {
 		return fmt.Errorf("head %s %s: %s has weight %v: more of it must never lower %s", h, kind, f.Name, w, kind)
 	}
+	if KindFeatures[kind][f.Name] < 0 && w > 0 {
+		return fmt.Errorf("head %s %s: %s has weight %v: more of it must never raise %s", h, kind, f.Name, w, kind)
+	}
 	return nil
 }
 
@@ -376,7 +383,7 @@ func DefaultModel() *Model {
 		KindPresence:   {"a_speech": 4, "v_target": 2, "v_motion": 2, "v_faces": 3},
 		KindMotion:     {"v_motion": 4, "v_fg": 1},
 		KindSoundEvent: {"a_onset": 1.5, "a_rise": 2, "a_level": 0.5},
-		KindSpeaker:    {"av_speech_sync": 3, "av_speech_agree": 3},
+		KindSpeaker:    {"av_speech_sync": 3, "av_speech_agree": 3, "av_sync_off": -3},
 	}
 	for _, h := range headNames {
 		m.Heads[h] = map[string]*KindHead{}

@@ -25,11 +25,12 @@ func models(t *testing.T) map[string]*Model {
 }
 
 // signedEvidence: for each kind, the raw evidence whose increase physics
-// says can never lower it.
+// says can never lower it (av_sync_offset: more in time at lag 0 than at
+// another lag).
 var signedEvidence = map[string][]string{
 	KindSpeech:     {"vad_speech_fraction", "vad_score"},
 	KindMotion:     {"motion_energy", "video_foreground"},
-	KindSpeaker:    {"av_sync_z", "mouth_motion", "vad_speech_fraction"},
+	KindSpeaker:    {"av_sync_z", "av_sync_offset", "mouth_motion", "vad_speech_fraction"},
 	KindPresence:   {"vad_speech_fraction", "motion_energy", "video_foreground"},
 	KindSoundEvent: {"audio_onsets", "audio_level_rise_db"},
 }
@@ -40,6 +41,9 @@ func randomEvidence(r *rand.Rand) map[string]float64 {
 		"vad_speech_fraction": r.Float64(), "vad_score": -10 + 20*r.Float64(), "audio_onsets": float64(r.IntN(3)),
 		"audio_tonality": r.Float64(), "motion_energy": r.Float64() * r.Float64(), "motion_rise": -2 + 4*r.Float64(),
 		"video_foreground": 0.3 * r.Float64(), "mouth_motion": 10 * r.Float64(), "av_sync_z": -4 + 10*r.Float64(),
+	}
+	if r.IntN(4) != 0 {
+		ev["av_sync_offset"] = -0.8 + 1.2*r.Float64()
 	}
 	if r.IntN(2) == 0 {
 		ev["motion_x"] = r.Float64()
@@ -190,6 +194,7 @@ func TestParseModelRefusesBrokenPhysics(t *testing.T) {
 	for _, c := range []struct{ model, want string }{
 		{edit("head av motion", motion, "-1"), "v_motion has weight -1: more of it must never lower motion"},
 		{edit("head av motion", tonal, "0.5"), "a_tonal may not count for motion"},
+		{edit("head av speaker", 6+featureIndex("av_sync_off"), "0.5"), "av_sync_off has weight 0.5: more of it must never raise speaker"},
 		{edit("head v speech", 6+featureIndex("a_speech"), "1"), "a_speech may not count for speech"},
 		{edit("head av speaker", 4, "0.5"), "bias 0.5 above -1"},
 	} {
@@ -296,5 +301,25 @@ func TestHeadErrorIsReportedNotDropped(t *testing.T) {
 	a.Flush(emit)
 	if errs != 10 || len(kinds) == 0 || slices.ContainsFunc(kinds, func(k string) bool { return k != KindActivity }) {
 		t.Fatalf("%d head errors, decisions %v", errs, kinds)
+	}
+}
+
+// TestVoiceOutOfTimeIsNoSpeaker: a face whose mouth moves with the voice,
+// in its direction, speaks; the same face and voice with the mouth moving
+// with the voice half a second early (a dub; av_sync_offset negative) does
+// not, for the shipped and the hand-set head.
+func TestVoiceOutOfTimeIsNoSpeaker(t *testing.T) {
+	talking := func(offset float64) map[string]float64 {
+		return map[string]float64{"audio_coverage": 1, "audio_level_dbfs": -40, "vad_speech_fraction": 1, "vad_score": 5,
+			"doa_bearing_deg": 5, "doa_bearing_std_deg": 2, "faces": 1, "face_bearing_deg": 5, "face_bearing_std_deg": 2,
+			"mouth_motion": 6, "av_sync_z": 4, "av_sync_offset": offset}
+	}
+	for name, m := range models(t) {
+		if c := sigmoid(logitOf(t, m, talking(0.3), KindSpeaker)); c < 0.6 {
+			t.Errorf("%s head: in time, speaker confidence %.3f", name, c)
+		}
+		if c := sigmoid(logitOf(t, m, talking(-0.4), KindSpeaker)); c >= 0.4 {
+			t.Errorf("%s head: 500 ms out of time, speaker confidence %.3f", name, c)
+		}
 	}
 }

@@ -36,6 +36,8 @@ type bundleEvidence struct {
 	fg              float64
 	hasSync         bool
 	syncZ           float64
+	hasSyncOff      bool
+	syncOff         float64
 }
 
 // stepWindow holds the bundles of the last two step windows, oldest
@@ -150,6 +152,9 @@ func (w *stepWindow) evidence(ev map[string]float64) (audioOK, videoOK bool) {
 		}
 		if b.hasSync {
 			ev["av_sync_z"] = b.syncZ
+		}
+		if b.hasSyncOff {
+			ev["av_sync_offset"] = b.syncOff
 		}
 	}
 	if cur.n > 0 {

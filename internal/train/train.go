@@ -155,6 +155,7 @@ const (
 	unused   = iota // weight 0
 	free            // any sign
 	positive        // never below 0
+	negative        // never above 0
 )
 
 // allowed gives each feature's constraint in head h for kind: the
@@ -170,8 +171,11 @@ func allowed(h, kind string) []int {
 			continue
 		}
 		c[i] = free
-		if fuse.KindFeatures[kind][f.Name] > 0 {
+		switch s := fuse.KindFeatures[kind][f.Name]; {
+		case s > 0:
 			c[i] = positive
+		case s < 0:
+			c[i] = negative
 		}
 	}
 	return c
@@ -179,8 +183,8 @@ func allowed(h, kind string) []int {
 
 // fitLogistic fits a logistic regression under the constraints by
 // Newton's method (IRLS) with an active set: fit the free features; while
-// a sign-constrained weight came out negative, pin the most negative at 0
-// and fit again. Deterministic; L2 on the weights.
+// a sign-constrained weight came out against its sign, pin the one most
+// against it at 0 and fit again. Deterministic; L2 on the weights.
 func fitLogistic(xs [][]float64, ys []float64, cons []int) *fuse.KindHead {
 	nf := len(cons)
 	off := &fuse.KindHead{Bias: -5, Weights: make([]float64, nf)}
@@ -205,8 +209,15 @@ func fitLogistic(xs [][]float64, ys []float64, cons []int) *fuse.KindHead {
 		kh := newtonFit(xs, ys, idx, nf)
 		worst, wj := 0.0, -1
 		for _, j := range idx {
-			if cons[j] == positive && kh.Weights[j] < worst {
-				worst, wj = kh.Weights[j], j
+			against := 0.0
+			switch cons[j] {
+			case positive:
+				against = -kh.Weights[j]
+			case negative:
+				against = kh.Weights[j]
+			}
+			if -against < worst {
+				worst, wj = -against, j
 			}
 		}
 		if wj < 0 {

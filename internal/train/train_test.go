@@ -106,3 +106,44 @@ func TestFitDeterministic(t *testing.T) {
 		t.Errorf("speech prior %v, want 0.5 (half the steps)", p)
 	}
 }
+
+// TestFitLogisticKeepsSigns: a feature constrained to lower the kind gets
+// a negative weight where the data say so, and 0 (never a positive
+// weight) where they say the opposite; a positive one the mirror image.
+func TestFitLogisticKeepsSigns(t *testing.T) {
+	var xs [][]float64
+	var ys []float64
+	for i := range 200 {
+		on := i%2 == 0
+		x := []float64{0, 0}
+		if on {
+			x[0] = 1 // goes with the kind
+		} else {
+			x[1] = 1 // goes against it
+		}
+		xs = append(xs, x)
+		ys = append(ys, b2f(on))
+	}
+	for _, c := range []struct {
+		cons []int
+		want [2]int // sign of each weight
+	}{
+		{[]int{positive, negative}, [2]int{1, -1}},
+		{[]int{negative, positive}, [2]int{0, 0}},
+		{[]int{free, negative}, [2]int{1, -1}},
+	} {
+		kh := fitLogistic(xs, ys, c.cons)
+		for j, w := range kh.Weights {
+			got := 0
+			switch {
+			case w > 1e-9:
+				got = 1
+			case w < -1e-9:
+				got = -1
+			}
+			if got != c.want[j] {
+				t.Errorf("constraints %v: weights %v, want signs %v", c.cons, kh.Weights, c.want)
+			}
+		}
+	}
+}
