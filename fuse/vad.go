@@ -36,6 +36,13 @@ type VADConfig struct {
 	UnvoicedSNRDB, MaxUnvoicedHarmonicity float64
 	OnsetHops                             int
 	ConfirmNS, MaxUnvoicedNS              int64
+	// ToneTonality: a frame at least this tonal is a pure tone, no
+	// voice [0.99]; a voice's murmur (a nasal at 60 Hz) reaches 0.98.
+	ToneTonality float64
+	// An unvoiced sound that no voice confirmed (a rustle, a clatter)
+	// bars unvoiced onsets, and its frames are no evidence of speech,
+	// until it pauses for UnlockNS [100 ms].
+	UnlockNS int64
 }
 
 func (c *VADConfig) defaults() {
@@ -49,6 +56,7 @@ func (c *VADConfig) defaults() {
 	def(&c.InitNoiseDBFS, -60)
 	def(&c.MaxFlatness, 0.3)
 	def(&c.MaxTonality, 0.95)
+	def(&c.ToneTonality, 0.99)
 	if c.MinPeaks == 0 {
 		c.MinPeaks = 3
 	}
@@ -66,6 +74,9 @@ func (c *VADConfig) defaults() {
 	}
 	if c.MaxUnvoicedNS == 0 {
 		c.MaxUnvoicedNS = 1e9
+	}
+	if c.UnlockNS == 0 {
+		c.UnlockNS = 100e6
 	}
 }
 
@@ -107,12 +118,13 @@ type VAD struct {
 	voicedRun, run int
 	speech         bool
 	// confirmed: a voiced frame since the onset at onsetNS. lastNS is
-	// the last speech frame, lastVoicedNS the last voiced one. locked
-	// bars unvoiced onsets until a frame that is not speech.
-	confirmed, locked             bool
-	onsetNS, lastNS, lastVoicedNS int64
-	score                         float64
-	haveAny                       bool
+	// the last speech frame, lastVoicedNS the last voiced one,
+	// lastSoundNS the last voiced or unvoiced one. locked bars unvoiced
+	// onsets until a pause of UnlockNS.
+	confirmed, locked                          bool
+	onsetNS, lastNS, lastVoicedNS, lastSoundNS int64
+	score                                      float64
+	haveAny                                    bool
 }
 
 // Noise floor time constants: it follows a drop within noiseDownNS, a
@@ -197,10 +209,25 @@ func (v *VAD) update(in vadInput) (bool, float64) {
 		in.flatness <= c.MaxFlatness && in.tonality <= c.MaxTonality && in.peaks >= c.MinPeaks
 	voiced := shaped && score > 0 && in.voice && in.harmonicity >= c.MinHarmonicity
 	unvoiced := shaped && !voiced && score > c.UnvoicedSNRDB && in.harmonicity < c.MaxUnvoicedHarmonicity
+	t := in.timeNS
+	if !voiced && !unvoiced && v.locked && t-v.lastSoundNS >= c.UnlockNS {
+		v.locked = false
+	}
+	if voiced || unvoiced {
+		v.lastSoundNS = t
+	}
+	if v.locked && !v.speech {
+		unvoiced = false // the unconfirmed sound goes on
+	}
+	// A sound above the floor with a pure tone's spectrum (a chime, a
+	// beep) is evidence against speech as strong as it is loud.
+	tonal := in.levelDBFS >= c.MinLevelDBFS && in.haveShape && in.tonality >= c.ToneTonality
 	switch {
 	case voiced:
 	case unvoiced:
 		score = min(score, 2) // speech, but weaker evidence than a voice
+	case tonal && score > 1:
+		score = -score
 	default:
 		score = min(score, -1)
 	}
@@ -210,7 +237,6 @@ func (v *VAD) update(in vadInput) (bool, float64) {
 	} else {
 		v.score, v.haveAny = score, true
 	}
-	t := in.timeNS
 	if voiced {
 		v.voicedRun++
 	} else {
@@ -219,7 +245,7 @@ func (v *VAD) update(in vadInput) (bool, float64) {
 	if voiced || unvoiced {
 		v.run++
 	} else {
-		v.run, v.locked = 0, false
+		v.run = 0
 	}
 	if !v.speech {
 		switch {

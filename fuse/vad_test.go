@@ -54,9 +54,45 @@ func TestVADUnvoiced(t *testing.T) {
 			".vv" + rep("u", 150), ".." + rep("S", 109) + rep(".", 42)},
 		{"the noise floor starts at the first frame", "uuuuuu", "......"},
 		{"a tone is never speech", rep("t", 50), rep(".", 50)},
+		{"an unconfirmed sound that pauses for 10 ms does not start again",
+			"." + rep("u", 30) + "." + rep("u", 20), "..." + rep("S", 26) + rep(".", 23)},
+		{"after a 100 ms pause an unvoiced onset may start again",
+			"." + rep("u", 30) + rep(".", 10) + rep("u", 5), "..." + rep("S", 26) + rep(".", 14) + "SSS"},
 	} {
 		if got := run(tc.in); got != tc.want {
 			t.Errorf("%s:\n in   %s\n got  %s\n want %s", tc.name, tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestVADToneIsEvidenceAgainst: a loud pure tone (a chime) scores as
+// strongly against speech as it is loud; a quiet one, or a sound that is
+// merely not speech-shaped, only weakly.
+func TestVADToneIsEvidenceAgainst(t *testing.T) {
+	const hop = int64(10e6)
+	quiet, loud := make([]float32, 257), make([]float32, 257)
+	for i := range quiet {
+		quiet[i], loud[i] = 1e-7, 1e-2
+	}
+	for _, tc := range []struct {
+		name     string
+		tonality float64
+		lo, hi   float64
+	}{
+		{"a pure tone", 1, -10, -5},
+		{"a voice's murmur, nearly as tonal", 0.97, -1.1, -1},
+	} {
+		v := newVAD(VADConfig{}, 512, 16000, hop)
+		var score float64
+		for i := range 12 {
+			in := vadInput{timeNS: int64(i+1) * hop, power: quiet, levelDBFS: -80, flatness: 0.5, tonality: 0.1, peaks: 20, haveShape: true, haveHarmonicity: true}
+			if i >= 2 {
+				in.power, in.levelDBFS, in.flatness, in.tonality, in.peaks, in.harmonicity = loud, -20, 0.01, tc.tonality, 1, 0.99
+			}
+			_, score = v.update(in)
+		}
+		if score < tc.lo-1e-9 || score > tc.hi+1e-9 {
+			t.Errorf("%s: score %.2f, want [%v, %v]", tc.name, score, tc.lo, tc.hi)
 		}
 	}
 }
