@@ -102,8 +102,11 @@ const numVADBands = len(vadBands)
 // two consecutive voiced frames, or after OnsetHops unvoiced ones (a
 // consonant before the first vowel) that a voiced frame then confirms
 // within ConfirmNS; unvoiced frames hold it through fricatives and
-// breaths, and it ends a hangover after the last speech frame. The noise
-// floor starts at the stream's first frame.
+// breaths, and it ends a hangover after the last speech frame. An
+// unvoiced sound that no voice confirmed (a rustle, a clatter) is locked
+// out until it pauses for UnlockNS, and a loud pure tone (a chime) scores
+// against speech as strongly as it is loud, so that neither reads as
+// speech downstream. The noise floor starts at the stream's first frame.
 type VAD struct {
 	cfg VADConfig
 	// Noise floor steps per frame: down, up, and up while speech is on.
