@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/seed-4c364652/fusiond/fuse"
-	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/internal/bench"
 	avsync "github.com/seed-4c364652/fusiond/sync"
 )
@@ -126,38 +125,13 @@ func benchSync(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "fusiond bench sync: --trace is required")
 		return exitUsage
 	}
-	f, err := os.Open(*tracePath)
+	res, err := bench.SyncFiles(*tracePath, *setsPath, bench.SyncConfig{Policy: *policy, QueueSize: *queue, AgePenalty: *age,
+		MaxIntervalNS: int64(*maxIvl), MaxWaitNS: int64(*maxWait), LearnLowerBounds: *learn, BeforeNS: int64(*before), AfterNS: int64(*after)}, *repeat)
 	if err != nil {
 		fmt.Fprintf(stderr, "fusiond bench sync: %v\n", err)
-		return exitUsage
-	}
-	tr, err := avsync.ParseTrace(bufio.NewReaderSize(f, 1<<20))
-	f.Close()
-	if err != nil {
-		fmt.Fprintf(stderr, "fusiond bench sync: %s: %v\n", *tracePath, err)
-		return exitUsage
-	}
-	sync, err := bench.NewSync(tr, bench.SyncConfig{Policy: *policy, QueueSize: *queue, AgePenalty: *age,
-		MaxIntervalNS: int64(*maxIvl), MaxWaitNS: int64(*maxWait), LearnLowerBounds: *learn, BeforeNS: int64(*before), AfterNS: int64(*after)})
-	if err != nil {
-		fmt.Fprintf(stderr, "fusiond bench sync: %v\n", err)
-		return exitUsage
-	}
-	var sets io.WriteCloser
-	if *setsPath != "" {
-		if sets, err = os.Create(*setsPath); err != nil {
-			fmt.Fprintf(stderr, "fusiond bench sync: %v\n", err)
+		if errors.Is(err, bench.ErrSetsFile) {
 			return exitRuntime
 		}
-	}
-	res, err := sync.Time(av.NewRealClock(), sets, *repeat)
-	if sets != nil {
-		if cerr := sets.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "fusiond bench sync: %v\n", err)
 		return exitUsage
 	}
 	fmt.Fprintf(stdout, "fusiond=%s policy=%s messages=%d sets=%d seconds=%.6f rate=%.0f%s\n",

@@ -6,46 +6,10 @@ import (
 	"io"
 	"strings"
 
+	daemon "github.com/seed-4c364652/fusiond"
 	"github.com/seed-4c364652/fusiond/configs"
-	"github.com/seed-4c364652/fusiond/fuse"
-	"github.com/seed-4c364652/fusiond/hardware"
 	sources "github.com/seed-4c364652/fusiond/ingest/source"
 )
-
-// deviceList is what `fusiond devices --json` prints.
-type deviceList struct {
-	Cameras     []hardware.CameraDevice `json:"cameras"`
-	AudioInputs []hardware.AudioDevice  `json:"audio_inputs"`
-	// GPUs are the CUDA devices fuse.backend can use.
-	GPUs []fuse.GPU `json:"gpus"`
-	// Errors says what could not be listed (e.g. PortAudio in a nosensors
-	// build).
-	Errors []string `json:"errors,omitempty"`
-}
-
-func listDevices() deviceList {
-	var l deviceList
-	var err error
-	if l.Cameras, err = hardware.Cameras(); err != nil {
-		l.Errors = append(l.Errors, "cameras: "+err.Error())
-	}
-	if l.AudioInputs, err = hardware.AudioInputs(); err != nil {
-		l.Errors = append(l.Errors, "audio inputs: "+err.Error())
-	}
-	if l.GPUs, err = fuse.CUDADevices(); err != nil {
-		l.Errors = append(l.Errors, "gpus: "+err.Error())
-	}
-	if l.GPUs == nil {
-		l.GPUs = []fuse.GPU{}
-	}
-	if l.Cameras == nil {
-		l.Cameras = []hardware.CameraDevice{}
-	}
-	if l.AudioInputs == nil {
-		l.AudioInputs = []hardware.AudioDevice{}
-	}
-	return l
-}
 
 func cmdDevices(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("devices", "[--json]",
@@ -63,7 +27,7 @@ func cmdDevices(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fusiond devices: unexpected arguments %v (see 'fusiond devices --help')\n", fs.Args())
 		return exitUsage
 	}
-	l := listDevices()
+	l := daemon.ListDevices()
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -80,7 +44,7 @@ func cmdDevices(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func printDevices(w io.Writer, l deviceList) {
+func printDevices(w io.Writer, l daemon.Devices) {
 	fmt.Fprintln(w, "Cameras (cameras[].source: device, cameras[].device):")
 	if len(l.Cameras) == 0 {
 		fmt.Fprintln(w, "  none (no /dev/video*)")

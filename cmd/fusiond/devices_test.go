@@ -59,7 +59,7 @@ func TestDevicesListsALSAFileDevice(t *testing.T) {
 	if code := fusiond([]string{"devices", "--json"}, &out, &errb); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	var l deviceList
+	var l daemon.Devices
 	if err := json.Unmarshal(out.Bytes(), &l); err != nil {
 		t.Fatalf("%v: %s", err, out.String())
 	}

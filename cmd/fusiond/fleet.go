@@ -11,11 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/seed-4c364652/fusiond/configs"
-	"github.com/seed-4c364652/fusiond/internal/redact"
-	"github.com/seed-4c364652/fusiond/sinks"
 	"github.com/seed-4c364652/fusiond/sinks/fleet"
 )
 
@@ -98,7 +94,7 @@ func cmdFleet(args []string, stdout, stderr io.Writer) int {
 	if sub == "watch" {
 		level = slog.LevelInfo
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: redactFleetAttr}))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: redactAttr}))
 
 	var ctx context.Context
 	var stop context.CancelFunc
@@ -108,7 +104,7 @@ func cmdFleet(args []string, stdout, stderr io.Writer) int {
 		ctx, stop = commandContext(*timeout)
 	}
 	defer stop()
-	nc, err := connectHub(ctx, cfg.NATS, log)
+	nc, err := fleet.ConnectHub(ctx, cfg.NATS, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "fusiond fleet %s: %v\n", sub, err)
 		return exitRuntime
@@ -174,39 +170,6 @@ func cmdFleet(args []string, stdout, stderr io.Writer) int {
 		return exitRuntime
 	}
 	return exitOK
-}
-
-// connectHub connects to the hub and waits for it until ctx ends.
-func connectHub(ctx context.Context, n configs.NATS, log *slog.Logger) (*nats.Conn, error) {
-	nc, err := sinks.ConnectExternal(sinks.ExternalConfig{
-		URL: n.URL, User: n.User, Password: n.Password, Token: n.Token, NKeyFile: n.NKeyFile, CredsFile: n.CredsFile,
-		CAFile: n.TLS.CAFile, CertFile: n.TLS.CertFile, KeyFile: n.TLS.KeyFile,
-		PingInterval: n.PingInterval, ReconnectWait: 250 * time.Millisecond, Name: "fusiond-fleet",
-	}, log, nil, nil)
-	if err != nil {
-		return nil, fmt.Errorf("hub %s: %w", redact.String(n.URL), err)
-	}
-	for !nc.IsConnected() {
-		select {
-		case <-ctx.Done():
-			nc.Close()
-			return nil, fmt.Errorf("hub %s: not reachable", redact.String(n.URL))
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	return nc, nil
-}
-
-func redactFleetAttr(_ []string, a slog.Attr) slog.Attr {
-	switch a.Value.Kind() {
-	case slog.KindString:
-		a.Value = slog.StringValue(redact.String(a.Value.String()))
-	case slog.KindAny:
-		if err, ok := a.Value.Any().(error); ok {
-			a.Value = slog.StringValue(redact.String(err.Error()))
-		}
-	}
-	return a
 }
 
 func printRobots(w io.Writer, rs []fleet.Robot, asJSON bool) {

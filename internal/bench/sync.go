@@ -2,8 +2,10 @@ package bench
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
@@ -271,4 +273,40 @@ func benchWindow(tr *avsync.Trace, beforeNS, afterNS int64, w *bufio.Writer) (ui
 	}
 	return bundles, fmt.Sprintf(" audio_samples=%d coverage=%.4f video_missing=%d audio_missing=%d deadline=%d",
 		audioSamples, cov, st.VideoMissing, st.AudioMissing, st.Deadline), nil
+}
+
+// ErrSetsFile wraps a failure to create or write the sets file (a
+// runtime failure, where the other errors of SyncFiles are bad input).
+var ErrSetsFile = errors.New("sets file")
+
+// SyncFiles loads the trace at tracePath, times cfg's synchroniser over it
+// repeat times on the real clock, and writes the sets to setsPath (none
+// when empty), as `fusiond bench sync` does.
+func SyncFiles(tracePath, setsPath string, cfg SyncConfig, repeat int) (SyncResult, error) {
+	f, err := os.Open(tracePath)
+	if err != nil {
+		return SyncResult{}, err
+	}
+	tr, err := avsync.ParseTrace(bufio.NewReaderSize(f, 1<<20))
+	f.Close()
+	if err != nil {
+		return SyncResult{}, fmt.Errorf("%s: %w", tracePath, err)
+	}
+	s, err := NewSync(tr, cfg)
+	if err != nil {
+		return SyncResult{}, err
+	}
+	var sets io.WriteCloser
+	if setsPath != "" {
+		if sets, err = os.Create(setsPath); err != nil {
+			return SyncResult{}, fmt.Errorf("%w: %w", ErrSetsFile, err)
+		}
+	}
+	res, err := s.Time(av.NewRealClock(), sets, repeat)
+	if sets != nil {
+		if cerr := sets.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("%w: %w", ErrSetsFile, cerr)
+		}
+	}
+	return res, err
 }
