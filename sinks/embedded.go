@@ -78,12 +78,14 @@ const anonymousUser = "anonymous"
 
 // Embedded is a running in-process nats-server.
 type Embedded struct {
-	mu      sync.Mutex
-	srv     *server.Server
-	opts    *server.Options
-	listens bool
-	tempDir string
-	log     *slog.Logger
+	// ownPasswordsOnly: see serverLog.
+	ownPasswordsOnly bool
+	mu               sync.Mutex
+	srv              *server.Server
+	opts             *server.Options
+	listens          bool
+	tempDir          string
+	log              *slog.Logger
 	// user and password of the internal user, the daemon's own.
 	user, password string
 	name           string
@@ -168,6 +170,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		}
 	}
 	e := &Embedded{log: log, listens: !opts.DontListen, name: name}
+	e.ownPasswordsOnly = !plaintextPasswords(cfg.Users)
 	// Least privilege: the daemon's own connection is the only admin.
 	e.user, e.password = "fusiond-internal", rand.Text()
 	opts.Users = append(opts.Users, &server.User{Username: e.user, Password: e.password})
@@ -218,7 +221,7 @@ func (e *Embedded) start() error {
 	if err != nil {
 		return fmt.Errorf("embedded nats: %w", err)
 	}
-	logger := &serverLog{log: e.log.With("component", "nats-server")}
+	logger := &serverLog{log: e.log.With("component", "nats-server"), ownPasswordsOnly: e.ownPasswordsOnly}
 	srv.SetLogger(logger, false, false)
 	srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
@@ -328,16 +331,30 @@ func (e *Embedded) removeTemp() {
 // serverLog adapts nats-server's logger to slog and keeps the first fatal
 // message, which the server only logs.
 type serverLog struct {
-	log      *slog.Logger
-	mu       sync.Mutex
-	fatalMsg string
+	log *slog.Logger
+	// ownPasswordsOnly: no configured user has a plaintext password, so
+	// the server's plaintext warning is about fusiond's own users.
+	ownPasswordsOnly bool
+	mu               sync.Mutex
+	fatalMsg         string
 }
 
 func (l *serverLog) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l *serverLog) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
-func (l *serverLog) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
-func (l *serverLog) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l *serverLog) Tracef(format string, v ...any)  {}
+func (l *serverLog) Warnf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	if l.ownPasswordsOnly && strings.HasPrefix(msg, "Plaintext passwords detected") {
+		// The daemon's own users (its internal admin, the anonymous
+		// reader) have random per-start passwords the server must hold
+		// as they are (no_auth_user cannot be bcrypt): nothing for the
+		// operator to fix.
+		l.log.Debug(msg, "reason", "only fusiond's random per-start passwords are plaintext")
+		return
+	}
+	l.log.Warn(msg)
+}
+func (l *serverLog) Errorf(format string, v ...any) { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l *serverLog) Debugf(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l *serverLog) Tracef(format string, v ...any) {}
 func (l *serverLog) Fatalf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
 	l.mu.Lock()
@@ -380,4 +397,15 @@ func ServerTLS(certFile, keyFile, caFile string, verify bool) (*tls.Config, erro
 		}
 	}
 	return c, nil
+}
+
+// plaintextPasswords says whether a configured user's password is
+// plaintext rather than a bcrypt hash (what nats-server warns about).
+func plaintextPasswords(users []EmbeddedUser) bool {
+	for _, u := range users {
+		if u.Password != "" && !strings.HasPrefix(u.Password, "$2") {
+			return true
+		}
+	}
+	return false
 }

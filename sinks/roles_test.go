@@ -3,6 +3,7 @@ package sinks
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -252,5 +253,32 @@ func TestParseRole(t *testing.T) {
 		if got != tc.want || (err == nil) != tc.ok {
 			t.Errorf("%q: %q %v", tc.in, got, err)
 		}
+	}
+}
+
+// TestPlaintextWarningOnlyForOperatorPasswords: nats-server's plaintext
+// password warning reaches the log when the config holds a plaintext
+// password, and not for fusiond's own random per-start passwords.
+func TestPlaintextWarningOnlyForOperatorPasswords(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		users []EmbeddedUser
+		warn  bool
+	}{
+		{"no users", nil, false},
+		{"bcrypt", []EmbeddedUser{{Name: "op", Password: "$2a$11$qnCPvCl/9S1mPm1XpBlVQeICuSIQ7vzqEG6Qc6a1C1yHNE.Zz0Kbi", Role: RoleOperator}}, false},
+		{"plaintext", []EmbeddedUser{{Name: "op", Password: "s3cret-s3cret", Role: RoleOperator}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs := &avtest.LogBuffer{}
+			e, err := StartEmbedded(EmbeddedConfig{Users: tc.users, Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.Shutdown()
+			if got := strings.Contains(logs.String(), "Plaintext passwords detected"); got != tc.warn {
+				t.Fatalf("warning logged %v, want %v:\n%s", got, tc.warn, logs)
+			}
+		})
 	}
 }
