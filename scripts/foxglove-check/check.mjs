@@ -11,7 +11,8 @@
 // Exits once every channel has MIN_PER_CHANNEL messages (default 1) or
 // after SECONDS (default 20), 0 with the summary, 1 on a failed check.
 import WebSocket from "ws";
-import { FoxgloveClient } from "@foxglove/ws-protocol";
+import wsProtocol from "@foxglove/ws-protocol";
+const { FoxgloveClient } = wsProtocol;
 import protobuf from "protobufjs";
 import descriptor from "protobufjs/ext/descriptor/index.js";
 import schemasInternal from "@foxglove/schemas/internal.js";
@@ -28,11 +29,11 @@ const minPer = Number(process.argv[4] ?? 1);
 
 const official = (name) =>
   protobuf.parse(generateProto(foxgloveMessageSchemas[name], []), { keepCase: true }).root.lookupType("foxglove." + name);
-// Fields as id:name:type, without the metadata fields fusiond leaves out.
+// Fields as id:name:type (the type's last name), without the metadata fields fusiond leaves out.
 const fieldsOf = (type) =>
   Object.values(type.fields)
     .filter((f) => f.name !== "metadata" && !(type.name === "ImageAnnotations" && f.name === "timestamp"))
-    .map((f) => `${f.id}:${f.name}:${f.type.replace(/^\./, "").replace(/^foxglove\./, "")}`)
+    .map((f) => `${f.id}:${f.name}:${f.type.split(".").pop()}`)
     .sort()
     .join(",");
 const tsNS = (t) => (t ? BigInt(t.seconds ?? 0) * 1000000000n + BigInt(t.nanos ?? 0) : undefined);
