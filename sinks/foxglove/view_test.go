@@ -34,8 +34,8 @@ func testFrame(stream av.StreamID, ns int64) *av.Frame {
 func testDecision(kind string, seq uint64, ns int64) *decision.Decision {
 	return &decision.Decision{Schema: decision.Schema, Robot: "demo", Kind: kind, Seq: seq, TimeNS: ns,
 		Confidence: 0.9, Logit: 2.2, Contributions: map[string]float64{"prior": 0}, Missing: []string{},
-		State: decision.StateActive,
-		Evidence: map[string]float64{"active": 1, "bearing_deg": -20, "bearing_std_deg": 3, "motion_x": 0.25, "motion_y": 0.5},
+		State:     decision.StateActive,
+		Evidence:  map[string]float64{"active": 1, "bearing_deg": -20, "bearing_std_deg": 3, "motion_x": 0.25, "motion_y": 0.5},
 		LatencyNS: map[string]int64{"capture_to_publish": 1}}
 }
 
