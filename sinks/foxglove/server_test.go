@@ -40,11 +40,11 @@ func serve(t *testing.T, srv *Server) string {
 
 // testClient is a protocol client for the Go tests.
 type testClient struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 }
 
-func dial(t *testing.T, url string, subprotocol string) *testClient {
+func dial(t testing.TB, url string, subprotocol string) *testClient {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -78,6 +78,7 @@ type View struct {
 
 	mu      sync.Mutex
 	cams    map[av.StreamID]*camera
+	camList []*camera // cams in the order added
 	mics    map[av.StreamID]uint32
 	kinds   map[string]kindState // latest decision per kind, for annotations
 	motion  [2]float64           // activity's motion_x, motion_y (fraction of the frame)
@@ -140,6 +141,7 @@ func (v *View) camera(stream av.StreamID) *camera {
 		annots: v.srv.Advertise(protoChannel("/"+string(stream)+"/annotations", recording.SchemaImageAnnotations)),
 	}
 	v.cams[stream] = c
+	v.camList = append(v.camList, c)
 	return c
 }
 
@@ -246,16 +248,14 @@ func (v *View) Decision(d *decision.Decision) {
 	}
 	v.mu.Lock()
 	v.note(d)
-	cams := make([]*camera, 0, len(v.cams))
-	for _, c := range v.cams {
-		if v.srv.Subscribed(c.annots) {
-			cams = append(cams, c)
-		}
-	}
+	var cams []*camera
 	var msgs [][]byte
-	for _, c := range cams {
-		a := v.annotations(c)
-		msgs = append(msgs, appendAnnotations(nil, d.TimeNS, &a))
+	for _, c := range v.camList {
+		if v.srv.Subscribed(c.annots) {
+			a := v.annotations(c)
+			cams = append(cams, c)
+			msgs = append(msgs, appendAnnotations(nil, d.TimeNS, &a))
+		}
 	}
 	v.mu.Unlock()
 	for i, c := range cams {
