@@ -280,3 +280,21 @@ func (v *View) Time(ns int64) { v.srv.Time(ns) }
 func (v *View) Stats() ViewStats {
 	return ViewStats{Stats: v.srv.Stats(), Images: v.images.Load(), SkippedImages: v.skipped.Load(), EncodeErrors: v.encodeErrors.Load()}
 }
+
+// Sample offers a sample from the pipeline (a sample tap): frames and
+// audio chunks; it keeps neither.
+func (v *View) Sample(s av.Sample) {
+	switch x := s.(type) {
+	case *av.Frame:
+		v.Frame(x)
+	case *av.AudioChunk:
+		v.Audio(x)
+	}
+}
+
+// WriteDecision offers a decision (a decision sink, beside NATS and the
+// recorder); it never fails and never blocks.
+func (v *View) WriteDecision(d *av.Decision, _ []byte) error {
+	v.Decision(&d.Decision)
+	return nil
+}
