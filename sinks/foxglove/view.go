@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"net"
 	"sync"
 	"sync/atomic"
 
@@ -297,4 +298,14 @@ func (v *View) Sample(s av.Sample) {
 func (v *View) WriteDecision(d *av.Decision, _ []byte) error {
 	v.Decision(&d.Decision)
 	return nil
+}
+
+// Serve serves the view on ln (see Listen) until ctx ends: the server and
+// the JPEG encoder.
+func (v *View) Serve(ctx context.Context, ln net.Listener) error {
+	done := make(chan error, 1)
+	go func() { done <- v.Run(ctx) }()
+	err := v.srv.Serve(ctx, ln)
+	<-done
+	return err
 }

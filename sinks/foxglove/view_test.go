@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
@@ -349,4 +350,23 @@ func runFoxgloveCheck(t *testing.T, url string, min int) *CheckSummary {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	return &sum
+}
+
+func TestCollectors(t *testing.T) {
+	v := NewView(NewServer(Options{Logger: quiet}), ViewOptions{})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(v.Collectors()...)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, mf := range mfs {
+		names = append(names, mf.GetName())
+	}
+	want := []string{"fusiond_foxglove_bad_messages_total", "fusiond_foxglove_clients", "fusiond_foxglove_cut_off_total",
+		"fusiond_foxglove_dropped_total", "fusiond_foxglove_encode_errors_total", "fusiond_foxglove_images_total", "fusiond_foxglove_skipped_images_total"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("%v", names)
+	}
 }
