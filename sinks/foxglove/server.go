@@ -452,7 +452,7 @@ func (c *client) write(ctx context.Context) error {
 		wctx, cancel := context.WithTimeout(ctx, c.s.opts.WriteTimeout)
 		defer cancel()
 		err := c.conn.Write(wctx, typ, b)
-		if err != nil && ctx.Err() == nil && errors.Is(wctx.Err(), context.DeadlineExceeded) {
+		if err != nil && errors.Is(wctx.Err(), context.DeadlineExceeded) {
 			return errCutOff
 		}
 		return err
