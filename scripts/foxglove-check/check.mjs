@@ -77,8 +77,11 @@ client.on("advertise", (channels) => {
     } else if (ch.encoding === "json") {
       JSON.parse(ch.schema); // the JSON Schema parses
       decoders.set(ch.id, (bytes) => {
-        const m = JSON.parse(Buffer.from(bytes).toString("utf8"));
-        return { m, stamp: m.time_ns !== undefined ? BigInt(m.time_ns) : undefined };
+        const text = Buffer.from(bytes).toString("utf8");
+        const m = JSON.parse(text);
+        // time_ns exceeds a double's precision: read its digits.
+        const t = /"time_ns":(-?[0-9]+)/.exec(text);
+        return { m, stamp: t ? BigInt(t[1]) : undefined };
       });
     } else fail(`${ch.topic}: encoding ${ch.encoding}`);
     const id = client.subscribe(ch.id);
