@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -140,16 +142,26 @@ func runArgs(t *testing.T, foxPort int, extra ...string) []string {
 // TestFoxgloveLive: `fusiond run` with foxglove.listen serves the live
 // view to Foxglove's own client.
 func TestFoxgloveLive(t *testing.T) {
-	port := freePort(t)
+	port, metricsPort := freePort(t), freePort(t)
 	jsonl := filepath.Join(t.TempDir(), "decisions.jsonl")
 	done := make(chan string, 1)
 	go func() {
-		_, _, stderr := runFusiond(t, runArgs(t, port, "--decisions", jsonl)...)
+		_, _, stderr := runFusiond(t, runArgs(t, port, "--decisions", jsonl, "--set", fmt.Sprintf("metrics.listen=127.0.0.1:%d", metricsPort))...)
 		done <- stderr
 	}()
 	url := fmt.Sprintf("ws://127.0.0.1:%d", port)
 	waitListening(t, url)
 	sum := foxgloveCheck(t, url, 3)
+	// The viewer's counters are in the daemon's metrics.
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "fusiond_foxglove_dropped_total 0") || strings.Contains(string(body), "fusiond_foxglove_images_total 0") {
+		t.Errorf("metrics:\n%s", grepLines(string(body), "fusiond_foxglove"))
+	}
 	stderr := <-done
 	checkViewer(t, sum, readLines(t, jsonl), false)
 	if sum.Topics["/fusiond/status"].Count == 0 {
@@ -304,4 +316,14 @@ func dropTotal(drops []map[string]any) float64 {
 		n += c
 	}
 	return n
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
