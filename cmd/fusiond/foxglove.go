@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
@@ -57,7 +58,8 @@ func (rv *replayView) message(m recording.Message) {
 
 func (rv *replayView) sample(s av.Sample) {
 	rv.Sample(s)
-	if t := s.SampleMeta().CaptureNS; t >= rv.lastTimeNS+timeStepNS {
+	// A replay that loops starts the clock again.
+	if t := s.SampleMeta().CaptureNS; t >= rv.lastTimeNS+timeStepNS || t < rv.lastTimeNS-int64(time.Second) {
 		rv.lastTimeNS = t
 		rv.Time(t)
 	}

@@ -173,11 +173,14 @@ func (v *View) Frame(f *av.Frame) {
 	}
 	c.width.Store(int64(w))
 	c.height.Store(int64(h))
-	if !v.srv.Subscribed(c.image) || f.CaptureNS < c.nextNS {
+	period := int64(1e9 / v.opts.ImageFPS)
+	// Skip frames within the period; a capture time that went back (a
+	// restarted camera, a looping replay) starts the count again.
+	if !v.srv.Subscribed(c.image) || f.CaptureNS < c.nextNS && f.CaptureNS >= c.nextNS-2*period {
 		v.mu.Unlock()
 		return
 	}
-	c.nextNS = f.CaptureNS + int64(1e9/v.opts.ImageFPS)
+	c.nextNS = f.CaptureNS + period
 	v.mu.Unlock()
 
 	n := f.Stride * f.Height

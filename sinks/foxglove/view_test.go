@@ -370,3 +370,29 @@ func TestCollectors(t *testing.T) {
 		t.Fatalf("%v", names)
 	}
 }
+
+// TestImageRate: a watched camera's frames go at most ImageFPS a second
+// by capture time, and a capture time that goes back (a restarted camera,
+// a looping replay) does not stop them.
+func TestImageRate(t *testing.T) {
+	srv := NewServer(Options{Logger: quiet})
+	v := NewView(srv, ViewOptions{ImageFPS: 10})
+	v.AddCamera("cam0")
+	c := dial(t, serve(t, srv), Subprotocols[0])
+	c.nextJSON(nil)
+	c.nextJSON(nil)
+	c.send(`{"op":"subscribe","subscriptions":[{"id":1,"channelId":3}]}`)
+	waitFor(t, "subscription", func() bool { return srv.Subscribed(3) })
+	var sent []int64
+	for _, ms := range []int64{0, 30, 60, 99, 100, 150, 230, 5000, 0, 50, 100} { // capture times, ms
+		before := len(v.jobs)
+		v.Frame(testFrame("cam0", baseNS+ms*1e6))
+		if len(v.jobs) > before {
+			j := <-v.jobs
+			sent = append(sent, (j.captureNS-baseNS)/1e6)
+		}
+	}
+	if want := []int64{0, 100, 230, 5000, 0, 100}; !slices.Equal(sent, want) {
+		t.Fatalf("sent frames at %v ms, want %v", sent, want)
+	}
+}
