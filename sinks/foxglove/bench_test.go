@@ -96,3 +96,20 @@ func BenchmarkOneViewer640x480(b *testing.B) {
 		b.Fatalf("%+v", st)
 	}
 }
+
+// BenchmarkJPEGEncode640x480: the encoder alone on the same frame (OpenCV's
+// IMEncode; the standard library's with nosensors), the peer of
+// BenchmarkOneViewer640x480's whole path.
+func BenchmarkJPEGEncode640x480(b *testing.B) {
+	f := testFrame("cam0", baseNS)
+	j := job{width: f.Width, height: f.Height, stride: f.Stride, format: f.Format, pix: f.Pix}
+	var out []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if out, err = encodeJPEG(out[:0], &j, 640, 80); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(out)), "jpeg-bytes/op")
+}
