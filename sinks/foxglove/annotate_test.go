@@ -60,7 +60,7 @@ func decodeMessage(t *testing.T, name string, b []byte) protoreflect.Message {
 // per active kind; inactive kinds draw nothing.
 func TestAnnotations(t *testing.T) {
 	v := NewView(NewServer(Options{Logger: quiet}), ViewOptions{}) // 60° cameras
-	v.Frame(testFrame("cam0", baseNS)) // the image's size
+	v.Frame(testFrame("cam0", baseNS))                             // the image's size
 	speaker := testDecision("speaker", 1, baseNS)
 	speech := testDecision("speech", 2, baseNS)
 	speech.Evidence["bearing_deg"] = 10
