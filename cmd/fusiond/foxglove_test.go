@@ -185,7 +185,7 @@ func TestFoxgloveReplay(t *testing.T) {
 	port := freePort(t)
 	done := make(chan string, 1)
 	go func() {
-		_, _, stderr := runFusiond(t, "replay", rec, "--foxglove", fmt.Sprintf("127.0.0.1:%d", port), "--decisions", out,
+		_, _, stderr := runFusiond(t, "replay", rec, "--foxglove", fmt.Sprintf("127.0.0.1:%d", port), "--speed", "0.5", "--decisions", out,
 			"--set", "fuse.decision_interval=100ms")
 		done <- stderr
 	}()
