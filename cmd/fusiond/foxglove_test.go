@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"go.uber.org/goleak"
 
 	"github.com/seed-4c364652/fusiond/sinks/decision"
 	"github.com/seed-4c364652/fusiond/sinks/foxglove"
@@ -142,6 +143,7 @@ func runArgs(t *testing.T, foxPort int, extra ...string) []string {
 // TestFoxgloveLive: `fusiond run` with foxglove.listen serves the live
 // view to Foxglove's own client.
 func TestFoxgloveLive(t *testing.T) {
+	defer goleak.VerifyNone(t)
 	port, metricsPort := freePort(t), freePort(t)
 	jsonl := filepath.Join(t.TempDir(), "decisions.jsonl")
 	done := make(chan string, 1)
@@ -176,6 +178,7 @@ func TestFoxgloveLive(t *testing.T) {
 // live source with the time capability; the decisions it serves are the
 // ones the replay makes.
 func TestFoxgloveReplay(t *testing.T) {
+	defer goleak.VerifyNone(t)
 	dir := t.TempDir()
 	rec, out := filepath.Join(dir, "run.mcap"), filepath.Join(dir, "replay.jsonl")
 	if code, _, stderr := runFusiond(t, "record", "--out", rec, "--for", "3s",
