@@ -17,12 +17,12 @@ type kindState struct {
 
 // Kinds drawn, in drawing order, and how.
 var (
-	colorSeen     = Color{0.2, 0.9, 0.3, 1} // presence: what is seen
-	colorSpeaking = Color{1, 0.85, 0.1, 1}  // speaker: the face whose voice is heard
-	colorSound    = Color{0.2, 0.8, 1, 1}   // speech, sound_event: the sound's bearing
-	colorMotion   = Color{1, 0.5, 0.1, 1}   // activity: the moving blocks' centre
-	colorText     = Color{1, 1, 1, 1}
-	colorLabelBG  = Color{0, 0, 0, 0.6}
+	colorSeen     = rgba{0.2, 0.9, 0.3, 1} // presence: what is seen
+	colorSpeaking = rgba{1, 0.85, 0.1, 1}  // speaker: the face whose voice is heard
+	colorSound    = rgba{0.2, 0.8, 1, 1}   // speech, sound_event: the sound's bearing
+	colorMotion   = rgba{1, 0.5, 0.1, 1}   // activity: the moving blocks' centre
+	colorText     = rgba{1, 1, 1, 1}
+	colorLabelBG  = rgba{0, 0, 0, 0.6}
 )
 
 // note keeps what d tells the annotations; under v.mu.
@@ -57,22 +57,22 @@ func bearingX(bearingDeg, hfovDeg, width float64) float64 {
 // bearings, not face rectangles: a box spans the bearing ± twice its
 // standard deviation (the face's angular width) and is as tall as wide.
 // Under v.mu.
-func (v *View) annotations(c *camera) Annotations {
-	var a Annotations
+func (v *View) annotations(c *camera) imageAnnotations {
+	var a imageAnnotations
 	w, h := float64(c.width.Load()), float64(c.height.Load())
 	if w == 0 || h == 0 {
 		return a
 	}
-	box := func(k kindState, col Color, linePx float64, label string) {
+	box := func(k kindState, col rgba, linePx float64, text string) {
 		x0 := bearingX(k.bearingDeg-2*k.bearingStdDeg, c.hfovDeg, w)
 		x1 := bearingX(k.bearingDeg+2*k.bearingStdDeg, c.hfovDeg, w)
 		if x1-x0 < 8 {
 			x0, x1 = x0-4, x1+4
 		}
 		y0, y1 := math.Max(0, h/2-(x1-x0)/2), math.Min(h, h/2+(x1-x0)/2)
-		a.Points = append(a.Points, Points{Type: PointsLineLoop, LinePx: linePx, Outline: col,
-			Points: []Point{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}}})
-		a.Texts = append(a.Texts, Text{At: Point{x0, math.Max(0, y0-16)}, Text: label, SizePx: 14, Color: col, Background: colorLabelBG})
+		a.Points = append(a.Points, polyline{Type: lineLoop, LinePx: linePx, Outline: col,
+			Points: []point{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}}})
+		a.Texts = append(a.Texts, label{At: point{x0, math.Max(0, y0-16)}, Text: text, SizePx: 14, Color: col, Background: colorLabelBG})
 	}
 	if k := v.kinds["presence"]; k.active && k.hasBearing {
 		box(k, colorSeen, 2, fmt.Sprintf("seen %+.0f°", k.bearingDeg))
@@ -83,18 +83,18 @@ func (v *View) annotations(c *camera) Annotations {
 	for _, kind := range []string{"speech", "sound_event"} {
 		if k := v.kinds[kind]; k.active && k.hasBearing {
 			x := bearingX(k.bearingDeg, c.hfovDeg, w)
-			a.Points = append(a.Points, Points{Type: PointsLineStrip, LinePx: 3, Outline: colorSound,
-				Points: []Point{{x, 0}, {x, h}}})
-			a.Texts = append(a.Texts, Text{At: Point{x + 4, h - 20}, Text: fmt.Sprintf("%s %+.0f°", kind, k.bearingDeg), SizePx: 14, Color: colorSound, Background: colorLabelBG})
+			a.Points = append(a.Points, polyline{Type: lineStrip, LinePx: 3, Outline: colorSound,
+				Points: []point{{x, 0}, {x, h}}})
+			a.Texts = append(a.Texts, label{At: point{x + 4, h - 20}, Text: fmt.Sprintf("%s %+.0f°", kind, k.bearingDeg), SizePx: 14, Color: colorSound, Background: colorLabelBG})
 		}
 	}
 	if v.hasMove {
-		a.Circles = append(a.Circles, Circle{Center: Point{v.motion[0] * w, v.motion[1] * h}, DiameterPx: math.Max(12, w/32), LinePx: 3, Outline: colorMotion})
+		a.Circles = append(a.Circles, circle{Center: point{v.motion[0] * w, v.motion[1] * h}, DiameterPx: math.Max(12, w/32), LinePx: 3, Outline: colorMotion})
 	}
 	y := 4.0
 	for _, kind := range []string{"activity", "presence", "motion", "speech", "sound_event", "speaker"} {
 		if k, ok := v.kinds[kind]; ok && k.active {
-			a.Texts = append(a.Texts, Text{At: Point{4, y}, Text: fmt.Sprintf("%s %.2f", kind, k.confidence), SizePx: 14, Color: colorText, Background: colorLabelBG})
+			a.Texts = append(a.Texts, label{At: point{4, y}, Text: fmt.Sprintf("%s %.2f", kind, k.confidence), SizePx: 14, Color: colorText, Background: colorLabelBG})
 			y += 18
 		}
 	}

@@ -77,8 +77,8 @@ func TestAnnotations(t *testing.T) {
 	box := a.Points[0]
 	x0, x1 := bearingX(-26, 60, 640), bearingX(-14, 60, 640)
 	w := x1 - x0
-	want := []Point{{x0, 240 - w/2}, {x1, 240 - w/2}, {x1, 240 + w/2}, {x0, 240 + w/2}}
-	if box.Type != PointsLineLoop || box.Outline != colorSpeaking || len(box.Points) != 4 {
+	want := []point{{x0, 240 - w/2}, {x1, 240 - w/2}, {x1, 240 + w/2}, {x0, 240 + w/2}}
+	if box.Type != lineLoop || box.Outline != colorSpeaking || len(box.Points) != 4 {
 		t.Fatalf("speaker box %+v", box)
 	}
 	for i := range want {
@@ -87,10 +87,10 @@ func TestAnnotations(t *testing.T) {
 		}
 	}
 	line := a.Points[1]
-	if x := bearingX(10, 60, 640); line.Type != PointsLineStrip || line.Points[0] != (Point{x, 0}) || line.Points[1] != (Point{x, 480}) {
+	if x := bearingX(10, 60, 640); line.Type != lineStrip || line.Points[0] != (point{x, 0}) || line.Points[1] != (point{x, 480}) {
 		t.Fatalf("speech line %+v", line)
 	}
-	if c := a.Circles[0]; c.Center != (Point{0.25 * 640, 0.5 * 480}) {
+	if c := a.Circles[0]; c.Center != (point{0.25 * 640, 0.5 * 480}) {
 		t.Fatalf("motion circle %+v", c)
 	}
 
@@ -107,7 +107,7 @@ func TestAnnotations(t *testing.T) {
 	}
 	p0 := points.Get(0).Message()
 	pf := p0.Descriptor().Fields()
-	if p0.Get(pf.ByName("type")).Enum() != PointsLineLoop || p0.Get(pf.ByName("points")).List().Len() != 4 ||
+	if p0.Get(pf.ByName("type")).Enum() != lineLoop || p0.Get(pf.ByName("points")).List().Len() != 4 ||
 		p0.Get(pf.ByName("thickness")).Float() != 5 {
 		t.Fatalf("%s", js)
 	}

@@ -19,51 +19,49 @@ func appendCompressedImage(b []byte, tsNS int64, frameID, format string, data []
 	return protowire.AppendString(b, frameID)
 }
 
-// Color is an RGBA colour, each component in [0, 1].
-type Color struct{ R, G, B, A float64 }
+// rgba is an RGBA colour, each component in [0, 1].
+type rgba struct{ R, G, B, A float64 }
 
-// Point is a position in image pixels, from the top-left corner.
-type Point struct{ X, Y float64 }
+// point is a position in image pixels, from the top-left corner.
+type point struct{ X, Y float64 }
 
-// Points annotation types (foxglove.PointsAnnotation.Type).
+// The foxglove.PointsAnnotation.Type values drawn.
 const (
-	PointsPoints    = 1
-	PointsLineLoop  = 2
-	PointsLineStrip = 3
-	PointsLineList  = 4
+	lineLoop  = 2
+	lineStrip = 3
 )
 
-// Circle, Points and Text are the shapes of an ImageAnnotations.
-type Circle struct {
-	Center             Point
+// circle, polyline and label are the shapes of an ImageAnnotations.
+type circle struct {
+	Center             point
 	DiameterPx, LinePx float64
-	Fill, Outline      Color
+	Fill, Outline      rgba
 }
 
-// Points is a polyline, polygon or point set.
-type Points struct {
+// polyline is a polyline, polygon or point set.
+type polyline struct {
 	Type    int
-	Points  []Point
-	Outline Color
-	Fill    Color
+	Points  []point
+	Outline rgba
+	Fill    rgba
 	LinePx  float64
 }
 
-// Text is a label.
-type Text struct {
-	At         Point
+// label is a text.
+type label struct {
+	At         point
 	Text       string
 	SizePx     float64
-	Color      Color
-	Background Color
+	Color      rgba
+	Background rgba
 }
 
-// Annotations is a foxglove.ImageAnnotations: shapes drawn over one
+// imageAnnotations is a foxglove.ImageAnnotations: shapes drawn over one
 // camera's image.
-type Annotations struct {
-	Circles []Circle
-	Points  []Points
-	Texts   []Text
+type imageAnnotations struct {
+	Circles []circle
+	Points  []polyline
+	Texts   []label
 }
 
 func appendDouble(b []byte, num protowire.Number, x float64) []byte {
@@ -80,13 +78,13 @@ func appendSub(b []byte, num protowire.Number, f func([]byte) []byte) []byte {
 	return protowire.AppendBytes(b, f(nil))
 }
 
-func appendPoint(b []byte, num protowire.Number, p Point) []byte {
+func appendPoint(b []byte, num protowire.Number, p point) []byte {
 	return appendSub(b, num, func(b []byte) []byte {
 		return appendDouble(appendDouble(b, 1, p.X), 2, p.Y)
 	})
 }
 
-func appendColor(b []byte, num protowire.Number, c Color) []byte {
+func appendColor(b []byte, num protowire.Number, c rgba) []byte {
 	return appendSub(b, num, func(b []byte) []byte {
 		return appendDouble(appendDouble(appendDouble(appendDouble(b, 1, c.R), 2, c.G), 3, c.B), 4, c.A)
 	})
@@ -94,7 +92,7 @@ func appendColor(b []byte, num protowire.Number, c Color) []byte {
 
 // appendAnnotations appends a as a foxglove.ImageAnnotations, every shape
 // stamped tsNS.
-func appendAnnotations(b []byte, tsNS int64, a *Annotations) []byte {
+func appendAnnotations(b []byte, tsNS int64, a *imageAnnotations) []byte {
 	for _, c := range a.Circles {
 		b = appendSub(b, 1, func(b []byte) []byte {
 			b = recording.AppendTimestamp(b, 1, tsNS)
