@@ -19,7 +19,7 @@ func (v *View) Collectors() []prometheus.Collector {
 		counter("bad_messages_total", "Client messages refused: malformed, unsupported, or for channels that do not exist.",
 			func(s ViewStats) uint64 { return s.BadMessages }),
 		counter("images_total", "JPEG images sent.", func(s ViewStats) uint64 { return s.Images }),
-		counter("skipped_images_total", "Frames for a watched camera not sent because the encoder was busy.",
+		counter("skipped_images_total", "Frames of a watched camera not encoded: the encoder was busy, or its viewers' queues were full.",
 			func(s ViewStats) uint64 { return s.SkippedImages }),
 		counter("encode_errors_total", "Frames that did not encode as JPEG.", func(s ViewStats) uint64 { return s.EncodeErrors }),
 	}

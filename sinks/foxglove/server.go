@@ -144,6 +144,22 @@ func (s *Server) Subscribed(id uint32) bool {
 	return ch != nil && len(*ch.subs.Load()) > 0
 }
 
+// Ready reports whether a client subscribed to channel id has room in its
+// queue: a message worth building. A client that does not keep up (its
+// queue full) costs no more encoding.
+func (s *Server) Ready(id uint32) bool {
+	ch := s.channel(id)
+	if ch == nil {
+		return false
+	}
+	for _, sub := range *ch.subs.Load() {
+		if len(sub.c.out) < cap(sub.c.out) {
+			return true
+		}
+	}
+	return false
+}
+
 // Publish sends payload, stamped tsNS, to every client subscribed to
 // channel id. It never blocks; the payload is shared by the clients'
 // queues, so the caller must not change it afterwards.

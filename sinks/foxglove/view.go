@@ -39,9 +39,9 @@ type ViewOptions struct {
 // Stats of a View beside its server's.
 type ViewStats struct {
 	Stats
-	// Images counts the JPEG images sent; SkippedImages the frames the
-	// encoder was still busy for (a subscribed camera's frames beyond the
-	// rate limit are not counted).
+	// Images counts the JPEG images sent; SkippedImages the frames due
+	// (within the rate limit) that were not encoded: the encoder was still
+	// busy, or every viewer of the camera had a full queue.
 	Images, SkippedImages uint64
 	// EncodeErrors counts frames that did not encode.
 	EncodeErrors uint64
@@ -72,7 +72,8 @@ type job struct {
 // and Status; each costs a map lookup and an atomic load while nobody is
 // subscribed to its channel. JPEG encoding runs in Run, off the caller's
 // goroutine, one frame at a time: a frame that arrives while the encoder
-// is busy is skipped and counted.
+// is busy, or while every viewer of its camera has a full queue (a viewer
+// that does not keep up), is skipped and counted.
 type View struct {
 	srv  *Server
 	opts ViewOptions
@@ -182,6 +183,10 @@ func (v *View) Frame(f *av.Frame) {
 	}
 	c.nextNS = f.CaptureNS + period
 	v.mu.Unlock()
+	if !v.srv.Ready(c.image) { // its viewers' queues are full: no encoding for them
+		v.skipped.Add(1)
+		return
+	}
 
 	n := f.Stride * f.Height
 	var pix []byte

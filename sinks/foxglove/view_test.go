@@ -396,3 +396,26 @@ func TestImageRate(t *testing.T) {
 		t.Fatalf("sent frames at %v ms, want %v", sent, want)
 	}
 }
+
+// TestNoEncodingForFullQueues: once the only viewer of a camera has a full
+// queue (it does not read), its frames are not encoded, only counted.
+func TestNoEncodingForFullQueues(t *testing.T) {
+	srv := NewServer(Options{Logger: quiet, QueueLen: 4, WriteTimeout: time.Minute})
+	v := NewView(srv, ViewOptions{ImageFPS: 10})
+	v.AddCamera("cam0")
+	c := dial(t, serve(t, srv), Subprotocols[0])
+	c.send(`{"op":"subscribe","subscriptions":[{"id":1,"channelId":3},{"id":2,"channelId":1}]}`) // never reads
+	waitFor(t, "subscription", func() bool { return srv.Subscribed(3) && srv.Subscribed(1) })
+	if !srv.Ready(3) {
+		t.Fatal("not ready with an empty queue")
+	}
+	big := make([]byte, 256<<10)
+	waitFor(t, "a full queue", func() bool {
+		srv.Publish(1, 0, big) // the decisions channel, to fill the socket and the queue
+		return !srv.Ready(3)
+	})
+	v.Frame(testFrame("cam0", baseNS))
+	if len(v.jobs) != 0 || v.Stats().SkippedImages != 1 {
+		t.Fatalf("%d jobs, %+v", len(v.jobs), v.Stats())
+	}
+}
