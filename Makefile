@@ -34,7 +34,7 @@ test: deps media peers node-deps natscli realbench
 	@# Mat fails the test.
 	$(GO) test -tags matprofile -count=1 ./ingest/camera
 	@# The pure-Go build (-tags nosensors: no OpenCV, no PortAudio, no cgo).
-	CGO_ENABLED=0 $(GO) vet -tags nosensors ./ingest/... ./hardware . ./cmd/fusiond
+	CGO_ENABLED=0 $(GO) vet -tags nosensors ./ingest/... ./hardware ./sinks/foxglove . ./cmd/fusiond
 	CGO_ENABLED=0 $(GO) build -tags nosensors -o /dev/null ./cmd/fusiond
 	@# The real-media benchmark (docs/DECISIONS.md), without the race
 	@# detector: the shipped head on the test split, its claims checked.
@@ -58,6 +58,7 @@ fuzz:
 	$(GO) test ./sinks -run '^$$' -fuzz FuzzReadSegment -fuzztime $(FUZZTIME)
 	$(GO) test ./sinks/fleet -run '^$$' -fuzz FuzzParseRobot -fuzztime $(FUZZTIME)
 	$(GO) test ./sinks/fleet -run '^$$' -fuzz FuzzAnnouncement -fuzztime $(FUZZTIME)
+	$(GO) test ./sinks/foxglove -run '^$$' -fuzz FuzzParseClientMessage -fuzztime $(FUZZTIME)
 	$(GO) test -tags nosensors . -run '^$$' -fuzz FuzzControlPlane -fuzztime $(FUZZTIME)
 
 # The C++ ROS message_filters peer (../shared/peers), which the sync tests
@@ -79,12 +80,16 @@ bench-nats: natscli
 	NATSCLI=$(CURDIR)/.cache/bin/nats FUSIOND_BENCH_NATS=1 $(GO) test -count=1 -run TestBenchSideBySide -v ./sinks
 
 # The independent MCAP reader the recording tests read our files with
-# (@mcap/core and protobufjs, checked against @foxglove/schemas).
+# (@mcap/core and protobufjs, checked against @foxglove/schemas), and
+# Foxglove's own WebSocket client the live-view tests connect with
+# (@foxglove/ws-protocol over ws; its package-lock.json pins it).
 node-deps:
 	@test -d scripts/mcap-check/node_modules/@mcap/core || \
 	  npm install --prefix scripts/mcap-check --no-package-lock --no-audit --no-fund --silent
 	@test -d scripts/js-subscriber/node_modules/nats || \
 	  npm install --prefix scripts/js-subscriber --no-package-lock --no-audit --no-fund --silent
+	@test -d scripts/foxglove-check/node_modules/@foxglove/ws-protocol || \
+	  npm ci --prefix scripts/foxglove-check --no-audit --no-fund --silent
 	@echo "node-deps: ok"
 
 # Side by side with the peer on every trace scenario (see BENCHMARKS.md).

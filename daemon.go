@@ -14,6 +14,7 @@ import (
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/sinks"
+	"github.com/seed-4c364652/fusiond/sinks/foxglove"
 )
 
 // Daemon is one fusiond: its sources, the synchroniser, fusion and the
@@ -254,6 +255,17 @@ func (d *Daemon) run(ctx context.Context) error {
 		sinkList = append(sinkList, dm.m)
 	}
 	sinkList = append(sinkList, d.o.sinks...)
+	var view *foxglove.View
+	if cfg.Foxglove.Listen != "" {
+		viewCtx, stopView := context.WithCancel(context.Background())
+		var waitView func()
+		if view, waitView, err = startLiveView(viewCtx, cfg, log); err != nil {
+			stopView()
+			return err
+		}
+		defer func() { stopView(); waitView() }()
+		sinkList = append(sinkList, view)
+	}
 	p, err := newPipeline(cfg, &d.o, sinkList)
 	if err == nil && d.o.recordPath != "" {
 		err = rec.start(d.o.recordPath)
@@ -281,6 +293,12 @@ func (d *Daemon) run(ctx context.Context) error {
 	if dm != nil {
 		dm.attach(cfg, p, link, outbox)
 		defer dm.close()
+		if view != nil {
+			dm.m.Registry.MustRegister(view.Collectors()...)
+		}
+	}
+	if view != nil {
+		p.sampleTaps = append(p.sampleTaps, view.Sample)
 	}
 	d.p.Store(p)
 	d.dm.Store(dm)
@@ -332,6 +350,11 @@ func (d *Daemon) run(ctx context.Context) error {
 		statusDone <- sinks.RunStatus(statusCtx, clock, int64(cfg.Pipeline.StatusInterval), nc, cfg.Robot, func() sinks.Status {
 			st := p.status()
 			rec.status(st)
+			if view != nil {
+				vs := st
+				vs.Schema, vs.Robot, vs.TimeNS = sinks.StatusSchema, cfg.Robot, clock.Now()
+				view.Status(&vs)
+			}
 			return st
 		})
 	}()

@@ -212,7 +212,7 @@ func knownTopic(topic string) bool {
 // RecordedConfig is the config to replay r with: the one recorded in it,
 // or the file at path when path is not "", with the overrides sets
 // (path.to.key=value), checked against the recording's streams. The
-// recorded config's nats and metrics sections are replaced by the
+// recorded config's nats, metrics and foxglove sections are replaced by the
 // built-in ones with the overrides: a crafted file must not open
 // listeners or dial servers. A mismatch wraps configs.ErrInvalid.
 func RecordedConfig(r *recording.Reader, path string, sets []string) (*configs.Config, error) {
@@ -226,7 +226,7 @@ func RecordedConfig(r *recording.Reader, path string, sets []string) (*configs.C
 		if err == nil {
 			var here *configs.Config
 			if here, err = configs.Parse("", nil, sets); err == nil {
-				cfg.NATS, cfg.Metrics = here.NATS, here.Metrics
+				cfg.NATS, cfg.Metrics, cfg.Foxglove = here.NATS, here.Metrics, here.Foxglove
 			}
 		}
 	default:

@@ -22,6 +22,7 @@ type Config struct {
 	Record      Record       `yaml:"record"`
 	Metrics     Metrics      `yaml:"metrics"`
 	Fleet       Fleet        `yaml:"fleet"`
+	Foxglove    Foxglove     `yaml:"foxglove"`
 
 	loc *locator // where each key came from (Where); set by Parse
 }
@@ -46,6 +47,26 @@ type Fleet struct {
 	// CheckInterval: how often `fleet watch` checks the sources (stalls,
 	// recreated robot streams) and adds robots that announced themselves.
 	CheckInterval time.Duration `yaml:"check_interval"`
+}
+
+// Foxglove configures the live view: a Foxglove WebSocket server that
+// Foxglove connects to as a live source (docs/VIEWING.md).
+type Foxglove struct {
+	// Listen is the loopback TCP address of the server; empty turns the
+	// live view off.
+	Listen string `yaml:"listen"`
+	// ImageWidth is the width of the JPEG images sent (the height keeps
+	// the aspect); 0 sends them at the captured size.
+	ImageWidth int `yaml:"image_width"`
+	// ImageFPS is the most images per second sent per camera.
+	ImageFPS    float64 `yaml:"image_fps"`
+	JPEGQuality int     `yaml:"jpeg_quality"`
+	// QueueCapacity bounds each viewer's queue of messages; a slow viewer
+	// loses its oldest ones (counted), never slowing the pipeline.
+	QueueCapacity int `yaml:"queue_capacity"`
+	// WriteTimeout cuts off a viewer whose socket accepts nothing for
+	// this long.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
 }
 
 // Metrics configures the metrics, health and pprof HTTP listener

@@ -63,6 +63,7 @@ func (c *Config) validate() []fieldError {
 			bad("metrics.listen", "%q is not host:port (empty turns metrics off)", l)
 		}
 	}
+	errs = append(errs, c.Foxglove.validate()...)
 	if r := c.Record; !slices.Contains([]string{"lz4", "zstd", "none"}, r.Compression) {
 		bad("record.compression", "%q is not lz4, zstd or none", r.Compression)
 	} else if r.ChunkBytes < 1024 || r.ChunkBytes > 1<<30 {
@@ -466,4 +467,38 @@ func (c *Config) validateFleet(bad func(path, format string, args ...any)) {
 	if d := c.NATS.Embedded.Domain; d != "" && d == f.HubDomain && len(c.NATS.Embedded.Leaf.Remotes) > 0 {
 		bad("nats.embedded.domain", "%q is the hub's domain (fleet.hub_domain): a robot needs its own", d)
 	}
+}
+
+// validate checks the foxglove: section.
+func (f *Foxglove) validate() []fieldError {
+	var errs []fieldError
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, fieldError{"foxglove." + path, fmt.Sprintf(format, args...)})
+	}
+	if l := f.Listen; l != "" {
+		host, port, err := net.SplitHostPort(l)
+		ip := net.ParseIP(host)
+		switch {
+		case err != nil || port == "":
+			bad("listen", "%q is not host:port (empty turns the live view off)", l)
+		case host != "localhost" && (ip == nil || !ip.IsLoopback()):
+			bad("listen", "%q is not a loopback address: the live view carries the cameras and microphones and has no authentication (reach it through an SSH tunnel)", l)
+		}
+	}
+	if f.ImageWidth != 0 && (f.ImageWidth < 16 || f.ImageWidth > 8192) {
+		bad("image_width", "%d is out of range 16..8192 (0: as captured)", f.ImageWidth)
+	}
+	if !(f.ImageFPS > 0 && f.ImageFPS <= 120) {
+		bad("image_fps", "%v is out of range (0, 120]", f.ImageFPS)
+	}
+	if f.JPEGQuality < 1 || f.JPEGQuality > 100 {
+		bad("jpeg_quality", "%d is out of range 1..100", f.JPEGQuality)
+	}
+	if f.QueueCapacity < 1 || f.QueueCapacity > 1<<16 {
+		bad("queue_capacity", "%d is out of range 1..65536", f.QueueCapacity)
+	}
+	if f.WriteTimeout < 100*time.Millisecond || f.WriteTimeout > time.Minute {
+		bad("write_timeout", "%v is out of range 100ms..1m", f.WriteTimeout)
+	}
+	return errs
 }

@@ -24,6 +24,14 @@ func TestLintRefusesBadInput(t *testing.T) {
 		{"URL without a host", "nats.url=nats://", "has no host"},
 		{"leaf remote scheme", "nats.embedded.leaf.remotes=[\"ftp://hub:7422\"]", `scheme "ftp"`},
 		{"outbox_sync zero", "nats.jetstream.outbox_sync=0s", "nats.jetstream.outbox_sync"},
+		{"foxglove on all interfaces", "foxglove.listen=0.0.0.0:8765", "foxglove.listen: \"0.0.0.0:8765\" is not a loopback address"},
+		{"foxglove on a host name", "foxglove.listen=robot.local:8765", "not a loopback address"},
+		{"foxglove without a port", "foxglove.listen=127.0.0.1", "foxglove.listen: \"127.0.0.1\" is not host:port"},
+		{"foxglove fps", "foxglove.image_fps=0", "foxglove.image_fps: 0 is out of range"},
+		{"foxglove width", "foxglove.image_width=8", "foxglove.image_width: 8 is out of range"},
+		{"foxglove quality", "foxglove.jpeg_quality=101", "foxglove.jpeg_quality"},
+		{"foxglove queue", "foxglove.queue_capacity=0", "foxglove.queue_capacity"},
+		{"foxglove write timeout", "foxglove.write_timeout=1ms", "foxglove.write_timeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("", nil, []string{tc.set})
@@ -36,6 +44,7 @@ func TestLintRefusesBadInput(t *testing.T) {
 		"nats.url=nats://127.0.0.1:4222", "nats.url=127.0.0.1:4222", "nats.url=tls://a:4222, wss://b:443",
 		"nats.url=nats://[redacted]@10.9.9.9:4222", "nats.url=nats://u:p%40ss@h:4222",
 		"robot=" + strings.Repeat("r", 64), "fuse.activity.motion_ref=0.25",
+		"foxglove.listen=127.0.0.1:8765", `foxglove.listen="[::1]:0"`, "foxglove.listen=localhost:8765", "foxglove.image_width=0",
 	} {
 		if _, err := Parse("", nil, []string{ok}); err != nil {
 			t.Errorf("--set %s: %v", ok, err)

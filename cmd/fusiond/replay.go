@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/rand"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -15,12 +16,12 @@ import (
 )
 
 func cmdReplay(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("replay", "FILE.mcap [--config F] [--set k=v]... [--speed 1|N|max] [--loop] [--from D] [--to D]\n       [--decisions FILE] [--check GOLDEN.jsonl] [--publish]",
+	fs := newFlags("replay", "FILE.mcap [--config F] [--set k=v]... [--speed 1|N|max] [--loop] [--from D] [--to D]\n       [--decisions FILE] [--check GOLDEN.jsonl] [--publish]\n       [--foxglove ADDR]",
 		"Feed a recording through the same synchroniser and fusion as `run`, losslessly, with\n"+
 			"the pipeline clock driven by the recorded arrival times: the same recording gives\n"+
 			"byte-identical decisions every time, and those of the live run that recorded it\n"+
 			"(all fields but latency_ns). The config recorded in the file is used unless\n"+
-			"--config is given, except its nats and metrics sections (network settings come\n"+
+			"--config is given, except its nats, metrics and foxglove sections (network settings come\n"+
 			"from the built-in config, --set and --config, never from the file); published\n"+
 			"decisions are not signed. --check compares the decisions with a golden file and exits 1\n"+
 			"with a readable diff when they differ.",
@@ -29,6 +30,7 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 			"fusiond replay run.mcap --check testdata/golden/run.jsonl",
 			"fusiond replay run.mcap --speed 1 --publish",
 			"fusiond replay run.mcap --from 10s --to 20s --set fuse.activity.audio_weight=0.2",
+			"fusiond replay run.mcap --foxglove 127.0.0.1:8765   # then open ws://127.0.0.1:8765 in Foxglove",
 		}, stdout)
 	cfgPath := fs.String("config", "", "config `FILE` (default: the config recorded in the file)")
 	var sets setFlags
@@ -40,12 +42,18 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	decisionsPath := fs.String("decisions", "", "write decisions to `FILE`, one JSON object per line")
 	checkPath := fs.String("check", "", "compare decisions with `GOLDEN.jsonl` (all fields but latency_ns)")
 	publish := fs.Bool("publish", false, "also publish decisions on NATS, as configured")
+	foxAddr := fs.String("foxglove", "", "serve the replay to Foxglove as a live source on loopback `ADDR` (host:port; docs/VIEWING.md); --speed defaults to 1")
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprintln(stderr, "fusiond replay: want one recording (see 'fusiond replay --help')")
 		return exitUsage
+	}
+	speedSet := false
+	fs.Visit(func(f *flag.Flag) { speedSet = speedSet || f.Name == "speed" })
+	if *foxAddr != "" && !speedSet {
+		*speed = "1"
 	}
 	factor, err := parseSpeed(*speed)
 	if err != nil || *from < 0 || *to < 0 || (*to > 0 && *to <= *from) {
@@ -95,6 +103,16 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		}
 		defer closeNATS()
 		rc.Sinks = append(rc.Sinks, sinks.NewNATSSink(nc, bootID()))
+	}
+	if *foxAddr != "" {
+		rv, wait, err := startReplayView(ctx, *foxAddr, cfg, log)
+		if err != nil {
+			log.Error("fusiond replay failed", "err", err)
+			return exitRuntime
+		}
+		defer func() { stop(); wait() }()
+		rc.Sinks = append(rc.Sinks, rv)
+		rc.MessageTap, rc.SampleTap = rv.message, rv.sample
 	}
 	if err := daemon.Replay(ctx, rc); err != nil {
 		log.Error("fusiond replay failed", "err", err)

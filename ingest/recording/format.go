@@ -61,6 +61,12 @@ const (
 // fileDescriptorSet builds the FileDescriptorSet of one Foxglove message
 // (with google/protobuf/timestamp.proto), as MCAP's protobuf schema data.
 func fileDescriptorSet(name string, fields []*descriptorpb.FieldDescriptorProto) []byte {
+	return fileDescriptorSetOf(name, &descriptorpb.DescriptorProto{Name: proto.String(name), Field: fields})
+}
+
+// fileDescriptorSetOf builds the FileDescriptorSet of foxglove/<file>.proto
+// holding msgs (with google/protobuf/timestamp.proto).
+func fileDescriptorSetOf(file string, msgs ...*descriptorpb.DescriptorProto) []byte {
 	ts := &descriptorpb.FileDescriptorProto{
 		Name:    proto.String("google/protobuf/timestamp.proto"),
 		Package: proto.String("google.protobuf"),
@@ -74,11 +80,11 @@ func fileDescriptorSet(name string, fields []*descriptorpb.FieldDescriptorProto)
 		}},
 	}
 	msg := &descriptorpb.FileDescriptorProto{
-		Name:        proto.String("foxglove/" + name + ".proto"),
+		Name:        proto.String("foxglove/" + file + ".proto"),
 		Package:     proto.String("foxglove"),
 		Syntax:      proto.String("proto3"),
 		Dependency:  []string{"google/protobuf/timestamp.proto"},
-		MessageType: []*descriptorpb.DescriptorProto{{Name: proto.String(name), Field: fields}},
+		MessageType: msgs,
 	}
 	b, err := proto.Marshal(&descriptorpb.FileDescriptorSet{File: []*descriptorpb.FileDescriptorProto{ts, msg}})
 	if err != nil {

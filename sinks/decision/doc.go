@@ -1,7 +1,8 @@
 // Package decision is the one definition of the messages fusiond publishes:
 // the decision (schema fusiond.decision.v1, the JSON Schema embedded as
 // JSONSchema and kept as docs/schema/fusiond.decision.v1.json) and the status
-// beside it (fusiond.status.v1).
+// beside it (fusiond.status.v1, its JSON Schema embedded as StatusJSONSchema
+// and kept as docs/schema/fusiond.status.v1.json).
 //
 // The daemon encodes decisions with Append (the bytes encoding/json gives,
 // without reflection) and subscribers decode them with Decode, which checks

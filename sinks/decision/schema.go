@@ -8,3 +8,10 @@ import _ "embed"
 //
 //go:embed fusiond.decision.v1.json
 var JSONSchema string
+
+// StatusJSONSchema is the JSON Schema (draft 2020-12) of Status, named
+// StatusSchema, kept like JSONSchema (docs/schema/fusiond.status.v1.json,
+// its properties Status's fields).
+//
+//go:embed fusiond.status.v1.json
+var StatusJSONSchema string
