@@ -2,18 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 
 	daemon "github.com/seed-4c364652/fusiond"
-	"github.com/seed-4c364652/fusiond/configs"
-	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/recording"
 	"github.com/seed-4c364652/fusiond/internal/plot"
 	"github.com/seed-4c364652/fusiond/sinks"
-	"github.com/seed-4c364652/fusiond/sinks/decision"
 )
 
 func cmdPlot(args []string, stdout, stderr io.Writer) int {
@@ -47,9 +42,16 @@ func cmdPlot(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	log := newLogger(cfg.Log, stderr)
-	tl := newTimeline(cfg)
+	var cams, mics []string
+	for _, c := range cfg.Cameras {
+		cams = append(cams, c.Name)
+	}
+	for _, m := range cfg.Microphones {
+		mics = append(mics, m.Name)
+	}
+	tl := plot.NewTimelineBuilder(cams, mics)
 	err = daemon.Replay(context.Background(), daemon.ReplayConfig{Path: fs.Arg(0), Config: cfg, Sinks: []sinks.Sink{tl}, Log: log,
-		MessageTap: tl.message, SampleTap: tl.sample, BundleTap: tl.bundle})
+		MessageTap: tl.Message, SampleTap: tl.Sample, BundleTap: tl.Bundle})
 	if err != nil {
 		// A truncated recording still plots up to the cut.
 		log.Warn("recording read up to an error", "err", err)
@@ -60,82 +62,4 @@ func cmdPlot(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", *outPath)
 	return exitOK
-}
-
-// timeline gathers what a plot shows during a replay.
-type timeline struct {
-	plot.Timeline
-	lanes map[av.StreamID]*lane
-	kinds map[string]int // index in Kinds
-}
-
-// lane is a stream's place in Streams and its last sequence number.
-type lane struct {
-	i       int
-	lastSeq uint64
-	seen    bool
-}
-
-func newTimeline(cfg *configs.Config) *timeline {
-	tl := &timeline{lanes: map[av.StreamID]*lane{}, kinds: map[string]int{}}
-	add := func(name string, kind av.Modality) {
-		tl.lanes[av.StreamID(name)] = &lane{i: len(tl.Streams)}
-		tl.Streams = append(tl.Streams, plot.Stream{Name: fmt.Sprintf("%s (%s)", name, kind)})
-	}
-	for _, c := range cfg.Cameras {
-		add(c.Name, av.Video)
-	}
-	for _, m := range cfg.Microphones {
-		add(m.Name, av.Audio)
-	}
-	return tl
-}
-
-func (tl *timeline) message(m recording.Message) {
-	if m.Topic != recording.TopicStatus {
-		return
-	}
-	var st struct {
-		Drops []av.DropCount `json:"drops"`
-	}
-	if json.Unmarshal(m.Data, &st) != nil {
-		return
-	}
-	var total uint64
-	for _, d := range st.Drops {
-		total += d.Count
-	}
-	tl.Drops = append(tl.Drops, plot.DropCount{TimeNS: m.LogNS, Total: total})
-}
-
-func (tl *timeline) sample(s av.Sample) {
-	m := s.SampleMeta()
-	l := tl.lanes[m.Stream]
-	if l == nil {
-		return
-	}
-	st := &tl.Streams[l.i]
-	if l.seen && m.Seq != l.lastSeq+1 {
-		st.JumpsNS = append(st.JumpsNS, m.CaptureNS)
-	}
-	l.lastSeq, l.seen = m.Seq, true
-	st.CapturesNS = append(st.CapturesNS, m.CaptureNS)
-}
-
-func (tl *timeline) bundle(b *av.Bundle) {
-	tl.Bundles = append(tl.Bundles, plot.Bundle{TimeNS: b.TimeNS,
-		MissingAudio: slices.Contains(b.Missing, av.Audio), MissingVideo: slices.Contains(b.Missing, av.Video)})
-}
-
-// WriteDecision implements sinks.Sink: the replayed decisions.
-func (tl *timeline) WriteDecision(d *av.Decision, _ []byte) error {
-	i, ok := tl.kinds[d.Kind]
-	if !ok {
-		i = len(tl.Kinds)
-		tl.kinds[d.Kind] = i
-		tl.Kinds = append(tl.Kinds, plot.Kind{Name: d.Kind})
-	}
-	tl.Kinds[i].Decisions = append(tl.Kinds[i].Decisions, plot.Decision{TimeNS: d.TimeNS, Confidence: d.Confidence,
-		Active: d.State == decision.StateActive, Unknown: d.State == decision.StateUnknown})
-	return nil
 }

@@ -88,19 +88,19 @@ func TestPlotExtremeTimestamps(t *testing.T) {
 		t.Fatal(err)
 	}
 	cam := av.StreamID(cfg.Cameras[0].Name)
-	feed := func(times []int64, conf float64) *timeline {
-		tl := newTimeline(cfg)
+	feed := func(times []int64, conf float64) *plot.TimelineBuilder {
+		tl := plot.NewTimelineBuilder([]string{cfg.Cameras[0].Name}, nil)
 		for i, ts := range times {
-			tl.sample(&av.Frame{Meta: av.Meta{Stream: cam, Seq: uint64(2 * i), CaptureNS: ts}}) // every one a jump
-			tl.bundle(&av.Bundle{TimeNS: ts, Missing: []av.Modality{av.Audio}})
+			tl.Sample(&av.Frame{Meta: av.Meta{Stream: cam, Seq: uint64(2 * i), CaptureNS: ts}}) // every one a jump
+			tl.Bundle(&av.Bundle{TimeNS: ts, Missing: []av.Modality{av.Audio}})
 			tl.WriteDecision(&av.Decision{Decision: decision.Decision{Kind: "activity", TimeNS: ts, Confidence: conf, State: decision.StateActive}}, nil)
-			tl.message(recording.Message{Topic: recording.TopicStatus, LogNS: ts, Data: []byte(`{"drops":[{"count":3}]}`)})
+			tl.Message(recording.Message{Topic: recording.TopicStatus, LogNS: ts, Data: []byte(`{"drops":[{"count":3}]}`)})
 		}
 		return tl
 	}
 	for _, c := range []struct {
 		name    string
-		tl      *timeline
+		tl      *plot.TimelineBuilder
 		wantErr string
 	}{
 		{"int64 extremes", feed([]int64{math.MinInt64, math.MinInt64 + 1, -1, 1, math.MaxInt64}, 0.5), ""},

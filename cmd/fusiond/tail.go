@@ -8,7 +8,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -72,53 +71,20 @@ func cmdTail(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := commandContext(*tailFor)
 	defer stop()
 
-	var waiting, connected atomic.Bool
-	up := make(chan struct{}, 1)
-	opts := []nats.Option{
-		nats.Name("fusiond-tail"),
-		nats.RetryOnFailedConnect(true),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(250 * time.Millisecond),
-		nats.ConnectHandler(func(*nats.Conn) {
-			connected.Store(true)
-			select {
-			case up <- struct{}{}:
-			default:
-			}
-		}),
-		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
-			if !connected.Load() && !waiting.Swap(true) {
-				fmt.Fprintf(stderr, "fusiond tail: waiting for a NATS server at %s (%v)\n", *server, err)
-			}
-		}),
-		nats.DisconnectErrHandler(func(*nats.Conn, error) {
-			fmt.Fprintf(stderr, "fusiond tail: disconnected from %s; reconnecting\n", *server)
-		}),
-		nats.ReconnectHandler(func(*nats.Conn) {
-			fmt.Fprintf(stderr, "fusiond tail: reconnected to %s\n", *server)
-		}),
-		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-			fmt.Fprintf(stderr, "fusiond tail: %v\n", err)
-		}),
-	}
-	if *creds != "" {
-		opts = append(opts, nats.UserCredentials(*creds))
-	}
-	if *user != "" {
-		opts = append(opts, nats.UserInfo(*user, os.Getenv("NATS_PASSWORD")))
-	}
-	if *ca != "" {
-		opts = append(opts, nats.RootCAs(*ca))
-	}
-	nc, err := nats.Connect(*server, opts...)
+	nc, err := client.Dial(*server, client.DialConfig{
+		Name: "fusiond-tail", CredsFile: *creds, User: *user, Password: os.Getenv("NATS_PASSWORD"), CAFile: *ca,
+		Waiting: func(err error) {
+			fmt.Fprintf(stderr, "fusiond tail: waiting for a NATS server at %s (%v)\n", *server, err)
+		},
+		Disconnected: func() { fmt.Fprintf(stderr, "fusiond tail: disconnected from %s; reconnecting\n", *server) },
+		Reconnected:  func() { fmt.Fprintf(stderr, "fusiond tail: reconnected to %s\n", *server) },
+		Error:        func(err error) { fmt.Fprintf(stderr, "fusiond tail: %v\n", err) },
+	})
 	if err != nil {
 		fmt.Fprintf(stderr, "fusiond tail: %v\n", err)
 		return exitRuntime
 	}
 	defer nc.Close()
-	if nc.IsConnected() {
-		connected.Store(true)
-	}
 
 	msgs := make(chan client.Msg, 256)
 	handler := func(m client.Msg) {
@@ -128,19 +94,15 @@ func cmdTail(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if *fleetTail {
-		for !nc.IsConnected() {
-			select {
-			case <-ctx.Done():
-				return exitOK
-			case <-up:
-			}
+		if nc.WaitConnected(ctx) != nil {
+			return exitOK
 		}
 		fc := fleet.FollowConfig{HubDomain: *hubDomain, Robot: *robot, Verifier: verifier}
 		if *since > 0 {
 			from := time.Unix(0, av.NewRealClock().Now()).Add(-*since)
 			fc.Since = &from
 		}
-		stopFollow, err := fleet.Follow(ctx, nc, fc, handler)
+		stopFollow, err := fleet.Follow(ctx, nc.Conn, fc, handler)
 		if err != nil {
 			fmt.Fprintf(stderr, "fusiond tail: --fleet: %v\n", err)
 			return exitRuntime
@@ -148,21 +110,17 @@ func cmdTail(args []string, stdout, stderr io.Writer) int {
 		defer stopFollow()
 	} else if *since > 0 {
 		// The log is on the server: wait for it.
-		for !nc.IsConnected() {
-			select {
-			case <-ctx.Done():
-				return exitOK
-			case <-up:
-			}
+		if nc.WaitConnected(ctx) != nil {
+			return exitOK
 		}
-		r, err := client.Replay(ctx, nc, *robot, time.Unix(0, av.NewRealClock().Now()).Add(-*since), handler, clientOpts...)
+		r, err := client.Replay(ctx, nc.Conn, *robot, time.Unix(0, av.NewRealClock().Now()).Add(-*since), handler, clientOpts...)
 		if err != nil {
 			fmt.Fprintf(stderr, "fusiond tail: --since: %v\n", err)
 			return exitRuntime
 		}
 		defer r.Stop()
 	} else {
-		sub, err := client.Subscribe(nc, *robot, handler, clientOpts...)
+		sub, err := client.Subscribe(nc.Conn, *robot, handler, clientOpts...)
 		if err != nil {
 			fmt.Fprintf(stderr, "fusiond tail: %v\n", err)
 			return exitRuntime
