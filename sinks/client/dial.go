@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,9 +29,29 @@ type DialConfig struct {
 }
 
 // Conn is a subscriber's connection to NATS: it reconnects for ever.
+// No callback of its DialConfig runs after Close returns.
 type Conn struct {
 	*nats.Conn
-	up chan struct{}
+	up      chan struct{}
+	mu      sync.Mutex // held while a callback runs
+	closing bool
+}
+
+// call runs f unless the connection is closing.
+func (c *Conn) call(f func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closing {
+		f()
+	}
+}
+
+// Close closes the connection; the callbacks are done when it returns.
+func (c *Conn) Close() {
+	c.mu.Lock()
+	c.closing = true
+	c.mu.Unlock()
+	c.Conn.Close()
 }
 
 // Dial connects to the server(s) at url (comma-separated), retrying for
@@ -51,22 +72,22 @@ func Dial(url string, c DialConfig) (*Conn, error) {
 		}),
 		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
 			if !connected.Load() && !waiting.Swap(true) && c.Waiting != nil {
-				c.Waiting(err)
+				conn.call(func() { c.Waiting(err) })
 			}
 		}),
 		nats.DisconnectErrHandler(func(*nats.Conn, error) {
 			if c.Disconnected != nil {
-				c.Disconnected()
+				conn.call(c.Disconnected)
 			}
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) {
 			if c.Reconnected != nil {
-				c.Reconnected()
+				conn.call(c.Reconnected)
 			}
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			if c.Error != nil {
-				c.Error(err)
+				conn.call(func() { c.Error(err) })
 			}
 		}),
 	}

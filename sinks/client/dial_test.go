@@ -22,7 +22,9 @@ func TestDialWaitsForTheServer(t *testing.T) {
 	l.Close()
 
 	waiting := make(chan error, 4)
-	nc, err := Dial("nats://127.0.0.1:"+itoa(port), DialConfig{Name: "test", Waiting: func(err error) { waiting <- err }})
+	disconnects := 0 // unsynchronised: the race detector sees a callback after Close
+	nc, err := Dial("nats://127.0.0.1:"+itoa(port), DialConfig{Name: "test", Waiting: func(err error) { waiting <- err },
+		Disconnected: func() { disconnects++ }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,4 +54,6 @@ func TestDialWaitsForTheServer(t *testing.T) {
 	if len(waiting) != 0 {
 		t.Fatalf("Waiting called %d more times", len(waiting))
 	}
+	nc.Close()
+	_ = disconnects // no callback runs after Close returns
 }
