@@ -79,6 +79,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.ran.Swap(true) {
 		return errors.New("fusiond: Run called twice")
 	}
+	if w := d.cfg.Deprecation(); w != "" {
+		d.o.log.Warn(w) // once, at start (configs: the old global camera and microphone keys)
+	}
 	if d.o.recordOnly {
 		return d.record(ctx)
 	}

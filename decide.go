@@ -19,12 +19,14 @@ func decideConfig(cfg *configs.Config) (*fuse.DecideConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	hfov := cfg.Fuse.Features.CameraHFOVDeg
-	if !(hfov > 0 && hfov < 180) {
-		hfov = 60
+	pose := cameraPose(cfg) // features.go
+	camera := ""
+	if len(cfg.Cameras) > 0 {
+		camera = cfg.Cameras[0].Name
 	}
 	return &fuse.DecideConfig{Model: m, OnConfidence: dc.OnConfidence, OffConfidence: dc.OffConfidence, MinOffNS: int64(dc.MinOff),
-		HeartbeatNS: int64(dc.Heartbeat / time.Nanosecond), ChangeBearingDeg: dc.ChangeBearingDeg, HFOVDeg: hfov}, nil
+		HeartbeatNS: int64(dc.Heartbeat / time.Nanosecond), ChangeBearingDeg: dc.ChangeBearingDeg,
+		HFOVDeg: pose.HFOVDeg, Camera: camera, CameraYawDeg: pose.YawDeg}, nil
 }
 
 // loadModel resolves fuse.decisions.model.

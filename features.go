@@ -6,15 +6,16 @@ import (
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/fuse/vision"
+	"github.com/seed-4c364652/fusiond/ingest/av"
 )
 
 // audioFeatures returns the audio feature configuration of fuse.features for
 // the (one) microphone, or nil when audio features are off or there is no
 // microphone. Features run at the analysis rate (sync.analysis_rate_hz: the
 // synchroniser resamples to it) and read a mix of the channels; only the
-// bearing uses them apart. A microphone with fewer channels than
-// mic_positions (a mono microphone under the default stereo geometry) gets
-// no bearing.
+// bearing uses them apart, over the microphone's geometry (robot-frame
+// positions, one per channel; z does not enter an azimuth). A microphone
+// without a geometry of two channels or more gets no bearing.
 func audioFeatures(cfg *configs.Config) *fuse.AudioConfig {
 	ft := cfg.Fuse.Features
 	if !ft.Audio || len(cfg.Microphones) == 0 {
@@ -22,13 +23,35 @@ func audioFeatures(cfg *configs.Config) *fuse.AudioConfig {
 	}
 	mic := cfg.Microphones[0]
 	ac := &fuse.AudioConfig{RateHz: analysisRate(cfg), Channels: mic.Channels}
-	if len(ft.MicPositions) >= 2 && len(ft.MicPositions) <= mic.Channels {
+	if len(mic.Geometry) >= 2 && len(mic.Geometry) <= mic.Channels {
 		ac.DOA = fuse.DOAConfig{SpeedOfSound: ft.SpeedOfSound}
-		for _, m := range ft.MicPositions {
+		for _, m := range mic.Geometry {
 			ac.DOA.Mics = append(ac.DOA.Mics, [2]float64{m.X, m.Y})
 		}
 	}
 	return ac
+}
+
+// cameraPose is the (one) camera's pose; without a camera, the default
+// one (yaw 0, a 60° field of view).
+func cameraPose(cfg *configs.Config) configs.Pose {
+	if len(cfg.Cameras) == 0 {
+		return configs.Pose{HFOVDeg: 60}
+	}
+	return cfg.Cameras[0].Pose
+}
+
+// streamNames are the configured streams by modality, for the decisions'
+// missing_streams.
+func streamNames(cfg *configs.Config) map[av.Modality][]string {
+	m := map[av.Modality][]string{}
+	for _, c := range cfg.Cameras {
+		m[av.Video] = append(m[av.Video], c.Name)
+	}
+	for _, mic := range cfg.Microphones {
+		m[av.Audio] = append(m[av.Audio], mic.Name)
+	}
+	return m
 }
 
 // visualFeatures returns the camera's visual features (fuse/vision) for
@@ -49,7 +72,7 @@ func visualFeatures(cfg *configs.Config, be fuse.Backend, log *slog.Logger) fuse
 		log.Warn("visual features off", "camera", cam.Name, "err", err)
 		return nil
 	}
-	e, err := vision.New(vision.Config{Width: w, Height: h, HFOVDeg: ft.CameraHFOVDeg, FaceEvery: ft.FaceEvery,
+	e, err := vision.New(vision.Config{Width: w, Height: h, HFOVDeg: cam.Pose.HFOVDeg, FaceEvery: ft.FaceEvery,
 		MinFacePx: ft.FaceMinPx, Cascades: cascades}, be)
 	if err != nil {
 		log.Warn("visual features off", "camera", cam.Name, "err", err)

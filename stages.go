@@ -67,6 +67,7 @@ func newStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, adjust fu
 		MotionWeight: ac.MotionWeight, MotionRef: ac.MotionRef, AudioWeight: ac.AudioWeight, AudioRefDBFS: ac.AudioRefDBFS,
 		Backend: s.backend, AudioFeatures: audioFeatures(cfg), Visual: vis, CrossModal: crossModal(cfg),
 		Decide: dc, StepWindowNS: int64(cfg.Fuse.Decisions.StepWindow),
+		CameraYawDeg: cameraPose(cfg).YawDeg, Streams: streamNames(cfg), // features.go
 	}
 	logged := false
 	acfg.OnHeadError = func(err error) {

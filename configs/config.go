@@ -25,6 +25,11 @@ type Config struct {
 	Foxglove    Foxglove     `yaml:"foxglove"`
 
 	loc *locator // where each key came from (Where); set by Parse
+	// deprecated lists the deprecated keys a config set, which resolve
+	// mapped onto their replacements (Deprecation); mapped says, by the
+	// replacement's key path, which deprecated key it came from.
+	deprecated []string
+	mapped     map[string]string
 }
 
 // Fleet configures `fusiond fleet` on a hub (docs/FLEET.md): the one hub
@@ -111,7 +116,26 @@ type Camera struct {
 	Width  int     `yaml:"width"`
 	Height int     `yaml:"height"`
 	FPS    float64 `yaml:"fps"`
-	Params Params  `yaml:",inline"`
+	// Pose is where the camera sits on the robot and where it looks.
+	Pose   Pose   `yaml:"pose"`
+	Params Params `yaml:",inline"`
+}
+
+// Pose is a camera's pose in the robot frame: x to the robot's right, y
+// ahead, z up, in metres from the robot's origin; yaw turns the optical
+// axis to the right of straight ahead, pitch up from level. A bearing in
+// the camera's frame is the robot-frame bearing less YawDeg (fuse/frame.go);
+// pitch and the position do not enter an azimuth (a bearing has no range to
+// correct the parallax with), and are recorded for the 3-D work to come.
+type Pose struct {
+	YawDeg   float64 `yaml:"yaw_deg"`
+	PitchDeg float64 `yaml:"pitch_deg"`
+	// HFOVDeg is the horizontal field of view, for the bearing of a pixel
+	// column (pinhole).
+	HFOVDeg float64 `yaml:"hfov_deg"`
+	X       float64 `yaml:"x"`
+	Y       float64 `yaml:"y"`
+	Z       float64 `yaml:"z"`
 }
 
 // Microphone is one audio source: the keys every microphone has, and in
@@ -122,6 +146,12 @@ type Microphone struct {
 	RateHz   int           `yaml:"rate_hz"`
 	Channels int           `yaml:"channels"`
 	Chunk    time.Duration `yaml:"chunk"`
+	// Geometry is each channel's position in the robot frame (x to the
+	// right, y ahead, z up, metres), one per channel from the first, for
+	// the direction of arrival; empty: no bearing. An entry that takes the
+	// default geometry with another channel count than the default's has
+	// none.
+	Geometry []MicPosition `yaml:"geometry"`
 	Params   Params        `yaml:",inline"`
 }
 
@@ -171,9 +201,8 @@ type Features struct {
 	// shape, pitch, onsets, voice activity and, with MicPositions, the
 	// direction of arrival.
 	Audio bool `yaml:"audio"`
-	// MicPositions are the microphone channels' positions in metres, x to
-	// the robot's right and y ahead, one per channel from the first;
-	// fewer than two: no bearing.
+	// MicPositions is deprecated: microphones[0].geometry, onto which it
+	// is mapped (with a warning) when set; empty: unset.
 	MicPositions []MicPosition `yaml:"mic_positions"`
 	// SpeedOfSound in m/s.
 	SpeedOfSound float64 `yaml:"speed_of_sound"`
@@ -181,8 +210,8 @@ type Features struct {
 	// grid, MOG2 foreground, faces, their bearing and mouth motion) and,
 	// with Audio, the audio–visual synchrony and bearing agreement.
 	Video bool `yaml:"video"`
-	// CameraHFOVDeg is the camera's horizontal field of view, for face
-	// bearings.
+	// CameraHFOVDeg is deprecated: cameras[i].pose.hfov_deg, onto which it
+	// is mapped (with a warning) when set; 0: unset.
 	CameraHFOVDeg float64 `yaml:"camera_hfov_deg"`
 	// FaceEvery spreads one face-detector pass over this many frames
 	// (faces smaller than 48 px of a 640 px frame: three times as many);
@@ -200,10 +229,12 @@ type Features struct {
 // mirror image, for faces turned either way).
 var FaceCascadeNames = []string{"lbp_frontal", "haar_frontal_alt", "haar_frontal_alt2", "haar_frontal_default", "haar_profile"}
 
-// MicPosition is one microphone channel's position, in metres.
+// MicPosition is one microphone channel's position in the robot frame, in
+// metres (x to the right, y ahead, z up; z does not enter the azimuth).
 type MicPosition struct {
 	X float64 `yaml:"x"`
 	Y float64 `yaml:"y"`
+	Z float64 `yaml:"z"`
 }
 
 // Activity weighs the evidence of the activity decision.

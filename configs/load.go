@@ -550,9 +550,11 @@ func parent(path string) string {
 }
 
 // resolve fills the defaults that depend on other keys: a leaf node's
-// JetStream domain is the robot id unless set.
+// JetStream domain is the robot id unless set; the deprecated global
+// camera and microphone keys map onto the entries' (resolveRobotFrame).
 func (c *Config) resolve() {
 	if e := &c.NATS.Embedded; e.Domain == "" && len(e.Leaf.Remotes) > 0 {
 		e.Domain = c.Robot
 	}
+	c.resolveRobotFrame()
 }

@@ -140,6 +140,8 @@ func (c *Config) validate() []fieldError {
 		}
 	}
 
+	c.validateRobotFrame(bad)
+
 	sy := c.Sync
 	switch sy.Policy {
 	case "window":
@@ -207,9 +209,6 @@ func (c *Config) validate() []fieldError {
 		}
 	}
 	if ft := c.Fuse.Features; ft.Video {
-		if !(ft.CameraHFOVDeg > 0 && ft.CameraHFOVDeg < 180) {
-			bad("fuse.features.camera_hfov_deg", "%v is out of range (0, 180)", ft.CameraHFOVDeg)
-		}
 		if ft.FaceEvery < -1 || ft.FaceEvery == 0 || ft.FaceEvery > 1000 {
 			bad("fuse.features.face_every", "%d is not -1 (off) or 1..1000", ft.FaceEvery)
 		}
@@ -228,13 +227,6 @@ func (c *Config) validate() []fieldError {
 	if ft := c.Fuse.Features; ft.Audio {
 		if !(ft.SpeedOfSound >= 200 && ft.SpeedOfSound <= 2000) {
 			bad("fuse.features.speed_of_sound", "%v m/s is out of range 200..2000", ft.SpeedOfSound)
-		}
-		for i, m := range ft.MicPositions {
-			if !(m.X >= -10 && m.X <= 10 && m.Y >= -10 && m.Y <= 10) {
-				bad("fuse.features.mic_positions", "position %d %v is not within 10 m", i, m)
-			} else if i > 0 && m == ft.MicPositions[0] {
-				bad("fuse.features.mic_positions", "position %d %v coincides with the first", i, m)
-			}
 		}
 	}
 

@@ -14,7 +14,7 @@ func TestLintRefusesBadInput(t *testing.T) {
 	}{
 		{"NaN float", "fuse.activity.motion_ref=.nan", "fuse.activity.motion_ref: NaN is not a finite number"},
 		{"Inf float", "sync.min_audio_coverage=.inf", "sync.min_audio_coverage: +Inf is not a finite number"},
-		{"-Inf in a list", "fuse.features.mic_positions.0.x=-.inf", "not a finite number"},
+		{"-Inf in a list", "microphones.0.geometry.0.x=-.inf", "not a finite number"},
 		{"robot id too long", "robot=" + long, "robot: 250 characters"},
 		{"stream name too long", "cameras.0.name=" + strings.Repeat("c", 65), "cameras.0.name: 65 characters"},
 		{"jetstream stream too long", "nats.jetstream.stream=" + strings.Repeat("s", 256), "nats.jetstream.stream: 256 characters"},

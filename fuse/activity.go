@@ -32,6 +32,14 @@ type ActivityConfig struct {
 	// (crossmodal_activity.go). Close closes it.
 	Visual     FrameFeatures
 	CrossModal *SynchronyConfig
+	// CameraYawDeg is the camera's yaw in the robot frame: the faces'
+	// bearings (the camera's) are turned by it before they are compared
+	// with the sound's (the robot's; frame.go).
+	CameraYawDeg float64
+	// Streams names the configured streams of each modality (av.Video:
+	// the cameras, av.Audio: the microphones), for the decisions'
+	// MissingStreams; a modality without streams has none to name.
+	Streams map[av.Modality][]string
 	// Decide, when set, also makes the decision kinds of Decider (speech,
 	// presence, motion, sound_event, speaker; decide.go) at frame rate:
 	// every bundle is a step over the last StepWindowNS of bundles, and a
@@ -251,6 +259,7 @@ func (a *Activity) step(b *av.Bundle, be bundleEvidence, emit func(*av.Decision)
 		return
 	}
 	for _, x := range a.out {
+		x.MissingStreams = a.missingStreams(x.MissingStreams[:0], x.Missing)
 		a.seq++
 		x.Seq = a.seq
 		emit(x)
@@ -300,6 +309,7 @@ func (a *Activity) decide(emit func(*av.Decision)) {
 		d.Contributions[string(av.Audio)] = 0
 		d.Missing = append(d.Missing, string(av.Audio))
 	}
+	d.MissingStreams = a.missingStreams(nil, d.Missing)
 	a.feat.evidence(d.Evidence)
 	a.vis.evidence(d.Evidence)
 	a.seq++
@@ -315,6 +325,18 @@ func (a *Activity) decide(emit func(*av.Decision)) {
 	a.motionSum, a.motionN, a.powerSum, a.powerN, a.coverageSum, a.bundles = 0, 0, 0, 0, 0, 0
 	a.centroidX, a.centroidY, a.centroidW = 0, 0, 0
 	emit(d)
+}
+
+// missingStreams appends the configured streams of the missing
+// modalities to out, in the order of missing; nil when there are none.
+func (a *Activity) missingStreams(out []string, missing []string) []string {
+	for _, m := range missing {
+		out = append(out, a.cfg.Streams[av.Modality(m)]...)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // motionSample is one frame's motion: its energy (the mean, over the grid,

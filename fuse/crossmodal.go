@@ -181,12 +181,13 @@ func (s *Synchrony) Score() (z, lagMS float64, ok bool) {
 }
 
 // BearingAgreement is the likelihood, in [0, 1], that a sound at
-// soundDeg ± soundStdDeg and a face at faceDeg ± faceStdDeg are in the
-// same direction: exp(−Δ²/2σ²), σ² the sum of the two variances. ok is
-// false when either bearing is not finite or σ is 0.
+// soundDeg ± soundStdDeg and a face at faceDeg ± faceStdDeg, both in one
+// frame (the robot's: frame.go), are in the same direction: exp(−Δ²/2σ²),
+// Δ the difference the shorter way round, σ² the sum of the two
+// variances. ok is false when either bearing is not finite or σ is 0.
 func BearingAgreement(soundDeg, soundStdDeg, faceDeg, faceStdDeg float64) (float64, bool) {
 	v := soundStdDeg*soundStdDeg + faceStdDeg*faceStdDeg
-	d := soundDeg - faceDeg
+	d := BearingDiff(soundDeg, faceDeg)
 	if math.IsNaN(d) || math.IsInf(d, 0) || !(v > 0) || math.IsInf(v, 0) {
 		return 0, false
 	}

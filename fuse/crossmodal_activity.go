@@ -20,6 +20,7 @@ type FrameFeatures interface {
 // features: the latest value of each within the interval.
 type visualSummary struct {
 	features FrameFeatures
+	yawDeg   float64            // the camera's (ActivityConfig.CameraYawDeg)
 	frame    map[string]float64 // this frame's
 	last     map[string]float64 // latest within the interval
 	sync     *Synchrony
@@ -34,7 +35,7 @@ type visualSummary struct {
 }
 
 func (s *visualSummary) init(cfg ActivityConfig) error {
-	s.features = cfg.Visual
+	s.features, s.yawDeg = cfg.Visual, cfg.CameraYawDeg
 	if s.features == nil {
 		return nil
 	}
@@ -118,6 +119,8 @@ func (s *visualSummary) push(b *av.Bundle, af *audioSummary) {
 	}
 	face, haveFace := s.frame["face_bearing_deg"]
 	if haveFace && cur != nil && cur.Has(FeatBearing) {
+		// The sound's bearing is the robot's; the face's, the camera's.
+		face = RobotBearing(face, s.yawDeg)
 		if g, ok := BearingAgreement(cur.BearingDeg, cur.BearingStdDeg, face, s.frame["face_bearing_std_deg"]); ok {
 			s.last["av_bearing_agreement"] = g
 		}

@@ -27,6 +27,14 @@ type DecideConfig struct {
 	// HFOVDeg is the camera's horizontal field of view, for the bearing of
 	// motion (motion_x).
 	HFOVDeg float64
+	// Camera is the camera's stream name, published on the kinds decided
+	// on what it sees (CameraKind); "" without a camera.
+	Camera string
+	// CameraYawDeg is the camera's yaw in the robot frame (configs.Pose):
+	// the visual bearings (face_bearing_deg, motion_x), in the camera's
+	// frame, are turned by it into the robot frame of the sound's bearing
+	// before they are compared or published (frame.go).
+	CameraYawDeg float64
 	// Backend runs the head (Dense); nil: CPU.
 	Backend Backend
 }
@@ -104,6 +112,9 @@ func NewDecider(cfg DecideConfig) (*Decider, error) {
 	if !(cfg.HFOVDeg > 0 && cfg.HFOVDeg < 180) {
 		return nil, fmt.Errorf("%w: camera field of view %v° not in (0, 180)", ErrConfig, cfg.HFOVDeg)
 	}
+	if !(cfg.CameraYawDeg >= -180 && cfg.CameraYawDeg <= 180) {
+		return nil, fmt.Errorf("%w: camera yaw %v° not in [-180, 180]", ErrConfig, cfg.CameraYawDeg)
+	}
 	h, err := NewHead(cfg.Model, cfg.Backend)
 	if err != nil {
 		return nil, err
@@ -118,8 +129,8 @@ func NewDecider(cfg DecideConfig) (*Decider, error) {
 	return d, nil
 }
 
-// Inputs are the head's inputs for one step, with the bearings and
-// reliabilities that go with them.
+// Inputs are the head's inputs for one step, with the bearings (all in the
+// robot frame) and reliabilities that go with them.
 type Inputs struct {
 	X                      []float64 // len(HeadFeatures), before reliability
 	AudioOK, VideoOK       bool
@@ -206,10 +217,11 @@ func (d *Decider) features(ev map[string]float64, missing []string, timeNS int64
 		// sensor noise (a few stray blocks beyond the floor).
 		if mx, ok := get("motion_x"); ok && me >= MotionTargetEnergy {
 			in.HasMotionBearing = true
-			in.MotionBearing = d.xBearing(mx)
+			in.MotionBearing = RobotBearing(PixelBearing(mx, d.cfg.HFOVDeg), d.cfg.CameraYawDeg)
 		}
 		faces, _ := get("faces")
 		if fb, ok := get("face_bearing_deg"); ok && faces > 0 {
+			fb = RobotBearing(fb, d.cfg.CameraYawDeg) // the evidence's is the camera's
 			haveFace, faceBearing = true, fb
 			s, _ := get("face_bearing_std_deg")
 			faceStd = max(s, 2)
@@ -239,7 +251,7 @@ func (d *Decider) features(ev map[string]float64, missing []string, timeNS int64
 		mo, _ := get("mouth_motion")
 		mouth := clamp(mo/2, 0, 1)
 		if in.HasAudioBearing && in.HasVisBearing {
-			dd := in.AudioBearing - in.VisBearing
+			dd := BearingDiff(in.AudioBearing, in.VisBearing)
 			in.Agree = math.Exp(-dd * dd / (2 * (in.AudioStd*in.AudioStd + in.VisStd*in.VisStd)))
 		}
 		// The voice joins a face only where the face moves its mouth; the
@@ -247,7 +259,7 @@ func (d *Decider) features(ev map[string]float64, missing []string, timeNS int64
 		// DOA can lose its peak for a moment and a speaker does not jump.
 		faceAgree := 0.0
 		if haveFace && in.HasAudioBearing {
-			dd := in.AudioBearing - faceBearing
+			dd := BearingDiff(in.AudioBearing, faceBearing)
 			faceAgree = mouth * math.Exp(-dd*dd/(2*(in.AudioStd*in.AudioStd+faceStd*faceStd)))
 		}
 		if sp > 0 {
@@ -314,12 +326,6 @@ func (in *Inputs) HeadFor() string {
 	return HeadAV
 }
 
-// xBearing converts a fraction of the image width to a bearing (pinhole).
-func (d *Decider) xBearing(x float64) float64 {
-	t := math.Tan(d.cfg.HFOVDeg / 2 * math.Pi / 180)
-	return math.Atan((2*x-1)*t) * 180 / math.Pi
-}
-
 // Step fuses one step: it returns every kind's state (the Decider's own
 // slice, valid until the next Step), with Transition set for the kinds to
 // publish.
@@ -361,7 +367,13 @@ func (d *Decider) bearing(s *KindState, kind string, in *Inputs) {
 		switch {
 		case in.HasVisBearing && in.HasAudioBearing && in.Agree >= 0.1:
 			wa, wv := 1/(in.AudioStd*in.AudioStd), 1/(in.VisStd*in.VisStd)
-			use((wa*in.AudioBearing+wv*in.VisBearing)/(wa+wv), math.Sqrt(1/(wa+wv)))
+			// The sound's bearing taken the shorter way round from the
+			// face's (itself unless they are more than 180° apart).
+			a := in.VisBearing + BearingDiff(in.AudioBearing, in.VisBearing)
+			if dd := in.AudioBearing - in.VisBearing; dd > -180 && dd <= 180 {
+				a = in.AudioBearing
+			}
+			use(WrapDeg((wa*a+wv*in.VisBearing)/(wa+wv)), math.Sqrt(1/(wa+wv)))
 		case in.HasVisBearing:
 			use(in.VisBearing, in.VisStd)
 		case in.HasAudioBearing:
@@ -418,9 +430,18 @@ func (d *Decider) decision(robot string, missing []string, timeNS int64, stamps 
 		x.Contributions[name] = s.Contributions[1+m]
 	}
 	x.Evidence["reliability_audio"], x.Evidence["reliability_video"] = d.rel[0], d.rel[1]
+	if CameraKind(s.Kind) {
+		x.Camera = d.cfg.Camera
+	}
 	if s.HasBearing {
 		x.Evidence["bearing_deg"] = s.BearingDeg
 		x.Evidence["bearing_std_deg"] = s.BearingStdDeg
+		robot := s.BearingDeg
+		x.BearingDeg = &robot
+		if x.Camera != "" {
+			cam := CameraBearing(robot, d.cfg.CameraYawDeg)
+			x.CameraBearingDeg = &cam
+		}
 	}
 	for i, f := range HeadFeatures {
 		if v := float64(d.x[i]); v != 0 {
@@ -428,6 +449,18 @@ func (d *Decider) decision(robot string, missing []string, timeNS int64, stamps 
 		}
 	}
 	return x
+}
+
+// CameraKind reports whether a kind is decided per camera, on what the
+// camera sees (motion, presence, speaker: the face that moves its mouth
+// with the voice), and so names its camera; the heard kinds (speech,
+// sound_event) are decided once for the audio scene.
+func CameraKind(kind string) bool {
+	switch kind {
+	case KindMotion, KindPresence, KindSpeaker:
+		return true
+	}
+	return false
 }
 
 func b2f(b bool) float64 {

@@ -30,6 +30,9 @@ func cmdLint(args []string, stdout, stderr io.Writer) int {
 		}
 		// Absent devices and files are warnings: devices may come later
 		// (run retries them), and the exit code stays 0.
+		if w := cfg.Deprecation(); w != "" {
+			fmt.Fprintf(stderr, "%s: warning: %s\n", path, w)
+		}
 		for _, w := range deviceWarnings(cfg) { // devices.go
 			fmt.Fprintf(stderr, "%s: warning: %s\n", path, w)
 		}

@@ -45,6 +45,9 @@ func Check(cfg *configs.Config) error {
 		m := &cfg.Microphones[i]
 		errs = append(errs, checkEntry(cfg, "microphones."+strconv.Itoa(i), Microphone, m.Source, &m.Params)...)
 	}
+	if len(errs) == 0 {
+		errs = sameDevice(cfg)
+	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
@@ -69,6 +72,40 @@ func checkEntry(cfg *configs.Config, at string, m Modality, kind string, p *conf
 	if len(errs) == 0 {
 		*p = done
 	}
+	return errs
+}
+
+// deviceKeys are the kind keys that name what an entry reads: two entries
+// of a modality with the same kind and the same value read one device.
+var deviceKeys = []string{"device", "file", "url", "pipeline"}
+
+// sameDevice reports two cameras, or two microphones, of the same kind
+// that name the same device, file, URL or pipeline, at the second.
+func sameDevice(cfg *configs.Config) []error {
+	var errs []error
+	check := func(modality string, n int, entry func(int) (string, configs.Params)) {
+		seen := map[string]string{}
+		for i := range n {
+			kind, p := entry(i)
+			for _, k := range deviceKeys {
+				v, ok := p.Lookup(k)
+				if !ok || v.Value == "" {
+					continue
+				}
+				at := modality + "." + strconv.Itoa(i) + "." + k
+				id := kind + "\x00" + k + "\x00" + v.Value
+				if prev, dup := seen[id]; dup {
+					errs = append(errs, &configs.Error{Where: cfg.Where(at), Key: at, Msg: fmt.Sprintf("%q is already read by %s", v.Value, prev)})
+				}
+				seen[id] = modality + "." + strconv.Itoa(i)
+				break
+			}
+		}
+	}
+	check("cameras", len(cfg.Cameras), func(i int) (string, configs.Params) { return cfg.Cameras[i].Source, cfg.Cameras[i].Params })
+	check("microphones", len(cfg.Microphones), func(i int) (string, configs.Params) {
+		return cfg.Microphones[i].Source, cfg.Microphones[i].Params
+	})
 	return errs
 }
 

@@ -18,7 +18,7 @@ microphones: []
 	_, err := source.Parse("robot.yaml", []byte(yml), nil)
 	fmt.Println(err)
 	// Output:
-	// robot.yaml:4: cameras.0.fiel: unknown key (did you mean "file"?); known keys here: name, source, width, height, fps, file, pace, loop (source file)
+	// robot.yaml:4: cameras.0.fiel: unknown key (did you mean "file"?); known keys here: name, source, width, height, fps, pose, file, pace, loop (source file)
 	// robot.yaml:3: cameras.0.file: missing: the video file (source file)
 }
 

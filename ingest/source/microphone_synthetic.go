@@ -17,7 +17,7 @@ var microphoneSynthetic = register(&Spec{
 	Keys: []Key{
 		{Name: "synthetic.seed", Type: Int, Default: "2", Min: "0", Doc: "Seed of the noise and the speech-like bursts."},
 		{Name: "synthetic.noise_dbfs", Type: Float, Default: "-60", Max: "0", Unit: "dBFS", Doc: "Independent background noise per channel, RMS (-120: none)."},
-		{Name: "synthetic.channel_delay", Type: Duration, Default: "250us", Min: "-10ms", Max: "10ms", Doc: "Channel c hears the sound c × this later: a direction (the default puts it at about -59° under the default mic_positions)."},
+		{Name: "synthetic.channel_delay", Type: Duration, Default: "250us", Min: "-10ms", Max: "10ms", Doc: "Channel c hears the sound c × this later: a direction (the default puts it at about -59° under the default geometry)."},
 		{Name: "synthetic.period", Type: Duration, Default: "10s", Min: "0s", Doc: "The event schedule repeats with this period (0s: it plays once)."},
 		{Name: "synthetic.events", Type: List, Doc: "The scheduled sounds.",
 			Default: "[{kind: speech, at: 1s, duration: 2500ms, freq_hz: 140, level_dbfs: -14}, {kind: tone, at: 4500ms, duration: 1s, freq_hz: 880, level_dbfs: -18}, {kind: noise, at: 7s, duration: 400ms, freq_hz: 0, level_dbfs: -10}]",

@@ -428,3 +428,41 @@ func TestWarnings(t *testing.T) {
 		t.Fatalf("warnings %q", w)
 	}
 }
+
+// TestSameDevice: two cameras (or microphones) reading one device are an
+// error naming the second's key; different devices, or two synthetic
+// sources, are not.
+func TestSameDevice(t *testing.T) {
+	cfg, err := Parse("robot.yaml", []byte("cameras:\n  - name: a\n    source: file\n    file: x.avi\nmicrophones:\n  - name: m\n    source: portaudio\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cam, mic := cfg.Cameras[0], cfg.Microphones[0]
+	cam2, mic2 := cam, mic
+	cam2.Name, mic2.Name = "b", "n"
+	cfg.Cameras = append(cfg.Cameras, cam2)
+	cfg.Microphones = append(cfg.Microphones, mic2)
+	err = Check(cfg)
+	for _, want := range []string{`cameras.1.file: "x.avi" is already read by cameras.0`, `microphones.1.device: "default" is already read by microphones.0`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q, got %v", want, err)
+		}
+	}
+	if err := cfg.Cameras[1].Params.Set("file", "y.avi"); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Microphones = cfg.Microphones[:1]
+	if err := Check(cfg); err != nil {
+		t.Errorf("different files: %v", err)
+	}
+	def, err := Parse("", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2 := def.Cameras[0]
+	c2.Name = "c2"
+	def.Cameras = append(def.Cameras, c2)
+	if err := Check(def); err != nil {
+		t.Errorf("two synthetic cameras: %v", err)
+	}
+}

@@ -402,7 +402,7 @@ func (e *Env) CollectSteps(inputs []Input, sets []string) ([]Step, error) {
 		for _, st := range r.steps {
 			s := Step{Clip: in.clip, TimeNS: st.timeNS, Evidence: st.ev, Missing: st.missing,
 				T0: float64(prev-r.originNS) / 1e9, T1: float64(st.timeNS-r.originNS) / 1e9,
-				Labelled: map[string]float64{}, Skip: map[string]bool{}, HFOVDeg: r.cfg.Fuse.Features.CameraHFOVDeg}
+				Labelled: map[string]float64{}, Skip: map[string]bool{}, HFOVDeg: hfovDeg(r.cfg)}
 			prev = st.timeNS
 			if s.T1 <= s.T0 {
 				continue
@@ -476,4 +476,12 @@ func ExportWAV(recPath, wavPath string) error {
 		return fmt.Errorf("%s: no audio stream", recPath)
 	}
 	return wavfile.Write(wavPath, rate, channels, data)
+}
+
+// hfovDeg is the (one) camera's field of view (60° without a camera).
+func hfovDeg(cfg *configs.Config) float64 {
+	if len(cfg.Cameras) == 0 {
+		return 60
+	}
+	return cfg.Cameras[0].Pose.HFOVDeg
 }

@@ -28,7 +28,7 @@ const (
 	sceneFPS      = 15
 	sceneRate     = 48000
 	sceneHFOV     = 60.0
-	sceneMicGap   = 0.1 // m, the default mic_positions
+	sceneMicGap   = 0.1 // m, the default microphones[0].geometry
 	sceneSound    = 343.0
 	sceneSpeedPxS = 10
 )

@@ -16,4 +16,11 @@
 //
 // Decisions are stored in the JetStream stream StreamName(robot), so a
 // subscriber that was away can catch up with Replay.
+//
+// Fields added within version 1 are optional and read as their zero value
+// from an older daemon: Decision.Camera ("" but on the per-camera kinds
+// motion, presence and speaker), Decision.BearingDeg (robot frame: 0
+// ahead, + right) and Decision.CameraBearingDeg (the camera's frame), nil
+// where no bearing is known, and Decision.MissingStreams, the stream names
+// behind Missing (nil when nothing was missing).
 package client

@@ -25,6 +25,12 @@ type Decision struct {
 	Schema string `json:"schema"`
 	Robot  string `json:"robot"`
 	Kind   string `json:"kind"`
+	// Camera names the camera (its stream name) of a per-camera decision:
+	// the kinds decided on what a camera sees (motion, presence,
+	// speaker). Omitted on the kinds decided once for the audio scene
+	// (speech, sound_event) and on activity, and from a fusiond that
+	// predates the field.
+	Camera string `json:"camera,omitempty"`
 	// Seq counts the publishing run's decisions from 1.
 	Seq uint64 `json:"seq"`
 	// TimeNS is the capture time of the moment decided on, ns since the
@@ -36,13 +42,27 @@ type Decision struct {
 	// Contributions maps each modality (and "prior") to its signed log-odds.
 	Contributions map[string]float64 `json:"contributions"`
 	// Missing lists the modalities that were absent.
-	Missing  []string `json:"missing"`
-	Degraded bool     `json:"degraded"`
+	Missing []string `json:"missing"`
+	// MissingStreams lists the names of the configured streams that were
+	// missing ("cam0", "mic0"), beside Missing's modalities; omitted when
+	// none was (and from a fusiond that predates the field). A modality
+	// with no stream configured is in Missing only.
+	MissingStreams []string `json:"missing_streams,omitempty"`
+	Degraded       bool     `json:"degraded"`
 	// State is StateActive, StateInactive or StateUnknown: unknown when the
 	// modality that senses the kind is missing (Confidence is then the
 	// kind's prior, not a guess from another modality). Empty from a
 	// fusiond that predates the field.
 	State string `json:"state"`
+	// BearingDeg is the decision's bearing in the robot frame: degrees, 0
+	// straight ahead, positive to the robot's right, in (-180, 180]. Nil
+	// (omitted) where no bearing is known.
+	BearingDeg *float64 `json:"bearing_deg,omitempty"`
+	// CameraBearingDeg is the same bearing in the frame of the decision's
+	// Camera (0 along its optical axis, positive to the right): the robot
+	// bearing less the camera's yaw. Nil (omitted) without a Camera or a
+	// bearing.
+	CameraBearingDeg *float64 `json:"camera_bearing_deg,omitempty"`
 	// Evidence holds the kind's own numbers, named with their units.
 	Evidence map[string]float64 `json:"evidence"`
 	// LatencyNS maps a stage span ("capture_to_publish", ...) to nanoseconds.

@@ -87,6 +87,19 @@ func validDecision(r *rand.Rand) *Decision {
 	if d.Evidence == nil {
 		d.Evidence = map[string]float64{}
 	}
+	if d.Camera != "" {
+		d.Camera = []string{"cam0", "front-left", "cam_2"}[r.IntN(3)]
+	}
+	if len(d.MissingStreams) > 0 {
+		d.MissingStreams = [][]string{{"cam0"}, {"mic0"}, {"cam0", "mic0"}}[r.IntN(3)]
+	} else {
+		d.MissingStreams = nil // omitted when empty: decodes as nil
+	}
+	for _, b := range []*float64{d.BearingDeg, d.CameraBearingDeg} {
+		if b != nil {
+			*b = float64(r.IntN(3600)-1799) / 10 // (-180, 180]
+		}
+	}
 	d.LatencyNS = fixKeys(d.LatencyNS)
 	if d.LatencyNS == nil {
 		d.LatencyNS = map[string]int64{"capture_to_publish": 41134670}

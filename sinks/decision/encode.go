@@ -13,7 +13,8 @@ import (
 // byte on random decisions and fail when Decision gains a field this
 // encoder does not know. A non-finite number is encoding/json's error.
 func Append(b []byte, d *Decision) ([]byte, error) {
-	if !finite(d.Confidence) || !finite(d.Logit) || !finiteMap(d.Contributions) || !finiteMap(d.Evidence) {
+	if !finite(d.Confidence) || !finite(d.Logit) || !finiteMap(d.Contributions) || !finiteMap(d.Evidence) ||
+		!finitePtr(d.BearingDeg) || !finitePtr(d.CameraBearingDeg) {
 		return json.Marshal(d) // encoding/json's own error
 	}
 	b = append(b, `{"schema":`...)
@@ -22,6 +23,10 @@ func Append(b []byte, d *Decision) ([]byte, error) {
 	b = appendString(b, d.Robot)
 	b = append(b, `,"kind":`...)
 	b = appendString(b, d.Kind)
+	if d.Camera != "" {
+		b = append(b, `,"camera":`...)
+		b = appendString(b, d.Camera)
+	}
 	b = append(b, `,"seq":`...)
 	b = strconv.AppendUint(b, d.Seq, 10)
 	b = append(b, `,"time_ns":`...)
@@ -33,22 +38,23 @@ func Append(b []byte, d *Decision) ([]byte, error) {
 	b = append(b, `,"contributions":`...)
 	b = appendFloatMap(b, d.Contributions)
 	b = append(b, `,"missing":`...)
-	if d.Missing == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, m := range d.Missing {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, m)
-		}
-		b = append(b, ']')
+	b = appendStrings(b, d.Missing)
+	if len(d.MissingStreams) > 0 {
+		b = append(b, `,"missing_streams":`...)
+		b = appendStrings(b, d.MissingStreams)
 	}
 	b = append(b, `,"degraded":`...)
 	b = strconv.AppendBool(b, d.Degraded)
 	b = append(b, `,"state":`...)
 	b = appendString(b, d.State)
+	if d.BearingDeg != nil {
+		b = append(b, `,"bearing_deg":`...)
+		b = appendFloat(b, *d.BearingDeg)
+	}
+	if d.CameraBearingDeg != nil {
+		b = append(b, `,"camera_bearing_deg":`...)
+		b = appendFloat(b, *d.CameraBearingDeg)
+	}
 	b = append(b, `,"evidence":`...)
 	b = appendFloatMap(b, d.Evidence)
 	b = append(b, `,"latency_ns":`...)
@@ -71,6 +77,23 @@ func Append(b []byte, d *Decision) ([]byte, error) {
 }
 
 func finite(f float64) bool { return !math.IsInf(f, 0) && !math.IsNaN(f) }
+
+func finitePtr(f *float64) bool { return f == nil || finite(*f) }
+
+// appendStrings appends a list of strings (null when nil).
+func appendStrings(b []byte, ss []string) []byte {
+	if ss == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
+}
 
 func finiteMap(m map[string]float64) bool {
 	for _, v := range m {

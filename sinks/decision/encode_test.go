@@ -20,8 +20,9 @@ func TestEncoderKnowsEveryField(t *testing.T) {
 			got = append(got, tag+":"+rt.Field(i).Type.String())
 		}
 	}
-	want := []string{"schema:string", "robot:string", "kind:string", "seq:uint64", "time_ns:int64", "confidence:float64",
-		"logit:float64", "contributions:map[string]float64", "missing:[]string", "degraded:bool", "state:string", "evidence:map[string]float64",
+	want := []string{"schema:string", "robot:string", "kind:string", "camera,omitempty:string", "seq:uint64", "time_ns:int64", "confidence:float64",
+		"logit:float64", "contributions:map[string]float64", "missing:[]string", "missing_streams,omitempty:[]string", "degraded:bool", "state:string",
+		"bearing_deg,omitempty:*float64", "camera_bearing_deg,omitempty:*float64", "evidence:map[string]float64",
 		"latency_ns:map[string]int64"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("Decision's JSON fields are now\n%v\nteach Append (and the JSON Schema) the change", got)
@@ -86,6 +87,23 @@ func randDecision(r *rand.Rand) *Decision {
 			d.Missing = append(d.Missing, randString(r))
 		}
 	}
+	if r.IntN(2) == 0 {
+		d.Camera = randString(r)
+	}
+	if r.IntN(3) > 0 {
+		d.MissingStreams = []string{}
+		for range r.IntN(3) {
+			d.MissingStreams = append(d.MissingStreams, randString(r))
+		}
+	}
+	if r.IntN(2) == 0 {
+		b := randFloat(r)
+		d.BearingDeg = &b
+	}
+	if r.IntN(2) == 0 {
+		b := randFloat(r)
+		d.CameraBearingDeg = &b
+	}
 	if r.IntN(5) > 0 {
 		d.LatencyNS = map[string]int64{}
 		for range r.IntN(6) {
@@ -116,6 +134,12 @@ func TestEncodeMatchesEncodingJSON(t *testing.T) {
 	nan.Evidence["x"] = math.NaN()
 	if _, err := Append(nil, nan); err == nil {
 		t.Fatal("NaN encoded")
+	}
+	inf := sampleDecision(1)
+	b := math.Inf(1)
+	inf.CameraBearingDeg = &b
+	if _, err := Append(nil, inf); err == nil {
+		t.Fatal("an infinite bearing encoded")
 	}
 }
 
