@@ -27,6 +27,7 @@ type stages struct {
 // microphones, and the sync section.
 func syncConfig(cfg *configs.Config) avsync.Config {
 	sc := avsync.Config{
+		Policy:           avsync.Policy(cfg.Sync.Policy),
 		MaxWaitNS:        int64(cfg.Sync.MaxWait),
 		AudioWindowNS:    int64(cfg.Sync.AudioWindow),
 		AudioAfterNS:     int64(cfg.Sync.AudioAfter),
