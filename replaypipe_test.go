@@ -2,10 +2,13 @@ package fusiond_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"slices"
 	"strings"
 	"testing"
+
+	"go.uber.org/goleak"
 
 	"github.com/seed-4c364652/fusiond"
 	"github.com/seed-4c364652/fusiond/ingest/av"
@@ -91,5 +94,49 @@ func TestReplayPipelineMatchesStages(t *testing.T) {
 				t.Fatalf("decision without latency_ns: %s", one.lines[0])
 			}
 		})
+	}
+}
+
+// failingSink refuses every decision after the first n.
+type failingSink struct {
+	n, seen int
+}
+
+var errRefused = errors.New("refused")
+
+func (f *failingSink) WriteDecision(*av.Decision, []byte) error {
+	f.seen++
+	if f.seen > f.n {
+		return errRefused
+	}
+	return nil
+}
+
+// TestReplayPipelineStopsOnSinkError: a sink's error ends the replay with
+// that error, the pipeline's goroutines gone; as do a cancelled context
+// (no error).
+func TestReplayPipelineStopsOnSinkError(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	cfg := exampleConfig(t)
+	path, live := recordScene(t, cfg, nil)
+	rcfg, err := recordedConfig(t, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &failingSink{n: 1}
+	if err := fusiond.Replay(context.Background(), fusiond.ReplayConfig{Path: path, Config: rcfg, Sinks: []sinks.Sink{sink}}); !errors.Is(err, errRefused) {
+		t.Fatalf("err %v, want %v", err, errRefused)
+	}
+	if sink.seen < 2 {
+		t.Fatalf("the sink saw %d decisions, want ≥ 2", sink.seen)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	got := &payloads{}
+	if err := fusiond.Replay(ctx, fusiond.ReplayConfig{Path: path, Config: rcfg, Sinks: []sinks.Sink{got}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.lines) >= len(live) {
+		t.Fatalf("a cancelled replay made %d decisions, the whole run %d", len(got.lines), len(live))
 	}
 }
