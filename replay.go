@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/seed-4c364652/fusiond/configs"
@@ -37,7 +38,11 @@ type ReplayConfig struct {
 	Sinks []sinks.Sink
 	// MessageTap, SampleTap and BundleTap, when set, see every message
 	// read, every sample replayed (before the stages take it) and every
-	// bundle (before fusion); they must not keep what they see.
+	// bundle (before fusion); they must not keep what they see. Each is
+	// called in order from one goroutine, but the stages run as a
+	// pipeline (replaypipe.go): MessageTap, SampleTap and Progress run in
+	// the reader's, BundleTap in sync's, the sinks in fusion's, each
+	// concurrently with the others.
 	MessageTap func(recording.Message)
 	SampleTap  func(av.Sample)
 	BundleTap  func(*av.Bundle)
@@ -63,8 +68,9 @@ var ErrNothingReplayed = errors.New("nothing to replay")
 
 // Replay feeds a recording through the same stages as a live run
 // (NewStages): every sample, in the order the live synchroniser consumed
-// it, in the caller's goroutine, with the virtual clock at the sample's
-// recorded arrival time. The decisions are those of the live run that
+// it, with the virtual clock at the sample's recorded arrival time. The
+// stages run as a pipeline across cores (runPipeline), each in order, so
+// the output is that of Stages driven in one goroutine. The decisions are those of the live run that
 // recorded it (all fields but latency_ns), and byte-identical on every
 // replay. It returns when the recording (or ToNS) ends, or ctx does; an
 // unreadable rest of the file ends it with an error after what came
@@ -96,92 +102,103 @@ func replayPass(ctx context.Context, rc ReplayConfig) error {
 	}
 	log := rc.Log
 	var sinkErr error
-	sc := StagesConfig{Log: log, Bundle: rc.BundleTap, Decision: func(d *av.Decision) {
+	var failed atomic.Bool // sinkErr is set: the reader stops
+	decide := func(d *av.Decision) {
 		payload, err := sinks.EncodeDecision(d)
 		if err != nil {
 			sinkErr = err
+			failed.Store(true)
 			return
 		}
 		for _, s := range rc.Sinks {
 			if err := s.WriteDecision(d, payload); err != nil && sinkErr == nil {
 				sinkErr = err
+				failed.Store(true)
 			}
 		}
-	}}
-	drv, err := NewStages(rc.Config, sc)
+	}
+	drops := av.NewDrops()
+	st, err := newStagesApart(rc.Config, drops, log)
 	if err != nil {
 		return err
 	}
-	defer drv.Close()
+	defer func() {
+		st.fuse.Close()
+		st.backend.Close()
+	}()
 
 	progress := rc.Progress
 	if progress == nil {
 		progress = func(ReplayProgress) {}
 	}
 	real := av.NewRealClock()
-	var firstNS int64
-	started := false
 	startReal := real.Now()
-	warned := map[string]bool{}
+	// The reader: read and decode, in a goroutine of its own, ahead of the
+	// stages (runPipeline). What it sets below is read once the pipeline
+	// has drained, after it closed samples.
 	var readErr error
 	var samples int
 	var lastRel, spanNS int64
-	for ctx.Err() == nil {
-		m, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			readErr = err
-			break
-		}
-		if rc.MessageTap != nil {
-			rc.MessageTap(m)
-		}
-		s, err := r.Sample(m)
-		if err != nil {
-			readErr = fmt.Errorf("%s: message %d of %s: %w", rc.Path, m.Seq, m.Topic, err)
-			break
-		}
-		if s == nil {
-			if m.Stream == "" && !knownTopic(m.Topic) && !warned[m.Topic] {
-				warned[m.Topic] = true
-				log.Warn("skipping a channel replay does not use", "topic", m.Topic, "schema", m.Schema)
+	in := make(chan av.Sample, pipeDepth)
+	go func() {
+		defer close(in)
+		var firstNS int64
+		started := false
+		warned := map[string]bool{}
+		for ctx.Err() == nil && !failed.Load() {
+			m, err := r.Next()
+			if err == io.EOF {
+				break
 			}
-			continue
-		}
-		arrival := s.SampleMeta().ArrivalNS
-		if !started {
-			firstNS, started = arrival, true
-		}
-		rel := arrival - firstNS
-		spanNS = max(spanNS, rel)
-		if rel < rc.FromNS {
-			s.Release()
-			continue
-		}
-		if rc.ToNS > 0 && rel >= rc.ToNS {
-			s.Release()
-			break
-		}
-		if rc.Speed > 0 {
-			if err := real.WaitUntil(ctx, startReal+int64(float64(rel-rc.FromNS)/rc.Speed)); err != nil {
+			if err != nil {
+				readErr = err
+				break
+			}
+			if rc.MessageTap != nil {
+				rc.MessageTap(m)
+			}
+			s, err := r.Sample(m)
+			if err != nil {
+				readErr = fmt.Errorf("%s: message %d of %s: %w", rc.Path, m.Seq, m.Topic, err)
+				break
+			}
+			if s == nil {
+				if m.Stream == "" && !knownTopic(m.Topic) && !warned[m.Topic] {
+					warned[m.Topic] = true
+					log.Warn("skipping a channel replay does not use", "topic", m.Topic, "schema", m.Schema)
+				}
+				continue
+			}
+			arrival := s.SampleMeta().ArrivalNS
+			if !started {
+				firstNS, started = arrival, true
+			}
+			rel := arrival - firstNS
+			spanNS = max(spanNS, rel)
+			if rel < rc.FromNS {
+				s.Release()
+				continue
+			}
+			if rc.ToNS > 0 && rel >= rc.ToNS {
 				s.Release()
 				break
 			}
+			if rc.Speed > 0 {
+				if err := real.WaitUntil(ctx, startReal+int64(float64(rel-rc.FromNS)/rc.Speed)); err != nil {
+					s.Release()
+					break
+				}
+			}
+			if rc.SampleTap != nil {
+				rc.SampleTap(s)
+			}
+			in <- s
+			samples++
+			lastRel = rel
+			progress(ReplayProgress{Offset: r.Offset(), Size: size, Samples: samples, AtNS: rel, WallNS: real.Now() - startReal})
 		}
-		if rc.SampleTap != nil {
-			rc.SampleTap(s)
-		}
-		drv.Push(s)
-		samples++
-		lastRel = rel
-		progress(ReplayProgress{Offset: r.Offset(), Size: size, Samples: samples, AtNS: rel, WallNS: real.Now() - startReal})
-		if sinkErr != nil {
-			break
-		}
-	}
-	drv.Flush()
+	}()
+	runPipeline(st, in, rc.BundleTap, decide)
 	progress(ReplayProgress{Offset: r.Offset(), Size: size, Samples: samples, AtNS: lastRel, WallNS: real.Now() - startReal, Done: true})
 	if sinkErr != nil {
 		return sinkErr
@@ -197,7 +214,7 @@ func replayPass(ctx context.Context, rc ReplayConfig) error {
 			return fmt.Errorf("%w: %s holds no samples to loop over", ErrNothingReplayed, rc.Path)
 		}
 	}
-	for _, d := range drv.Drops() {
+	for _, d := range drops.Snapshot() {
 		log.Warn("samples dropped in replay", "stream", d.Stream, "reason", d.Reason, "count", d.Count)
 	}
 	return nil

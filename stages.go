@@ -17,12 +17,17 @@ type stages struct {
 	sync    *avsync.FrameSync
 	backend fuse.Backend
 	fuse    *fuse.Activity
+	// apart is set when the visual features run apart from fusion
+	// (newStagesApart): replay's pipeline computes them in a goroutine of
+	// their own.
+	apart *visualApart
 }
 
 // syncConfig is the synchroniser's config: the streams of the cameras and
 // microphones, and the sync section.
 func syncConfig(cfg *configs.Config) avsync.Config {
 	sc := avsync.Config{
+		Policy:           avsync.Policy(cfg.Sync.Policy),
 		MaxWaitNS:        int64(cfg.Sync.MaxWait),
 		AudioWindowNS:    int64(cfg.Sync.AudioWindow),
 		AudioAfterNS:     int64(cfg.Sync.AudioAfter),
@@ -47,6 +52,18 @@ func syncConfig(cfg *configs.Config) avsync.Config {
 // newStages builds the synchroniser, the compute backend and fusion. The
 // caller closes the backend. adjust, when set, adjusts fusion's config.
 func newStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, adjust func(*fuse.ActivityConfig)) (*stages, error) {
+	return buildStages(cfg, drops, log, adjust, false)
+}
+
+// newStagesApart is newStages with the visual features, when there are
+// any, computed apart from fusion (stages.apart, replaypipe.go), on a
+// backend of their own where the configured one is not safe for
+// concurrent use. The caller closes it with close.
+func newStagesApart(cfg *configs.Config, drops *av.Drops, log *slog.Logger) (*stages, error) {
+	return buildStages(cfg, drops, log, nil, true)
+}
+
+func buildStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, adjust func(*fuse.ActivityConfig), apart bool) (*stages, error) {
 	s := &stages{}
 	var err error
 	if s.sync, err = avsync.NewFrameSync(syncConfig(cfg), drops); err != nil {
@@ -61,7 +78,18 @@ func newStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, adjust fu
 		s.backend.Close()
 		return nil, err
 	}
-	vis := visualFeatures(cfg, s.backend, log) // features.go
+	visBackend := s.backend
+	if apart && s.backend.Name() == fuse.BackendCPU {
+		visBackend = fuse.NewCPU() // the CPU backend keeps scratch buffers
+	}
+	vis := visualFeatures(cfg, visBackend, log) // features.go
+	if apart && vis != nil {
+		s.apart = &visualApart{features: vis}
+		if visBackend != s.backend {
+			s.apart.backend = visBackend
+		}
+		vis = s.apart
+	}
 	acfg := fuse.ActivityConfig{
 		Robot: cfg.Robot, IntervalNS: int64(cfg.Fuse.DecisionInterval), Prior: ac.Prior,
 		MotionWeight: ac.MotionWeight, MotionRef: ac.MotionRef, AudioWeight: ac.AudioWeight, AudioRefDBFS: ac.AudioRefDBFS,

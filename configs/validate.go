@@ -144,9 +144,7 @@ func (c *Config) validate() []fieldError {
 
 	sy := c.Sync
 	switch sy.Policy {
-	case "window":
-	case "approximate", "exact":
-		bad("sync.policy", "%q runs in 'fusiond bench sync'; the pipeline's fusion takes window bundles", sy.Policy)
+	case "window", "approximate", "exact":
 	default:
 		bad("sync.policy", "%q is not window, approximate or exact", sy.Policy)
 	}

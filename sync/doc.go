@@ -28,6 +28,14 @@
 //
 // exact (Exact): ROS ExactTime, sets of equal timestamps.
 //
+// In the pipeline, Config.Policy chooses how the cameras' frames are
+// grouped into the sets that trigger bundles (FrameSets): window, every
+// frame its own set; approximate (ApproxSync) or exact (Exact), one frame
+// per camera, the set's time its newest frame's capture time. Each set
+// gets the microphone's audio window around its time, with the deadlines,
+// missing markers and drift estimation above. With one camera every frame
+// is a set under every policy.
+//
 // # Never stalling
 //
 // Time, for deadlines, is arrival time: that of the latest sample, or a

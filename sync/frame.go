@@ -13,6 +13,11 @@ import (
 
 // Config configures a FrameSync. Times are nanoseconds.
 type Config struct {
+	// Policy groups the cameras' frames into the sets that trigger
+	// bundles (FrameSets; "" is PolicyWindow). With today's one camera
+	// every policy makes a set of each frame, so the bundles are the
+	// window policy's.
+	Policy Policy
 	// Video is the trigger stream; empty when no camera is configured.
 	Video av.StreamID
 	// FramePeriodNS is the camera's nominal frame period; with no camera,
@@ -88,6 +93,8 @@ func (c Config) validate() error {
 		return bad("max wait %d ns is negative", c.MaxWaitNS)
 	case c.PendingFrames < 1:
 		return bad("pending frame capacity %d is not positive", c.PendingFrames)
+	case c.Policy != "" && c.Policy != PolicyWindow && c.Policy != PolicyApproximate && c.Policy != PolicyExact:
+		return bad("policy %q is not window, approximate or exact", c.Policy)
 	}
 	return nil
 }
@@ -117,6 +124,8 @@ type FrameSync struct {
 
 	windowFrames int64
 
+	sets    *FrameSets // the camera's frames into sets (nil without a camera)
+	out     func(*av.Bundle)
 	pending []*av.Frame // frames waiting for audio, in capture order
 	nowNS   int64       // latest arrival time seen
 	startNS int64       // arrival time of the first sample
@@ -210,7 +219,24 @@ func NewFrameSync(cfg Config, drops *av.Drops) (*FrameSync, error) {
 		}
 	}
 	s.bundles = av.NewBundlePool(windowSamples, cfg.PendingFrames+4)
+	if cfg.Video != "" {
+		sets, err := NewFrameSets(FrameSetsConfig{Policy: cfg.Policy, Cameras: 1, QueueSize: cfg.PendingFrames, MaxWaitNS: cfg.MaxWaitNS},
+			s.pushSet, func(f *av.Frame) { s.drop(f, av.DropLate) })
+		if err != nil {
+			return nil, err
+		}
+		s.sets = sets
+	}
 	return s, nil
+}
+
+// pushSet takes a set of the cameras' frames (FrameSets) as the trigger of
+// a bundle. There is one camera (Config.Video), so the set is its frame,
+// at its capture time; several cameras need a bundle of several frames.
+func (s *FrameSync) pushSet(set []*av.Frame, _ int64) {
+	if f := set[0]; f != nil {
+		s.pushFrame(f, s.out)
+	}
 }
 
 // Push takes ownership of one sample and calls emit, in capture-time order,
@@ -230,7 +256,9 @@ func (s *FrameSync) Push(smp av.Sample, emit func(*av.Bundle)) {
 			break
 		}
 		f.CaptureNS += s.cfg.VideoOffsetNS
-		s.pushFrame(f, emit)
+		s.out = emit
+		s.sets.Add(0, f) // to pushSet
+		s.out = nil
 	case s.cfg.Audio != "" && m.Stream == s.cfg.Audio:
 		c, ok := smp.(*av.AudioChunk)
 		if !ok || c.Channels != s.cfg.AudioChannels || c.RateHz != s.cfg.AudioRateHz || c.FirstFrame < 0 || len(c.Data)%c.Channels != 0 {
@@ -266,12 +294,22 @@ func (s *FrameSync) Advance(nowNS int64, emit func(*av.Bundle)) {
 		return
 	}
 	s.nowNS = nowNS
+	if s.sets != nil {
+		s.out = emit
+		s.sets.Advance(nowNS)
+		s.out = nil
+	}
 	s.emitReady(emit, false)
 }
 
 // Flush emits every pending frame with the audio there is. Call it at the
 // end of the input.
-func (s *FrameSync) Flush(emit func(*av.Bundle)) { s.emitReady(emit, true) }
+func (s *FrameSync) Flush(emit func(*av.Bundle)) {
+	if s.sets != nil {
+		s.sets.Flush()
+	}
+	s.emitReady(emit, true)
+}
 
 // resampled returns c at the analysis rate: c itself when the rates are
 // equal, else the sync's scratch chunk, valid until the next call. Its

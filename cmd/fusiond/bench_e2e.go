@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -79,8 +80,18 @@ func benchE2E(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	}
+	var profile *os.File
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "fusiond bench e2e: %v\n", err)
+			return exitRuntime
+		}
+		defer f.Close()
+		profile = f
+	}
 	if mcapPath != "" {
-		return benchE2EReplay(mcapPath, *cfgPath, sets, stdout, stderr, log)
+		return benchE2EReplay(mcapPath, *cfgPath, sets, profile, stdout, stderr, log)
 	}
 	cfg, err := bench.E2EConfig(*cfgPath, sets)
 	if err != nil {
@@ -89,17 +100,11 @@ func benchE2E(args []string, stdout, stderr io.Writer) int {
 	}
 	report := &bench.E2EReport{Machine: bench.Machine(), Date: time.Unix(0, av.NewRealClock().Now()).UTC().Format("2006-01-02 15:04 MST"), Command: "fusiond bench e2e " + strings.Join(args, " ")}
 	o := bench.E2EOptions{Cameras: []int{*cameras}, PacedNS: int64(*pacedFor), MediaNS: int64(*media), Log: log}
+	if profile != nil {
+		o.CPUProfile = profile
+	}
 	if *scaling {
 		o.Cameras = []int{1, 2, 4, 8}
-	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			fmt.Fprintf(stderr, "fusiond bench e2e: %v\n", err)
-			return exitRuntime
-		}
-		defer f.Close()
-		o.CPUProfile = f
 	}
 	if err := bench.E2E(context.Background(), e2eHost, cfg, o, report); err != nil {
 		fmt.Fprintf(stderr, "fusiond bench e2e: %v\n", err)
@@ -141,7 +146,7 @@ var e2eHost = bench.Host{
 // benchE2EReplay is bench e2e on a recording: the replay at maximum speed
 // (the same stages, one goroutine, the recorded arrival times) beside the
 // recording's read-and-decode rate alone.
-func benchE2EReplay(path, cfgPath string, sets []string, stdout, stderr io.Writer, log *slog.Logger) int {
+func benchE2EReplay(path, cfgPath string, sets []string, profile *os.File, stdout, stderr io.Writer, log *slog.Logger) int {
 	r, err := recording.Open(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "fusiond bench e2e: %v\n", err)
@@ -154,6 +159,12 @@ func benchE2EReplay(path, cfgPath string, sets []string, stdout, stderr io.Write
 		return exitUsage
 	}
 	rep, err := bench.MeasureReplay(path, func(sink sinks.Sink) error {
+		if profile != nil {
+			if err := pprof.StartCPUProfile(profile); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
+		}
 		return daemon.Replay(context.Background(), daemon.ReplayConfig{Path: path, Config: cfg, Sinks: []sinks.Sink{sink}, Log: log})
 	})
 	if err != nil {

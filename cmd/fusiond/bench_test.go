@@ -97,7 +97,7 @@ func TestBenchDrift(t *testing.T) {
 }
 
 // TestSyncConfig checks the sync section's validation: clear errors for an
-// impossible window or a policy the pipeline cannot run.
+// impossible window or an unknown policy.
 func TestSyncConfig(t *testing.T) {
 	for _, tc := range []struct {
 		sets []string
@@ -106,7 +106,8 @@ func TestSyncConfig(t *testing.T) {
 		{nil, ""},
 		{[]string{"sync.audio_after=50ms", "sync.audio_window=0s"}, ""},
 		{[]string{"sync.estimate_drift=true", "sync.audio_offset=-8ms", "sync.video_offset=3ms"}, ""},
-		{[]string{"sync.policy=approximate"}, "sync.policy"},
+		{[]string{"sync.policy=approximate"}, ""},
+		{[]string{"sync.policy=exact"}, ""},
 		{[]string{"sync.policy=fastest"}, "is not window"},
 		{[]string{"sync.audio_window=0s"}, "is empty"},
 		{[]string{"sync.audio_after=300ms"}, "shorter than sync.audio_after"},

@@ -1,0 +1,128 @@
+package fusiond
+
+import (
+	"github.com/seed-4c364652/fusiond/fuse"
+	"github.com/seed-4c364652/fusiond/ingest/av"
+)
+
+// Replay's stages run as a pipeline, one goroutine each, joined by bounded
+// channels:
+//
+//	read + decode → sync → visual features → fusion (audio features, the
+//	head, the decision kinds) and the sinks
+//
+// Face detection, inside the visual features, is most of a replay's cost;
+// the rest of fusion and the reading beside it are most of what remains.
+// Every stage sees its input in the order the sequential driver (Stages)
+// gives it, and the virtual clock travels with each bundle (the arrival
+// time of the sample that completed it), so the decisions, their stamps
+// and so latency_ns are those of Stages, byte for byte.
+
+// pipeDepth is the capacity of each channel between two stages: enough to
+// absorb one stage's uneven cost (a detector band) without holding more
+// than a fraction of a second of frames.
+const pipeDepth = 16
+
+// visualApart is fusion's fuse.FrameFeatures when the visual features are
+// computed in a goroutine of their own: measure runs the extractor there,
+// and PushFrame, in fusion's goroutine, hands over what it measured for
+// the same frame.
+type visualApart struct {
+	features fuse.FrameFeatures
+	backend  fuse.Backend // the extractor's own, closed with it; nil when shared
+	next     map[string]float64
+}
+
+// measure computes the visual features of b's frame, as fusion would
+// (fuse.visualSummary.push measures every bundle with a frame), or returns
+// nil when b has none.
+func (v *visualApart) measure(b *av.Bundle) map[string]float64 {
+	if !b.Has(av.Video) || b.Frame == nil {
+		return nil
+	}
+	ev := make(map[string]float64, 16)
+	v.features.PushFrame(b.Frame, ev)
+	return ev
+}
+
+// PushFrame implements fuse.FrameFeatures: it adds the features measured
+// for this frame (set as next before fusion takes its bundle).
+func (v *visualApart) PushFrame(_ *av.Frame, ev map[string]float64) {
+	for k, x := range v.next {
+		ev[k] = x
+	}
+	v.next = nil
+}
+
+// Close closes the extractor and its backend.
+func (v *visualApart) Close() error {
+	err := v.features.Close()
+	if v.backend != nil {
+		v.backend.Close()
+	}
+	return err
+}
+
+// pipeItem is a bundle on its way through the pipeline.
+type pipeItem struct {
+	b     *av.Bundle
+	nowNS int64              // the virtual clock when sync emitted b
+	ev    map[string]float64 // b's visual features, when measured apart
+}
+
+// runPipeline drives st from samples (closed at the end of the input)
+// until it is closed and the stages have flushed what they hold: sync in
+// one goroutine, the visual features (with st.apart) in another, fusion
+// in the caller's. observe, when set, sees every bundle before fusion, in
+// sync's goroutine; publish gets every decision, stamped, in the caller's.
+// Every stage drains its input, so runPipeline returns once samples is
+// closed, whatever the stages do.
+func runPipeline(st *stages, samples <-chan av.Sample, observe func(*av.Bundle), publish func(*av.Decision)) {
+	bundles := make(chan pipeItem, pipeDepth)
+	var lastNS int64 // the clock at the end of the input, set before bundles closes
+	go func() {
+		defer close(bundles)
+		var nowNS int64
+		emit := func(b *av.Bundle) {
+			b.Stamps[av.StageSync] = nowNS
+			if observe != nil {
+				observe(b)
+			}
+			bundles <- pipeItem{b: b, nowNS: nowNS}
+		}
+		for s := range samples {
+			nowNS = max(nowNS, s.SampleMeta().ArrivalNS) // as the virtual clock moves
+			st.sync.Push(s, emit)
+		}
+		st.sync.Flush(emit)
+		lastNS = nowNS
+	}()
+	fused := bundles
+	if v := st.apart; v != nil {
+		measured := make(chan pipeItem, pipeDepth)
+		go func() {
+			defer close(measured)
+			for it := range bundles {
+				it.ev = v.measure(it.b)
+				measured <- it
+			}
+		}()
+		fused = measured
+	}
+	var nowNS int64
+	stamp := func(x *av.Decision) {
+		x.Stamps[av.StageFuse] = nowNS
+		x.Stamps[av.StagePublish] = nowNS
+		publish(x)
+	}
+	for it := range fused {
+		nowNS = it.nowNS
+		if st.apart != nil {
+			st.apart.next = it.ev
+		}
+		st.fuse.Push(it.b, stamp)
+		it.b.Release()
+	}
+	nowNS = lastNS
+	st.fuse.Flush(stamp)
+}
