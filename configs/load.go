@@ -355,14 +355,15 @@ func checkKeys(name string, node *yaml.Node, t reflect.Type, prefix string, line
 
 func unknownKeyMsg(key string, known []string) string {
 	msg := "unknown key"
-	if s := closest(key, known); s != "" {
+	if s := Closest(key, known); s != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	return msg + "; known keys here: " + strings.Join(known, ", ")
 }
 
-// closest returns the known key within edit distance 2 of key, if any.
-func closest(key string, known []string) string {
+// Closest returns the known key within edit distance 2 of key, if any:
+// the "did you mean" of unknown-key errors (here and in ingest/source).
+func Closest(key string, known []string) string {
 	best, bestD := "", 3
 	for _, k := range known {
 		if d := editDistance(key, k); d < bestD {

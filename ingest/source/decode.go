@@ -155,7 +155,7 @@ func (d *decoder) unknown(path string) {
 		known = d.below(parent)
 	}
 	msg := "unknown key"
-	if s := closest(key, known); s != "" {
+	if s := configs.Closest(key, known); s != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	if other := d.otherKinds(path); len(other) > 0 {
@@ -263,7 +263,7 @@ func decodeList(k *Key, node *yaml.Node) (any, string) {
 			f := fieldByName(k.Fields, name)
 			if f == nil {
 				msg := fmt.Sprintf("entry %d: unknown key %q", j, name)
-				if s := closest(name, strings.Split(fieldNames(k.Fields), ", ")); s != "" {
+				if s := configs.Closest(name, strings.Split(fieldNames(k.Fields), ", ")); s != "" {
 					msg += fmt.Sprintf(" (did you mean %q?)", s)
 				}
 				return nil, msg + "; known keys here: " + fieldNames(k.Fields)
@@ -370,37 +370,6 @@ func rangeText(k *Key) string {
 		return "≤ " + k.Max
 	}
 	return ""
-}
-
-// closest returns the known key within edit distance 2 of key, if any.
-func closest(key string, known []string) string {
-	best, bestD := "", 3
-	for _, k := range known {
-		if d := editDistance(key, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // lowerDoc turns a key's doc into a phrase: "The video file." → "the

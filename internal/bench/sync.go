@@ -95,15 +95,7 @@ func (s *Sync) Time(clock av.Clock, sets io.Writer, repeat int) (SyncResult, err
 }
 
 func benchApprox(tr *avsync.Trace, cfg avsync.ApproxConfig, w *bufio.Writer) (uint64, string, error) {
-	var buf []byte
-	emit := func(set []avsync.Member) {}
-	if w != nil {
-		buf = make([]byte, 0, 256)
-		emit = func(set []avsync.Member) {
-			buf = avsync.AppendSet(buf[:0], set)
-			w.Write(buf)
-		}
-	}
+	emit := setWriter(w)
 	a, err := avsync.NewApprox(cfg, emit, nil)
 	if err != nil {
 		return 0, "", err
@@ -152,15 +144,7 @@ func benchApproxSync(tr *avsync.Trace, cfg avsync.ApproxSyncConfig, w *bufio.Wri
 }
 
 func benchExact(tr *avsync.Trace, cfg avsync.ExactConfig, w *bufio.Writer) (uint64, string, error) {
-	var buf []byte
-	emit := func(set []avsync.Member) {}
-	if w != nil {
-		buf = make([]byte, 0, 256)
-		emit = func(set []avsync.Member) {
-			buf = avsync.AppendSet(buf[:0], set)
-			w.Write(buf)
-		}
-	}
+	emit := setWriter(w)
 	x, err := avsync.NewExact(cfg, emit, nil)
 	if err != nil {
 		return 0, "", err
@@ -309,4 +293,17 @@ func SyncFiles(tracePath, setsPath string, cfg SyncConfig, repeat int) (SyncResu
 		}
 	}
 	return res, err
+}
+
+// setWriter is a synchroniser's set callback: it writes each set to w in
+// the peer's format, or does nothing when w is nil (timing alone).
+func setWriter(w *bufio.Writer) func([]avsync.Member) {
+	if w == nil {
+		return func([]avsync.Member) {}
+	}
+	buf := make([]byte, 0, 256)
+	return func(set []avsync.Member) {
+		buf = avsync.AppendSet(buf[:0], set)
+		w.Write(buf)
+	}
 }
