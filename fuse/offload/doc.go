@@ -27,5 +27,6 @@
 // name as a string. Names is fixed for version 1; a new name goes on the
 // wire as a string until a new version extends the table. A decoder
 // refuses another magic or version, trailing bytes, and names out of
-// order or repeated, and names of the table spelled out. A step bundle is about 200 bytes.
+// order or repeated, and names of the table spelled out. A step bundle is
+// 90–200 bytes (six numbers to every feature on).
 package offload

@@ -106,6 +106,7 @@ type Offloader struct {
 	ctx         context.Context
 	js          jetstream.JetStream
 	robot, boot string
+	maxAge      time.Duration
 
 	mu  sync.Mutex
 	seq uint64
@@ -113,9 +114,11 @@ type Offloader struct {
 	err error
 }
 
-// NewOffloader publishes robot's ticks of boot through js until ctx ends.
-func NewOffloader(ctx context.Context, js jetstream.JetStream, robot, boot string) *Offloader {
-	return &Offloader{ctx: ctx, js: js, robot: robot, boot: boot}
+// NewOffloader publishes robot's ticks of boot through js until ctx ends,
+// into the robot's tick stream, which it creates (keeping bundles maxAge)
+// when no stream answers.
+func NewOffloader(ctx context.Context, js jetstream.JetStream, robot, boot string, maxAge time.Duration) *Offloader {
+	return &Offloader{ctx: ctx, js: js, robot: robot, boot: boot, maxAge: maxAge}
 }
 
 // Offload publishes one tick.
@@ -139,6 +142,11 @@ func (o *Offloader) Offload(t *fuse.Tick) {
 				o.err = fmt.Errorf("tick %d not stored: %w", o.seq, err)
 			}
 			return
+		}
+		if errors.Is(err, jetstream.ErrNoStreamResponse) {
+			ectx, cancel := context.WithTimeout(o.ctx, 5*time.Second)
+			EnsureTickStream(ectx, o.js, o.robot, o.maxAge) //nolint:errcheck // the publish says
+			cancel()
 		}
 		select {
 		case <-o.ctx.Done():

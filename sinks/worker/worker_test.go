@@ -260,7 +260,7 @@ func TestWorkersHandOverExactlyOnce(t *testing.T) {
 		if err := worker.AddRobot(ctx, js, id, ""); err != nil {
 			t.Fatal(err)
 		}
-		r.off = worker.NewOffloader(ctx, js, id, "boot"+strconv.Itoa(i+1))
+		r.off = worker.NewOffloader(ctx, js, id, "boot"+strconv.Itoa(i+1), 0)
 		cfg.Offload = r.off.Offload
 		if r.act, err = fuse.NewActivity(cfg); err != nil {
 			t.Fatal(err)
