@@ -7,10 +7,10 @@
 //   - Leases. A worker owns a robot while it holds the key robot.<robot>
 //     in the KV bucket LeaseBucket (the bucket's TTL expires a lease not
 //     renewed); it announces itself under worker.<id> in the same bucket.
-//     Every scan a worker takes one robot without a lease while it holds
-//     less than its share, ceil(robots / workers), and no more than any
-//     other worker; it gives one back (checkpointed) while it holds more
-//     than its share, or two more than the least loaded worker.
+//     Every scan a worker that holds less than its share, ceil(robots /
+//     workers), and no more than any other worker takes robots without a
+//     lease up to its share; one that holds more than its share, or two
+//     more than the least loaded worker, gives one back (checkpointed).
 //   - Checkpoints. Every Config.CheckpointEvery ticks, and when it gives a
 //     robot back, the owner writes the robot's checkpoint to StateBucket:
 //     the robot's boot, the last tick and work-stream sequence processed,

@@ -170,9 +170,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	}()
 	tick := time.NewTicker(w.cfg.ScanInterval)
 	defer tick.Stop()
-	for {
+	// The first scan only announces the worker, so that workers started
+	// together see each other before they take robots.
+	for first := true; ; first = false {
 		sctx, cancel := context.WithTimeout(ctx, w.cfg.LeaseTTL/3)
-		if err := w.scan(sctx); err != nil && ctx.Err() == nil {
+		if err := w.scan(sctx, first); err != nil && ctx.Err() == nil {
 			w.cfg.Log.Warn("worker scan failed; retrying", "worker", w.cfg.ID, "err", err)
 		}
 		cancel()
@@ -184,14 +186,17 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
-// scan announces the worker, and takes or gives back one robot toward
-// an even share: it gives one back while it holds more than
-// ceil(robots / workers), or two more than the least loaded worker; it
-// takes one while it holds less than its share and no more than any
-// other worker.
-func (w *Worker) scan(ctx context.Context) error {
+// scan announces the worker, and takes or gives back robots toward an
+// even share: it gives one back while it holds more than
+// ceil(robots / workers), or two more than the least loaded worker; when
+// it holds less than its share and no more than any other worker, it
+// takes robots up to its share.
+func (w *Worker) scan(ctx context.Context, announceOnly bool) error {
 	if _, err := w.leases.Put(ctx, "worker."+w.cfg.ID, []byte(w.cfg.ID)); err != nil {
 		return fmt.Errorf("announce: %w", err)
+	}
+	if announceOnly {
+		return nil
 	}
 	robots, err := w.offloaded(ctx)
 	if err != nil {
@@ -239,7 +244,9 @@ func (w *Worker) scan(ctx context.Context) error {
 			return fmt.Errorf("lease %s: %w", r, err)
 		}
 		w.take(r, rev)
-		return nil
+		if mine++; mine >= share {
+			return nil
+		}
 	}
 	return nil
 }
