@@ -5,13 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"strconv"
-	"strings"
 	"time"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	daemon "github.com/seed-4c364652/fusiond"
 	"github.com/seed-4c364652/fusiond/configs"
@@ -40,8 +34,7 @@ func cmdWorker(args []string, stdout, stderr io.Writer) int {
 	var sets setFlags
 	fs.Var(&sets, "set", "override a key, `path.to.key=value` (repeatable)")
 	hub := fs.String("hub", "", "hub `URL`(s), comma-separated (default: nats.url)")
-	host, _ := os.Hostname()
-	id := fs.String("id", sanitize(host)+"-"+strconv.Itoa(os.Getpid()), "worker `ID` in leases and logs")
+	id := fs.String("id", worker.DefaultID(), "worker `ID` in leases and logs")
 	keyFile := fs.String("key", "", "signing key `FILE` (default: the state directory's worker/signing.nk)")
 	leaseTTL := fs.Duration("lease-ttl", 10*time.Second, "a robot whose worker stops renewing this long is taken over")
 	every := fs.Int("checkpoint-every", 100, "ticks between checkpoints")
@@ -80,7 +73,7 @@ func cmdWorker(args []string, stdout, stderr io.Writer) int {
 	}
 	defer nc.Close()
 	if add {
-		js, err := hubJetStream(nc, cfg.Fleet.HubDomain)
+		js, err := worker.JetStream(nc, cfg.Fleet.HubDomain)
 		for _, a := range fs.Args()[1:] {
 			var r fleet.Robot
 			if err == nil {
@@ -130,23 +123,4 @@ func cmdWorker(args []string, stdout, stderr io.Writer) int {
 		return exitRuntime
 	}
 	return 0
-}
-
-// hubJetStream is the hub's JetStream (domain "" for the connection's own).
-func hubJetStream(nc *nats.Conn, domain string) (jetstream.JetStream, error) {
-	if domain != "" {
-		return jetstream.NewWithDomain(nc, domain)
-	}
-	return jetstream.New(nc)
-}
-
-// sanitize keeps the letters, digits, '-' and '_' of s (a host name as a
-// worker id).
-func sanitize(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			return r
-		}
-		return '_'
-	}, s)
 }

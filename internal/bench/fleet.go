@@ -7,7 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 	gosync "sync"
+	"text/tabwriter"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -393,4 +396,28 @@ func readAll(ctx context.Context, c jetstream.Consumer, f func(jetstream.Msg, *j
 			return ctx.Err()
 		}
 	}
+}
+
+// ParseCounts reads worker counts, comma-separated ("1,2,4").
+func ParseCounts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q: want positive counts, comma-separated", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// WriteFleetTable prints runs as a table.
+func WriteFleetTable(w io.Writer, runs []FleetRun) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "workers\trobots\tticks\tdecisions\tdecisions/s\tlag p50 ms\tlag p99 ms\tcpu cores\tdrain decisions/s\tdrain ticks/s\tdrain cpu cores\t")
+	for _, r := range runs {
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.2f\t%.0f\t%.0f\t%.2f\t\n", r.Workers, r.Robots, r.Ticks, r.Decisions,
+			r.DecisionsPerS, r.LagMS.P50, r.LagMS.P99, r.CPUCores, r.DrainPerS, r.DrainTicksPerS, r.DrainCPUCores)
+	}
+	return tw.Flush()
 }

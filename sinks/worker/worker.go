@@ -117,13 +117,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Worker, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	var js jetstream.JetStream
-	var err error
-	if cfg.Domain != "" {
-		js, err = jetstream.NewWithDomain(nc, cfg.Domain)
-	} else {
-		js, err = jetstream.New(nc)
-	}
+	js, err := JetStream(nc, cfg.Domain)
 	if err != nil {
 		return nil, err
 	}
