@@ -411,12 +411,21 @@ func TestWorkersHandOverExactlyOnce(t *testing.T) {
 		}
 	}
 	poll(t, "leases released", 10*time.Second, func() bool { return len(holders(ctx, leases)) == 0 })
+	// What the survivors made again after the killed worker's checkpoints.
+	dups := 0
+	for id, p := range procs {
+		b, _ := os.ReadFile(p.log)
+		if _, after, ok := strings.Cut(string(b), `\"duplicates\":`); ok && id != victim {
+			n, _ := strconv.Atoi(after[:strings.IndexAny(after, ",}")])
+			dups += n
+		}
+	}
 	total := 0
 	for _, r := range robots {
 		total += len(r.want)
 	}
-	t.Logf("%d robots, %d decisions; killed %s holding %v; taken over in %v; test wall time %v",
-		nRobots, total, victim, orphans, handover.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	t.Logf("%d robots, %d decisions; killed %s holding %v; taken over in %v, %d decisions made again and stored once; test wall time %v",
+		nRobots, total, victim, orphans, handover.Round(time.Millisecond), dups, time.Since(start).Round(time.Millisecond))
 }
 
 func values(m map[string]string) []string {
