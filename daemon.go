@@ -269,6 +269,10 @@ func (d *Daemon) run(ctx context.Context) error {
 		defer func() { stopView(); waitView() }()
 		sinkList = append(sinkList, view)
 	}
+	d.o.offload = nil
+	if cfg.Fuse.Offload {
+		d.o.offload = startOffload(ctx, nc, cfg, boot, log).Offload // offload.go
+	}
 	p, err := newPipeline(cfg, &d.o, sinkList)
 	if err == nil && d.o.recordPath != "" {
 		err = rec.start(d.o.recordPath)

@@ -2,6 +2,7 @@ package fusiond
 
 import (
 	"context"
+	"github.com/seed-4c364652/fusiond/fuse"
 	"log/slog"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
@@ -30,6 +31,8 @@ type options struct {
 	recordPath    string
 	recordOnly    bool
 	version, rev  string
+	// offload, when set, takes fusion's ticks (fuse.offload; daemon.go).
+	offload func(*fuse.Tick)
 }
 
 type namedSource struct {

@@ -114,7 +114,11 @@ func newPipeline(cfg *configs.Config, o *options, sinkList []sinks.Sink) (*pipel
 			addSource(s.name, s.src)
 		}
 	}
-	st, err := newStages(cfg, p.drops, log, nil) // stages.go: the same for live and replay
+	var adjust func(*fuse.ActivityConfig)
+	if o.offload != nil {
+		adjust = func(c *fuse.ActivityConfig) { c.Offload = o.offload }
+	}
+	st, err := newStages(cfg, p.drops, log, adjust) // stages.go: the same for live and replay
 	if err != nil {
 		return nil, err
 	}

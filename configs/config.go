@@ -175,6 +175,10 @@ type Fuse struct {
 	Activity         Activity      `yaml:"activity"`
 	Features         Features      `yaml:"features"`
 	Decisions        Decisions     `yaml:"decisions"`
+	// Offload leaves the head and the trackers to fusion workers on a hub
+	// (docs/FLEET.md, "Fusion workers"): the daemon publishes feature
+	// bundles on fusion.<robot>.offload.tick instead of decisions.
+	Offload bool `yaml:"offload"`
 }
 
 // Decisions configures the decision kinds beside activity (speech,

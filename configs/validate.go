@@ -186,6 +186,9 @@ func (c *Config) validate() []fieldError {
 	if !slices.Contains([]string{"auto", "cpu", "cuda"}, c.Fuse.Backend) {
 		bad("fuse.backend", "%q is not auto, cpu or cuda", c.Fuse.Backend)
 	}
+	if c.Fuse.Offload && !c.NATS.JetStream.Enabled {
+		bad("fuse.offload", "needs nats.jetstream.enabled: feature bundles are stored in JetStream for the workers")
+	}
 	if c.Fuse.DecisionInterval < time.Millisecond {
 		bad("fuse.decision_interval", "%v is shorter than 1ms", c.Fuse.DecisionInterval)
 	}

@@ -7,7 +7,6 @@ import (
 	"math"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
-	"github.com/seed-4c364652/fusiond/sinks/decision"
 )
 
 // ActivityConfig configures Activity.
@@ -56,6 +55,11 @@ type ActivityConfig struct {
 	// capture time before the Decider does (training and evaluation); it
 	// must not keep ev.
 	OnStep func(ev map[string]float64, missing []string, timeNS int64)
+	// Offload, when set, receives every Tick (tick.go) instead of this
+	// Activity's own Fusion: the robot extracts features and a fusion
+	// worker (sinks/worker) makes the decisions. Activity then emits
+	// nothing. Offload must not keep the tick.
+	Offload func(*Tick)
 }
 
 // ErrConfig is wrapped by every configuration error.
@@ -105,17 +109,17 @@ type Activity struct {
 	bundles     int
 	last        av.Stamps
 	lastTimeNS  int64
-	seq         uint64
 
-	feat audioSummary  // with cfg.AudioFeatures (audio_activity.go)
-	vis  visualSummary // with cfg.Visual (crossmodal_activity.go)
-	dec  *Decider      // with cfg.Decide (decide.go)
+	feat   audioSummary  // with cfg.AudioFeatures (audio_activity.go)
+	vis    visualSummary // with cfg.Visual (crossmodal_activity.go)
+	fusion *Fusion       // the head side (tick.go); unused with cfg.Offload
 
 	// Frame-rate steps (with cfg.Decide or cfg.OnStep).
-	steps    *stepWindow
-	stepEv   map[string]float64
-	stepMiss []string
-	out      []*av.Decision
+	steps       *stepWindow
+	stepEv      map[string]float64
+	stepMiss    []string
+	tickStreams []string
+	tick        Tick
 }
 
 // NewActivity returns an Activity fusion.
@@ -151,17 +155,19 @@ func NewActivity(cfg ActivityConfig) (*Activity, error) {
 		}
 		a.steps, a.stepEv = newStepWindow(w), map[string]float64{}
 	}
+	var dc *DecideConfig
 	if cfg.Decide != nil {
-		dc := *cfg.Decide
-		if dc.Backend == nil {
-			dc.Backend = b
+		c := *cfg.Decide
+		if c.Backend == nil {
+			c.Backend = b
 		}
-		dec, err := NewDecider(dc)
-		if err != nil {
-			return nil, err
-		}
-		a.dec = dec
+		dc = &c
 	}
+	f, err := NewFusion(cfg.Robot, dc, cfg.OnHeadError)
+	if err != nil {
+		return nil, err
+	}
+	a.fusion = f
 	return a, nil
 }
 
@@ -245,25 +251,21 @@ func (a *Activity) step(b *av.Bundle, be bundleEvidence, emit func(*av.Decision)
 	if a.cfg.OnStep != nil {
 		a.cfg.OnStep(a.stepEv, a.stepMiss, b.TimeNS)
 	}
-	if a.dec == nil {
+	if a.cfg.Decide == nil {
 		return
 	}
-	var err error
-	a.out, err = a.dec.Observe(a.out[:0], a.cfg.Robot, a.stepEv, a.stepMiss, b.TimeNS, b.Stamps)
-	if err != nil {
-		// A head error (a backend failure) costs this step's decision
-		// kinds, never the activity decision.
-		if a.cfg.OnHeadError != nil {
-			a.cfg.OnHeadError(err)
-		}
+	a.tickStreams = a.missingStreams(a.tickStreams[:0], a.stepMiss)
+	a.tick = Tick{Kind: TickStep, TimeNS: b.TimeNS, Missing: a.stepMiss, MissingStreams: a.tickStreams, Evidence: a.stepEv, Stamps: b.Stamps}
+	a.hand(&a.tick, emit)
+}
+
+// hand gives a tick to the Fusion, or to cfg.Offload.
+func (a *Activity) hand(t *Tick, emit func(*av.Decision)) {
+	if a.cfg.Offload != nil {
+		a.cfg.Offload(t)
 		return
 	}
-	for _, x := range a.out {
-		x.MissingStreams = a.missingStreams(x.MissingStreams[:0], x.Missing)
-		a.seq++
-		x.Seq = a.seq
-		emit(x)
-	}
+	a.fusion.Apply(t, emit)
 }
 
 // Flush emits the decision of the interval in progress.
@@ -274,15 +276,14 @@ func (a *Activity) Flush(emit func(*av.Decision)) {
 }
 
 func (a *Activity) decide(emit func(*av.Decision)) {
-	d := &av.Decision{Decision: decision.Decision{
-		Schema:        decision.Schema,
-		Robot:         a.cfg.Robot,
-		Kind:          KindActivity,
+	d := &Tick{
+		Kind:          TickInterval,
 		TimeNS:        a.lastTimeNS,
 		Contributions: map[string]float64{"prior": a.cfg.Prior},
 		Missing:       []string{},
 		Evidence:      map[string]float64{"bundles": float64(a.bundles)},
-	}, Stamps: a.last}
+		Stamps:        a.last,
+	}
 	logit := a.cfg.Prior
 	if a.motionN > 0 {
 		motion := a.motionSum / float64(a.motionN)
@@ -312,19 +313,11 @@ func (a *Activity) decide(emit func(*av.Decision)) {
 	d.MissingStreams = a.missingStreams(nil, d.Missing)
 	a.feat.evidence(d.Evidence)
 	a.vis.evidence(d.Evidence)
-	a.seq++
-	d.Seq = a.seq
 	d.Logit = logit
-	d.Confidence = sigmoid(logit)
-	d.Degraded = len(d.Missing) > 0
-	d.State = decision.StateInactive
-	if d.Confidence >= 0.5 {
-		d.State = decision.StateActive
-	}
 	a.inInterval = false
 	a.motionSum, a.motionN, a.powerSum, a.powerN, a.coverageSum, a.bundles = 0, 0, 0, 0, 0, 0
 	a.centroidX, a.centroidY, a.centroidW = 0, 0, 0
-	emit(d)
+	a.hand(d, emit)
 }
 
 // missingStreams appends the configured streams of the missing

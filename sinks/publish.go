@@ -188,3 +188,11 @@ func PublishSensor(nc *nats.Conn, subject string, data []byte, c *SensorCounters
 func SensorSubject(robot, stream, format string) string {
 	return "fusion." + robot + ".sensor." + stream + "." + format
 }
+
+// DecisionMsg is the message a decision is published as: its subject,
+// payload and headers (Nats-Msg-Id <robot>-<bootID>-<seq>, Content-Type,
+// Fusiond-Schema, Fusiond-Capture-Time), unsigned. Fusion workers
+// (sinks/worker) publish robots' decisions with it.
+func DecisionMsg(d *av.Decision, bootID string, payload []byte) *nats.Msg {
+	return decisionMsg(d, bootID, payload)
+}

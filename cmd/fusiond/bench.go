@@ -20,6 +20,7 @@ var benchCommands = []command{
 	{"drift", "measure the audio clock estimator against a simulated drifting device", benchDrift},
 	{"vad", "score the voice activity detector on labelled speech, beside Silero and WebRTC VAD (internal/bench)", benchVAD},
 	{"e2e", "run the whole pipeline paced and at maximum speed, beside the machine's limits (internal/bench)", benchE2E},
+	{"fleet", "simulate offloaded robots and fusion workers on a hub: decisions/s, lag, throughput (internal/bench)", benchFleet},
 }
 
 func cmdBench(args []string, stdout, stderr io.Writer) int {

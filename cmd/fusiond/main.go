@@ -50,6 +50,7 @@ func commands() []command {
 		{"run", "capture, align and fuse sensor streams; publish decisions on NATS", cmdRun},
 		{"tail", "print the decisions published on a NATS server", cmdTail},
 		{"fleet", "gather robots' decision logs on a hub: add, remove, status, watch", cmdFleet},
+		{"worker", "make offloaded robots' decisions on a hub: leases, checkpoints, handover", cmdWorker},
 		{"record", "record the sources to MCAP (opens in Foxglove; replays bit-exactly)", cmdRecord},
 		{"replay", "feed a recording through sync and fusion, bit-exactly; check against golden decisions", cmdReplay},
 		{"plot", "draw a recording's timeline: samples, gaps, bundles, drops, decisions", cmdPlot},
