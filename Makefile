@@ -4,7 +4,7 @@
 GO      ?= go
 BIN     := bin/fusiond
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X main.version=$(VERSION)
+LDFLAGS := -X github.com/seed-4c364652/fusiond.version=$(VERSION)
 
 .PHONY: all deps media build demo test vet fuzz bench bench-sync peers node-deps natscli bench-nats clean
 

@@ -48,10 +48,7 @@ func New(cfg *configs.Config, opts ...Option) (*Daemon, error) {
 		d.o.log = slog.New(slog.DiscardHandler)
 	}
 	if d.o.version == "" {
-		d.o.version = "(devel)"
-	}
-	if d.o.rev == "" {
-		d.o.rev = "unknown"
+		d.o.version, d.o.rev = BuildVersion()
 	}
 	if _, err := av.ParseOverflow(cfg.Pipeline.Overflow); err != nil {
 		return nil, fmt.Errorf("pipeline.overflow: %w", err)

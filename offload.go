@@ -2,6 +2,7 @@ package fusiond
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -9,15 +10,53 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/seed-4c364652/fusiond/configs"
-	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/fuse/offload"
+	"github.com/seed-4c364652/fusiond/sinks"
 	"github.com/seed-4c364652/fusiond/sinks/worker"
 )
 
-// DecideConfig is the decision kinds' configuration of cfg, its model
-// loaded (nil when fuse.decisions.enabled is off): what a fusion worker
-// (sinks/worker) fuses offloaded robots with.
-func DecideConfig(cfg *configs.Config) (*fuse.DecideConfig, error) { return decideConfig(cfg) }
+// WorkerConfig is a fusion worker's own settings (fusiond worker).
+type WorkerConfig struct {
+	// ID names the worker in leases and logs.
+	ID string
+	// KeyFile is its signing key (created on first use; default: the
+	// state directory's worker/signing.nk).
+	KeyFile string
+	// LeaseTTL: a robot whose worker stops renewing this long is taken
+	// over. CheckpointEvery: ticks between checkpoints.
+	LeaseTTL        time.Duration
+	CheckpointEvery int
+	Log             *slog.Logger
+}
+
+// NewWorker builds a fusion worker (sinks/worker) on the hub connection
+// nc that fuses offloaded robots with cfg's decision settings and model
+// (they must be the robots'), signing with its own key; the key's public
+// half is returned for the fleet's trusted keys.
+func NewWorker(ctx context.Context, nc *nats.Conn, cfg *configs.Config, wc WorkerConfig) (w *worker.Worker, publicKey string, err error) {
+	dc, err := decideConfig(cfg)
+	if err == nil && dc == nil {
+		err = errors.New("fuse.decisions.enabled is off: nothing to decide")
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	if wc.KeyFile == "" {
+		if wc.KeyFile, err = sinks.DefaultKeyFile("worker"); err != nil {
+			return nil, "", err
+		}
+	}
+	sg, err := sinks.LoadOrCreateSigningKey(wc.KeyFile)
+	if err != nil {
+		return nil, "", err
+	}
+	w, err = worker.New(ctx, nc, worker.Config{ID: wc.ID, Domain: cfg.Fleet.HubDomain, Decide: dc, Signer: sg,
+		LeaseTTL: wc.LeaseTTL, CheckpointEvery: wc.CheckpointEvery, Log: wc.Log})
+	if err != nil {
+		return nil, "", err
+	}
+	return w, sg.PublicKey(), nil
+}
 
 // startOffload prepares fuse.offload: the robot's stream of feature
 // bundles (created now, or by the first publish's retries when the server

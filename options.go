@@ -92,7 +92,7 @@ func WithRecording(path string) Option { return func(o *options) { o.recordPath 
 func RecordOnly() Option { return func(o *options) { o.recordOnly = true } }
 
 // WithVersion names the build for the control plane, the metrics and
-// recordings' metadata (default "(devel)", revision "unknown").
+// recordings' metadata (default: BuildVersion, fusiond's own).
 func WithVersion(version, revision string) Option {
 	return func(o *options) { o.version, o.rev = version, revision }
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	daemon "github.com/seed-4c364652/fusiond"
 	"io"
 	"os"
 	"strings"
@@ -77,17 +78,7 @@ func benchTrace(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fusiond bench trace: %v\n", err)
 		return exitUsage
 	}
-	w := stdout
-	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
-			fmt.Fprintf(stderr, "fusiond bench trace: %v\n", err)
-			return exitRuntime
-		}
-		defer f.Close()
-		w = f
-	}
-	if _, err := tr.WriteTo(w); err != nil {
+	if err := bench.WriteTrace(tr, *out, stdout); err != nil {
 		fmt.Fprintf(stderr, "fusiond bench trace: %v\n", err)
 		return exitRuntime
 	}
@@ -135,17 +126,10 @@ func benchSync(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitUsage
 	}
+	ver, _ := daemon.BuildVersion()
 	fmt.Fprintf(stdout, "fusiond=%s policy=%s messages=%d sets=%d seconds=%.6f rate=%.0f%s\n",
-		strings.TrimSpace(versionOrDev()), *policy, res.Messages, res.Sets, res.Seconds, float64(res.Messages)/res.Seconds, res.Extra)
+		strings.Trim(ver, "()"), *policy, res.Messages, res.Sets, res.Seconds, float64(res.Messages)/res.Seconds, res.Extra)
 	return exitOK
-}
-
-func versionOrDev() string {
-	v, _ := buildVersion()
-	if v == "" || v == "(devel)" {
-		return "dev"
-	}
-	return v
 }
 
 func benchDrift(args []string, stdout, stderr io.Writer) int {

@@ -42,8 +42,7 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := commandContext(*runFor)
 	defer stop()
 	defer watchShutdown(ctx, cfg.Pipeline.DrainTimeout+time.Second, log)()
-	ver, rev := buildVersion()
-	d, err := daemon.New(cfg, daemon.WithLogger(log), daemon.WithVersion(ver, rev), daemon.WithRecording(*out), daemon.RecordOnly())
+	d, err := daemon.New(cfg, daemon.WithLogger(log), daemon.WithRecording(*out), daemon.RecordOnly())
 	if err == nil {
 		err = d.Run(ctx)
 	}

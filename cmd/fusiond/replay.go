@@ -105,14 +105,14 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		rc.Sinks = append(rc.Sinks, sinks.NewNATSSink(nc, bootID()))
 	}
 	if *foxAddr != "" {
-		rv, wait, err := startReplayView(ctx, *foxAddr, cfg, log)
+		rv, wait, err := daemon.ServeReplayView(ctx, *foxAddr, cfg, log)
 		if err != nil {
 			log.Error("fusiond replay failed", "err", err)
 			return exitRuntime
 		}
 		defer func() { stop(); wait() }()
 		rc.Sinks = append(rc.Sinks, rv)
-		rc.MessageTap, rc.SampleTap = rv.message, rv.sample
+		rc.MessageTap, rc.SampleTap = rv.Message, rv.Sample
 	}
 	if err := daemon.Replay(ctx, rc); err != nil {
 		log.Error("fusiond replay failed", "err", err)

@@ -56,8 +56,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := commandContext(*runFor)
 	defer stop()
 	defer watchShutdown(ctx, cfg.Pipeline.DrainTimeout+time.Second, log)()
-	ver, rev := buildVersion()
-	d, err := daemon.New(cfg, daemon.WithLogger(log), daemon.WithVersion(ver, rev),
+	d, err := daemon.New(cfg, daemon.WithLogger(log),
 		daemon.WithDecisionsFile(*decisionsPath), daemon.WithRecording(*recordPath))
 	if err == nil {
 		err = d.Run(ctx)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 
 	daemon "github.com/seed-4c364652/fusiond"
 	"github.com/seed-4c364652/fusiond/configs"
-	"github.com/seed-4c364652/fusiond/sinks"
 	"github.com/seed-4c364652/fusiond/sinks/fleet"
 	"github.com/seed-4c364652/fusiond/sinks/worker"
 )
@@ -73,51 +71,21 @@ func cmdWorker(args []string, stdout, stderr io.Writer) int {
 	}
 	defer nc.Close()
 	if add {
-		js, err := worker.JetStream(nc, cfg.Fleet.HubDomain)
-		for _, a := range fs.Args()[1:] {
-			var r fleet.Robot
-			if err == nil {
-				r, err = fleet.ParseRobot(a)
-			}
-			if err == nil {
-				err = worker.AddRobot(ctx, js, r.Robot, r.Domain)
-			}
-			if err == nil {
-				fmt.Fprintf(stdout, "sourcing %s's feature bundles (stream %s in domain %s)\n", r.Robot, worker.TickStream(r.Robot), r.Domain)
-			}
-		}
+		err := worker.AddRobots(ctx, nc, cfg.Fleet.HubDomain, fs.Args()[1:], func(robot, domain string) {
+			fmt.Fprintf(stdout, "sourcing %s's feature bundles (stream %s in domain %s)\n", robot, worker.TickStream(robot), domain)
+		})
 		if err != nil {
 			fmt.Fprintf(stderr, "fusiond worker add: %v\n", err)
 			return exitRuntime
 		}
 		return 0
 	}
-	dc, err := daemon.DecideConfig(cfg)
-	if err == nil && dc == nil {
-		err = errors.New("fuse.decisions.enabled is off: nothing to decide")
-	}
+	w, key, err := daemon.NewWorker(ctx, nc, cfg, daemon.WorkerConfig{ID: *id, KeyFile: *keyFile, LeaseTTL: *leaseTTL, CheckpointEvery: *every, Log: log})
 	if err != nil {
 		fmt.Fprintf(stderr, "fusiond worker: %v\n", err)
 		return exitUsage
 	}
-	if *keyFile == "" {
-		if *keyFile, err = sinks.DefaultKeyFile("worker"); err != nil {
-			fmt.Fprintf(stderr, "fusiond worker: %v\n", err)
-			return exitUsage
-		}
-	}
-	sg, err := sinks.LoadOrCreateSigningKey(*keyFile)
-	if err != nil {
-		fmt.Fprintf(stderr, "fusiond worker: %v\n", err)
-		return exitUsage
-	}
-	w, err := worker.New(ctx, nc, worker.Config{ID: *id, Domain: cfg.Fleet.HubDomain, Decide: dc, Signer: sg,
-		LeaseTTL: *leaseTTL, CheckpointEvery: *every, Log: log})
-	if err != nil {
-		fmt.Fprintf(stderr, "fusiond worker: %v\n", err)
-		return exitRuntime
-	}
-	log.Info("worker started", "id", *id, "signing_key", sg.PublicKey())
+	log.Info("worker started", "id", *id, "signing_key", key)
 	if err := w.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "fusiond worker: %v\n", err)
 		return exitRuntime

@@ -307,3 +307,21 @@ func setWriter(w *bufio.Writer) func([]avsync.Member) {
 		w.Write(buf)
 	}
 }
+
+// WriteTrace writes tr to the file at path (created), or to w when path
+// is empty, in the peer's format.
+func WriteTrace(tr *avsync.Trace, path string, w io.Writer) error {
+	if path == "" {
+		_, err := tr.WriteTo(w)
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := tr.WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
