@@ -103,8 +103,8 @@ func NewView(srv *Server, opts ViewOptions) *View {
 	v := &View{
 		srv: srv, opts: opts,
 		cams: make(map[av.StreamID]*camera), mics: make(map[av.StreamID]uint32),
-		ann:   NewAnnotator(opts.HFOVDeg),
-		jobs:  make(chan job, 1),
+		ann:  NewAnnotator(opts.HFOVDeg),
+		jobs: make(chan job, 1),
 	}
 	v.decisions = srv.Advertise(jsonChannel(TopicDecisions, decision.Schema, decision.JSONSchema))
 	v.status = srv.Advertise(jsonChannel(TopicStatus, decision.StatusSchema, decision.StatusJSONSchema))
