@@ -134,7 +134,7 @@ func (v *View) camera(stream av.StreamID) *camera {
 	}
 	c := &camera{stream: stream, free: make(chan []byte, 2),
 		image:  v.srv.Advertise(protoChannel("/"+string(stream)+"/image", recording.SchemaCompressedImage)),
-		annots: v.srv.Advertise(protoChannel("/"+string(stream)+"/annotations", recording.SchemaImageAnnotations)),
+		annots: v.srv.Advertise(protoChannel(recording.AnnotationsTopic(stream), recording.SchemaImageAnnotations)),
 	}
 	v.cams[stream] = c
 	v.camList = append(v.camList, c)
