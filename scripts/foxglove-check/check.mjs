@@ -103,7 +103,11 @@ client.on("message", ({ subscriptionId, timestamp, data }) => {
     t.bytes = m.data.length;
   }
   if (sub.schema === "foxglove.RawAudio") Object.assign(t, { format: m.format, rate: m.sample_rate, channels: m.number_of_channels });
-  if (sub.schema === "foxglove.ImageAnnotations") t.shapes = (t.shapes ?? 0) + (m.circles?.length ?? 0) + (m.points?.length ?? 0) + (m.texts?.length ?? 0);
+  if (sub.schema === "foxglove.ImageAnnotations") {
+    t.shapes = (t.shapes ?? 0) + (m.circles?.length ?? 0) + (m.points?.length ?? 0) + (m.texts?.length ?? 0);
+    // The labels' first words ("face", "speaking", "seen", ...), once each.
+    for (const x of m.texts ?? []) if (!(t.labels ??= []).includes(x.text.split(" ")[0])) t.labels.push(x.text.split(" ")[0]);
+  }
   if (sub.schema === "fusiond.decision.v1") (t.kinds ??= []).push(m.kind);
   const all = Object.keys(summary.channels);
   if (all.length && all.every((topic) => (summary.topics[topic]?.count ?? 0) >= minPer)) finish();

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -52,7 +53,10 @@ type camera struct {
 	stream        av.StreamID
 	image, annots uint32
 	nextNS        int64 // capture time of the next frame to send, under View.mu
-	nextFacesNS   int64 // capture time of the next faces' annotations to send, under View.mu
+	// sentNS are the capture times of the latest images handed to the
+	// encoder, for the faces' annotations to go out with; under View.mu.
+	sentNS [8]int64
+	sentN  int
 	width, height atomic.Int64
 	free          chan []byte // pixel buffers for jobs
 }
@@ -195,6 +199,10 @@ func (v *View) Frame(f *av.Frame) {
 	copy(pix, f.Pix[:n])
 	select {
 	case v.jobs <- job{cam: c, captureNS: f.CaptureNS, width: f.Width, height: f.Height, stride: f.Stride, format: f.Format, pix: pix}:
+		v.mu.Lock()
+		c.sentNS[c.sentN%len(c.sentNS)] = f.CaptureNS
+		c.sentN++
+		v.mu.Unlock()
 	default:
 		v.skipped.Add(1)
 		c.recycle(pix)
@@ -272,18 +280,17 @@ func (v *View) annotations(c *camera, tsNS int64) []byte {
 
 // Faces offers the faces the visual features track in a camera's frame
 // of capture time timeNS, in the pixels of that frameW×frameH frame (it
-// copies faces): they are drawn from now on, and the camera's annotations
-// go out at the frame's time, at most ImageFPS a second.
+// copies faces): they are drawn from now on, and when the frame's image
+// was sent (the sample tap sees a frame before fusion does), the camera's
+// annotations go out with the image's timestamp.
 func (v *View) Faces(stream av.StreamID, timeNS int64, frameW, frameH int, faces []Face) {
 	v.mu.Lock()
 	c := v.camera(stream)
 	v.ann.Faces(stream, timeNS, frameW, frameH, faces)
-	period := int64(1e9 / v.opts.ImageFPS)
-	if !v.srv.Subscribed(c.annots) || timeNS < c.nextFacesNS && timeNS >= c.nextFacesNS-2*period {
+	if !v.srv.Subscribed(c.annots) || !slices.Contains(c.sentNS[:min(c.sentN, len(c.sentNS))], timeNS) {
 		v.mu.Unlock()
 		return
 	}
-	c.nextFacesNS = timeNS + period
 	msg := v.annotations(c, timeNS)
 	v.mu.Unlock()
 	v.srv.Publish(c.annots, timeNS, msg)
