@@ -55,8 +55,8 @@ type camera struct {
 	nextNS        int64 // capture time of the next frame to send, under View.mu
 	// sentNS are the capture times of the latest images handed to the
 	// encoder, for the faces' annotations to go out with; under View.mu.
-	sentNS [8]int64
-	sentN  int
+	sentNS        [8]int64
+	sentN         int
 	width, height atomic.Int64
 	free          chan []byte // pixel buffers for jobs
 }
