@@ -353,7 +353,8 @@ const faceClip = "../../.cache/realbench/train/av-0870.original.mkv"
 // face the visual features track (a "face N" or "speaking N" box), and
 // the recording of the same run carries the annotations per camera, read
 // back with their schema: one per frame at least, face boxes among them
-// at the capture times of recorded frames, all inside the 640×480 frame.
+// at the capture times of recorded frames, all inside the 640×480 frame;
+// replay --foxglove of that recording draws the faces again.
 func TestFoxgloveLiveFaces(t *testing.T) {
 	clip, err := filepath.Abs(faceClip)
 	if err != nil {
@@ -376,7 +377,7 @@ func TestFoxgloveLiveFaces(t *testing.T) {
 	waitListening(t, url)
 	sum := foxgloveCheck(t, url, 8) // 8 status messages: 4 s
 	stderr := <-done
-	if labels := sum.Topics["/cam0/annotations"].Labels; !slices.Contains(labels, "face") && !slices.Contains(labels, "speaking") {
+	if labels := sum.Topics["/cam0/annotations"].Labels; !slices.Contains(labels, "face#") && !slices.Contains(labels, "speaking#") {
 		t.Errorf("no face drawn live; labels %v\n%s", labels, stderr)
 	}
 
@@ -415,6 +416,23 @@ func TestFoxgloveLiveFaces(t *testing.T) {
 	}
 	if annots < len(frames) || faces == 0 {
 		t.Fatalf("%d annotations (%d with a face at a frame's time) over %d frames", annots, faces, len(frames))
+	}
+
+	// Replayed as a live source, the faces are tracked again and drawn.
+	port = freePort(t)
+	go func() {
+		_, _, stderr := runFusiond(t, "replay", rec, "--foxglove", fmt.Sprintf("127.0.0.1:%d", port), "--speed", "1")
+		done <- stderr
+	}()
+	url = fmt.Sprintf("ws://127.0.0.1:%d", port)
+	waitListening(t, url)
+	sum = foxgloveCheck(t, url, 6)
+	stderr = <-done
+	if labels := sum.Topics["/cam0/annotations"].Labels; !slices.Contains(labels, "face#") && !slices.Contains(labels, "speaking#") {
+		t.Errorf("no face drawn in replay; labels %v\n%s", labels, stderr)
+	}
+	if strings.Contains(stderr, "skipping a channel") {
+		t.Errorf("replay warned of the annotation channels: %s", stderr)
 	}
 }
 

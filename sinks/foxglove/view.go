@@ -54,8 +54,9 @@ type camera struct {
 	image, annots uint32
 	nextNS        int64 // capture time of the next frame to send, under View.mu
 	// sentNS are the capture times of the latest images handed to the
-	// encoder, for the faces' annotations to go out with; under View.mu.
-	sentNS        [8]int64
+	// encoder (enough for a replay whose reader runs ahead of fusion), for
+	// the faces' annotations to go out with; under View.mu.
+	sentNS        [32]int64
 	sentN         int
 	width, height atomic.Int64
 	free          chan []byte // pixel buffers for jobs
