@@ -270,7 +270,12 @@ func (d *Daemon) run(ctx context.Context) error {
 	if cfg.Fuse.Offload {
 		d.o.offload = startOffload(ctx, nc, cfg, boot, log).Offload // offload.go
 	}
-	p, err := newPipeline(cfg, &d.o, sinkList)
+	o := d.o
+	o.faceTaps = []FaceTap{rec.faces} // the annotations of recordings and of the live view
+	if view != nil {
+		o.faceTaps = append(o.faceTaps, view.Faces)
+	}
+	p, err := newPipeline(cfg, &o, sinkList)
 	if err == nil && d.o.recordPath != "" {
 		err = rec.start(d.o.recordPath)
 	}

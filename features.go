@@ -2,11 +2,13 @@ package fusiond
 
 import (
 	"log/slog"
+	"slices"
 
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/fuse/vision"
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/sinks/foxglove"
 )
 
 // audioFeatures returns the audio feature configuration of fuse.features for
@@ -104,4 +106,57 @@ func analysisRate(cfg *configs.Config) int {
 		return 0
 	}
 	return cfg.Microphones[0].RateHz
+}
+
+// FaceTap sees the faces the visual features track in each frame of a
+// camera (capture time timeNS), in the pixels of that frameW×frameH frame;
+// it must not keep faces. The live view (foxglove.View.Faces) and the
+// recorder's annotations take them.
+type FaceTap func(stream av.StreamID, timeNS int64, frameW, frameH int, faces []foxglove.Face)
+
+// observeFaces returns an adjustment of fusion's config that shows taps
+// each frame's tracked faces, or nil when there are no taps (the visual
+// features then run unwrapped).
+func observeFaces(taps ...FaceTap) func(*fuse.ActivityConfig) {
+	taps = slices.DeleteFunc(taps, func(t FaceTap) bool { return t == nil })
+	if len(taps) == 0 {
+		return nil
+	}
+	return func(ac *fuse.ActivityConfig) { ac.Visual = tapFaces(ac.Visual, taps...) }
+}
+
+// tapFaces returns the visual features ff with taps on their faces, or ff
+// itself when it is not fuse/vision's extractor or there are no taps.
+func tapFaces(ff fuse.FrameFeatures, taps ...FaceTap) fuse.FrameFeatures {
+	taps = slices.DeleteFunc(taps, func(t FaceTap) bool { return t == nil })
+	e, ok := ff.(*vision.Extractor)
+	if !ok || len(taps) == 0 {
+		return ff
+	}
+	return &observedFaces{Extractor: e, taps: taps}
+}
+
+// observedFaces are the visual features with taps on their faces: the
+// same measurements and evidence (the decisions do not change), and each
+// frame's faces, converted into a buffer reused from frame to frame.
+type observedFaces struct {
+	*vision.Extractor
+	taps  []FaceTap
+	faces []foxglove.Face
+}
+
+// PushFrame implements fuse.FrameFeatures.
+func (o *observedFaces) PushFrame(f *av.Frame, ev map[string]float64) {
+	v := o.Push(f)
+	v.Evidence(ev)
+	if !v.Has(vision.FeatFaces) {
+		return
+	}
+	o.faces = o.faces[:0]
+	for _, x := range v.Faces {
+		o.faces = append(o.faces, foxglove.Face{ID: x.ID, Box: x.Box, Candidate: x.Candidate})
+	}
+	for _, tap := range o.taps {
+		tap(f.Stream, f.CaptureNS, f.Width, f.Height, o.faces)
+	}
 }

@@ -1,10 +1,18 @@
 package fusiond
 
 import (
+	"image"
+	"image/png"
+	"log/slog"
+	"maps"
+	"os"
 	"testing"
 
 	"github.com/seed-4c364652/fusiond/configs"
+	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/fuse/vision"
+	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/sinks/foxglove"
 )
 
 // Every face cascade a configuration may name is one fuse/vision runs.
@@ -17,5 +25,76 @@ func TestFaceCascadeNamesResolve(t *testing.T) {
 	}
 	if _, err := vision.CascadesByName([]string{"lbp_frontal", "nope"}); err == nil {
 		t.Error("an unknown name resolved")
+	}
+}
+
+// TestFaceTapChangesNothing: the visual features with a face tap measure
+// what they measure without it (the same evidence, frame for frame, so
+// the same decisions), and the tap sees each frame's faces: on a
+// photograph of a face (astronaut.png, its face at 176,66–272,162,
+// fuse/vision/testdata/faces.txt) moving a pixel a frame, a box over the
+// face, marked the speaker candidate once found twice.
+func TestFaceTapChangesNothing(t *testing.T) {
+	const photo = ".cache/media/python3-skimage/usr/lib/python3/dist-packages/skimage/data/astronaut.png"
+	fh, err := os.Open(photo)
+	if err != nil {
+		t.Skipf("%v: scripts/fetch-media.sh python3-skimage", err)
+	}
+	img, err := png.Decode(fh)
+	fh.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, "cameras.0.width=512", "cameras.0.height=512", "fuse.features.video=true", "fuse.features.face_every=3")
+	bare := visualFeatures(cfg, fuse.NewCPU(), slog.New(slog.DiscardHandler))
+	tapped := visualFeatures(cfg, fuse.NewCPU(), slog.New(slog.DiscardHandler))
+	if bare == nil || tapped == nil {
+		t.Skip("no visual features (nosensors build, or no OpenCV cascades)")
+	}
+	defer bare.Close()
+	var seen []foxglove.Face
+	var calls int
+	ac := fuse.ActivityConfig{Visual: tapped}
+	observeFaces(nil, func(stream av.StreamID, timeNS int64, w, h int, faces []foxglove.Face) {
+		if stream != "cam0" || w != 512 || h != 512 || timeNS != int64(calls)*33e6 {
+			t.Errorf("tap: %s %dx%d at %d", stream, w, h, timeNS)
+		}
+		calls++
+		seen = append(seen[:0], faces...)
+	})(&ac)
+	if _, ok := ac.Visual.(*observedFaces); !ok {
+		t.Fatalf("the tap did not wrap %T", ac.Visual)
+	}
+	defer ac.Visual.Close()
+	if observeFaces(nil) != nil {
+		t.Error("an adjustment without taps")
+	}
+
+	const frames = 12
+	for i := range frames {
+		f := &av.Frame{Width: 512, Height: 512, Stride: 512 * 3, Format: av.BGR24, Pix: make([]byte, 512*512*3)}
+		f.Stream, f.CaptureNS = "cam0", int64(i)*33e6
+		for y := range 512 {
+			for x := range 512 {
+				r, g, b, _ := img.At(min(511, max(0, x-i)), y).RGBA()
+				o := y*f.Stride + 3*x
+				f.Pix[o], f.Pix[o+1], f.Pix[o+2] = byte(b>>8), byte(g>>8), byte(r>>8)
+			}
+		}
+		want, got := map[string]float64{}, map[string]float64{}
+		bare.PushFrame(f, want)
+		ac.Visual.PushFrame(f, got)
+		if !maps.Equal(want, got) {
+			t.Fatalf("frame %d: evidence %v with the tap, %v without", i, got, want)
+		}
+	}
+	face := image.Rect(176, 66, 272, 162)
+	if calls != frames || len(seen) == 0 {
+		t.Fatalf("%d tap calls, last faces %v", calls, seen)
+	}
+	f := seen[0]
+	shifted := face.Add(image.Pt(frames-1, 0))
+	if in := f.Box.Intersect(shifted); !f.Candidate || in.Dx()*in.Dy() < shifted.Dx()*shifted.Dy()/2 {
+		t.Fatalf("faces %v, want the candidate over %v", seen, shifted)
 	}
 }

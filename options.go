@@ -27,6 +27,7 @@ type options struct {
 	sinks         []sinks.Sink
 	sampleTaps    []func(av.Sample)
 	bundleTaps    []func(*av.Bundle)
+	faceTaps      []FaceTap // set by the daemon: the live view, the recorder
 	decisionsPath string
 	recordPath    string
 	recordOnly    bool

@@ -114,9 +114,12 @@ func newPipeline(cfg *configs.Config, o *options, sinkList []sinks.Sink) (*pipel
 			addSource(s.name, s.src)
 		}
 	}
-	var adjust func(*fuse.ActivityConfig)
-	if o.offload != nil {
-		adjust = func(c *fuse.ActivityConfig) { c.Offload = o.offload }
+	faces := observeFaces(o.faceTaps...) // features.go: the live view's and the recorder's annotations
+	adjust := func(c *fuse.ActivityConfig) {
+		c.Offload = o.offload
+		if faces != nil {
+			faces(c)
+		}
 	}
 	st, err := newStages(cfg, p.drops, log, adjust) // stages.go: the same for live and replay
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/recording"
 	"github.com/seed-4c364652/fusiond/sinks"
+	"github.com/seed-4c364652/fusiond/sinks/foxglove"
 )
 
 // recorder records a running pipeline: every sample the synchroniser
@@ -61,6 +62,13 @@ type session struct {
 	started  int64
 	done     chan error // Run's result
 	unwatch  context.CancelFunc
+
+	// The annotation channels (sinks/foxglove's Annotator, the live
+	// view's builder): the decisions and faces seen since it started.
+	annMu gosync.Mutex
+	ann   *foxglove.Annotator
+	size  map[av.StreamID][2]int // each camera's latest frame size
+	buf   []byte
 }
 
 // The recorder's deadlines: opening a file and writing its head; a writer
@@ -174,7 +182,8 @@ func (r *recorder) startWith(path string, operator bool, open func() (*os.File, 
 	}
 
 	wctx, unwatch := context.WithCancel(context.Background())
-	s := &session{w: w, path: path, operator: operator, started: r.clock.Now(), done: make(chan error, 1), unwatch: unwatch}
+	s := &session{w: w, path: path, operator: operator, started: r.clock.Now(), done: make(chan error, 1), unwatch: unwatch,
+		ann: foxglove.NewAnnotatorFromConfig(r.cfg), size: map[av.StreamID][2]int{}}
 	go func() { s.done <- w.Run() }()
 	r.mu.Lock()
 	r.cur = s
@@ -325,18 +334,52 @@ func (r *recorder) sample(s av.Sample) {
 	r.mu.RLock()
 	if r.cur != nil {
 		r.cur.w.Sample(s)
+		if f, ok := s.(*av.Frame); ok {
+			r.cur.annMu.Lock()
+			r.cur.size[f.Stream] = [2]int{f.Width, f.Height}
+			r.cur.annMu.Unlock()
+		}
 	}
 	r.mu.RUnlock()
 }
 
-// WriteDecision implements sinks.Sink.
+// WriteDecision implements sinks.Sink: the decision, and each camera's
+// annotations at its time.
 func (r *recorder) WriteDecision(d *av.Decision, payload []byte) error {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if r.cur == nil {
+	s := r.cur
+	if s == nil {
 		return nil
 	}
-	return r.cur.w.WriteDecision(d, payload)
+	err := s.w.WriteDecision(d, payload)
+	s.annMu.Lock()
+	defer s.annMu.Unlock()
+	s.ann.Decision(&d.Decision)
+	for _, c := range r.cfg.Cameras {
+		stream := av.StreamID(c.Name)
+		if sz := s.size[stream]; sz[0] > 0 {
+			s.buf = s.ann.Append(s.buf[:0], stream, d.TimeNS, sz[0], sz[1])
+			s.w.Annotations(stream, d.TimeNS, r.clock.Now(), s.buf)
+		}
+	}
+	return err
+}
+
+// faces records a camera's annotations at the time of a frame whose
+// tracked faces fusion reports (a FaceTap), if a recording runs.
+func (r *recorder) faces(stream av.StreamID, timeNS int64, frameW, frameH int, faces []foxglove.Face) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	s := r.cur
+	if s == nil {
+		return
+	}
+	s.annMu.Lock()
+	defer s.annMu.Unlock()
+	s.ann.Faces(stream, timeNS, frameW, frameH, faces)
+	s.buf = s.ann.Append(s.buf[:0], stream, timeNS, frameW, frameH)
+	s.w.Annotations(stream, timeNS, r.clock.Now(), s.buf)
 }
 
 // status records a status snapshot, if a recording runs.

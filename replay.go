@@ -46,6 +46,9 @@ type ReplayConfig struct {
 	MessageTap func(recording.Message)
 	SampleTap  func(av.Sample)
 	BundleTap  func(*av.Bundle)
+	// FaceTap, when set, sees the faces the visual features track in each
+	// frame (the live view's annotations); it changes no decision.
+	FaceTap FaceTap
 	// Progress, when set, is called after every sample replayed and once
 	// at the end of each pass (Done).
 	Progress func(ReplayProgress)
@@ -122,6 +125,9 @@ func replayPass(ctx context.Context, rc ReplayConfig) error {
 	if err != nil {
 		return err
 	}
+	if st.apart != nil { // the faces of the frames measured apart
+		st.apart.features = tapFaces(st.apart.features, rc.FaceTap)
+	}
 	defer func() {
 		st.fuse.Close()
 		st.backend.Close()
@@ -163,7 +169,7 @@ func replayPass(ctx context.Context, rc ReplayConfig) error {
 				break
 			}
 			if s == nil {
-				if m.Stream == "" && !knownTopic(m.Topic) && !warned[m.Topic] {
+				if m.Stream == "" && !knownTopic(m.Topic) && m.Schema != recording.SchemaImageAnnotations && !warned[m.Topic] {
 					warned[m.Topic] = true
 					log.Warn("skipping a channel replay does not use", "topic", m.Topic, "schema", m.Schema)
 				}
@@ -221,7 +227,8 @@ func replayPass(ctx context.Context, rc ReplayConfig) error {
 }
 
 // knownTopic reports whether topic is a channel of the recorder's that
-// holds no samples.
+// holds no samples (beside the cameras' annotations, outputs that replay
+// skips like the decisions).
 func knownTopic(topic string) bool {
 	return topic == recording.TopicDecisions || topic == recording.TopicStatus || topic == recording.TopicAudioIndex
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
 	"io"
 	"net/http"
 	"os"
@@ -18,7 +19,13 @@ import (
 
 	"github.com/coder/websocket"
 	"go.uber.org/goleak"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/dynamicpb"
 
+	"github.com/seed-4c364652/fusiond/ingest/recording"
 	"github.com/seed-4c364652/fusiond/sinks/decision"
 	"github.com/seed-4c364652/fusiond/sinks/foxglove"
 )
@@ -34,6 +41,7 @@ type foxgloveSummary struct {
 		Count      int
 		Timestamps []string
 		Shapes     int
+		Labels     []string
 	}
 	Time int
 }
@@ -87,8 +95,9 @@ func waitListening(t *testing.T, url string) {
 
 // checkViewer: Foxglove's client saw the image, annotation, audio,
 // decision and status channels with their schemas and messages on each,
-// the annotations and decisions stamped with the capture times of
-// decisions the run made.
+// the decisions stamped with the capture times of decisions the run
+// made, the annotations with those or an image's (the faces' annotations
+// go out with the images).
 func checkViewer(t *testing.T, sum *foxgloveSummary, decisions []string, wantTime bool) {
 	t.Helper()
 	times := map[string]bool{}
@@ -110,9 +119,13 @@ func checkViewer(t *testing.T, sum *foxgloveSummary, decisions []string, wantTim
 		}
 	}
 	var matched int
+	images := map[string]bool{}
+	for _, ts := range sum.Topics["/cam0/image"].Timestamps {
+		images[ts] = true
+	}
 	for _, topic := range []string{"/fusiond/decisions", "/cam0/annotations"} {
 		for _, ts := range sum.Topics[topic].Timestamps {
-			if !times[ts] {
+			if !times[ts] && !(topic == "/cam0/annotations" && images[ts]) {
 				t.Errorf("%s: timestamp %s is no decision's capture time", topic, ts)
 			}
 			matched++
@@ -329,4 +342,139 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// faceClip is a real-media composite (docs/DECISIONS.md "Real-media
+// benchmark") whose camera shows a face the default LBP cascade tracks
+// from about 0.3 s to 1.1 s (a box of about 100×100 px at the centre).
+const faceClip = "../../.cache/realbench/train/av-0870.original.mkv"
+
+// TestFoxgloveLiveFaces: on a clip with a face, the live view draws the
+// face the visual features track (a "face N" or "speaking N" box), and
+// the recording of the same run carries the annotations per camera, read
+// back with their schema: one per frame at least, face boxes among them
+// at the capture times of recorded frames, all inside the 640×480 frame;
+// replay --foxglove of that recording draws the faces again.
+func TestFoxgloveLiveFaces(t *testing.T) {
+	clip, err := filepath.Abs(faceClip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(clip); err != nil {
+		t.Skipf("%v: make realbench builds the composites", err)
+	}
+	defer goleak.VerifyNone(t)
+	port := freePort(t)
+	rec := filepath.Join(t.TempDir(), "faces.mcap")
+	done := make(chan string, 1)
+	go func() {
+		_, _, stderr := runFusiond(t, runArgs(t, port, "--for", "6s", "--record", rec,
+			"--set", "cameras.0.source=file", "--set", "cameras.0.file="+clip, "--set", "cameras.0.pace=true",
+			"--set", "microphones.0.source=media", "--set", "microphones.0.file="+clip, "--set", "microphones.0.pace=true")...)
+		done <- stderr
+	}()
+	url := fmt.Sprintf("ws://127.0.0.1:%d", port)
+	waitListening(t, url)
+	sum := foxgloveCheck(t, url, 8) // 8 status messages: 4 s
+	stderr := <-done
+	if labels := sum.Topics["/cam0/annotations"].Labels; !slices.Contains(labels, "face#") && !slices.Contains(labels, "speaking#") {
+		t.Errorf("no face drawn live; labels %v\n%s", labels, stderr)
+	}
+
+	r, err := recording.Open(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	frames := map[int64]bool{}
+	var annots, faces int
+	for {
+		m, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch m.Topic {
+		case recording.ImageTopic("cam0"):
+			frames[m.PubNS] = true
+		case recording.AnnotationsTopic("cam0"):
+			annots++
+			if m.Schema != recording.SchemaImageAnnotations {
+				t.Fatalf("annotations schema %q", m.Schema)
+			}
+			if box, ok := faceBox(t, m.Data); ok {
+				if frames[m.PubNS] { // else a decision's time
+					faces++
+				}
+				if box.Min.X < 0 || box.Min.Y < 0 || box.Max.X > 640 || box.Max.Y > 480 || box.Dx() < 24 || box.Dy() < 24 {
+					t.Fatalf("face box %v at %d", box, m.PubNS)
+				}
+			}
+		}
+	}
+	if annots < len(frames) || faces == 0 {
+		t.Fatalf("%d annotations (%d with a face at a frame's time) over %d frames", annots, faces, len(frames))
+	}
+
+	// Replayed as a live source, the faces are tracked again and drawn.
+	port = freePort(t)
+	go func() {
+		_, _, stderr := runFusiond(t, "replay", rec, "--foxglove", fmt.Sprintf("127.0.0.1:%d", port), "--speed", "1")
+		done <- stderr
+	}()
+	url = fmt.Sprintf("ws://127.0.0.1:%d", port)
+	waitListening(t, url)
+	sum = foxgloveCheck(t, url, 6)
+	stderr = <-done
+	if labels := sum.Topics["/cam0/annotations"].Labels; !slices.Contains(labels, "face#") && !slices.Contains(labels, "speaking#") {
+		t.Errorf("no face drawn in replay; labels %v\n%s", labels, stderr)
+	}
+	if strings.Contains(stderr, "skipping a channel") {
+		t.Errorf("replay warned of the annotation channels: %s", stderr)
+	}
+}
+
+// faceBox decodes an ImageAnnotations with its schema and returns the
+// first box labelled as a face ("face N" or "speaking N").
+func faceBox(t *testing.T, b []byte) (image.Rectangle, bool) {
+	t.Helper()
+	var set descriptorpb.FileDescriptorSet
+	if err := proto.Unmarshal(recording.ProtoSchema(recording.SchemaImageAnnotations), &set); err != nil {
+		t.Fatal(err)
+	}
+	files, err := protodesc.NewFiles(&set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := files.FindDescriptorByName(recording.SchemaImageAnnotations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := dynamicpb.NewMessage(d.(protoreflect.MessageDescriptor))
+	if err := proto.Unmarshal(b, m); err != nil {
+		t.Fatal(err)
+	}
+	points, texts := m.Get(d.(protoreflect.MessageDescriptor).Fields().ByName("points")).List(), m.Get(d.(protoreflect.MessageDescriptor).Fields().ByName("texts")).List()
+	// The builder writes a box's label at the same index among the texts.
+	for i := 0; i < points.Len() && i < texts.Len(); i++ {
+		tx := texts.Get(i).Message()
+		word, _, _ := strings.Cut(tx.Get(tx.Descriptor().Fields().ByName("text")).String(), " ")
+		if word != "face" && word != "speaking" {
+			continue
+		}
+		p := points.Get(i).Message()
+		pts := p.Get(p.Descriptor().Fields().ByName("points")).List()
+		if pts.Len() != 4 {
+			t.Fatalf("face box of %d points", pts.Len())
+		}
+		xy := func(j int) image.Point {
+			q := pts.Get(j).Message()
+			f := q.Descriptor().Fields()
+			return image.Pt(int(q.Get(f.ByName("x")).Float()), int(q.Get(f.ByName("y")).Float()))
+		}
+		return image.Rectangle{Min: xy(0), Max: xy(2)}, true
+	}
+	return image.Rectangle{}, false
 }

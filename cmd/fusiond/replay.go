@@ -112,7 +112,7 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		}
 		defer func() { stop(); wait() }()
 		rc.Sinks = append(rc.Sinks, rv)
-		rc.MessageTap, rc.SampleTap = rv.Message, rv.Sample
+		rc.MessageTap, rc.SampleTap, rc.FaceTap = rv.Message, rv.Sample, rv.Faces
 	}
 	if err := daemon.Replay(ctx, rc); err != nil {
 		log.Error("fusiond replay failed", "err", err)

@@ -204,6 +204,9 @@ type Face struct {
 	// Detected is true on the frames the detector found it (in that
 	// frame's band of sizes); otherwise it was tracked.
 	Detected bool
+	// Candidate marks the speaker candidate: the face whose bearing and
+	// mouth motion Values summarises (FaceBearingDeg, MouthMotion).
+	Candidate bool
 }
 
 // Values are one frame's visual features; a feature is valid only when Has

@@ -687,6 +687,7 @@ func (e *Extractor) describeFaces(v *Values) {
 	v.Faces = e.out
 	v.set(FeatFaces)
 	if i := e.candidate(); i >= 0 {
+		e.out[i].Candidate = true
 		f := e.out[i]
 		v.FaceBearingDeg, v.FaceBearingStdDeg = f.BearingDeg, f.BearingStdDeg
 		v.set(FeatFaceBearing)

@@ -34,6 +34,11 @@ func ImageTopic(stream av.StreamID) string { return "/" + string(stream) + "/ima
 // AudioTopic names an audio stream's channel.
 func AudioTopic(stream av.StreamID) string { return "/" + string(stream) + "/audio" }
 
+// AnnotationsTopic names a video stream's annotations channel
+// (SchemaImageAnnotations): what fusiond drew over its images, an output
+// that replay does not read.
+func AnnotationsTopic(stream av.StreamID) string { return "/" + string(stream) + "/annotations" }
+
 // ErrFormat is wrapped by every error about a message that does not decode.
 var ErrFormat = errors.New("recording: bad message")
 

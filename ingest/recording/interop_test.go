@@ -38,6 +38,7 @@ func TestIndependentReader(t *testing.T) {
 					Encoding      string
 					SampleRate    int `json:"sample_rate"`
 					Channels      int
+					Shapes        int
 				}
 			}
 			if err := json.Unmarshal(out, &summary); err != nil {
@@ -47,7 +48,9 @@ func TestIndependentReader(t *testing.T) {
 			if summary.Schemas[SchemaRawImage] != "protobuf" || summary.Schemas[SchemaRawAudio] != "protobuf" ||
 				img.Messages != 10 || img.Width != 32 || img.Height != 24 || img.Encoding != "bgr8" ||
 				aud.Messages != 20 || aud.SampleRate != 16000 || aud.Channels != 2 ||
-				summary.Topics[TopicAudioIndex].Messages != 20 || summary.Topics[TopicDecisions].Messages != 1 {
+				summary.Topics[TopicAudioIndex].Messages != 20 || summary.Topics[TopicDecisions].Messages != 1 ||
+				summary.Schemas[SchemaImageAnnotations] != "protobuf" ||
+				summary.Topics[AnnotationsTopic("cam0")].Messages != 10 || summary.Topics[AnnotationsTopic("cam0")].Shapes != 10 {
 				t.Fatalf("independent reader saw %s", out)
 			}
 		})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
 )
@@ -39,6 +41,26 @@ func testChunk(seq int) *av.AudioChunk {
 	return c
 }
 
+// testAnnotations is a foxglove.ImageAnnotations of one box over f: a
+// PointsAnnotation (field 2) of type LINE_LOOP with its four corners,
+// stamped f's capture time.
+func testAnnotations(f *av.Frame) []byte {
+	var p []byte
+	p = AppendTimestamp(p, 1, f.CaptureNS)
+	p = protowire.AppendTag(p, 2, protowire.VarintType)
+	p = protowire.AppendVarint(p, 2)
+	for _, xy := range [][2]float64{{1, 2}, {9, 2}, {9, 10}, {1, 10}} {
+		var pt []byte
+		pt = protowire.AppendTag(pt, 1, protowire.Fixed64Type)
+		pt = protowire.AppendFixed64(pt, math.Float64bits(xy[0]))
+		pt = protowire.AppendTag(pt, 2, protowire.Fixed64Type)
+		pt = protowire.AppendFixed64(pt, math.Float64bits(xy[1]))
+		p = protowire.AppendTag(p, 3, protowire.BytesType)
+		p = protowire.AppendBytes(p, pt)
+	}
+	return protowire.AppendBytes(protowire.AppendTag(nil, 2, protowire.BytesType), p)
+}
+
 var testStreams = []Stream{{"cam0", av.Video}, {"mic0", av.Audio}}
 
 // record writes samples (interleaved as given) and returns the path.
@@ -56,6 +78,9 @@ func record(t *testing.T, opts Options, samples []av.Sample) string {
 	for _, s := range samples {
 		for !w.Sample(s) {
 			t.Fatal("dropped with an ample queue")
+		}
+		if f, ok := s.(*av.Frame); ok && !w.Annotations(f.Stream, f.CaptureNS, f.ArrivalNS, testAnnotations(f)) {
+			t.Fatal("annotations dropped with an ample queue")
 		}
 	}
 	d := &av.Decision{Stamps: av.Stamps{av.StagePublish: t0 + 5}}
@@ -398,5 +423,65 @@ func TestOpenNeedsOnlyTheHead(t *testing.T) {
 	}
 	if _, err := r.Next(); !errors.Is(err, ErrTruncated) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestAnnotationsChannel: a video stream's annotations are recorded on
+// its own channel (after the others, so theirs keep their ids), read back
+// with their schema and the image's capture time, and are no sample: the
+// reader's Sample skips them, and the stream list holds none.
+func TestAnnotationsChannel(t *testing.T) {
+	samples := interleaved(3)
+	path := record(t, Options{ChunkBytes: 1000}, samples)
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if got := fmt.Sprint(r.Streams()); got != "[{cam0 video} {mic0 audio}]" {
+		t.Errorf("streams %s", got)
+	}
+	var times []int64
+	for {
+		m, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := r.Sample(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Topic != AnnotationsTopic("cam0") {
+			if s != nil {
+				s.Release()
+			}
+			continue
+		}
+		if s != nil || m.Schema != SchemaImageAnnotations || m.Stream != "" || m.Channel != 6 {
+			t.Fatalf("annotations message %+v, sample %v", m, s)
+		}
+		f := testFrame(len(times), 32, 24)
+		if m.PubNS != f.CaptureNS || m.LogNS != f.ArrivalNS || !bytes.Equal(m.Data, testAnnotations(f)) {
+			t.Fatalf("annotations %d: pub %d log %d %x", len(times), m.PubNS, m.LogNS, m.Data)
+		}
+		times = append(times, m.PubNS)
+	}
+	if len(times) != 3 {
+		t.Fatalf("%d annotations, want 3", len(times))
+	}
+	// Only video streams have the channel.
+	w, err := Create(filepath.Join(t.TempDir(), "x.mcap"), Options{Streams: testStreams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Annotations("mic0", t0, t0, nil) || w.Annotations("cam9", t0, t0, nil) {
+		t.Error("annotations of a stream without the channel")
+	}
+	w.Close()
+	if err := w.Run(); err != nil {
+		t.Fatal(err)
 	}
 }

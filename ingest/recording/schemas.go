@@ -7,7 +7,8 @@ import (
 )
 
 // Names of the Foxglove schemas a live view (sinks/foxglove) sends beside
-// the recorded ones.
+// the recorded samples; recordings carry the annotations too (a channel
+// per camera, AnnotationsTopic).
 const (
 	SchemaCompressedImage  = "foxglove.CompressedImage"
 	SchemaImageAnnotations = "foxglove.ImageAnnotations"

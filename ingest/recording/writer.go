@@ -80,6 +80,7 @@ type Writer struct {
 	bufs  *av.Pool[[]byte]
 
 	image, audio     map[av.StreamID]uint16
+	annots           map[av.StreamID]uint16
 	audioIndex       uint16
 	decisions        uint16
 	status           uint16
@@ -136,7 +137,7 @@ func NewWriter(f *os.File, opts Options) (*Writer, error) {
 	}
 	w := &Writer{
 		opts: opts, queue: make(chan entry, opts.QueueCapacity),
-		image: map[av.StreamID]uint16{}, audio: map[av.StreamID]uint16{}, sampleCh: map[uint16]bool{},
+		image: map[av.StreamID]uint16{}, audio: map[av.StreamID]uint16{}, annots: map[av.StreamID]uint16{}, sampleCh: map[uint16]bool{},
 		indexes: map[uint16]*mcap.MessageIndex{},
 	}
 	w.bufs = av.NewPool(opts.QueueCapacity+4, func() *[]byte { b := make([]byte, 0, 64<<10); return &b })
@@ -201,6 +202,7 @@ func (w *Writer) open() error {
 		{ID: 3, Name: SchemaAudioIndex, Encoding: "jsonschema", Data: []byte(audioIndexSchema)},
 		{ID: 4, Name: "fusiond.decision.v1", Encoding: "jsonschema", Data: []byte(`{"type":"object"}`)},
 		{ID: 5, Name: SchemaStatus, Encoding: "jsonschema", Data: []byte(`{"type":"object"}`)},
+		{ID: 6, Name: SchemaImageAnnotations, Encoding: "protobuf", Data: imageAnnotationsSchema()},
 	}
 	for _, s := range schemas {
 		if err := mw.WriteSchema(s); err != nil {
@@ -235,6 +237,17 @@ func (w *Writer) open() error {
 	w.status, errs[2] = channel(TopicStatus, 5, "json", nil)
 	if err := errors.Join(errs[:]...); err != nil {
 		return err
+	}
+	// The annotation channels come last, so that the channels before
+	// them keep the ids of recordings made without them.
+	for _, s := range w.opts.Streams {
+		if s.Kind != av.Video {
+			continue
+		}
+		var err error
+		if w.annots[s.ID], err = channel(AnnotationsTopic(s.ID), 6, "protobuf", map[string]string{"fusiond.stream": string(s.ID)}); err != nil {
+			return err
+		}
 	}
 	if err := mw.WriteMetadata(&mcap.Metadata{Name: MetadataName, Metadata: w.opts.Metadata}); err != nil {
 		return err
@@ -303,6 +316,20 @@ func (w *Writer) WriteDecision(d *av.Decision, payload []byte) error {
 		return errors.New("recording: queue full, decision not recorded")
 	}
 	return nil
+}
+
+// Annotations records a video stream's annotations (a
+// foxglove.ImageAnnotations, copied) for its image of capture time tsNS,
+// at pipeline time logNS. It returns false when the message was dropped
+// (the queue is full) or stream is not a recorded video stream.
+func (w *Writer) Annotations(stream av.StreamID, tsNS, logNS int64, payload []byte) bool {
+	ch, ok := w.annots[stream]
+	if !ok {
+		return false
+	}
+	b := w.buffer()
+	*b = append(*b, payload...)
+	return w.enqueue(entry{channel: ch, logNS: logNS, pubNS: tsNS, data: b})
 }
 
 // Status records a status message (JSON) at pipeline time nowNS.

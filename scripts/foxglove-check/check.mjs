@@ -103,7 +103,17 @@ client.on("message", ({ subscriptionId, timestamp, data }) => {
     t.bytes = m.data.length;
   }
   if (sub.schema === "foxglove.RawAudio") Object.assign(t, { format: m.format, rate: m.sample_rate, channels: m.number_of_channels });
-  if (sub.schema === "foxglove.ImageAnnotations") t.shapes = (t.shapes ?? 0) + (m.circles?.length ?? 0) + (m.points?.length ?? 0) + (m.texts?.length ?? 0);
+  if (sub.schema === "foxglove.ImageAnnotations") {
+    t.shapes = (t.shapes ?? 0) + (m.circles?.length ?? 0) + (m.points?.length ?? 0) + (m.texts?.length ?? 0);
+    // The labels' kinds, once each: the first word ("seen", "speech", ...),
+    // with "#" when a face id follows ("face 3" and "speaking 3" are "face#"
+    // and "speaking#": boxes of tracked faces; "speaking -20°" is "speaking").
+    for (const x of m.texts ?? []) {
+      const [word, rest] = x.text.split(" ");
+      const kind = /^[0-9]+$/.test(rest ?? "") ? word + "#" : word;
+      if (!(t.labels ??= []).includes(kind)) t.labels.push(kind);
+    }
+  }
   if (sub.schema === "fusiond.decision.v1") (t.kinds ??= []).push(m.kind);
   const all = Object.keys(summary.channels);
   if (all.length && all.every((topic) => (summary.topics[topic]?.count ?? 0) >= minPer)) finish();

@@ -43,9 +43,13 @@ const reader = await McapIndexedReader.Initialize({
 
 // The official definition of a Foxglove message, as a protobufjs type.
 const official = (name) => protobuf.parse(generateProto(foxgloveMessageSchemas[name], []), { keepCase: true }).root.lookupType("foxglove." + name);
-const fieldsOf = (type) =>
+// Fields as id:name:type, without the metadata fields fusiond leaves out
+// (and ImageAnnotations' own timestamp: its shapes carry theirs), as
+// scripts/foxglove-check compares the live view's.
+const fieldsOf = (type, typeName = (t) => t.replace(/^\./, "")) =>
   Object.values(type.fields)
-    .map((f) => `${f.id}:${f.name}:${f.type.replace(/^\./, "")}`)
+    .filter((f) => f.name !== "metadata" && !(type.name === "ImageAnnotations" && f.name === "timestamp"))
+    .map((f) => `${f.id}:${f.name}:${typeName(f.type)}`)
     .sort()
     .join(",");
 
@@ -62,6 +66,12 @@ for (const schema of reader.schemasById.values()) {
   const ours = fieldsOf(type);
   const theirs = fieldsOf(official(name));
   if (ours !== theirs) fail(`schema ${schema.name} differs from Foxglove's:\n  ours   ${ours}\n  theirs ${theirs}`);
+  if (name === "ImageAnnotations")
+    for (const sub of ["CircleAnnotation", "PointsAnnotation", "TextAnnotation", "Point2", "Color"]) {
+      const t = root.lookupType("foxglove." + sub);
+      const last = (t) => t.split(".").pop(); // nested types are named relative to their message
+      if (fieldsOf(t, last) !== fieldsOf(official(sub), last)) fail(`${sub}: fields ${fieldsOf(t, last)}, Foxglove's ${fieldsOf(official(sub), last)}`);
+    }
   types.set(schema.id, type);
 }
 
@@ -75,7 +85,16 @@ for await (const msg of reader.readMessages()) {
     continue;
   }
   const m = type.toObject(type.decode(msg.data), { longs: String });
-  const stampNs = BigInt(m.timestamp.seconds) * 1000000000n + BigInt(m.timestamp.nanos ?? 0);
+  const stamp = (ts) => BigInt(ts.seconds) * 1000000000n + BigInt(ts.nanos ?? 0);
+  if (type.name === "ImageAnnotations") {
+    // No timestamp of its own: each shape carries the image's.
+    const shapes = [...(m.circles ?? []), ...(m.points ?? []), ...(m.texts ?? [])];
+    for (const s of shapes)
+      if (stamp(s.timestamp) !== msg.publishTime) fail(`${channel.topic}: shape timestamp ${stamp(s.timestamp)} != publish time ${msg.publishTime}`);
+    t.shapes = (t.shapes ?? 0) + shapes.length;
+    continue;
+  }
+  const stampNs = stamp(m.timestamp);
   if (stampNs !== msg.publishTime) fail(`${channel.topic}: timestamp ${stampNs} != publish time ${msg.publishTime}`);
   if (type.name === "RawImage") {
     if (m.data.length !== m.step * m.height || !["bgr8", "mono8"].includes(m.encoding))

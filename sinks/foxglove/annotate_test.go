@@ -1,6 +1,7 @@
 package foxglove
 
 import (
+	"image"
 	"math"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
 
+	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/recording"
 	"github.com/seed-4c364652/fusiond/sinks/decision"
 )
@@ -59,8 +61,7 @@ func decodeMessage(t *testing.T, name string, b []byte) protoreflect.Message {
 // speech's bearing a vertical line; the motion centre a circle; a label
 // per active kind; inactive kinds draw nothing.
 func TestAnnotations(t *testing.T) {
-	v := NewView(NewServer(Options{Logger: quiet}), ViewOptions{}) // 60° cameras
-	v.Frame(testFrame("cam0", baseNS))                             // the image's size
+	an := NewAnnotator(nil) // 60° cameras
 	speaker := testDecision("speaker", 1, baseNS)
 	speech := testDecision("speech", 2, baseNS)
 	speech.Evidence["bearing_deg"] = 10
@@ -68,9 +69,9 @@ func TestAnnotations(t *testing.T) {
 	presence.State = decision.StateInactive
 	activity := testDecision("activity", 4, baseNS)
 	for _, d := range []*decision.Decision{speaker, speech, presence, activity} {
-		v.note(d)
+		an.Decision(d)
 	}
-	a := v.annotations(v.cams["cam0"])
+	a := an.build("cam0", baseNS, 640, 480)
 	if len(a.Points) != 2 || len(a.Circles) != 1 || len(a.Texts) != 2+3 {
 		t.Fatalf("%d points, %d circles, %d texts: %+v", len(a.Points), len(a.Circles), len(a.Texts), a)
 	}
@@ -129,5 +130,90 @@ func TestCompressedImage(t *testing.T) {
 	f := m.Descriptor().Fields()
 	if m.Get(f.ByName("frame_id")).String() != "cam0" || m.Get(f.ByName("format")).String() != "jpeg" || len(m.Get(f.ByName("data")).Bytes()) != 2 {
 		t.Fatal(m)
+	}
+}
+
+// TestFaceAnnotations: face boxes reported in a 640x480 frame, drawn over
+// a 320x240 image: scaled by one half; the speaker candidate highlighted
+// (yellow, 5 px, "speaking N") only while the speaker decision is active;
+// faces replace the bearing boxes of presence and speaker while they are
+// fresh, and give way to them once older than FaceMaxAgeNS.
+func TestFaceAnnotations(t *testing.T) {
+	faces := []Face{
+		{ID: 1, Box: image.Rect(100, 80, 200, 180), Candidate: true},
+		{ID: 2, Box: image.Rect(400, 100, 460, 160)},
+	}
+	speakerBox := func() []point { // the speaker's bearing box (-20° ± 3°) at 320x240
+		x0, x1 := bearingX(-26, 60, 320), bearingX(-14, 60, 320)
+		w := x1 - x0
+		return []point{{x0, 120 - w/2}, {x1, 120 - w/2}, {x1, 120 + w/2}, {x0, 120 + w/2}}
+	}
+	type shape struct {
+		points []point
+		color  rgba
+		linePx float64
+		text   string
+	}
+	face1 := []point{{50, 40}, {100, 40}, {100, 90}, {50, 90}}
+	face2 := []point{{200, 50}, {230, 50}, {230, 80}, {200, 80}}
+	for _, tc := range []struct {
+		name          string
+		speakerActive bool
+		atNS          int64 // annotation time after the faces' frame
+		want          []shape
+	}{
+		{"speaking", true, 0, []shape{{face1, colorSpeaking, 5, "speaking 1"}, {face2, colorSeen, 2, "face 2"}}},
+		{"silent", false, 0, []shape{{face1, colorSeen, 2, "face 1"}, {face2, colorSeen, 2, "face 2"}}},
+		{"within max age", true, FaceMaxAgeNS, []shape{{face1, colorSpeaking, 5, "speaking 1"}, {face2, colorSeen, 2, "face 2"}}},
+		{"stale", true, FaceMaxAgeNS + 1, []shape{{speakerBox(), colorSpeaking, 5, "speaking -20°"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			an := NewAnnotator(map[av.StreamID]float64{"cam0": 60})
+			speaker := testDecision("speaker", 1, baseNS)
+			if !tc.speakerActive {
+				speaker.State = decision.StateInactive
+			}
+			an.Decision(speaker)
+			an.Faces("cam0", baseNS, 640, 480, faces)
+			faces[0].Box = image.Rect(0, 0, 1, 1) // kept by copy
+			defer func() { faces[0].Box = image.Rect(100, 80, 200, 180) }()
+			a := an.build("cam0", baseNS+tc.atNS, 320, 240)
+			if len(a.Points) != len(tc.want) {
+				t.Fatalf("%d boxes, want %d: %+v", len(a.Points), len(tc.want), a.Points)
+			}
+			for i, w := range tc.want {
+				p, l := a.Points[i], a.Texts[i]
+				if p.Type != lineLoop || p.Outline != w.color || p.LinePx != w.linePx || l.Text != w.text || l.Color != w.color {
+					t.Errorf("box %d: %+v %+v, want %+v", i, p, l, w)
+				}
+				for j := range w.points {
+					if math.Abs(p.Points[j].X-w.points[j].X) > 1e-9 || math.Abs(p.Points[j].Y-w.points[j].Y) > 1e-9 {
+						t.Errorf("box %d: %v, want %v", i, p.Points, w.points)
+						break
+					}
+				}
+			}
+			// Another camera has no faces: the bearing box.
+			if b := an.build("cam1", baseNS, 320, 240); tc.speakerActive && (len(b.Points) != 1 || b.Points[0].Outline != colorSpeaking) {
+				t.Errorf("cam1: %+v", b.Points)
+			}
+		})
+	}
+
+	// The wire form of the highlighted face, decoded with the schema.
+	an := NewAnnotator(nil)
+	an.Decision(testDecision("speaker", 1, baseNS))
+	an.Faces("cam0", baseNS, 640, 480, faces[:1])
+	m := decodeMessage(t, recording.SchemaImageAnnotations, an.Append(nil, "cam0", baseNS, 640, 480))
+	points := m.Get(m.Descriptor().Fields().ByName("points")).List()
+	p0 := points.Get(0).Message()
+	pf := p0.Descriptor().Fields()
+	corner := p0.Get(pf.ByName("points")).List().Get(2).Message()
+	cf := corner.Descriptor().Fields()
+	col := p0.Get(pf.ByName("outline_color")).Message()
+	if points.Len() != 1 || p0.Get(pf.ByName("thickness")).Float() != 5 ||
+		corner.Get(cf.ByName("x")).Float() != 200 || corner.Get(cf.ByName("y")).Float() != 180 ||
+		col.Get(col.Descriptor().Fields().ByName("b")).Float() != colorSpeaking.B {
+		t.Fatalf("points %d, %v", points.Len(), p0)
 	}
 }

@@ -2,6 +2,7 @@ package foxglove
 
 import (
 	"context"
+	"image"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ func BenchmarkNobodyConnected(b *testing.B) {
 	c := &av.AudioChunk{Meta: av.Meta{Stream: "mic0", CaptureNS: baseNS}, RateHz: 16000, Channels: 1, Data: make([]float32, 1600)}
 	d := testDecision("speech", 1, baseNS)
 	st := &decision.Status{Schema: decision.StatusSchema, Robot: "demo", TimeNS: baseNS, Backend: "cpu"}
+	faces := []Face{{ID: 1, Box: image.Rect(100, 80, 200, 180), Candidate: true}, {ID: 2, Box: image.Rect(400, 100, 460, 160)}}
 	for _, bc := range []struct {
 		name string
 		call func(i int)
@@ -27,6 +29,7 @@ func BenchmarkNobodyConnected(b *testing.B) {
 		{"audio", func(int) { v.Audio(c) }},
 		{"decision", func(int) { v.Decision(d) }},
 		{"status", func(int) { v.Status(st) }},
+		{"faces", func(i int) { v.Faces("cam0", baseNS+int64(i)*33_000_000, 640, 480, faces) }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()

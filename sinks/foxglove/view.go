@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -51,8 +52,12 @@ type ViewStats struct {
 type camera struct {
 	stream        av.StreamID
 	image, annots uint32
-	hfovDeg       float64
 	nextNS        int64 // capture time of the next frame to send, under View.mu
+	// sentNS are the capture times of the latest images handed to the
+	// encoder (enough for a replay whose reader runs ahead of fusion), for
+	// the faces' annotations to go out with; under View.mu.
+	sentNS        [32]int64
+	sentN         int
 	width, height atomic.Int64
 	free          chan []byte // pixel buffers for jobs
 }
@@ -82,9 +87,7 @@ type View struct {
 	cams    map[av.StreamID]*camera
 	camList []*camera // cams in the order added
 	mics    map[av.StreamID]uint32
-	kinds   map[string]kindState // latest decision per kind, for annotations
-	motion  [2]float64           // activity's motion_x, motion_y (fraction of the frame)
-	hasMove bool
+	ann     *Annotator
 
 	decisions, status uint32
 	jobs              chan job
@@ -105,8 +108,8 @@ func NewView(srv *Server, opts ViewOptions) *View {
 	v := &View{
 		srv: srv, opts: opts,
 		cams: make(map[av.StreamID]*camera), mics: make(map[av.StreamID]uint32),
-		kinds: make(map[string]kindState),
-		jobs:  make(chan job, 1),
+		ann:  NewAnnotator(opts.HFOVDeg),
+		jobs: make(chan job, 1),
 	}
 	v.decisions = srv.Advertise(jsonChannel(TopicDecisions, decision.Schema, decision.JSONSchema))
 	v.status = srv.Advertise(jsonChannel(TopicStatus, decision.StatusSchema, decision.StatusJSONSchema))
@@ -134,13 +137,9 @@ func (v *View) camera(stream av.StreamID) *camera {
 	if c := v.cams[stream]; c != nil {
 		return c
 	}
-	hfov := v.opts.HFOVDeg[stream]
-	if !(hfov > 0 && hfov < 180) {
-		hfov = 60
-	}
-	c := &camera{stream: stream, hfovDeg: hfov, free: make(chan []byte, 2),
+	c := &camera{stream: stream, free: make(chan []byte, 2),
 		image:  v.srv.Advertise(protoChannel("/"+string(stream)+"/image", recording.SchemaCompressedImage)),
-		annots: v.srv.Advertise(protoChannel("/"+string(stream)+"/annotations", recording.SchemaImageAnnotations)),
+		annots: v.srv.Advertise(protoChannel(recording.AnnotationsTopic(stream), recording.SchemaImageAnnotations)),
 	}
 	v.cams[stream] = c
 	v.camList = append(v.camList, c)
@@ -201,6 +200,10 @@ func (v *View) Frame(f *av.Frame) {
 	copy(pix, f.Pix[:n])
 	select {
 	case v.jobs <- job{cam: c, captureNS: f.CaptureNS, width: f.Width, height: f.Height, stride: f.Stride, format: f.Format, pix: pix}:
+		v.mu.Lock()
+		c.sentNS[c.sentN%len(c.sentNS)] = f.CaptureNS
+		c.sentN++
+		v.mu.Unlock()
 	default:
 		v.skipped.Add(1)
 		c.recycle(pix)
@@ -256,20 +259,42 @@ func (v *View) Decision(d *decision.Decision) {
 		}
 	}
 	v.mu.Lock()
-	v.note(d)
+	v.ann.Decision(d)
 	var cams []*camera
 	var msgs [][]byte
 	for _, c := range v.camList {
 		if v.srv.Subscribed(c.annots) {
-			a := v.annotations(c)
 			cams = append(cams, c)
-			msgs = append(msgs, appendAnnotations(nil, d.TimeNS, &a))
+			msgs = append(msgs, v.annotations(c, d.TimeNS))
 		}
 	}
 	v.mu.Unlock()
 	for i, c := range cams {
 		v.srv.Publish(c.annots, d.TimeNS, msgs[i])
 	}
+}
+
+// annotations returns c's annotations at tsNS over its images; under v.mu.
+func (v *View) annotations(c *camera, tsNS int64) []byte {
+	return v.ann.Append(nil, c.stream, tsNS, int(c.width.Load()), int(c.height.Load()))
+}
+
+// Faces offers the faces the visual features track in a camera's frame
+// of capture time timeNS, in the pixels of that frameW×frameH frame (it
+// copies faces): they are drawn from now on, and when the frame's image
+// was sent (the sample tap sees a frame before fusion does), the camera's
+// annotations go out with the image's timestamp.
+func (v *View) Faces(stream av.StreamID, timeNS int64, frameW, frameH int, faces []Face) {
+	v.mu.Lock()
+	c := v.camera(stream)
+	v.ann.Faces(stream, timeNS, frameW, frameH, faces)
+	if !v.srv.Subscribed(c.annots) || !slices.Contains(c.sentNS[:min(c.sentN, len(c.sentNS))], timeNS) {
+		v.mu.Unlock()
+		return
+	}
+	msg := v.annotations(c, timeNS)
+	v.mu.Unlock()
+	v.srv.Publish(c.annots, timeNS, msg)
 }
 
 // Status offers a status message.

@@ -1,8 +1,10 @@
 package foxglove
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"image"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -417,5 +419,41 @@ func TestNoEncodingForFullQueues(t *testing.T) {
 	v.Frame(testFrame("cam0", baseNS))
 	if len(v.jobs) != 0 || v.Stats().SkippedImages != 1 {
 		t.Fatalf("%d jobs, %+v", len(v.jobs), v.Stats())
+	}
+}
+
+// TestFacesGoWithImages: a frame's faces send the camera's annotations
+// stamped with the frame's time when its image was sent, and nothing for
+// a frame whose image was not (the rate limit); a decision's annotations
+// draw the faces kept.
+func TestFacesGoWithImages(t *testing.T) {
+	srv := NewServer(Options{Logger: quiet})
+	v := NewView(srv, ViewOptions{ImageFPS: 10})
+	v.AddCamera("cam0")
+	c := dial(t, serve(t, srv), Subprotocols[0])
+	c.nextJSON(nil)
+	c.nextJSON(nil)
+	c.send(`{"op":"subscribe","subscriptions":[{"id":1,"channelId":3},{"id":2,"channelId":4}]}`)
+	waitFor(t, "subscription", func() bool { return srv.Subscribed(3) && srv.Subscribed(4) })
+	faces := []Face{{ID: 7, Box: image.Rect(100, 80, 200, 180)}}
+	for _, ms := range []int64{0, 50} { // the image of 50 ms is not sent
+		v.Frame(testFrame("cam0", baseNS+ms*1e6))
+		if ms == 0 && len(v.jobs) != 1 {
+			t.Fatal("the first image was not sent")
+		}
+		for len(v.jobs) > 0 {
+			<-v.jobs
+		}
+		v.Faces("cam0", baseNS+ms*1e6, 640, 480, faces)
+	}
+	v.Decision(testDecision("presence", 1, baseNS+60e6))
+	for _, want := range []int64{baseNS, baseNS + 60e6} {
+		sub, ts, payload := c.data()
+		if sub != 2 || ts != want {
+			t.Fatalf("subscription %d at %d, want 2 at %d", sub, ts, want)
+		}
+		if !bytes.Contains(payload, []byte("face 7")) {
+			t.Fatalf("annotations at %d without the face: %q", ts, payload)
+		}
 	}
 }
