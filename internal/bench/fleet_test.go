@@ -30,3 +30,17 @@ func TestFleetMeasures(t *testing.T) {
 		t.Error("no robots: no error")
 	}
 }
+
+// TestFleetLeafRefuses: no robots, no duration or no NATS path: an error
+// before anything starts.
+func TestFleetLeafRefuses(t *testing.T) {
+	for _, cfg := range []FleetLeafConfig{
+		{Robots: 0, For: time.Second},
+		{Robots: 1, For: 0},
+		{Robots: 1, For: time.Second},
+	} {
+		if _, err := FleetLeaf(context.Background(), cfg); err == nil {
+			t.Errorf("%+v: no error", cfg)
+		}
+	}
+}
