@@ -158,11 +158,18 @@ func FleetLeaf(ctx context.Context, cfg FleetLeafConfig) (FleetLeafRun, error) {
 		}
 		run.Published += int(r.sink.Stats().Acked)
 	}
-	if err := waitUntil(ctx, "the hub stream to hold every decision", func() bool {
-		s, err := hjs.Stream(ctx, fleet.DefaultStream)
-		return err == nil && s.CachedInfo().State.Msgs >= uint64(run.Published)
+	// The hub catches up within a minute, or the figure is its failure.
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	var atHub uint64
+	if err := waitUntil(wctx, "the hub stream to hold every decision", func() bool {
+		s, err := hjs.Stream(wctx, fleet.DefaultStream)
+		if err == nil {
+			atHub = s.CachedInfo().State.Msgs
+		}
+		return err == nil && atHub >= uint64(run.Published)
 	}); err != nil {
-		return run, err
+		return run, fmt.Errorf("%d of %d decisions at the hub: %w", atHub, run.Published, err)
 	}
 	wall := time.Since(t0)
 	run.CPUCores = float64(readProc().cpuNS-cpu0) / float64(wall)
