@@ -71,8 +71,8 @@ func cmdWorker(args []string, stdout, stderr io.Writer) int {
 	}
 	defer nc.Close()
 	if add {
-		err := worker.AddRobots(ctx, nc, cfg.Fleet.HubDomain, fs.Args()[1:], func(robot, domain string) {
-			fmt.Fprintf(stdout, "sourcing %s's feature bundles (stream %s in domain %s)\n", robot, worker.TickStream(robot), domain)
+		err := fleet.AddOffloaded(ctx, nc, cfg.Fleet.HubDomain, fs.Args()[1:], func(r fleet.Robot) {
+			fmt.Fprintf(stdout, "sourcing %s's feature bundles (stream %s in domain %s)\n", r.Robot, worker.TickStream(r.Robot), r.Domain)
 		})
 		if err != nil {
 			fmt.Fprintf(stderr, "fusiond worker add: %v\n", err)

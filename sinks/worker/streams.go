@@ -17,7 +17,6 @@ import (
 	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/fuse/offload"
 	"github.com/seed-4c364652/fusiond/sinks"
-	"github.com/seed-4c364652/fusiond/sinks/fleet"
 )
 
 // DecisionStream is the hub stream that stores offloaded robots'
@@ -186,26 +185,4 @@ func DefaultID() string {
 		return '_'
 	}, host)
 	return host + "-" + strconv.Itoa(os.Getpid())
-}
-
-// AddRobots is `fusiond worker add`: each ROBOT[@DOMAIN] in robots is
-// added as AddRobot does, on the hub connection nc (hubDomain: the hub's
-// JetStream domain, "" for the server's own), in order until one fails;
-// added is told of each.
-func AddRobots(ctx context.Context, nc *nats.Conn, hubDomain string, robots []string, added func(robot, domain string)) error {
-	js, err := JetStream(nc, hubDomain)
-	if err != nil {
-		return err
-	}
-	for _, a := range robots {
-		r, err := fleet.ParseRobot(a)
-		if err != nil {
-			return err
-		}
-		if err := AddRobot(ctx, js, r.Robot, r.Domain); err != nil {
-			return err
-		}
-		added(r.Robot, r.Domain)
-	}
-	return nil
 }
