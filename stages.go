@@ -24,7 +24,8 @@ type stages struct {
 }
 
 // syncConfig is the synchroniser's config: the streams of the cameras and
-// microphones, and the sync section.
+// microphones (the first of each is the one fusion reads alone, its frame
+// period the audio-only bundles' period), and the sync section.
 func syncConfig(cfg *configs.Config) avsync.Config {
 	sc := avsync.Config{
 		Policy:           avsync.Policy(cfg.Sync.Policy),
@@ -39,11 +40,19 @@ func syncConfig(cfg *configs.Config) avsync.Config {
 		EstimateDrift:    cfg.Sync.EstimateDrift,
 		AnalysisRateHz:   cfg.Sync.AnalysisRateHz,
 	}
-	for _, cam := range cfg.Cameras {
+	for i, cam := range cfg.Cameras {
+		if i > 0 {
+			sc.MoreVideo = append(sc.MoreVideo, av.StreamID(cam.Name))
+			continue
+		}
 		sc.Video = av.StreamID(cam.Name)
 		sc.FramePeriodNS = int64(float64(time.Second) / cam.FPS)
 	}
-	for _, mic := range cfg.Microphones {
+	for i, mic := range cfg.Microphones {
+		if i > 0 {
+			sc.MoreAudio = append(sc.MoreAudio, avsync.AudioStream{Stream: av.StreamID(mic.Name), RateHz: mic.RateHz, Channels: mic.Channels})
+			continue
+		}
 		sc.Audio, sc.AudioRateHz, sc.AudioChannels = av.StreamID(mic.Name), mic.RateHz, mic.Channels
 	}
 	return sc

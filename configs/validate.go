@@ -148,6 +148,9 @@ func (c *Config) validate() []fieldError {
 	default:
 		bad("sync.policy", "%q is not window, approximate or exact", sy.Policy)
 	}
+	if sy.Policy == "window" && len(c.Cameras) > 1 {
+		bad("sync.policy", "window takes one camera, not %d: approximate or exact groups several cameras' frames", len(c.Cameras))
+	}
 	if sy.AudioWindow < 0 || sy.AudioWindow > 10*time.Second {
 		bad("sync.audio_window", "%v is out of range 0..10s", sy.AudioWindow)
 	}

@@ -14,12 +14,17 @@ import (
 // Config configures a FrameSync. Times are nanoseconds.
 type Config struct {
 	// Policy groups the cameras' frames into the sets that trigger
-	// bundles (FrameSets; "" is PolicyWindow). With today's one camera
-	// every policy makes a set of each frame, so the bundles are the
-	// window policy's.
+	// bundles (FrameSets; "" is PolicyWindow). With one camera every
+	// policy makes a set of each frame, so the bundles are the window
+	// policy's; several cameras need approximate or exact.
 	Policy Policy
-	// Video is the trigger stream; empty when no camera is configured.
+	// Video is the (first) camera's stream; empty when no camera is
+	// configured.
 	Video av.StreamID
+	// MoreVideo are the other cameras' streams: each set of the policy
+	// (one frame per camera) is a bundle, at its newest frame's capture
+	// time (av.Bundle.MoreFrames).
+	MoreVideo []av.StreamID
 	// FramePeriodNS is the camera's nominal frame period; with no camera,
 	// or while it is silent, audio-only bundles come at this period.
 	FramePeriodNS int64
@@ -27,6 +32,10 @@ type Config struct {
 	Audio         av.StreamID
 	AudioRateHz   int // the microphone's own rate: its chunks must have it
 	AudioChannels int
+	// MoreAudio are the other microphones: each contributes its window
+	// around a bundle's time (av.Bundle.MoreAudio), resampled to the
+	// analysis rate. One silent for MaxWaitNS is not waited for.
+	MoreAudio []AudioStream
 	// AnalysisRateHz is the rate of the bundles' audio: chunks are
 	// resampled to it (ingest/resample) as they enter, once, channels
 	// kept. 0 keeps AudioRateHz. Recordings hold the microphone's own
@@ -65,6 +74,13 @@ type Config struct {
 	Late func(av.Sample)
 }
 
+// AudioStream is one microphone's stream.
+type AudioStream struct {
+	Stream   av.StreamID
+	RateHz   int // the microphone's own rate: its chunks must have it
+	Channels int
+}
+
 // ErrConfig is wrapped by every configuration error.
 var ErrConfig = errors.New("sync: bad config")
 
@@ -93,8 +109,28 @@ func (c Config) validate() error {
 		return bad("max wait %d ns is negative", c.MaxWaitNS)
 	case c.PendingFrames < 1:
 		return bad("pending frame capacity %d is not positive", c.PendingFrames)
+	case c.Video == "" && len(c.MoreVideo) > 0:
+		return bad("more cameras but no first camera stream")
+	case c.Audio == "" && len(c.MoreAudio) > 0:
+		return bad("more microphones but no first microphone stream")
 	case c.Policy != "" && c.Policy != PolicyWindow && c.Policy != PolicyApproximate && c.Policy != PolicyExact:
 		return bad("policy %q is not window, approximate or exact", c.Policy)
+	}
+	seen := map[av.StreamID]bool{c.Video: true, c.Audio: true}
+	for _, v := range c.MoreVideo {
+		if v == "" || seen[v] {
+			return bad("camera stream %q is empty or used twice", v)
+		}
+		seen[v] = true
+	}
+	for _, a := range c.MoreAudio {
+		if a.Stream == "" || seen[a.Stream] {
+			return bad("microphone stream %q is empty or used twice", a.Stream)
+		}
+		if a.RateHz <= 0 || a.Channels <= 0 {
+			return bad("audio stream %q needs a rate and a channel count", a.Stream)
+		}
+		seen[a.Stream] = true
 	}
 	return nil
 }
@@ -116,19 +152,16 @@ type FrameSync struct {
 	cfg     Config
 	drops   *av.Drops
 	bundles *av.BundlePool
-	ring    *audioRing // nil without audio
-	// rs resamples audio chunks to the analysis rate into rsChunk (nil
-	// when the rates are equal).
-	rs      *resample.Resampler
-	rsChunk av.AudioChunk
+	ring    *audioRing // the first microphone's (mics[0].ring); nil without audio
+	mics    []*mic     // every microphone, in configuration order
 
 	windowFrames int64
 
-	sets    *FrameSets // the camera's frames into sets (nil without a camera)
+	sets    *FrameSets // the cameras' frames into sets (nil without a camera)
 	out     func(*av.Bundle)
-	pending []*av.Frame // frames waiting for audio, in capture order
-	nowNS   int64       // latest arrival time seen
-	startNS int64       // arrival time of the first sample
+	pending []pend // sets waiting for audio, in capture order
+	nowNS   int64  // latest arrival time seen
+	startNS int64  // arrival time of the first sample
 	started bool
 
 	seq              uint64
@@ -142,6 +175,29 @@ type FrameSync struct {
 	stats Stats
 	pubMu gosync.Mutex
 	pub   Stats
+}
+
+// mic is one microphone's audio on its way into bundles.
+type mic struct {
+	stream   av.StreamID
+	rateHz   int
+	channels int
+	ring     *audioRing
+	// rs resamples audio chunks to the analysis rate into rsChunk (nil
+	// when the rates are equal).
+	rs      *resample.Resampler
+	rsChunk av.AudioChunk
+	// lastArrivalNS is the arrival of its last chunk, when heard.
+	lastArrivalNS int64
+	heard         bool
+}
+
+// pend is a set of frames waiting for its audio: its time and arrival,
+// the first camera's frame and the others' (nil where missing).
+type pend struct {
+	t, arrivalNS int64
+	f            *av.Frame
+	more         []*av.Frame
 }
 
 // Stats are a FrameSync's counters since it started.
@@ -188,39 +244,24 @@ func NewFrameSync(cfg Config, drops *av.Drops) (*FrameSync, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &FrameSync{cfg: cfg, drops: drops, pending: make([]*av.Frame, 0, cfg.PendingFrames)}
-	windowSamples := 0
+	s := &FrameSync{cfg: cfg, drops: drops, pending: make([]pend, 0, cfg.PendingFrames)}
+	var windowSamples []int
 	if cfg.Audio != "" {
 		rate := cfg.analysisRate()
-		if rate != cfg.AudioRateHz {
-			rs, err := resample.New(cfg.AudioRateHz, rate, cfg.AudioChannels)
-			if err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrConfig, err)
-			}
-			s.rs = rs
-			s.rsChunk.RateHz, s.rsChunk.Channels = rate, cfg.AudioChannels
-		}
-		windowFrames := av.NSToFrames(cfg.AudioWindowNS+cfg.AudioAfterNS, rate)
-		windowSamples = int(windowFrames) * cfg.AudioChannels
-		s.windowFrames = windowFrames
-		// Room for the window, plus the audio that can arrive while frames
-		// wait, plus a second of slack for chunking and jitter.
-		keep := windowFrames + av.NSToFrames(cfg.MaxWaitNS+1e9, rate)
-		s.ring = newAudioRing(int(keep), rate, cfg.AudioChannels)
-		s.ring.offsetNS = cfg.AudioOffsetNS
-		if cfg.EstimateDrift {
-			cc := cfg.Clock
-			cc.RateHz, cc.OffsetNS = rate, cfg.AudioOffsetNS
-			clk, err := NewAudioClock(cc)
+		s.windowFrames = av.NSToFrames(cfg.AudioWindowNS+cfg.AudioAfterNS, rate)
+		for _, a := range append([]AudioStream{{cfg.Audio, cfg.AudioRateHz, cfg.AudioChannels}}, cfg.MoreAudio...) {
+			m, err := s.newMic(a)
 			if err != nil {
 				return nil, err
 			}
-			s.ring.clk = clk
+			s.mics = append(s.mics, m)
+			windowSamples = append(windowSamples, int(s.windowFrames)*a.Channels)
 		}
+		s.ring = s.mics[0].ring
 	}
-	s.bundles = av.NewBundlePool(windowSamples, cfg.PendingFrames+4)
+	s.bundles = av.NewBundlePoolN(1+len(cfg.MoreVideo), windowSamples, cfg.PendingFrames+4)
 	if cfg.Video != "" {
-		sets, err := NewFrameSets(FrameSetsConfig{Policy: cfg.Policy, Cameras: 1, QueueSize: cfg.PendingFrames, MaxWaitNS: cfg.MaxWaitNS},
+		sets, err := NewFrameSets(FrameSetsConfig{Policy: cfg.Policy, Cameras: 1 + len(cfg.MoreVideo), QueueSize: cfg.PendingFrames, MaxWaitNS: cfg.MaxWaitNS},
 			s.pushSet, func(f *av.Frame) { s.drop(f, av.DropLate) })
 		if err != nil {
 			return nil, err
@@ -230,13 +271,79 @@ func NewFrameSync(cfg Config, drops *av.Drops) (*FrameSync, error) {
 	return s, nil
 }
 
-// pushSet takes a set of the cameras' frames (FrameSets) as the trigger of
-// a bundle. There is one camera (Config.Video), so the set is its frame,
-// at its capture time; several cameras need a bundle of several frames.
-func (s *FrameSync) pushSet(set []*av.Frame, _ int64) {
-	if f := set[0]; f != nil {
-		s.pushFrame(f, s.out)
+// newMic sets up microphone a's ring (and resampler, and clock) at the
+// analysis rate.
+func (s *FrameSync) newMic(a AudioStream) (*mic, error) {
+	cfg := s.cfg
+	rate := cfg.analysisRate()
+	m := &mic{stream: a.Stream, rateHz: a.RateHz, channels: a.Channels}
+	if rate != a.RateHz {
+		rs, err := resample.New(a.RateHz, rate, a.Channels)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		m.rs = rs
+		m.rsChunk.RateHz, m.rsChunk.Channels = rate, a.Channels
 	}
+	// Room for the window, plus the audio that can arrive while frames
+	// wait, plus a second of slack for chunking and jitter.
+	keep := s.windowFrames + av.NSToFrames(cfg.MaxWaitNS+1e9, rate)
+	m.ring = newAudioRing(int(keep), rate, a.Channels)
+	m.ring.offsetNS = cfg.AudioOffsetNS
+	if cfg.EstimateDrift {
+		cc := cfg.Clock
+		cc.RateHz, cc.OffsetNS = rate, cfg.AudioOffsetNS
+		clk, err := NewAudioClock(cc)
+		if err != nil {
+			return nil, err
+		}
+		m.ring.clk = clk
+	}
+	return m, nil
+}
+
+// pushSet takes a set of the cameras' frames (FrameSets), at time t (its
+// newest frame's capture time), as the trigger of a bundle.
+func (s *FrameSync) pushSet(set []*av.Frame, t int64) {
+	p := pend{t: t, f: set[0]}
+	if len(set) > 1 {
+		p.more = append([]*av.Frame(nil), set[1:]...)
+	}
+	have := false
+	for _, f := range set {
+		if f != nil {
+			p.arrivalNS, have = max(p.arrivalNS, f.ArrivalNS), true
+		}
+	}
+	if have {
+		s.pushFrame(p, s.out)
+	}
+}
+
+// camera returns the index of stream among the cameras, or -1.
+func (s *FrameSync) camera(id av.StreamID) int {
+	if s.cfg.Video == "" {
+		return -1
+	}
+	if id == s.cfg.Video {
+		return 0
+	}
+	for i, v := range s.cfg.MoreVideo {
+		if id == v {
+			return i + 1
+		}
+	}
+	return -1
+}
+
+// microphone returns stream's microphone, or nil.
+func (s *FrameSync) microphone(id av.StreamID) *mic {
+	for _, m := range s.mics {
+		if m.stream == id {
+			return m
+		}
+	}
+	return nil
 }
 
 // Push takes ownership of one sample and calls emit, in capture-time order,
@@ -248,39 +355,49 @@ func (s *FrameSync) Push(smp av.Sample, emit func(*av.Bundle)) {
 		s.startNS, s.started = m.ArrivalNS, true
 	}
 	s.nowNS = max(s.nowNS, m.ArrivalNS)
-	switch {
-	case s.cfg.Video != "" && m.Stream == s.cfg.Video:
+	if cam := s.camera(m.Stream); cam >= 0 {
 		f, ok := smp.(*av.Frame)
 		if !ok {
 			s.drop(smp, av.DropWrongKind)
-			break
+		} else {
+			f.CaptureNS += s.cfg.VideoOffsetNS
+			if len(s.cfg.MoreVideo) > 0 {
+				// A frame waiting in a set is heard: no audio-only
+				// bundles pass it. (With one camera, a frame is a set.)
+				s.sawFrame, s.lastFrameArrival = true, max(s.lastFrameArrival, f.ArrivalNS)
+			}
+			s.out = emit
+			s.sets.Add(cam, f) // to pushSet
+			s.out = nil
 		}
-		f.CaptureNS += s.cfg.VideoOffsetNS
-		s.out = emit
-		s.sets.Add(0, f) // to pushSet
-		s.out = nil
-	case s.cfg.Audio != "" && m.Stream == s.cfg.Audio:
-		c, ok := smp.(*av.AudioChunk)
-		if !ok || c.Channels != s.cfg.AudioChannels || c.RateHz != s.cfg.AudioRateHz || c.FirstFrame < 0 || len(c.Data)%c.Channels != 0 {
-			s.drop(smp, av.DropWrongKind)
-			break
-		}
-		w := s.resampled(c)
-		if len(w.Data) == 0 { // a chunk too short to complete an output frame
-			c.Release()
-			break
-		}
-		if s.haveTrigger && s.ring.started() && s.ring.timeOf(w.FirstFrame) < s.lastTriggerNS+s.cfg.AudioAfterNS {
-			s.stats.LateAudio++
-		}
-		if !s.ring.write(w) {
-			s.drops.Add(c.Stream, av.DropOutOfOrder, 1)
-		}
-		c.Release()
-	default:
+	} else if mc := s.microphone(m.Stream); mc != nil {
+		s.pushAudio(mc, smp)
+	} else {
 		s.drop(smp, av.DropUnknownStream)
 	}
 	s.emitReady(emit, false)
+}
+
+// pushAudio writes a chunk of microphone mc into its ring.
+func (s *FrameSync) pushAudio(mc *mic, smp av.Sample) {
+	c, ok := smp.(*av.AudioChunk)
+	if !ok || c.Channels != mc.channels || c.RateHz != mc.rateHz || c.FirstFrame < 0 || len(c.Data)%c.Channels != 0 {
+		s.drop(smp, av.DropWrongKind)
+		return
+	}
+	mc.lastArrivalNS, mc.heard = c.ArrivalNS, true
+	w := s.resampled(mc, c)
+	if len(w.Data) == 0 { // a chunk too short to complete an output frame
+		c.Release()
+		return
+	}
+	if s.haveTrigger && mc.ring.started() && mc.ring.timeOf(w.FirstFrame) < s.lastTriggerNS+s.cfg.AudioAfterNS {
+		s.stats.LateAudio++
+	}
+	if !mc.ring.write(w) {
+		s.drops.Add(c.Stream, av.DropOutOfOrder, 1)
+	}
+	c.Release()
 }
 
 // Advance tells the synchroniser that arrival time has reached nowNS with
@@ -312,19 +429,19 @@ func (s *FrameSync) Flush(emit func(*av.Bundle)) {
 }
 
 // resampled returns c at the analysis rate: c itself when the rates are
-// equal, else the sync's scratch chunk, valid until the next call. Its
+// equal, else the microphone's scratch chunk, valid until the next call. Its
 // capture times keep c's time origin: output frame j is at origin +
 // j/AnalysisRateHz where c's frame k is at origin + k/AudioRateHz.
-func (s *FrameSync) resampled(c *av.AudioChunk) *av.AudioChunk {
-	if s.rs == nil {
+func (s *FrameSync) resampled(mc *mic, c *av.AudioChunk) *av.AudioChunk {
+	if mc.rs == nil {
 		return c
 	}
-	r := &s.rsChunk
-	need := s.rs.MaxFrames(c.Frames()) * c.Channels
+	r := &mc.rsChunk
+	need := mc.rs.MaxFrames(c.Frames()) * c.Channels
 	if cap(r.Data) < need {
 		r.Data = make([]float32, need)
 	}
-	n, first := s.rs.Push(r.Data[:need], c.Data, c.FirstFrame)
+	n, first := mc.rs.Push(r.Data[:need], c.Data, c.FirstFrame)
 	originNS := c.CaptureNS - av.FramesToNS(c.FirstFrame, c.RateHz)
 	r.Meta = c.Meta
 	r.Data, r.FirstFrame = r.Data[:n*c.Channels], first
@@ -341,42 +458,54 @@ func (s *FrameSync) drop(smp av.Sample, reason av.DropReason) {
 	smp.Release()
 }
 
-func (s *FrameSync) pushFrame(f *av.Frame, emit func(*av.Bundle)) {
+// dropSet drops every frame of p.
+func (s *FrameSync) dropSet(p pend, reason av.DropReason) {
+	if p.f != nil {
+		s.drop(p.f, reason)
+	}
+	for _, f := range p.more {
+		if f != nil {
+			s.drop(f, reason)
+		}
+	}
+}
+
+func (s *FrameSync) pushFrame(f pend, emit func(*av.Bundle)) {
 	newest := s.lastTriggerNS
 	if n := len(s.pending); n > 0 {
-		newest = s.pending[n-1].CaptureNS
+		newest = s.pending[n-1].t
 	}
-	if (s.haveTrigger || len(s.pending) > 0) && f.CaptureNS <= newest {
+	if (s.haveTrigger || len(s.pending) > 0) && f.t <= newest {
 		// Behind a frame already taken, or behind an audio-only bundle
 		// emitted while the camera was silent. Far behind, three times in
 		// a row, is the camera's clock starting again (a reconnect, a
 		// looping recording): its timeline restarts.
-		if newest-f.CaptureNS > videoJumpNS {
+		if newest-f.t > videoJumpNS {
 			s.jumpRun++
 		} else {
 			s.jumpRun = 0
 		}
 		if s.jumpRun < 3 {
 			reason := av.DropOutOfOrder
-			if f.CaptureNS <= s.lastTriggerNS && s.haveTrigger {
+			if f.t <= s.lastTriggerNS && s.haveTrigger {
 				reason = av.DropLate
 			}
-			s.drop(f, reason)
+			s.dropSet(f, reason)
 			return
 		}
 		for _, p := range s.pending {
-			emit(s.bundle(p.CaptureNS, p))
+			emit(s.bundle(p.t, p))
 		}
 		s.pending = s.pending[:0]
-		s.lastTriggerNS, s.haveTrigger = f.CaptureNS-1, true
+		s.lastTriggerNS, s.haveTrigger = f.t-1, true
 		s.stats.VideoResets++
 	}
 	s.jumpRun = 0
 	s.sawFrame = true
-	s.lastFrameArrival = f.ArrivalNS
+	s.lastFrameArrival = f.arrivalNS
 	if len(s.pending) == cap(s.pending) {
 		s.stats.Deadline++
-		emit(s.bundle(s.pending[0].CaptureNS, s.pending[0]))
+		emit(s.bundle(s.pending[0].t, s.pending[0]))
 		s.pending = append(s.pending[:0], s.pending[1:]...)
 	}
 	s.pending = append(s.pending, f)
@@ -392,14 +521,14 @@ func (s *FrameSync) emitReady(emit func(*av.Bundle), flush bool) {
 func (s *FrameSync) emitDue(emit func(*av.Bundle), flush bool) {
 	n := 0
 	for _, f := range s.pending {
-		done := s.audioDone(f.CaptureNS)
-		if !flush && !done && f.ArrivalNS+s.cfg.MaxWaitNS > s.nowNS {
+		done := s.audioDone(f.t)
+		if !flush && !done && f.arrivalNS+s.cfg.MaxWaitNS > s.nowNS {
 			break
 		}
 		if !done {
 			s.stats.Deadline++
 		}
-		emit(s.bundle(f.CaptureNS, f))
+		emit(s.bundle(f.t, f))
 		n++
 	}
 	s.pending = append(s.pending[:0], s.pending[n:]...)
@@ -426,17 +555,31 @@ func (s *FrameSync) emitDue(emit func(*av.Bundle), flush bool) {
 		if !s.audioDone(next) {
 			return
 		}
-		emit(s.bundle(next, nil))
+		emit(s.bundle(next, pend{}))
 	}
 }
 
 // audioDone reports whether the audio window ending at t has arrived, or
-// there is no audio to wait for.
+// there is no audio to wait for: the first microphone's, and that of every
+// other one not silent for MaxWaitNS.
 func (s *FrameSync) audioDone(t int64) bool {
 	if s.ring == nil {
 		return true
 	}
-	return s.ring.started() && s.ring.end >= s.ring.index(t-s.cfg.AudioWindowNS)+s.windowFrames
+	if !s.windowIn(s.ring, t) {
+		return false
+	}
+	for _, m := range s.mics[1:] {
+		if m.heard && m.lastArrivalNS+s.cfg.MaxWaitNS > s.nowNS && !s.windowIn(m.ring, t) {
+			return false
+		}
+	}
+	return true
+}
+
+// windowIn reports whether r holds the whole window of time t.
+func (s *FrameSync) windowIn(r *audioRing, t int64) bool {
+	return r.started() && r.end >= r.index(t-s.cfg.AudioWindowNS)+s.windowFrames
 }
 
 // Watermark returns the capture time up to which the audio stream is
@@ -449,28 +592,55 @@ func (s *FrameSync) Watermark() int64 {
 	return s.ring.timeOf(s.ring.end)
 }
 
-// bundle makes the bundle for trigger time t (with frame f, which may be
-// nil) and takes ownership of f.
-func (s *FrameSync) bundle(t int64, f *av.Frame) *av.Bundle {
+// bundle makes the bundle for trigger time t with the set p (whose frames
+// may be nil; the zero pend for none) and takes ownership of its frames.
+// With several cameras or microphones, those absent are named in
+// MissingStreams.
+func (s *FrameSync) bundle(t int64, p pend) *av.Bundle {
 	b := s.bundles.Get()
 	s.seq++
-	b.Seq, b.TimeNS, b.Frame = s.seq, t, f
+	b.Seq, b.TimeNS, b.Frame = s.seq, t, p.f
+	copy(b.MoreFrames, p.more)
 	s.lastTriggerNS, s.haveTrigger = t, true
 	s.stats.Bundles++
-	if f == nil {
+	video := p.f != nil
+	for _, f := range p.more {
+		video = video || f != nil
+	}
+	if !video {
 		s.stats.VideoMissing++
 		b.Missing = append(b.Missing, av.Video)
+	}
+	if len(s.cfg.MoreVideo) > 0 {
+		if p.f == nil {
+			b.MissingStreams = append(b.MissingStreams, s.cfg.Video)
+		}
+		for i, f := range b.MoreFrames {
+			if f == nil {
+				b.MissingStreams = append(b.MissingStreams, s.cfg.MoreVideo[i])
+			}
+		}
 	}
 	if s.ring == nil {
 		b.Missing = append(b.Missing, av.Audio)
 		b.Audio.Data = b.Audio.Data[:0]
 	} else {
-		b.Audio.Stream, b.Audio.RateHz, b.Audio.Channels = s.cfg.Audio, s.ring.rateHz, s.cfg.AudioChannels
-		b.Audio.StartNS, b.Audio.Covered = s.ring.read(t-s.cfg.AudioWindowNS, b.Audio.Data)
-		s.stats.GapFrames += uint64(b.Audio.Frames() - b.Audio.Covered)
-		if b.Audio.Coverage() < s.cfg.MinAudioCoverage {
-			s.stats.AudioMissing++
-			b.Missing = append(b.Missing, av.Audio)
+		for i, m := range s.mics {
+			a := b.MicAudio(i)
+			a.Stream, a.RateHz, a.Channels = m.stream, m.ring.rateHz, m.channels
+			a.StartNS, a.Covered = m.ring.read(t-s.cfg.AudioWindowNS, a.Data)
+			low := a.Coverage() < s.cfg.MinAudioCoverage
+			if low && len(s.mics) > 1 {
+				b.MissingStreams = append(b.MissingStreams, m.stream)
+			}
+			if i > 0 {
+				continue
+			}
+			s.stats.GapFrames += uint64(a.Frames() - a.Covered)
+			if low {
+				s.stats.AudioMissing++
+				b.Missing = append(b.Missing, av.Audio)
+			}
 		}
 	}
 	b.Stamps[av.StageCapture] = t
@@ -562,7 +732,7 @@ func Run(ctx context.Context, s *FrameSync, clock av.Clock, in <-chan av.Sample,
 // shutdown.
 func (s *FrameSync) discard() {
 	for _, f := range s.pending {
-		s.drop(f, av.DropShutdown)
+		s.dropSet(f, av.DropShutdown)
 	}
 	s.pending = s.pending[:0]
 }
