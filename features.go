@@ -43,28 +43,42 @@ func cameraPose(cfg *configs.Config) configs.Pose {
 	return cfg.Cameras[0].Pose
 }
 
-// streamNames are the configured streams by modality, for the decisions'
-// missing_streams.
+// streamNames are the streams the first camera's fusion reads, by
+// modality, for the decisions' missing_streams: the first camera and the
+// first microphone (the other cameras' fusions name their own camera).
 func streamNames(cfg *configs.Config) map[av.Modality][]string {
 	m := map[av.Modality][]string{}
-	for _, c := range cfg.Cameras {
-		m[av.Video] = append(m[av.Video], c.Name)
+	if len(cfg.Cameras) > 0 {
+		m[av.Video] = []string{cfg.Cameras[0].Name}
 	}
-	for _, mic := range cfg.Microphones {
-		m[av.Audio] = append(m[av.Audio], mic.Name)
+	if len(cfg.Microphones) > 0 {
+		m[av.Audio] = []string{cfg.Microphones[0].Name}
 	}
 	return m
 }
 
-// visualFeatures returns the camera's visual features (fuse/vision) for
+// moreCameras are the cameras beyond the first, for
+// ActivityConfig.MoreCameras, each with its visual features
+// (visualFeatures).
+func moreCameras(cfg *configs.Config, be fuse.Backend, log *slog.Logger) []fuse.CameraConfig {
+	var out []fuse.CameraConfig
+	for i := 1; i < len(cfg.Cameras); i++ {
+		cam := cfg.Cameras[i]
+		out = append(out, fuse.CameraConfig{Name: cam.Name, YawDeg: cam.Pose.YawDeg, HFOVDeg: cam.Pose.HFOVDeg,
+			Visual: visualFeatures(cfg, i, be, log)})
+	}
+	return out
+}
+
+// visualFeatures returns camera i's visual features (fuse/vision) for
 // ActivityConfig.Visual, or nil when fuse.features.video is off, there is no
-// camera, or OpenCV or the face cascades are absent (logged).
-func visualFeatures(cfg *configs.Config, be fuse.Backend, log *slog.Logger) fuse.FrameFeatures {
+// such camera, or OpenCV or the face cascades are absent (logged).
+func visualFeatures(cfg *configs.Config, i int, be fuse.Backend, log *slog.Logger) fuse.FrameFeatures {
 	ft := cfg.Fuse.Features
-	if !ft.Video || len(cfg.Cameras) == 0 {
+	if !ft.Video || len(cfg.Cameras) <= i {
 		return nil
 	}
-	cam := cfg.Cameras[0]
+	cam := cfg.Cameras[i]
 	w, h := cam.Width, cam.Height
 	if w <= 0 || h <= 0 { // the device's own mode: frames of another size are handled and counted
 		w, h = 640, 480

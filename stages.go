@@ -91,7 +91,7 @@ func buildStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, adjust 
 	if apart && s.backend.Name() == fuse.BackendCPU {
 		visBackend = fuse.NewCPU() // the CPU backend keeps scratch buffers
 	}
-	vis := visualFeatures(cfg, visBackend, log) // features.go
+	vis := visualFeatures(cfg, 0, visBackend, log) // features.go
 	if apart && vis != nil {
 		s.apart = &visualApart{features: vis}
 		if visBackend != s.backend {
@@ -105,6 +105,7 @@ func buildStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, adjust 
 		Backend: s.backend, AudioFeatures: audioFeatures(cfg), Visual: vis, CrossModal: crossModal(cfg),
 		Decide: dc, StepWindowNS: int64(cfg.Fuse.Decisions.StepWindow),
 		CameraYawDeg: cameraPose(cfg).YawDeg, Streams: streamNames(cfg), // features.go
+		MoreCameras: moreCameras(cfg, s.backend, log),
 	}
 	logged := false
 	acfg.OnHeadError = func(err error) {
@@ -121,6 +122,11 @@ func buildStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, adjust 
 	if err != nil {
 		if vis != nil {
 			vis.Close()
+		}
+		for _, c := range acfg.MoreCameras {
+			if c.Visual != nil {
+				c.Visual.Close()
+			}
 		}
 		s.backend.Close()
 		return nil, err

@@ -55,8 +55,11 @@ cameras:
 microphones: []
 `
 	_, err := Parse("two.yaml", []byte(yml), nil)
-	if err == nil || !strings.Contains(err.Error(), "this version fuses one camera") {
-		t.Fatalf("want the one-camera limit, got %v", err)
+	if err == nil || !strings.Contains(err.Error(), "sync.policy") {
+		t.Fatalf("two cameras under the window policy: want a sync.policy error, got %v", err)
+	}
+	if _, err := Parse("two.yaml", []byte(yml+"sync:\n  policy: approximate\n"), nil); err != nil {
+		t.Fatalf("two cameras under the approximate policy: %v", err)
 	}
 	yml = `robot: r2
 cameras:

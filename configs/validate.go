@@ -92,13 +92,6 @@ func (c *Config) validate() []fieldError {
 	if len(c.Cameras) == 0 && len(c.Microphones) == 0 {
 		bad("cameras", "no cameras and no microphones: nothing to fuse")
 	}
-	// The first synchroniser pairs one camera with one microphone.
-	if len(c.Cameras) > 1 {
-		bad("cameras", "%d cameras configured; this version fuses one camera", len(c.Cameras))
-	}
-	if len(c.Microphones) > 1 {
-		bad("microphones", "%d microphones configured; this version fuses one microphone", len(c.Microphones))
-	}
 	names := map[string]string{}
 	name := func(path, n string) {
 		if !token.MatchString(n) {

@@ -31,7 +31,13 @@ type ActivityConfig struct {
 	// (crossmodal_activity.go). Close closes it.
 	Visual     FrameFeatures
 	CrossModal *SynchronyConfig
-	// CameraYawDeg is the camera's yaw in the robot frame: the faces'
+	// MoreCameras are the cameras beyond the first, whose frames are the
+	// bundles' MoreFrames in this order: each has the camera kinds
+	// (CameraKind) decided on its own frames and the first microphone's
+	// audio, named with it (cameras.go). Everything else in this config
+	// is the first camera's.
+	MoreCameras []CameraConfig
+	// CameraYawDeg is the (first) camera's yaw in the robot frame: the faces'
 	// bearings (the camera's) are turned by it before they are compared
 	// with the sound's (the robot's; frame.go).
 	CameraYawDeg float64
@@ -110,9 +116,10 @@ type Activity struct {
 	last        av.Stamps
 	lastTimeNS  int64
 
-	feat   audioSummary  // with cfg.AudioFeatures (audio_activity.go)
-	vis    visualSummary // with cfg.Visual (crossmodal_activity.go)
-	fusion *Fusion       // the head side (tick.go); unused with cfg.Offload
+	feat   audioSummary    // with cfg.AudioFeatures (audio_activity.go)
+	vis    visualSummary   // with cfg.Visual (crossmodal_activity.go)
+	fusion *Fusion         // the head side (tick.go); unused with cfg.Offload
+	more   []*cameraFusion // cfg.MoreCameras' (cameras.go)
 
 	// Frame-rate steps (with cfg.Decide or cfg.OnStep).
 	steps       *stepWindow
@@ -168,6 +175,9 @@ func NewActivity(cfg ActivityConfig) (*Activity, error) {
 		return nil, err
 	}
 	a.fusion = f
+	if a.more, err = newCameraFusions(cfg, f); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -232,6 +242,9 @@ func (a *Activity) Push(b *av.Bundle, emit func(*av.Decision)) {
 		a.vis.frameEvidence(&be)
 	}
 	a.step(b, be, emit)
+	for _, f := range a.more {
+		f.push(b, emit)
+	}
 }
 
 // step makes the frame-rate decisions of one bundle (with cfg.Decide).
@@ -272,6 +285,9 @@ func (a *Activity) hand(t *Tick, emit func(*av.Decision)) {
 func (a *Activity) Flush(emit func(*av.Decision)) {
 	if a.inInterval {
 		a.decide(emit)
+	}
+	for _, f := range a.more {
+		f.flush(emit)
 	}
 }
 

@@ -1,6 +1,7 @@
 package fuse
 
 import (
+	"errors"
 	"math"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
@@ -153,8 +154,9 @@ func (s *visualSummary) evidence(ev map[string]float64) {
 
 // Close releases the visual features' resources (cfg.Visual).
 func (a *Activity) Close() error {
+	err := closeCameras(a.more)
 	if a.vis.features != nil {
-		return a.vis.features.Close()
+		return errors.Join(a.vis.features.Close(), err)
 	}
-	return nil
+	return err
 }
