@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/synthetic"
+	"github.com/seed-4c364652/fusiond/sinks"
 )
 
 // multiScene is a Source of three synthetic cameras (cam0..cam2) and two
@@ -197,5 +199,67 @@ func TestSeveralCamerasAndMicrophones(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSeveralCamerasReplay: a recording of three cameras and two
+// microphones replays to the live run's decisions (all fields but
+// latency_ns), the same twice.
+func TestSeveralCamerasReplay(t *testing.T) {
+	const startNS = int64(1_700_000_000e9)
+	cfg := multiConfig(t)
+	cfg.Record.FlushInterval = 100 * time.Millisecond
+	path := filepath.Join(t.TempDir(), "multi.mcap")
+	clock := av.NewVirtualClock(startNS)
+	live := &collector{}
+	opts := []fusiond.Option{fusiond.WithClock(clock), fusiond.WithSource("cam0", newMultiScene(t, clock, 2)),
+		fusiond.WithSink(live), fusiond.WithRecording(path)}
+	for _, n := range []string{"cam1", "cam2", "mic0", "mic1"} {
+		opts = append(opts, fusiond.WithSource(n, nil))
+	}
+	d, err := fusiond.New(cfg, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(live.lines) < 10 {
+		t.Fatalf("%d live decisions", len(live.lines))
+	}
+	rcfg, err := recordedConfig(t, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rcfg.Cameras) != 3 || len(rcfg.Microphones) != 2 {
+		t.Fatalf("the recorded config has %d cameras and %d microphones", len(rcfg.Cameras), len(rcfg.Microphones))
+	}
+	var passes [2]*payloads
+	for i := range passes {
+		passes[i] = &payloads{}
+		if err := fusiond.Replay(context.Background(), fusiond.ReplayConfig{Path: path, Config: rcfg, Sinks: []sinks.Sink{passes[i]}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(passes[0].lines, passes[1].lines) {
+		t.Fatal("two replays differ")
+	}
+	var diffs strings.Builder
+	for i := range max(len(live.lines), len(passes[0].lines)) {
+		var w, g string
+		if i < len(live.lines) {
+			w = live.lines[i]
+		}
+		if i < len(passes[0].lines) {
+			g = passes[0].lines[i]
+		}
+		d, err := fusiond.DiffDecision(w, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		diffs.WriteString(d)
+	}
+	if diffs.Len() > 0 {
+		t.Fatalf("the replay differs from the live run:\n%s", diffs.String())
 	}
 }
