@@ -12,7 +12,7 @@ import (
 )
 
 // audioFeatures returns the audio feature configuration of fuse.features for
-// the (one) microphone, or nil when audio features are off or there is no
+// the heard microphone (heardMic), or nil when audio features are off or there is no
 // microphone. Features run at the analysis rate (sync.analysis_rate_hz: the
 // synchroniser resamples to it) and read a mix of the channels; only the
 // bearing uses them apart, over the microphone's geometry (robot-frame
@@ -23,7 +23,7 @@ func audioFeatures(cfg *configs.Config) *fuse.AudioConfig {
 	if !ft.Audio || len(cfg.Microphones) == 0 {
 		return nil
 	}
-	mic := cfg.Microphones[0]
+	mic := cfg.Microphones[heardMic(cfg)]
 	ac := &fuse.AudioConfig{RateHz: analysisRate(cfg), Channels: mic.Channels}
 	if len(mic.Geometry) >= 2 && len(mic.Geometry) <= mic.Channels {
 		ac.DOA = fuse.DOAConfig{SpeedOfSound: ft.SpeedOfSound}
@@ -45,14 +45,14 @@ func cameraPose(cfg *configs.Config) configs.Pose {
 
 // streamNames are the streams the first camera's fusion reads, by
 // modality, for the decisions' missing_streams: the first camera and the
-// first microphone (the other cameras' fusions name their own camera).
+// heard microphone (the other cameras' fusions name their own camera).
 func streamNames(cfg *configs.Config) map[av.Modality][]string {
 	m := map[av.Modality][]string{}
 	if len(cfg.Cameras) > 0 {
 		m[av.Video] = []string{cfg.Cameras[0].Name}
 	}
 	if len(cfg.Microphones) > 0 {
-		m[av.Audio] = []string{cfg.Microphones[0].Name}
+		m[av.Audio] = []string{cfg.Microphones[heardMic(cfg)].Name}
 	}
 	return m
 }
@@ -119,7 +119,20 @@ func analysisRate(cfg *configs.Config) int {
 	if len(cfg.Microphones) == 0 {
 		return 0
 	}
-	return cfg.Microphones[0].RateHz
+	return cfg.Microphones[heardMic(cfg)].RateHz
+}
+
+// heardMic is the index of the microphone the heard kinds are decided on
+// (the synchroniser's first, av.Bundle.Audio): the first whose geometry
+// gives a bearing (two positions or more, no more than its channels), else
+// the first.
+func heardMic(cfg *configs.Config) int {
+	for i, m := range cfg.Microphones {
+		if len(m.Geometry) >= 2 && len(m.Geometry) <= m.Channels {
+			return i
+		}
+	}
+	return 0
 }
 
 // FaceTap sees the faces the visual features track in each frame of a

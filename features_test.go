@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/seed-4c364652/fusiond/configs"
@@ -46,8 +47,8 @@ func TestFaceTapChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := testConfig(t, "cameras.0.width=512", "cameras.0.height=512", "fuse.features.video=true", "fuse.features.face_every=3")
-	bare := visualFeatures(cfg, fuse.NewCPU(), slog.New(slog.DiscardHandler))
-	tapped := visualFeatures(cfg, fuse.NewCPU(), slog.New(slog.DiscardHandler))
+	bare := visualFeatures(cfg, 0, fuse.NewCPU(), slog.New(slog.DiscardHandler))
+	tapped := visualFeatures(cfg, 0, fuse.NewCPU(), slog.New(slog.DiscardHandler))
 	if bare == nil || tapped == nil {
 		t.Skip("no visual features (nosensors build, or no OpenCV cascades)")
 	}
@@ -96,5 +97,40 @@ func TestFaceTapChangesNothing(t *testing.T) {
 	shifted := face.Add(image.Pt(frames-1, 0))
 	if in := f.Box.Intersect(shifted); !f.Candidate || in.Dx()*in.Dy() < shifted.Dx()*shifted.Dy()/2 {
 		t.Fatalf("faces %v, want the candidate over %v", seen, shifted)
+	}
+}
+
+// TestHeardMicrophone: the heard kinds read the first microphone with a
+// geometry (a bearing), else the first; it is the synchroniser's first
+// stream, the others following in config order.
+func TestHeardMicrophone(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		mics     string // the microphones list, YAML
+		want     string
+		wantMore []string
+	}{
+		{name: "one", mics: "[{name: mic0}]", want: "mic0"},
+		{name: "mono then stereo", mics: "[{name: mic0, channels: 1}, {name: mic1, channels: 2}]", want: "mic1", wantMore: []string{"mic0"}},
+		{name: "no geometry", mics: "[{name: mic0, channels: 1}, {name: mic1, channels: 1}, {name: mic2, channels: 2, geometry: []}]",
+			want: "mic0", wantMore: []string{"mic1", "mic2"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := configs.Parse("mics.yaml", []byte("microphones: "+tc.mics+"\n"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc := syncConfig(cfg)
+			var more []string
+			for _, a := range sc.MoreAudio {
+				more = append(more, string(a.Stream))
+			}
+			if string(sc.Audio) != tc.want || !slices.Equal(more, tc.wantMore) {
+				t.Errorf("sync's microphones %s then %v, want %s then %v", sc.Audio, more, tc.want, tc.wantMore)
+			}
+			if got := streamNames(cfg)[av.Audio]; !slices.Equal(got, []string{tc.want}) {
+				t.Errorf("missing_streams name %v for audio, want [%s]", got, tc.want)
+			}
+		})
 	}
 }

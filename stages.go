@@ -24,8 +24,10 @@ type stages struct {
 }
 
 // syncConfig is the synchroniser's config: the streams of the cameras and
-// microphones (the first of each is the one fusion reads alone, its frame
-// period the audio-only bundles' period), and the sync section.
+// microphones, and the sync section. The first camera's frame period is
+// the audio-only bundles'; the heard microphone (heardMic) is the
+// synchroniser's first, whose window is av.Bundle.Audio, the others'
+// windows following in config order.
 func syncConfig(cfg *configs.Config) avsync.Config {
 	sc := avsync.Config{
 		Policy:           avsync.Policy(cfg.Sync.Policy),
@@ -48,8 +50,9 @@ func syncConfig(cfg *configs.Config) avsync.Config {
 		sc.Video = av.StreamID(cam.Name)
 		sc.FramePeriodNS = int64(float64(time.Second) / cam.FPS)
 	}
+	heard := heardMic(cfg) // features.go
 	for i, mic := range cfg.Microphones {
-		if i > 0 {
+		if i != heard {
 			sc.MoreAudio = append(sc.MoreAudio, avsync.AudioStream{Stream: av.StreamID(mic.Name), RateHz: mic.RateHz, Channels: mic.Channels})
 			continue
 		}
