@@ -175,7 +175,7 @@ func NewActivity(cfg ActivityConfig) (*Activity, error) {
 		return nil, err
 	}
 	a.fusion = f
-	if a.more, err = newCameraFusions(cfg, f); err != nil {
+	if a.more, err = newCameraFusions(cfg, a); err != nil {
 		return nil, err
 	}
 	return a, nil

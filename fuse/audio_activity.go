@@ -8,7 +8,13 @@ import "github.com/seed-4c364652/fusiond/ingest/av"
 // interval), the fraction of bundles with speech and the count of onsets.
 type audioSummary struct {
 	features *AudioFeatures
-	cur      *AudioValues // this bundle's; nil without audio
+	// from, when set instead of features, is the summary whose values
+	// this one reads: a camera beyond the first takes the first camera's
+	// fusion's audio features of the same bundle rather than computing
+	// them again (cameras.go).
+	from   *audioSummary
+	cur    *AudioValues // this bundle's; nil without audio
+	latest *AudioValues // the last bundle's, for the summaries reading this one
 	last     map[string]float64
 	n        int // bundles with features
 	speech   int
@@ -16,11 +22,16 @@ type audioSummary struct {
 }
 
 func (s *audioSummary) push(b *av.Bundle) {
-	if s.features == nil {
+	var v *AudioValues
+	switch {
+	case s.features != nil:
+		v = s.features.Push(b.TimeNS, &b.Audio)
+	case s.from != nil && s.from.latest != nil:
+		v = s.from.latest
+	default:
 		return
 	}
-	v := s.features.Push(b.TimeNS, &b.Audio)
-	s.cur = v
+	s.cur, s.latest = v, v
 	if s.last == nil {
 		s.last = map[string]float64{}
 	}
@@ -40,7 +51,7 @@ func (s *audioSummary) push(b *av.Bundle) {
 // evidence adds the interval's audio features to ev and starts the next
 // interval.
 func (s *audioSummary) evidence(ev map[string]float64) {
-	if s.features == nil {
+	if s.features == nil && s.from == nil {
 		return
 	}
 	for k, x := range s.last {

@@ -38,7 +38,7 @@ type cameraFusion struct {
 
 // newCameraFusions builds the fusions of cfg.MoreCameras. On error the
 // caller still owns the cameras' features.
-func newCameraFusions(cfg ActivityConfig, primary *Fusion) ([]*cameraFusion, error) {
+func newCameraFusions(cfg ActivityConfig, primary *Activity) ([]*cameraFusion, error) {
 	if len(cfg.MoreCameras) == 0 {
 		return nil, nil
 	}
@@ -59,7 +59,11 @@ func newCameraFusions(cfg ActivityConfig, primary *Fusion) ([]*cameraFusion, err
 		if err != nil { // the caller closes the cameras' features
 			return nil, fmt.Errorf("camera %s: %w", cam.Name, err)
 		}
-		f := &cameraFusion{a: a, index: i, missing: make([]av.Modality, 0, 2), primary: primary}
+		// The audio features of a bundle are the same for every camera:
+		// the first camera's fusion computes them, before the others
+		// read them (Activity.Push).
+		a.feat.features, a.feat.from = nil, &primary.feat
+		f := &cameraFusion{a: a, index: i, missing: make([]av.Modality, 0, 2), primary: primary.fusion}
 		f.filter = func(d *av.Decision) {
 			if CameraKind(d.Kind) {
 				f.primary.seq++

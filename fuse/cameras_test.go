@@ -89,3 +89,48 @@ func kindsOf(ds []*av.Decision) []string {
 	}
 	return out
 }
+
+// TestCameraSeeingTheSameDecidesTheSame: a second camera that sees what
+// the first sees, from the same pose, makes the first's camera kinds, but
+// for its name: the audio features it reads from the first camera's
+// fusion are the ones it would compute.
+func TestCameraSeeingTheSameDecidesTheSame(t *testing.T) {
+	cfg := testConfig()
+	cfg.Decide = &DecideConfig{OnConfidence: 0.6, OffConfidence: 0.4, HFOVDeg: 60, Camera: "cam0", HeartbeatNS: 2e8}
+	cfg.AudioFeatures = &AudioConfig{RateHz: 48000, Channels: 1}
+	cfg.MoreCameras = []CameraConfig{{Name: "cam1", HFOVDeg: 60}}
+	var bundles []*av.Bundle
+	for i := range 40 {
+		var audio []float32
+		if i%10 < 7 { // sound, then three bundles without audio
+			audio = sine(0.05*float64(i%10+1), 480)
+		}
+		b := bundle(int64(i)*33, grayFrame((i%6)*8, 8), audio)
+		b.MoreFrames = []*av.Frame{grayFrame((i%6)*8, 8)}
+		bundles = append(bundles, b)
+	}
+	var first, second []string
+	for _, d := range decide(t, cfg, bundles...) {
+		if !CameraKind(d.Kind) {
+			continue
+		}
+		x := d.Decision
+		cam := x.Camera
+		x.Seq, x.Camera = 0, ""
+		j, err := json.Marshal(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch cam {
+		case "cam0":
+			first = append(first, string(j))
+		case "cam1":
+			second = append(second, string(j))
+		default:
+			t.Fatalf("%s names camera %q", d.Kind, cam)
+		}
+	}
+	if len(first) == 0 || !slices.Equal(first, second) {
+		t.Fatalf("the cameras decide differently:\ncam0 %v\ncam1 %v", first, second)
+	}
+}
