@@ -15,10 +15,10 @@ type audioSummary struct {
 	from   *audioSummary
 	cur    *AudioValues // this bundle's; nil without audio
 	latest *AudioValues // the last bundle's, for the summaries reading this one
-	last     map[string]float64
-	n        int // bundles with features
-	speech   int
-	onsets   int
+	last   map[string]float64
+	n      int // bundles with features
+	speech int
+	onsets int
 }
 
 func (s *audioSummary) push(b *av.Bundle) {
