@@ -142,14 +142,19 @@ func heardMic(cfg *configs.Config) int {
 type FaceTap func(stream av.StreamID, timeNS int64, frameW, frameH int, faces []foxglove.Face)
 
 // observeFaces returns an adjustment of fusion's config that shows taps
-// each frame's tracked faces, or nil when there are no taps (the visual
-// features then run unwrapped).
+// each frame's tracked faces, every camera's, or nil when there are no
+// taps (the visual features then run unwrapped).
 func observeFaces(taps ...FaceTap) func(*fuse.ActivityConfig) {
 	taps = slices.DeleteFunc(taps, func(t FaceTap) bool { return t == nil })
 	if len(taps) == 0 {
 		return nil
 	}
-	return func(ac *fuse.ActivityConfig) { ac.Visual = tapFaces(ac.Visual, taps...) }
+	return func(ac *fuse.ActivityConfig) {
+		ac.Visual = tapFaces(ac.Visual, taps...)
+		for i := range ac.MoreCameras {
+			ac.MoreCameras[i].Visual = tapFaces(ac.MoreCameras[i].Visual, taps...)
+		}
+	}
 }
 
 // tapFaces returns the visual features ff with taps on their faces, or ff

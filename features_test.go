@@ -134,3 +134,23 @@ func TestHeardMicrophone(t *testing.T) {
 		})
 	}
 }
+
+// TestFaceTapsEveryCamera: the face taps wrap every camera's visual
+// features, the first's and the others'.
+func TestFaceTapsEveryCamera(t *testing.T) {
+	cfg := testConfig(t, "fuse.features.video=true")
+	log := slog.New(slog.DiscardHandler)
+	first, second := visualFeatures(cfg, 0, fuse.NewCPU(), log), visualFeatures(cfg, 0, fuse.NewCPU(), log)
+	if first == nil || second == nil {
+		t.Skip("no visual features (nosensors build, or no OpenCV cascades)")
+	}
+	ac := fuse.ActivityConfig{Visual: first, MoreCameras: []fuse.CameraConfig{{Name: "cam1", Visual: second}, {Name: "cam2"}}}
+	observeFaces(func(av.StreamID, int64, int, int, []foxglove.Face) {})(&ac)
+	defer ac.Visual.Close()
+	defer ac.MoreCameras[0].Visual.Close()
+	_, ok0 := ac.Visual.(*observedFaces)
+	_, ok1 := ac.MoreCameras[0].Visual.(*observedFaces)
+	if !ok0 || !ok1 || ac.MoreCameras[1].Visual != nil {
+		t.Fatalf("tapped: first %v, cam1 %v; cam2 (no features) %v", ok0, ok1, ac.MoreCameras[1].Visual)
+	}
+}
