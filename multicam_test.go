@@ -209,6 +209,9 @@ func TestSeveralCamerasReplay(t *testing.T) {
 	const startNS = int64(1_700_000_000e9)
 	cfg := multiConfig(t)
 	cfg.Record.FlushInterval = 100 * time.Millisecond
+	// The scene runs as fast as it renders: room for every message, as a
+	// recorder that falls behind drops (and counts) rather than stall.
+	cfg.Record.QueueCapacity = 4096
 	path := filepath.Join(t.TempDir(), "multi.mcap")
 	clock := av.NewVirtualClock(startNS)
 	live := &collector{}
@@ -256,6 +259,9 @@ func TestSeveralCamerasReplay(t *testing.T) {
 		d, err := fusiond.DiffDecision(w, g)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if d != "" {
+			fmt.Fprintf(&diffs, "decision %d of %d live, %d replayed:\n", i, len(live.lines), len(passes[0].lines))
 		}
 		diffs.WriteString(d)
 	}
