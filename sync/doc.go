@@ -32,9 +32,11 @@
 // grouped into the sets that trigger bundles (FrameSets): window, every
 // frame its own set; approximate (ApproxSync) or exact (Exact), one frame
 // per camera, the set's time its newest frame's capture time. Each set
-// gets the microphone's audio window around its time, with the deadlines,
-// missing markers and drift estimation above. With one camera every frame
-// is a set under every policy.
+// is a bundle of its frames (av.Bundle.Frame and MoreFrames) with every
+// microphone's audio window around its time (Audio and MoreAudio), with
+// the deadlines, missing markers and drift estimation above; the cameras
+// and microphones absent from it are named in MissingStreams. With one
+// camera every frame is a set under every policy.
 //
 // # Never stalling
 //
