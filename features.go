@@ -58,14 +58,14 @@ func streamNames(cfg *configs.Config) map[av.Modality][]string {
 }
 
 // moreCameras are the cameras beyond the first, for
-// ActivityConfig.MoreCameras, each with its visual features
-// (visualFeatures).
-func moreCameras(cfg *configs.Config, be fuse.Backend, log *slog.Logger) []fuse.CameraConfig {
+// ActivityConfig.MoreCameras, each with features(i), camera i's visual
+// features.
+func moreCameras(cfg *configs.Config, features func(i int) fuse.FrameFeatures) []fuse.CameraConfig {
 	var out []fuse.CameraConfig
 	for i := 1; i < len(cfg.Cameras); i++ {
 		cam := cfg.Cameras[i]
 		out = append(out, fuse.CameraConfig{Name: cam.Name, YawDeg: cam.Pose.YawDeg, HFOVDeg: cam.Pose.HFOVDeg,
-			Visual: visualFeatures(cfg, i, be, log)})
+			Visual: features(i)})
 	}
 	return out
 }

@@ -125,8 +125,10 @@ func replayPass(ctx context.Context, rc ReplayConfig) error {
 	if err != nil {
 		return err
 	}
-	if st.apart != nil { // the faces of the frames measured apart
-		st.apart.features = tapFaces(st.apart.features, rc.FaceTap)
+	for _, v := range st.apart { // the faces of the frames measured apart
+		if v != nil {
+			v.features = tapFaces(v.features, rc.FaceTap)
+		}
 	}
 	defer func() {
 		st.fuse.Close()

@@ -33,15 +33,16 @@ type visualApart struct {
 	next     map[string]float64
 }
 
-// measure computes the visual features of b's frame, as fusion would
-// (fuse.visualSummary.push measures every bundle with a frame), or returns
-// nil when b has none.
-func (v *visualApart) measure(b *av.Bundle) map[string]float64 {
-	if !b.Has(av.Video) || b.Frame == nil {
+// measure computes the visual features of camera i's frame of b, as
+// fusion would (fuse.visualSummary.push measures every bundle with a
+// frame), or returns nil when b has none.
+func (v *visualApart) measure(b *av.Bundle, i int) map[string]float64 {
+	f := b.CameraFrame(i)
+	if !b.Has(av.Video) || f == nil {
 		return nil
 	}
 	ev := make(map[string]float64, 16)
-	v.features.PushFrame(b.Frame, ev)
+	v.features.PushFrame(f, ev)
 	return ev
 }
 
@@ -66,14 +67,14 @@ func (v *visualApart) Close() error {
 // pipeItem is a bundle on its way through the pipeline.
 type pipeItem struct {
 	b     *av.Bundle
-	nowNS int64              // the virtual clock when sync emitted b
-	ev    map[string]float64 // b's visual features, when measured apart
+	nowNS int64                // the virtual clock when sync emitted b
+	ev    []map[string]float64 // b's visual features by camera, when measured apart
 }
 
 // runPipeline drives st from samples (closed at the end of the input)
 // until it is closed and the stages have flushed what they hold: sync in
-// one goroutine, the visual features (with st.apart) in another, fusion
-// in the caller's. observe, when set, sees every bundle before fusion, in
+// one goroutine, the visual features (with st.apart) in one more per
+// camera, fusion in the caller's. observe, when set, sees every bundle before fusion, in
 // sync's goroutine; publish gets every decision, stamped, in the caller's.
 // Every stage drains its input, so runPipeline returns once samples is
 // closed, whatever the stages do.
@@ -98,12 +99,18 @@ func runPipeline(st *stages, samples <-chan av.Sample, observe func(*av.Bundle),
 		lastNS = nowNS
 	}()
 	fused := bundles
-	if v := st.apart; v != nil {
-		measured := make(chan pipeItem, pipeDepth)
+	for i, v := range st.apart {
+		if v == nil {
+			continue
+		}
+		in, measured := fused, make(chan pipeItem, pipeDepth)
 		go func() {
 			defer close(measured)
-			for it := range bundles {
-				it.ev = v.measure(it.b)
+			for it := range in {
+				if it.ev == nil {
+					it.ev = make([]map[string]float64, len(st.apart))
+				}
+				it.ev[i] = v.measure(it.b, i)
 				measured <- it
 			}
 		}()
@@ -117,8 +124,10 @@ func runPipeline(st *stages, samples <-chan av.Sample, observe func(*av.Bundle),
 	}
 	for it := range fused {
 		nowNS = it.nowNS
-		if st.apart != nil {
-			st.apart.next = it.ev
+		for i, v := range st.apart {
+			if v != nil {
+				v.next = it.ev[i]
+			}
 		}
 		st.fuse.Push(it.b, stamp)
 		it.b.Release()

@@ -18,9 +18,10 @@ type stages struct {
 	backend fuse.Backend
 	fuse    *fuse.Activity
 	// apart is set when the visual features run apart from fusion
-	// (newStagesApart): replay's pipeline computes them in a goroutine of
-	// their own.
-	apart *visualApart
+	// (newStagesApart): replay's pipeline computes them in goroutines of
+	// their own. One per camera, in config order; nil for a camera
+	// without visual features.
+	apart []*visualApart
 }
 
 // syncConfig is the synchroniser's config: the streams of the cameras and
@@ -90,25 +91,15 @@ func buildStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, adjust 
 		s.backend.Close()
 		return nil, err
 	}
-	visBackend := s.backend
-	if apart && s.backend.Name() == fuse.BackendCPU {
-		visBackend = fuse.NewCPU() // the CPU backend keeps scratch buffers
-	}
-	vis := visualFeatures(cfg, 0, visBackend, log) // features.go
-	if apart && vis != nil {
-		s.apart = &visualApart{features: vis}
-		if visBackend != s.backend {
-			s.apart.backend = visBackend
-		}
-		vis = s.apart
-	}
+	features := func(i int) fuse.FrameFeatures { return s.cameraFeatures(cfg, i, log, apart) }
+	vis := features(0)
 	acfg := fuse.ActivityConfig{
 		Robot: cfg.Robot, IntervalNS: int64(cfg.Fuse.DecisionInterval), Prior: ac.Prior,
 		MotionWeight: ac.MotionWeight, MotionRef: ac.MotionRef, AudioWeight: ac.AudioWeight, AudioRefDBFS: ac.AudioRefDBFS,
 		Backend: s.backend, AudioFeatures: audioFeatures(cfg), Visual: vis, CrossModal: crossModal(cfg),
 		Decide: dc, StepWindowNS: int64(cfg.Fuse.Decisions.StepWindow),
 		CameraYawDeg: cameraPose(cfg).YawDeg, Streams: streamNames(cfg), // features.go
-		MoreCameras: moreCameras(cfg, s.backend, log),
+		MoreCameras: moreCameras(cfg, features), // features.go
 	}
 	logged := false
 	acfg.OnHeadError = func(err error) {
@@ -135,6 +126,34 @@ func buildStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, adjust 
 		return nil, err
 	}
 	return s, nil
+}
+
+// cameraFeatures returns camera i's visual features for fusion (nil
+// without): computed in fusion, or with apart by a visualApart (added to
+// s.apart), on a backend of its own where the configured one is the CPU's,
+// which keeps scratch buffers.
+func (s *stages) cameraFeatures(cfg *configs.Config, i int, log *slog.Logger, apart bool) fuse.FrameFeatures {
+	be := s.backend
+	if apart && s.backend.Name() == fuse.BackendCPU {
+		be = fuse.NewCPU()
+	}
+	vis := visualFeatures(cfg, i, be, log) // features.go
+	if !apart {
+		return vis
+	}
+	if vis == nil {
+		if be != s.backend {
+			be.Close()
+		}
+		s.apart = append(s.apart, nil)
+		return nil
+	}
+	v := &visualApart{features: vis}
+	if be != s.backend {
+		v.backend = be
+	}
+	s.apart = append(s.apart, v)
+	return v
 }
 
 // Stages are the deterministic part of the pipeline (the synchroniser and
