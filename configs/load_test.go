@@ -61,6 +61,10 @@ microphones: []
 	if _, err := Parse("two.yaml", []byte(yml+"sync:\n  policy: approximate\n"), nil); err != nil {
 		t.Fatalf("two cameras under the approximate policy: %v", err)
 	}
+	_, err = Parse("two.yaml", []byte(yml+"sync:\n  policy: approximate\n"), []string{"fuse.offload=true"})
+	if err == nil || !strings.Contains(err.Error(), "fuse.offload: takes one camera") {
+		t.Fatalf("two cameras offloaded: want a fuse.offload error, got %v", err)
+	}
 	yml = `robot: r2
 cameras:
   - name: front

@@ -185,6 +185,9 @@ func (c *Config) validate() []fieldError {
 	if c.Fuse.Offload && !c.NATS.JetStream.Enabled {
 		bad("fuse.offload", "needs nats.jetstream.enabled: feature bundles are stored in JetStream for the workers")
 	}
+	if c.Fuse.Offload && len(c.Cameras) > 1 {
+		bad("fuse.offload", "takes one camera, not %d: the workers fuse one camera's feature bundles", len(c.Cameras))
+	}
 	if c.Fuse.DecisionInterval < time.Millisecond {
 		bad("fuse.decision_interval", "%v is shorter than 1ms", c.Fuse.DecisionInterval)
 	}
