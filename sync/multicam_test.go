@@ -132,3 +132,81 @@ func TestSeveralCamerasNeedASetPolicy(t *testing.T) {
 		t.Fatal("a camera stream named like the microphone: no error")
 	}
 }
+
+// FuzzFrameSyncCameras pushes arbitrary samples of three cameras and two
+// microphones under the approximate and exact policies: no panic, every
+// frame in its camera's slot or dropped, once; the cameras missing from a
+// bundle named in MissingStreams.
+func FuzzFrameSyncCameras(f *testing.F) {
+	f.Add([]byte{0, 10, 5, 1, 20, 3, 0, 200, 7, 2, 1, 1, 4, 9, 9, 5, 3, 3})
+	f.Add([]byte{1, 1, 1, 0, 33, 2, 1, 33, 2, 2, 33, 2, 3, 10, 4, 4, 10, 4, 0, 33, 9})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg := testConfig()
+		cfg.Policy = PolicyApproximate
+		if len(data) > 0 && data[0]&1 != 0 {
+			cfg.Policy = PolicyExact
+		}
+		cams := []av.StreamID{"cam", "cam1", "cam2"}
+		cfg.MoreVideo = cams[1:]
+		cfg.MoreAudio = []AudioStream{{Stream: "mic1", RateHz: rate, Channels: 2}}
+		drops := av.NewDrops()
+		s, err := NewFrameSync(cfg, drops)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var in, out [3]uint64
+		emit := func(b *av.Bundle) {
+			if b.Cameras() != 3 || b.Microphones() != 2 {
+				t.Fatalf("a bundle of %d cameras and %d microphones", b.Cameras(), b.Microphones())
+			}
+			var missing []av.StreamID
+			for i := range 3 {
+				f := b.CameraFrame(i)
+				if f == nil {
+					missing = append(missing, cams[i])
+					continue
+				}
+				if f.Stream != cams[i] {
+					t.Fatalf("slot %d holds a frame of %s", i, f.Stream)
+				}
+				out[i]++
+			}
+			if n := len(missing); n > 0 && !slices.Equal(b.MissingStreams[:min(n, len(b.MissingStreams))], missing) {
+				t.Fatalf("cameras %v missing, MissingStreams %v", missing, b.MissingStreams)
+			}
+			b.Release()
+		}
+		arrival := t0
+		for i := 0; i+2 < len(data); i += 3 {
+			kind, a, b := data[i]%6, int64(data[i+1]), int64(data[i+2])
+			arrival += a * ms / 4
+			switch kind {
+			case 0, 1, 2:
+				in[kind]++
+				fr := frame(int(in[kind]), b*5+int64(i), arrival)
+				fr.Stream = cams[kind]
+				s.Push(fr, emit)
+			case 3, 4:
+				c := chunk(int(b)-20+i/3, arrival)
+				if kind == 4 {
+					c.Stream = "mic1"
+				}
+				s.Push(c, emit)
+			case 5:
+				c := chunk(int(b), arrival)
+				c.FirstFrame = -int64(a) * 1000
+				s.Push(c, emit)
+			}
+			if len(s.pending) > cfg.PendingFrames {
+				t.Fatalf("%d sets pending", len(s.pending))
+			}
+		}
+		s.Flush(emit)
+		for i, cam := range cams {
+			dropped := drops.Get(cam, av.DropLate) + drops.Get(cam, av.DropOutOfOrder)
+			if out[i]+dropped != in[i] {
+				t.Fatalf("%s: %d frames in, %d out, %d dropped", cam, in[i], out[i], dropped)
+			}
+		}
+	})
+}
