@@ -316,7 +316,7 @@ func (s *FrameSync) pushSet(set []*av.Frame, t int64) {
 		}
 	}
 	if have {
-		s.pushFrame(p, s.out)
+		s.hold(p, s.out)
 	}
 }
 
@@ -470,45 +470,48 @@ func (s *FrameSync) dropSet(p pend, reason av.DropReason) {
 	}
 }
 
-func (s *FrameSync) pushFrame(f pend, emit func(*av.Bundle)) {
+// hold queues set p for its audio; a set behind those already taken is
+// dropped, unless the cameras' clock started again.
+func (s *FrameSync) hold(p pend, emit func(*av.Bundle)) {
 	newest := s.lastTriggerNS
 	if n := len(s.pending); n > 0 {
 		newest = s.pending[n-1].t
 	}
-	if (s.haveTrigger || len(s.pending) > 0) && f.t <= newest {
+	if (s.haveTrigger || len(s.pending) > 0) && p.t <= newest {
 		// Behind a frame already taken, or behind an audio-only bundle
 		// emitted while the camera was silent. Far behind, three times in
 		// a row, is the camera's clock starting again (a reconnect, a
 		// looping recording): its timeline restarts.
-		if newest-f.t > videoJumpNS {
+		if newest-p.t > videoJumpNS {
 			s.jumpRun++
 		} else {
 			s.jumpRun = 0
 		}
 		if s.jumpRun < 3 {
 			reason := av.DropOutOfOrder
-			if f.t <= s.lastTriggerNS && s.haveTrigger {
+			if p.t <= s.lastTriggerNS && s.haveTrigger {
 				reason = av.DropLate
 			}
-			s.dropSet(f, reason)
+			s.dropSet(p, reason)
 			return
 		}
-		for _, p := range s.pending {
-			emit(s.bundle(p.t, p))
+		for _, q := range s.pending {
+			emit(s.bundle(q.t, q))
 		}
 		s.pending = s.pending[:0]
-		s.lastTriggerNS, s.haveTrigger = f.t-1, true
+		s.lastTriggerNS, s.haveTrigger = p.t-1, true
 		s.stats.VideoResets++
 	}
 	s.jumpRun = 0
 	s.sawFrame = true
-	s.lastFrameArrival = f.arrivalNS
+	// (Push may have seen a later frame, waiting in FrameSets.)
+	s.lastFrameArrival = max(s.lastFrameArrival, p.arrivalNS)
 	if len(s.pending) == cap(s.pending) {
 		s.stats.Deadline++
 		emit(s.bundle(s.pending[0].t, s.pending[0]))
 		s.pending = append(s.pending[:0], s.pending[1:]...)
 	}
-	s.pending = append(s.pending, f)
+	s.pending = append(s.pending, p)
 }
 
 // emitReady emits pending frames whose audio is complete or whose deadline
