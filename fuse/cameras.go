@@ -19,11 +19,13 @@ type CameraConfig struct {
 }
 
 // cameraFusion decides the visual kinds of one camera beyond the first: an
-// Activity of its own that reads the camera's frames and the first
-// microphone's audio, of which only the camera kinds (CameraKind: motion,
-// presence, speaker) are published. The heard kinds and the activity
-// decision are the first camera's fusion's alone, so that they are made
-// once for the audio scene.
+// Activity of its own that reads the camera's frames and the bundles'
+// audio (Bundle.Audio, with the audio features the first camera's fusion
+// computed), of which only the camera kinds (CameraKind: motion, presence,
+// speaker) are published. The heard kinds and the activity decision are
+// the first camera's fusion's alone, so that they are made once for the
+// audio scene; without ActivityConfig.Decide a camera beyond the first
+// publishes nothing.
 type cameraFusion struct {
 	a       *Activity
 	index   int       // into the bundles' MoreFrames
