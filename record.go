@@ -74,7 +74,9 @@ type session struct {
 // The recorder's deadlines: opening a file and writing its head; a writer
 // making no progress while it finishes.
 const (
-	openTimeout  = 2 * time.Second
+	openTimeout = 2 * time.Second
+	// stallTimeout is the least; a recorder waits as long as the drain
+	// (pipeline.drain_timeout) when that is longer: the shutdown's budget.
 	stallTimeout = 500 * time.Millisecond
 )
 
@@ -267,12 +269,14 @@ func (r *recorder) stopIf(operator bool) (recordingStats, error) {
 }
 
 // finish closes s's writer and waits for it to finish the file while it
-// makes progress; a writer stuck for stallTimeout is abandoned: its file
+// makes progress; a writer stuck for stallTimeout (or the drain timeout,
+// if longer) is abandoned: its file
 // is closed under it, and the error says so.
 func (r *recorder) finish(s *session) (recordingStats, error) {
 	s.unwatch()
 	s.w.Close()
-	tick := time.NewTicker(stallTimeout / 5)
+	stall := max(stallTimeout, time.Duration(r.cfg.Pipeline.DrainTimeout))
+	tick := time.NewTicker(stall / 5)
 	defer tick.Stop()
 	var err error
 	// Progress is bytes on disk or messages taken from the queue: a
@@ -289,9 +293,9 @@ wait:
 				last, idle = n, 0
 				continue
 			}
-			if idle += stallTimeout / 5; idle >= stallTimeout {
+			if idle += stall / 5; idle >= stall {
 				s.w.Abort()
-				err = fmt.Errorf("%w %s: the writer made no progress for %v (a FIFO nobody reads, or a stalled disk); abandoned, the file may lack its end", errRecording, s.path, stallTimeout)
+				err = fmt.Errorf("%w %s: the writer made no progress for %v (a FIFO nobody reads, or a stalled disk); abandoned, the file may lack its end", errRecording, s.path, stall)
 				break wait
 			}
 		}

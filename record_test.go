@@ -178,7 +178,7 @@ func TestRecordStopWithAStuckWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reader.Close()
-	cfg := testConfig(t, "record.dir="+dir, "record.chunk_bytes=1024")
+	cfg := testConfig(t, "record.dir="+dir, "record.chunk_bytes=1024", "pipeline.drain_timeout=500ms") // the stall bound: max(stallTimeout, drain)
 	logs := &avtest.LogBuffer{}
 	rec := newRecorder(cfg, av.NewRealClock(), slog.New(slog.NewTextHandler(logs, nil)), "test")
 	err = rec.startWith(fifo, false, func() (*os.File, error) {

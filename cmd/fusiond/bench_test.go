@@ -10,10 +10,13 @@ import (
 	"testing"
 
 	"github.com/seed-4c364652/fusiond/configs"
+	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
 )
 
+// runCLI runs the command line; its output goes to buffers safe for the
+// command's goroutines (a replay's progress and its logs write at once).
 func runCLI(args ...string) (code int, stdout, stderr string) {
-	var out, errOut bytes.Buffer
+	var out, errOut avtest.LogBuffer
 	code = fusiond(args, &out, &errOut)
 	return code, out.String(), errOut.String()
 }

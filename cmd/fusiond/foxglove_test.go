@@ -394,7 +394,7 @@ func TestFoxgloveLiveFaces(t *testing.T) {
 			break
 		}
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%v\nthe run's log:\n%s", err, stderr)
 		}
 		switch m.Topic {
 		case recording.ImageTopic("cam0"):

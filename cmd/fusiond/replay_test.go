@@ -21,9 +21,7 @@ import (
 
 func runFusiond(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	code := fusiond(args, &stdout, &stderr)
-	return code, stdout.String(), stderr.String()
+	return runCLI(args...)
 }
 
 func readLines(t *testing.T, path string) []string {

@@ -116,6 +116,9 @@ func TestProtocol(t *testing.T) {
 	url := serve(t, srv)
 	for _, proto := range Subprotocols {
 		t.Run(proto, func(t *testing.T) {
+			// The previous subtest's client is closed; the server notices
+			// in its own time.
+			waitFor(t, "the previous client gone", func() bool { return !srv.Subscribed(a) })
 			c := dial(t, url, proto)
 			if got := c.conn.Subprotocol(); got != proto {
 				t.Fatalf("subprotocol %q", got)
