@@ -336,3 +336,60 @@ func TestRunClipConfigs(t *testing.T) {
 		})
 	}
 }
+
+// TestRunWholeRobot: configs/whole-robot.yaml — a GStreamer camera, a
+// video file and a synthetic camera, the fake ALSA card and the video's
+// sound track — in one daemon: the visual kinds come per camera, named,
+// each bearing in the robot frame and its camera's; the heard kinds once,
+// with no camera.
+func TestRunWholeRobot(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	fakeSoundCard(t, toneRaw(t, 6))
+	cfg, err := configs.Load("../../configs/whole-robot.yaml", []string{"state_dir=" + t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cfg.Cameras {
+		if f := c.Params.String("file"); f != "" {
+			if _, err := os.Stat("../../" + f); err != nil {
+				t.Skipf("%s: run scripts/fetch-media.sh", f)
+			}
+			cfg.Cameras[i].Params.Set("file", "../../"+f)
+		}
+	}
+	for i, m := range cfg.Microphones {
+		if f := m.Params.String("file"); f != "" {
+			cfg.Microphones[i].Params.Set("file", "../../"+f)
+		}
+	}
+	ds, logs, err := runFor(t, cfg, 4*time.Second)
+	if err != nil {
+		t.Fatalf("daemon: %v\n%s", err, logs)
+	}
+	visual := map[string]map[string]int{} // kind → camera → decisions
+	heard := map[string]int{}
+	for _, d := range ds {
+		switch d.Kind {
+		case "motion", "presence":
+			if visual[d.Kind] == nil {
+				visual[d.Kind] = map[string]int{}
+			}
+			visual[d.Kind][d.Camera]++
+		case "speech", "sound_event":
+			if d.Camera != "" {
+				t.Fatalf("heard kind %s names camera %q", d.Kind, d.Camera)
+			}
+			heard[d.Kind]++
+		}
+	}
+	for _, kind := range []string{"motion", "presence"} {
+		for _, cam := range []string{"head", "body", "rear"} {
+			if visual[kind][cam] == 0 {
+				t.Errorf("no %s decision for camera %s: %v\n%s", kind, cam, visual, logs)
+			}
+		}
+	}
+	if heard["speech"]+heard["sound_event"] == 0 {
+		t.Errorf("no heard decisions: %v", heard)
+	}
+}
