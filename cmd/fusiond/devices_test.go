@@ -393,3 +393,45 @@ func TestRunWholeRobot(t *testing.T) {
 		t.Errorf("no heard decisions: %v", heard)
 	}
 }
+
+// TestRunSpeakerNamesItsCamera: three cameras, one of them showing a face
+// that speaks (a real-media composite: a real voice, the photograph's
+// mouth opened with it; make realbench), the others synthetic scenes with
+// no face: speaker goes active in the talking face's camera only.
+func TestRunSpeakerNamesItsCamera(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	clip, err := filepath.Abs("../../.cache/realbench/train/av-0870.original.mkv") // speech from 1.2 s to 7.9 s
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(clip); err != nil {
+		t.Skipf("%v: make realbench builds the composites", err)
+	}
+	cfg, err := configs.Parse("", []byte(`
+robot: sp
+sync: {policy: approximate}
+cameras:
+  - {name: left, source: synthetic, width: 320, height: 240, fps: 30, pose: {yaw_deg: -60}}
+  - {name: front, source: file, file: `+clip+`, width: 640, height: 480, fps: 25, pace: true}
+  - {name: rear, source: synthetic, width: 320, height: 240, fps: 30, pose: {yaw_deg: 180, hfov_deg: 90}}
+microphones:
+  - {name: mic, source: media, file: `+clip+`, rate_hz: 48000, channels: 2, chunk: 20ms, pace: true}
+nats: {embedded: {listen: ""}}
+`), []string{"state_dir=" + t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, logs, err := runFor(t, cfg, 8*time.Second)
+	if err != nil {
+		t.Fatalf("daemon: %v\n%s", err, logs)
+	}
+	active := map[string]int{}
+	for _, d := range ds {
+		if d.Kind == "speaker" && d.State == "active" {
+			active[d.Camera]++
+		}
+	}
+	if active["front"] == 0 || active["left"]+active["rear"] > 0 {
+		t.Fatalf("speaker active by camera %v; want front only\n%s", active, logs)
+	}
+}
