@@ -10,6 +10,7 @@ import (
 
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/internal/testenv"
 	"github.com/seed-4c364652/fusiond/sinks"
 	"github.com/seed-4c364652/fusiond/sinks/client"
 )
@@ -23,7 +24,7 @@ type controlFixture struct {
 
 func startControlFixture(t testing.TB) *controlFixture {
 	t.Helper()
-	cfg := testConfig(t, "record.dir="+t.TempDir())
+	cfg := testenv.Config(t, "record.dir="+t.TempDir())
 	e, err := sinks.StartEmbedded(sinks.EmbeddedConfig{StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)

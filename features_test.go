@@ -13,6 +13,7 @@ import (
 	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/fuse/vision"
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/internal/testenv"
 	"github.com/seed-4c364652/fusiond/sinks/foxglove"
 )
 
@@ -46,7 +47,7 @@ func TestFaceTapChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig(t, "cameras.0.width=512", "cameras.0.height=512", "fuse.features.video=true", "fuse.features.face_every=3")
+	cfg := testenv.Config(t, "cameras.0.width=512", "cameras.0.height=512", "fuse.features.video=true", "fuse.features.face_every=3")
 	bare := visualFeatures(cfg, 0, fuse.NewCPU(), slog.New(slog.DiscardHandler))
 	tapped := visualFeatures(cfg, 0, fuse.NewCPU(), slog.New(slog.DiscardHandler))
 	if bare == nil || tapped == nil {
@@ -138,7 +139,7 @@ func TestHeardMicrophone(t *testing.T) {
 // TestFaceTapsEveryCamera: the face taps wrap every camera's visual
 // features, the first's and the others'.
 func TestFaceTapsEveryCamera(t *testing.T) {
-	cfg := testConfig(t, "fuse.features.video=true")
+	cfg := testenv.Config(t, "fuse.features.video=true")
 	log := slog.New(slog.DiscardHandler)
 	first, second := visualFeatures(cfg, 0, fuse.NewCPU(), log), visualFeatures(cfg, 0, fuse.NewCPU(), log)
 	if first == nil || second == nil {

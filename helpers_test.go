@@ -4,29 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
-	"testing"
 
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 )
-
-func testConfig(t testing.TB, sets ...string) *configs.Config {
-	t.Helper()
-	base := []string{
-		"cameras.0.width=64", "cameras.0.height=48",
-		"microphones.0.rate_hz=16000",
-		"fuse.decision_interval=100ms",
-		"nats.embedded.listen=",
-		"metrics.listen=127.0.0.1:0", // a free port: tests run side by side
-		"state_dir=" + t.TempDir(),   // each test its own outbox
-	}
-	cfg, err := configs.Parse("", nil, append(base, sets...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
 
 // daemonFiles are what a test daemon writes besides publishing; ready,
 // when set, is called with the daemon once it runs.
@@ -51,17 +32,6 @@ func runDaemon(ctx context.Context, cfg *configs.Config, clock av.Clock, files d
 		}()
 	}
 	return d.Run(ctx)
-}
-
-// freePort returns a loopback port nothing listens on (just now).
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func listenArg(port int) string { return fmt.Sprintf("nats.embedded.listen=127.0.0.1:%d", port) }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
+	"github.com/seed-4c364652/fusiond/internal/testenv"
 	"github.com/seed-4c364652/fusiond/sinks/metrics"
 )
 
@@ -23,7 +24,7 @@ import (
 // and returns the metrics base URL and a stop function.
 func startMetricsDaemon(t *testing.T, sets ...string) (string, func() error, *avtest.LogBuffer) {
 	t.Helper()
-	cfg := testConfig(t, sets...)
+	cfg := testenv.Config(t, sets...)
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &avtest.LogBuffer{}
 	addr := make(chan string, 1)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
+	"github.com/seed-4c364652/fusiond/internal/testenv"
 	"github.com/seed-4c364652/fusiond/sinks"
 	"go.uber.org/goleak"
 )
@@ -41,7 +42,7 @@ func (s *recordingSink) count() int {
 func TestPipelineDrainsOnShutdown(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	sink := &recordingSink{}
-	p, err := newPipeline(testConfig(t), &options{clock: av.NewRealClock(), log: slog.New(slog.DiscardHandler)}, []sinks.Sink{sink})
+	p, err := newPipeline(testenv.Config(t), &options{clock: av.NewRealClock(), log: slog.New(slog.DiscardHandler)}, []sinks.Sink{sink})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +72,7 @@ func TestPipelineDrainTimeout(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	sink := &recordingSink{release: make(chan struct{})}
 	logs := &avtest.LogBuffer{}
-	cfg := testConfig(t, "pipeline.drain_timeout=50ms")
+	cfg := testenv.Config(t, "pipeline.drain_timeout=50ms")
 	p, err := newPipeline(cfg, &options{clock: av.NewRealClock(), log: slog.New(slog.NewTextHandler(logs, nil))}, []sinks.Sink{sink})
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
 	"github.com/seed-4c364652/fusiond/ingest/recording"
+	"github.com/seed-4c364652/fusiond/internal/testenv"
 	"github.com/seed-4c364652/fusiond/sinks"
 	"go.uber.org/goleak"
 )
@@ -26,8 +27,8 @@ import (
 // port and returns a client connection; the daemon stops at cleanup.
 func startDaemon(t *testing.T, files daemonFiles, sets ...string) (*nats.Conn, *avtest.LogBuffer) {
 	t.Helper()
-	port := freePort(t)
-	cfg := testConfig(t, append([]string{listenArg(port)}, sets...)...)
+	port := testenv.FreePort(t)
+	cfg := testenv.Config(t, append([]string{listenArg(port)}, sets...)...)
 	// record.* need the operator role (clients without credentials are
 	// readers).
 	cfg.NATS.Embedded.Users = []configs.EmbeddedUser{{User: "op", Password: "oppw", Role: "operator"}}
@@ -178,7 +179,7 @@ func TestRecordStopWithAStuckWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reader.Close()
-	cfg := testConfig(t, "record.dir="+dir, "record.chunk_bytes=1024", "pipeline.drain_timeout=500ms") // the stall bound: max(stallTimeout, drain)
+	cfg := testenv.Config(t, "record.dir="+dir, "record.chunk_bytes=1024", "pipeline.drain_timeout=500ms") // the stall bound: max(stallTimeout, drain)
 	logs := &avtest.LogBuffer{}
 	rec := newRecorder(cfg, av.NewRealClock(), slog.New(slog.NewTextHandler(logs, nil)), "test")
 	err = rec.startWith(fifo, false, func() (*os.File, error) {
@@ -218,7 +219,7 @@ func TestRecordStopWithAStuckWriter(t *testing.T) {
 func TestRecordMaxDuration(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	dir := t.TempDir()
-	cfg := testConfig(t, "record.dir="+dir, "record.max_duration=200ms")
+	cfg := testenv.Config(t, "record.dir="+dir, "record.max_duration=200ms")
 	logs := &avtest.LogBuffer{}
 	rec := newRecorder(cfg, av.NewRealClock(), slog.New(slog.NewTextHandler(logs, nil)), "test")
 	if _, err := rec.StartRecording(context.Background(), []byte(`{"path": "short.mcap"}`)); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
+	"github.com/seed-4c364652/fusiond/internal/testenv"
 	"github.com/seed-4c364652/fusiond/sinks"
 	"github.com/seed-4c364652/fusiond/sinks/client"
 )
@@ -87,7 +88,7 @@ func TestChaosEveryDecisionOnce(t *testing.T) {
 		t.Skip("builds the binary, runs for about 30 s")
 	}
 	bin := buildBinary(t)
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	srv, err := sinks.StartEmbedded(sinks.EmbeddedConfig{Listen: addr, StoreDir: t.TempDir(), Users: robotUser})
 	if err != nil {
@@ -282,7 +283,7 @@ func TestSignalEndsRunWithServerDown(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			state := t.TempDir()
-			addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+			addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
 			args := append([]string{"--set", "nats.url=nats://" + addr, "--set", "nats.user=robot", "--set", "nats.password=pw", "--set", "state_dir=" + state,
 				"--set", "nats.jetstream.outbox=4", "--set", "nats.jetstream.window=2", "--set", "fuse.decision_interval=10ms",
 				"--set", "pipeline.drain_timeout=" + drain.String(), "--set", "metrics.listen=", "--set", "log.format=text",

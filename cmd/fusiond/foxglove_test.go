@@ -26,6 +26,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/seed-4c364652/fusiond/ingest/recording"
+	"github.com/seed-4c364652/fusiond/internal/testenv"
 	"github.com/seed-4c364652/fusiond/sinks/decision"
 	"github.com/seed-4c364652/fusiond/sinks/foxglove"
 )
@@ -157,7 +158,7 @@ func runArgs(t *testing.T, foxPort int, extra ...string) []string {
 // view to Foxglove's own client.
 func TestFoxgloveLive(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	port, metricsPort := freePort(t), freePort(t)
+	port, metricsPort := testenv.FreePort(t), testenv.FreePort(t)
 	jsonl := filepath.Join(t.TempDir(), "decisions.jsonl")
 	done := make(chan string, 1)
 	go func() {
@@ -198,7 +199,7 @@ func TestFoxgloveReplay(t *testing.T) {
 		"--set", "cameras.0.width=640", "--set", "cameras.0.height=480", "--set", "pipeline.status_interval=500ms"); code != 0 {
 		t.Fatalf("record: %s", stderr)
 	}
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	done := make(chan string, 1)
 	go func() {
 		_, _, stderr := runFusiond(t, "replay", rec, "--foxglove", fmt.Sprintf("127.0.0.1:%d", port), "--speed", "0.5", "--decisions", out,
@@ -283,7 +284,7 @@ func slowViewerOnce(t *testing.T) string {
 	for range 2 {
 		p99, drops := runLatency(t, runArgs(t, 0, "--for", "6s", "--set", "fuse.decision_interval=50ms"), nil)
 		base, baseDrops = append(base, p99), append(baseDrops, nonzero(drops)...)
-		port := freePort(t)
+		port := testenv.FreePort(t)
 		url := fmt.Sprintf("ws://127.0.0.1:%d", port)
 		p99, drops = runLatency(t, runArgs(t, port, "--for", "6s", "--set", "fuse.decision_interval=50ms", "--set", "foxglove.write_timeout=1m"), func() {
 			waitListening(t, url)
@@ -364,7 +365,7 @@ func TestFoxgloveLiveFaces(t *testing.T) {
 		t.Skipf("%v: make realbench builds the composites", err)
 	}
 	defer goleak.VerifyNone(t)
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	rec := filepath.Join(t.TempDir(), "faces.mcap")
 	done := make(chan string, 1)
 	go func() {
@@ -419,7 +420,7 @@ func TestFoxgloveLiveFaces(t *testing.T) {
 	}
 
 	// Replayed as a live source, the faces are tracked again and drawn.
-	port = freePort(t)
+	port = testenv.FreePort(t)
 	go func() {
 		_, _, stderr := runFusiond(t, "replay", rec, "--foxglove", fmt.Sprintf("127.0.0.1:%d", port), "--speed", "1")
 		done <- stderr

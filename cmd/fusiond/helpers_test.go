@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -56,17 +55,6 @@ func checkDecision(t *testing.T, sch *jsonschema.Schema, payload []byte) {
 	if math.Abs(sum-d.Logit) > 1e-9 {
 		t.Fatalf("contributions sum to %v, logit is %v", sum, d.Logit)
 	}
-}
-
-// freePort returns a loopback port nothing listens on (just now).
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // subscriber collects the decisions published on a server that may not be

@@ -19,37 +19,20 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
+	"github.com/seed-4c364652/fusiond/internal/testenv"
 	"github.com/seed-4c364652/fusiond/sinks"
 	"github.com/seed-4c364652/fusiond/sinks/decision"
 )
-
-func testConfig(t testing.TB, sets ...string) *configs.Config {
-	t.Helper()
-	base := []string{
-		"cameras.0.width=64", "cameras.0.height=48",
-		"microphones.0.rate_hz=16000",
-		"fuse.decision_interval=100ms",
-		"nats.embedded.listen=",
-		"metrics.listen=127.0.0.1:0", // a free port: tests run side by side
-		"state_dir=" + t.TempDir(),   // each test its own outbox
-	}
-	cfg, err := configs.Parse("", nil, append(base, sets...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
 
 // TestDaemonEndToEnd runs the whole daemon in-process against its embedded
 // server and checks what a TCP subscriber receives.
 func TestDaemonEndToEnd(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	port := freePort(t)
-	cfg := testConfig(t, listenArg(port))
+	port := testenv.FreePort(t)
+	cfg := testenv.Config(t, listenArg(port))
 	jsonl := filepath.Join(t.TempDir(), "decisions.jsonl")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -123,7 +106,7 @@ func TestRunBinary(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	bin := buildBinary(t)
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	cmd := exec.Command(bin, "run", "--for", "3s", "--set", listenArg(port), "--set", "state_dir="+t.TempDir())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -167,7 +150,7 @@ func TestSIGTERMDrains(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	bin := buildBinary(t)
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	out := filepath.Join(t.TempDir(), "d.jsonl")
 	cmd := exec.Command(bin, "run", "--set", listenArg(port), "--set", "state_dir="+t.TempDir(), "--set", "fuse.decision_interval=100ms", "--decisions", out)
 	var stderr bytes.Buffer

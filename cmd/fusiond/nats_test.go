@@ -22,6 +22,7 @@ import (
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
+	"github.com/seed-4c364652/fusiond/internal/testenv"
 	"github.com/seed-4c364652/fusiond/sinks"
 	"github.com/seed-4c364652/fusiond/sinks/client"
 )
@@ -104,13 +105,13 @@ func sameOnce(t *testing.T, published map[uint64]string, stored map[uint64]int) 
 // restarts mid-run; the decision log holds every decision exactly once.
 func TestDaemonServerRestart(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	e, err := sinks.StartEmbedded(sinks.EmbeddedConfig{Listen: "127.0.0.1:" + strconv.Itoa(port), StoreDir: t.TempDir(), Users: robotUser})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Shutdown()
-	cfg := testConfig(t, "nats.url=nats://127.0.0.1:"+strconv.Itoa(port), "nats.user=robot", "nats.password=pw", "fuse.decision_interval=20ms",
+	cfg := testenv.Config(t, "nats.url=nats://127.0.0.1:"+strconv.Itoa(port), "nats.user=robot", "nats.password=pw", "fuse.decision_interval=20ms",
 		"nats.reconnect_wait=20ms", "nats.jetstream.ack_timeout=200ms", "nats.control=false")
 	jsonl := filepath.Join(t.TempDir(), "d.jsonl")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -160,7 +161,7 @@ func TestDaemonServerRestart(t *testing.T) {
 // replays the log.
 func TestDaemonControlPlane(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	cfg, err := configs.Parse("users.yaml", []byte("nats:\n  embedded:\n    users:\n      - {user: ops, password: s3cret}\n"),
 		[]string{"cameras.0.width=64", "cameras.0.height=48", "microphones.0.rate_hz=16000", "fuse.decision_interval=100ms", listenArg(port), "state_dir=" + t.TempDir()})
 	if err != nil {
@@ -245,7 +246,7 @@ func TestSIGTERMLosesNothingAcked(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	bin := buildBinary(t)
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	store := t.TempDir()
 	out := filepath.Join(t.TempDir(), "d.jsonl")
 	cmd := exec.Command(bin, "run", "--set", listenArg(port), "--set", "state_dir="+t.TempDir(), "--set", "nats.embedded.store_dir="+store,
@@ -289,8 +290,8 @@ func TestNatsCLI(t *testing.T) {
 	if _, err := os.Stat(cli); err != nil {
 		t.Fatalf("NATSCLI: %v", err)
 	}
-	port := freePort(t)
-	cfg := testConfig(t, listenArg(port))
+	port := testenv.FreePort(t)
+	cfg := testenv.Config(t, listenArg(port))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- runDaemon(ctx, cfg, av.NewRealClock(), daemonFiles{}, slog.New(slog.DiscardHandler)) }()
@@ -336,8 +337,8 @@ func TestJavaScriptSubscriber(t *testing.T) {
 	if err != nil {
 		t.Skip("no node")
 	}
-	port := freePort(t)
-	cfg := testConfig(t, listenArg(port))
+	port := testenv.FreePort(t)
+	cfg := testenv.Config(t, listenArg(port))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- runDaemon(ctx, cfg, av.NewRealClock(), daemonFiles{}, slog.New(slog.DiscardHandler)) }()
@@ -380,8 +381,8 @@ func TestJavaScriptSubscriber(t *testing.T) {
 // JPEG frames and PCM audio beside its decisions.
 func TestDaemonSensorSubjects(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	port := freePort(t)
-	cfg := testConfig(t, listenArg(port), "nats.sensors.enabled=true", "nats.sensors.every=3")
+	port := testenv.FreePort(t)
+	cfg := testenv.Config(t, listenArg(port), "nats.sensors.enabled=true", "nats.sensors.every=3")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- runDaemon(ctx, cfg, av.NewRealClock(), daemonFiles{}, slog.New(slog.DiscardHandler)) }()

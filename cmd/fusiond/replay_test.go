@@ -17,6 +17,7 @@ import (
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
+	"github.com/seed-4c364652/fusiond/internal/testenv"
 )
 
 func runFusiond(t *testing.T, args ...string) (int, string, string) {
@@ -47,7 +48,7 @@ func TestRecordReplayIsBitExact(t *testing.T) {
 	dir := t.TempDir()
 	rec, live := filepath.Join(dir, "run.mcap"), filepath.Join(dir, "live.jsonl")
 	// Chunks close every 100 ms, so a cut at 60% keeps most of them.
-	cfg := testConfig(t, "record.flush_interval=100ms")
+	cfg := testenv.Config(t, "record.flush_interval=100ms")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	logs := &avtest.LogBuffer{}

@@ -21,6 +21,7 @@ import (
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
+	"github.com/seed-4c364652/fusiond/internal/testenv"
 	"github.com/seed-4c364652/fusiond/sinks"
 )
 
@@ -30,7 +31,7 @@ import (
 // and tail exits 1; the daemon's own decisions print as they are.
 func TestForgedDecisionMarkedByTail(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	cfg, err := configs.Parse("users.yaml", []byte("nats:\n  embedded:\n    users:\n      - {user: evil, password: evilpw, role: admin}\n      - {user: ops, password: opspw}\n"),
 		[]string{"cameras.0.width=64", "cameras.0.height=48", "microphones.0.rate_hz=16000", "fuse.decision_interval=100ms",
 			listenArg(port), "metrics.listen=", "nats.signing.key_file=" + filepath.Join(t.TempDir(), "k.nk"), "state_dir=" + t.TempDir()})
