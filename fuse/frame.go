@@ -54,11 +54,5 @@ func PixelBearing(x, hfovDeg float64) float64 {
 	return math.Atan((2*x-1)*t) * 180 / math.Pi
 }
 
-// InView reports whether a camera-frame bearing is within a field of view
-// of hfovDeg.
-func InView(cameraDeg, hfovDeg float64) bool {
-	return math.Abs(cameraDeg) <= hfovDeg/2
-}
-
 // BearingDiff is a − b, the shorter way round: in (-180, 180].
 func BearingDiff(a, b float64) float64 { return WrapDeg(a - b) }

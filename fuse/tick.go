@@ -111,9 +111,6 @@ func (f *Fusion) Apply(t *Tick, emit func(*av.Decision)) {
 	}
 }
 
-// Seq is the number of the last decision made.
-func (f *Fusion) Seq() uint64 { return f.seq }
-
 // fusionState is what a Fusion remembers between ticks.
 type fusionState struct {
 	Seq     uint64          `json:"seq"`

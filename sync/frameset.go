@@ -91,9 +91,6 @@ func NewFrameSets(cfg FrameSetsConfig, emit func(set []*av.Frame, timeNS int64),
 	return s, nil
 }
 
-// Policy returns the policy in use.
-func (s *FrameSets) Policy() Policy { return s.policy }
-
 // Add takes camera's frame f, which arrived at f.ArrivalNS, and emits the
 // sets it completes.
 func (s *FrameSets) Add(camera int, f *av.Frame) error {
