@@ -150,7 +150,7 @@ func (l *Lease) Run(ctx context.Context) error {
 			rev, err = l.kv.Update(octx, l.cfg.Robot, l.value, l.rev)
 			if err == nil {
 				l.rev = rev
-			} else if errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSeq(err) {
+			} else if LeaseLost(err) {
 				err = l.held(octx, l.kv)
 				l.rev = 0
 			}
@@ -166,6 +166,12 @@ func (l *Lease) Run(ctx context.Context) error {
 		}
 		failing = err != nil
 	}
+}
+
+// LeaseLost says whether a KV update of a lease failed because someone
+// else holds it now (the key exists, or its revision moved on).
+func LeaseLost(err error) bool {
+	return errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSeq(err)
 }
 
 func isWrongLastSeq(err error) bool {

@@ -97,7 +97,7 @@ func (w *Worker) renew(ctx context.Context, cancel context.CancelFunc, key strin
 		case ctx.Err() != nil:
 			final <- rev
 			return
-		case errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSeq(err):
+		case sinks.LeaseLost(err):
 			log.Warn("robot lease lost to another worker", "err", err)
 			final <- 0
 			cancel()
@@ -106,11 +106,6 @@ func (w *Worker) renew(ctx context.Context, cancel context.CancelFunc, key strin
 			log.Warn("robot lease not renewed; retrying", "err", err)
 		}
 	}
-}
-
-func isWrongLastSeq(err error) bool {
-	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
 }
 
 // run restores the robot's checkpoint and fuses its ticks from there.
@@ -289,7 +284,7 @@ func (rr *robotRun) checkpoint(ctx context.Context) error {
 	} else {
 		rev, err = rr.w.state.Update(ctx, rr.robot, v, rr.stateRev)
 	}
-	if errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSeq(err) {
+	if sinks.LeaseLost(err) {
 		return fmt.Errorf("checkpoint: %w", errLost)
 	}
 	if err != nil {
