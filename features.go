@@ -25,7 +25,7 @@ func audioFeatures(cfg *configs.Config) *fuse.AudioConfig {
 	}
 	mic := cfg.Microphones[heardMic(cfg)]
 	ac := &fuse.AudioConfig{RateHz: analysisRate(cfg), Channels: mic.Channels}
-	if len(mic.Geometry) >= 2 && len(mic.Geometry) <= mic.Channels {
+	if hasBearing(mic) {
 		ac.DOA = fuse.DOAConfig{SpeedOfSound: ft.SpeedOfSound}
 		for _, m := range mic.Geometry {
 			ac.DOA.Mics = append(ac.DOA.Mics, [2]float64{m.X, m.Y})
@@ -128,11 +128,17 @@ func analysisRate(cfg *configs.Config) int {
 // the first.
 func heardMic(cfg *configs.Config) int {
 	for i, m := range cfg.Microphones {
-		if len(m.Geometry) >= 2 && len(m.Geometry) <= m.Channels {
+		if hasBearing(m) {
 			return i
 		}
 	}
 	return 0
+}
+
+// hasBearing: m's geometry gives a sound's bearing (two positions or
+// more, no more than its channels).
+func hasBearing(m configs.Microphone) bool {
+	return len(m.Geometry) >= 2 && len(m.Geometry) <= m.Channels
 }
 
 // FaceTap sees the faces the visual features track in each frame of a
@@ -157,10 +163,9 @@ func observeFaces(taps ...FaceTap) func(*fuse.ActivityConfig) {
 	}
 }
 
-// tapFaces returns the visual features ff with taps on their faces, or ff
-// itself when it is not fuse/vision's extractor or there are no taps.
+// tapFaces returns the visual features ff with taps (none nil) on their
+// faces, or ff itself when it is not fuse/vision's extractor.
 func tapFaces(ff fuse.FrameFeatures, taps ...FaceTap) fuse.FrameFeatures {
-	taps = slices.DeleteFunc(taps, func(t FaceTap) bool { return t == nil })
 	e, ok := ff.(*vision.Extractor)
 	if !ok || len(taps) == 0 {
 		return ff

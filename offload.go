@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/fuse/offload"
@@ -65,13 +64,7 @@ func NewWorker(ctx context.Context, nc *nats.Conn, cfg *configs.Config, wc Worke
 // queues before it fill and live capture drops, counted.
 func startOffload(ctx context.Context, nc *nats.Conn, cfg *configs.Config, boot string, log *slog.Logger) *worker.Offloader {
 	jc := cfg.NATS.JetStream
-	var js jetstream.JetStream
-	var err error
-	if jc.Domain != "" {
-		js, err = jetstream.NewWithDomain(nc, jc.Domain)
-	} else {
-		js, err = jetstream.New(nc)
-	}
+	js, err := worker.JetStream(nc, jc.Domain)
 	if err == nil {
 		ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		_, err = worker.EnsureTickStream(ectx, js, cfg.Robot, jc.MaxAge)

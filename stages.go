@@ -167,6 +167,7 @@ type Stages struct {
 	clock   *av.VirtualClock
 	publish func(*av.Decision)
 	observe func(*av.Bundle)
+	emitFn  func(*av.Bundle) // emit, made once: not a method value per sample
 }
 
 // StagesConfig says where Stages' output goes.
@@ -194,6 +195,7 @@ func NewStages(cfg *configs.Config, sc StagesConfig) (*Stages, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Stages{drops: av.NewDrops(), clock: av.NewVirtualClock(0), observe: sc.Bundle}
+	d.emitFn = d.emit
 	st, err := newStages(cfg, d.drops, log, sc.Activity)
 	if err != nil {
 		return nil, err
@@ -221,12 +223,12 @@ func (d *Stages) emit(b *av.Bundle) {
 // StagesConfig.Decision before Push returns.
 func (d *Stages) Push(s av.Sample) {
 	d.clock.Set(s.SampleMeta().ArrivalNS)
-	d.st.sync.Push(s, d.emit)
+	d.st.sync.Push(s, d.emitFn)
 }
 
 // Flush emits what the stages still hold, at the end of the input.
 func (d *Stages) Flush() {
-	d.st.sync.Flush(d.emit)
+	d.st.sync.Flush(d.emitFn)
 	d.st.fuse.Flush(d.publish)
 }
 
