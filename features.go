@@ -163,9 +163,11 @@ func observeFaces(taps ...FaceTap) func(*fuse.ActivityConfig) {
 	}
 }
 
-// tapFaces returns the visual features ff with taps (none nil) on their
-// faces, or ff itself when it is not fuse/vision's extractor.
+// tapFaces returns the visual features ff with taps on their faces, or ff
+// itself when it is not fuse/vision's extractor or there are no taps (nil
+// ones left out: replay passes its FaceTap as it is).
 func tapFaces(ff fuse.FrameFeatures, taps ...FaceTap) fuse.FrameFeatures {
+	taps = slices.DeleteFunc(taps, func(t FaceTap) bool { return t == nil })
 	e, ok := ff.(*vision.Extractor)
 	if !ok || len(taps) == 0 {
 		return ff
