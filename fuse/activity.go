@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"gorgonia.org/tensor"
 )
 
 // ActivityConfig configures Activity.
@@ -96,10 +97,11 @@ type Activity struct {
 	gridW, gridH int
 	havePrev     bool
 	// One-frame batches for the backend, kept to avoid allocating per frame.
-	frames [1]FrameRef
-	grids  [1][]float32
-	prevs  [1][]float32
-	diffs  [1][]float32
+	// tGrid, tPrev and tDiff are tensors over grid, prev and diff, made
+	// when the grid's size changes and swapped with them.
+	frames              [1]FrameRef
+	grids, prevs, diffs [1]*tensor.Dense
+	tGrid, tPrev, tDiff *tensor.Dense
 
 	// The interval being accumulated.
 	interval    int64
@@ -361,12 +363,13 @@ func (a *Activity) motion(f *av.Frame) (motionSample, bool) {
 	if gw != a.gridW || gh != a.gridH {
 		a.gridW, a.gridH = gw, gh
 		a.grid, a.prev, a.diff = make([]float32, gw*gh), make([]float32, gw*gh), make([]float32, gw*gh)
+		a.tGrid, a.tPrev, a.tDiff = Vector(a.grid), Vector(a.prev), Vector(a.diff)
 		a.havePrev = false
 	}
 	a.frames[0] = FrameRef{Pix: f.Pix, Width: f.Width, Height: f.Height, Stride: f.Stride, Format: f.Format}
-	a.grids[0], a.prevs[0], a.diffs[0] = a.grid, nil, a.diff
+	a.grids[0], a.prevs[0], a.diffs[0] = a.tGrid, nil, a.tDiff
 	if a.havePrev {
-		a.prevs[0] = a.prev
+		a.prevs[0] = a.tPrev
 	}
 	if err := a.backend.MotionGrids(a.frames[:], MotionCell, a.grids[:], a.prevs[:], a.diffs[:]); err != nil {
 		a.havePrev = false
@@ -374,6 +377,7 @@ func (a *Activity) motion(f *av.Frame) (motionSample, bool) {
 	}
 	had := a.havePrev
 	a.grid, a.prev = a.prev, a.grid
+	a.tGrid, a.tPrev = a.tPrev, a.tGrid
 	a.havePrev = true
 	if !had {
 		return motionSample{}, false

@@ -6,6 +6,7 @@ import (
 	"math/bits"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"gorgonia.org/tensor"
 )
 
 // AudioConfig configures AudioFeatures. Zero values take the defaults in
@@ -177,6 +178,10 @@ type AudioFeatures struct {
 	// GCC rows: channel 0 repeated, and each other channel.
 	gccA, gccB, gcc []float32
 
+	// Tensors over the buffers above, built once, for the Backend.
+	tWindow, tFrame, tPower, tMel, tFB, tDCT, tZero, tMFCC *tensor.Dense
+	tVFrame, tVPower, tGccA, tGccB, tGcc                   *tensor.Dense
+
 	peaks        int // spectral peaks of the last analysis frame
 	fluxHist     []float64
 	fluxSorted   []float64
@@ -275,7 +280,13 @@ func NewAudioFeatures(cfg AudioConfig, be Backend) (*AudioFeatures, error) {
 		a.gccA = make([]float32, d.pairs*n)
 		a.gccB = make([]float32, d.pairs*n)
 		a.gcc = make([]float32, d.pairs*d.lags)
+		a.tGccA, a.tGccB = Matrix(d.pairs, n, a.gccA), Matrix(d.pairs, n, a.gccB)
+		a.tGcc = Matrix(d.pairs, d.lags, a.gcc)
 	}
+	a.tWindow, a.tFrame, a.tPower = Vector(a.window), Matrix(1, n, a.frame), Matrix(1, a.bins, a.power)
+	a.tMel, a.tFB = Matrix(1, cfg.MelBands, a.mel), Matrix(cfg.MelBands, a.bins, a.fb)
+	a.tDCT, a.tZero, a.tMFCC = Matrix(cfg.MelBands, cfg.MFCCs, a.dct), Vector(a.zeroBias), Matrix(1, cfg.MFCCs, a.mfcc)
+	a.tVFrame, a.tVPower = Matrix(1, n, a.vframe), Matrix(1, a.bins, a.vpower)
 	return a, nil
 }
 
@@ -381,17 +392,17 @@ func (a *AudioFeatures) Push(timeNS int64, s *av.AudioSlice) *AudioValues {
 		a.frame[pad+i] = m
 		frameSq += float64(m) * float64(m)
 	}
-	if err := a.be.PowerSpectra(a.power, a.frame, 1, a.fftSize, a.window); err != nil {
+	if err := a.be.PowerSpectra(a.tPower, a.tFrame, a.tWindow); err != nil {
 		a.Counters.BackendErrors++
 		return v
 	}
-	if err := a.be.LogMel(a.mel, a.power, 1, a.bins, a.fb, a.cfg.MelBands); err != nil {
+	if err := a.be.LogMel(a.tMel, a.tPower, a.tFB); err != nil {
 		a.Counters.BackendErrors++
 		return v
 	}
 	v.LogMel = a.mel
 	v.set(FeatLogMel)
-	if err := a.be.Dense(a.mfcc, a.mel, 1, a.cfg.MelBands, a.dct, a.zeroBias, a.cfg.MFCCs, Linear); err != nil {
+	if err := a.be.Dense(a.tMFCC, a.tMel, a.tDCT, a.tZero, Linear); err != nil {
 		a.Counters.BackendErrors++
 	} else {
 		v.MFCC = a.mfcc
@@ -455,7 +466,7 @@ func (a *AudioFeatures) runVAD(startNS int64, data []float32, frames, ch int) er
 			a.vframe[i] = m
 			frameSq += float64(m) * float64(m)
 		}
-		if err := a.be.PowerSpectra(a.vpower, a.vframe, 1, n, a.window); err != nil {
+		if err := a.be.PowerSpectra(a.tVPower, a.tVFrame, a.tWindow); err != nil {
 			return err
 		}
 		sh := spectralShape(a.vpower, a.binHz)
@@ -619,7 +630,7 @@ func (a *AudioFeatures) crossCorrelate(timeNS int64, data []float32, frames, ch 
 			ra[pad+i], rb[pad+i] = x, y
 		}
 	}
-	if err := a.be.GCCPHAT(a.gcc, a.gccA, a.gccB, a.doa.pairs, n, a.doa.maxLag); err != nil {
+	if err := a.be.GCCPHAT(a.tGcc, a.tGccA, a.tGccB, a.doa.maxLag); err != nil {
 		return err
 	}
 	a.doa.update(timeNS, a.gcc, true)

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"gorgonia.org/tensor"
 )
 
 //go:embed cuda_kernels.cu
@@ -332,7 +334,7 @@ func (c *CUDA) download(dst []float32, d uint64) error {
 
 // orCPU runs the operation on the CPU backend instead when err says the GPU
 // could not (no device memory left, or a size the kernels do not take).
-func (c *CUDA) orCPU(err error, cpu func(*CPU) error) error {
+func (c *CUDA) orCPU(err error, cpu func(*CPU)) error {
 	if !errors.Is(err, ErrDeviceMemory) && !errors.Is(err, errCPUOnly) {
 		return err
 	}
@@ -341,16 +343,17 @@ func (c *CUDA) orCPU(err error, cpu func(*CPU) error) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return cpu(c.cpu)
+	cpu(c.cpu)
+	return nil
 }
 
 // MotionGrids implements Backend.
-func (c *CUDA) MotionGrids(frames []FrameRef, cell int, grids, prev, diffs [][]float32) error {
-	return c.orCPU(c.motionGridsGPU(frames, cell, grids, prev, diffs), func(cpu *CPU) error { return cpu.MotionGrids(frames, cell, grids, prev, diffs) })
+func (c *CUDA) MotionGrids(frames []FrameRef, cell int, grids, prev, diffs []*tensor.Dense) error {
+	return c.orCPU(c.motionGridsGPU(frames, cell, grids, prev, diffs), func(cpu *CPU) { _ = cpu.MotionGrids(frames, cell, grids, prev, diffs) })
 }
 
 // motionGridsGPU runs frames of one shape in one launch.
-func (c *CUDA) motionGridsGPU(frames []FrameRef, cell int, grids, prev, diffs [][]float32) error {
+func (c *CUDA) motionGridsGPU(frames []FrameRef, cell int, grids, prev, diffs []*tensor.Dense) error {
 	if err := checkFrames(frames, cell, grids, prev, diffs); err != nil {
 		return err
 	}
@@ -385,7 +388,7 @@ func sameShape(a, b FrameRef) bool {
 }
 
 // motionGroup runs the frames in c.group, which share a shape.
-func (c *CUDA) motionGroup(frames []FrameRef, cell int, grids, prev, diffs [][]float32) error {
+func (c *CUDA) motionGroup(frames []FrameRef, cell int, grids, prev, diffs []*tensor.Dense) error {
 	f0 := frames[c.group[0]]
 	bpp := f0.Format.BytesPerPixel()
 	frameBytes := f0.Stride * f0.Height
@@ -420,7 +423,7 @@ func (c *CUDA) motionGroup(frames []FrameRef, cell int, grids, prev, diffs [][]f
 			return err
 		}
 		if prev[i] != nil {
-			copy(stage[k*cells:(k+1)*cells], prev[i])
+			copy(stage[k*cells:(k+1)*cells], prev[i].Float32s())
 		} else {
 			clear(stage[k*cells : (k+1)*cells])
 		}
@@ -443,9 +446,9 @@ func (c *CUDA) motionGroup(frames []FrameRef, cell int, grids, prev, diffs [][]f
 		return err
 	}
 	for k, i := range c.group {
-		copy(grids[i], outGrids[k*cells:(k+1)*cells])
+		copy(grids[i].Float32s(), outGrids[k*cells:(k+1)*cells])
 		if prev[i] != nil {
-			copy(diffs[i], outDiffs[k*cells:(k+1)*cells])
+			copy(diffs[i].Float32s(), outDiffs[k*cells:(k+1)*cells])
 		}
 	}
 	return nil
@@ -460,14 +463,15 @@ func log2(n int) int {
 }
 
 // PowerSpectra implements Backend.
-func (c *CUDA) PowerSpectra(dst, frames []float32, rows, fftSize int, window []float32) error {
-	return c.orCPU(c.powerSpectraGPU(dst, frames, rows, fftSize, window), func(cpu *CPU) error { return cpu.PowerSpectra(dst, frames, rows, fftSize, window) })
+func (c *CUDA) PowerSpectra(dst, frames, window *tensor.Dense) error {
+	rows, fftSize, d, f, w, err := spectraArgs(dst, frames, window)
+	if err != nil {
+		return err
+	}
+	return c.orCPU(c.powerSpectraGPU(d, f, rows, fftSize, w), func(cpu *CPU) { cpu.powerSpectra(d, f, rows, fftSize, w) })
 }
 
 func (c *CUDA) powerSpectraGPU(dst, frames []float32, rows, fftSize int, window []float32) error {
-	if err := checkSpectra(dst, frames, rows, fftSize, window); err != nil {
-		return err
-	}
 	if fftSize > maxGPUFFT {
 		return errCPUOnly
 	}
@@ -499,14 +503,15 @@ func (c *CUDA) powerSpectraGPU(dst, frames []float32, rows, fftSize int, window 
 }
 
 // LogMel implements Backend.
-func (c *CUDA) LogMel(dst, power []float32, rows, bins int, filterbank []float32, nMel int) error {
-	return c.orCPU(c.logMelGPU(dst, power, rows, bins, filterbank, nMel), func(cpu *CPU) error { return cpu.LogMel(dst, power, rows, bins, filterbank, nMel) })
+func (c *CUDA) LogMel(dst, power, filterbank *tensor.Dense) error {
+	rows, bins, nMel, d, p, fb, err := logMelArgs(dst, power, filterbank)
+	if err != nil {
+		return err
+	}
+	return c.orCPU(c.logMelGPU(d, p, rows, bins, fb, nMel), func(cpu *CPU) { cpu.logMel(d, p, rows, bins, fb, nMel) })
 }
 
 func (c *CUDA) logMelGPU(dst, power []float32, rows, bins int, filterbank []float32, nMel int) error {
-	if err := checkLogMel(dst, power, rows, bins, filterbank, nMel); err != nil {
-		return err
-	}
 	if rows == 0 {
 		return nil
 	}
@@ -535,14 +540,15 @@ func (c *CUDA) logMelGPU(dst, power []float32, rows, bins int, filterbank []floa
 }
 
 // GCCPHAT implements Backend.
-func (c *CUDA) GCCPHAT(dst, a, b []float32, rows, n, maxLag int) error {
-	return c.orCPU(c.gccPHATGPU(dst, a, b, rows, n, maxLag), func(cpu *CPU) error { return cpu.GCCPHAT(dst, a, b, rows, n, maxLag) })
+func (c *CUDA) GCCPHAT(dst, a, b *tensor.Dense, maxLag int) error {
+	rows, n, d, va, vb, err := gccArgs(dst, a, b, maxLag)
+	if err != nil {
+		return err
+	}
+	return c.orCPU(c.gccPHATGPU(d, va, vb, rows, n, maxLag), func(cpu *CPU) { cpu.gccPHAT(d, va, vb, rows, n, maxLag) })
 }
 
 func (c *CUDA) gccPHATGPU(dst, a, b []float32, rows, n, maxLag int) error {
-	if err := checkGCC(dst, a, b, rows, n, maxLag); err != nil {
-		return err
-	}
 	if n > maxGPUFFT {
 		return errCPUOnly
 	}
@@ -574,14 +580,15 @@ func (c *CUDA) gccPHATGPU(dst, a, b []float32, rows, n, maxLag int) error {
 }
 
 // Dense implements Backend.
-func (c *CUDA) Dense(dst, x []float32, batch, in int, w, bias []float32, out int, act Activation) error {
-	return c.orCPU(c.denseGPU(dst, x, batch, in, w, bias, out, act), func(cpu *CPU) error { return cpu.Dense(dst, x, batch, in, w, bias, out, act) })
+func (c *CUDA) Dense(dst, x, w, bias *tensor.Dense, act Activation) error {
+	batch, in, out, d, vx, vw, vb, err := denseArgs(dst, x, w, bias, act)
+	if err != nil {
+		return err
+	}
+	return c.orCPU(c.denseGPU(d, vx, batch, in, vw, vb, out, act), func(cpu *CPU) { cpu.dense(d, vx, batch, in, vw, vb, out, act) })
 }
 
 func (c *CUDA) denseGPU(dst, x []float32, batch, in int, w, bias []float32, out int, act Activation) error {
-	if err := checkDense(dst, x, batch, in, w, bias, out, act); err != nil {
-		return err
-	}
 	if batch == 0 {
 		return nil
 	}
