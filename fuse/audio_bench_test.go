@@ -124,7 +124,9 @@ func BenchmarkAudioDOA(b *testing.B) {
 	a, s := benchParts(b)
 	data := s[0].Data
 	for b.Loop() {
-		_ = a.crossCorrelate(0, data, len(data)/2, 2)
+		a.gatherGCC(data, len(data)/2, 2)
+		_ = a.be.GCCPHAT(a.tGcc, a.tGccA, a.tGccB, a.doa.maxLag)
+		a.doa.update(0, a.gcc, true)
 		a.doa.bearing(0)
 	}
 }

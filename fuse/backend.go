@@ -56,6 +56,10 @@ type Backend interface {
 	// w is in × out, bias has out values, dst is batch × out.
 	Dense(dst, x, w, bias *tensor.Dense, act Activation) error
 
+	// Compute does all the work of one tick (TickWork) in one call: what
+	// the operations above do, for every camera and microphone at once.
+	Compute(w *TickWork) error
+
 	// Close releases what the backend holds (device memory, contexts,
 	// worker goroutines).
 	Close() error

@@ -31,8 +31,13 @@ type CPU struct {
 	rows, n, k, out int
 	act             Activation
 
+	// Compute's work: the microphones' unwrapped tensors and the current
+	// phase's segments.
+	args []audioArgs
+	segs []segment
+
 	// Part functions, bound once so a call allocates nothing.
-	motionFn, powerFn, melFn, gccFn, denseFn func(part, lo, hi int)
+	motionFn, powerFn, melFn, gccFn, denseFn, tickFn func(part, lo, hi int)
 }
 
 type cpuPart struct {
@@ -59,6 +64,7 @@ func NewCPUCores(cores int) *CPU {
 		c.parts[i].ffts = map[int]*fftScratch{}
 	}
 	c.motionFn, c.powerFn, c.melFn, c.gccFn, c.denseFn = c.motionRows, c.powerRows, c.melRows, c.gccRows, c.denseRows
+	c.tickFn = c.tickRows
 	return c
 }
 
@@ -179,16 +185,19 @@ func (c *CPU) powerSpectra(dst, frames []float32, rows, fftSize int, window []fl
 }
 
 func (c *CPU) powerRows(part, lo, hi int) {
-	fftSize := c.n
-	s := c.parts[part].scratch(fftSize)
+	powerRange(c.parts[part].scratch(c.n), c.dst, c.x, c.win, c.n, lo, hi)
+}
+
+// powerRange computes rows lo..hi-1 of PowerSpectra.
+func powerRange(s *fftScratch, dst, frames, window []float32, fftSize, lo, hi int) {
 	bins := fftSize/2 + 1
 	for r := lo; r < hi; r++ {
-		x := c.x[r*fftSize : (r+1)*fftSize]
+		x := frames[r*fftSize : (r+1)*fftSize]
 		for i, v := range x {
-			s.seq[i] = float64(v) * float64(c.win[i])
+			s.seq[i] = float64(v) * float64(window[i])
 		}
 		s.fft.Coefficients(s.coeff, s.seq)
-		out := c.dst[r*bins : (r+1)*bins]
+		out := dst[r*bins : (r+1)*bins]
 		for k, z := range s.coeff {
 			out[k] = float32(real(z)*real(z) + imag(z)*imag(z))
 		}
@@ -210,17 +219,19 @@ func (c *CPU) logMel(dst, power []float32, rows, bins int, filterbank []float32,
 	c.split(rows, c.melFn)
 }
 
-func (c *CPU) melRows(_, lo, hi int) {
-	bins, nMel := c.n, c.k
+func (c *CPU) melRows(_, lo, hi int) { melRange(c.dst, c.x, c.y, c.n, c.k, lo, hi) }
+
+// melRange computes rows lo..hi-1 of LogMel.
+func melRange(dst, power, filterbank []float32, bins, nMel, lo, hi int) {
 	for r := lo; r < hi; r++ {
-		p := c.x[r*bins : (r+1)*bins]
+		p := power[r*bins : (r+1)*bins]
 		for m := range nMel {
-			w := c.y[m*bins : (m+1)*bins]
+			w := filterbank[m*bins : (m+1)*bins]
 			var e float64
 			for b, v := range p {
 				e += float64(v) * float64(w[b])
 			}
-			c.dst[r*nMel+m] = float32(math.Log(max(e, MelFloor)))
+			dst[r*nMel+m] = float32(math.Log(max(e, MelFloor)))
 		}
 	}
 }
@@ -241,14 +252,17 @@ func (c *CPU) gccPHAT(dst, a, b []float32, rows, n, maxLag int) {
 }
 
 func (c *CPU) gccRows(part, lo, hi int) {
-	n, maxLag := c.n, c.k
-	s := c.parts[part].scratch(n)
+	gccRange(c.parts[part].scratch(c.n), c.dst, c.x, c.y, c.n, c.k, lo, hi)
+}
+
+// gccRange computes rows lo..hi-1 of GCCPHAT.
+func gccRange(s *fftScratch, dst, a, b []float32, n, maxLag, lo, hi int) {
 	for r := lo; r < hi; r++ {
-		for i, v := range c.x[r*n : (r+1)*n] {
+		for i, v := range a[r*n : (r+1)*n] {
 			s.seq[i] = float64(v)
 		}
 		s.fft.Coefficients(s.coeff, s.seq)
-		for i, v := range c.y[r*n : (r+1)*n] {
+		for i, v := range b[r*n : (r+1)*n] {
 			s.seq[i] = float64(v)
 		}
 		s.fft.Coefficients(s.coeff2, s.seq)
@@ -264,7 +278,7 @@ func (c *CPU) gccRows(part, lo, hi int) {
 			s.coeff[k] = x
 		}
 		s.fft.Sequence(s.spectrum, s.coeff)
-		out := c.dst[r*(2*maxLag+1) : (r+1)*(2*maxLag+1)]
+		out := dst[r*(2*maxLag+1) : (r+1)*(2*maxLag+1)]
 		for k := -maxLag; k <= maxLag; k++ {
 			out[maxLag+k] = float32(s.spectrum[(k+n)%n] / float64(n))
 		}
@@ -286,17 +300,22 @@ func (c *CPU) dense(dst, x []float32, batch, in int, w, bias []float32, out int,
 	c.split(batch, c.denseFn)
 }
 
-func (c *CPU) denseRows(_, lo, hi int) {
-	in, out := c.n, c.out
+func (c *CPU) denseRows(_, lo, hi int) { denseRange(c.dst, c.x, c.y, c.win, c.n, c.out, c.act, lo, hi) }
+
+// denseRange computes rows lo..hi-1 of Dense; bias nil is no bias.
+func denseRange(dst, x, w, bias []float32, in, out int, act Activation, lo, hi int) {
 	for r := lo; r < hi; r++ {
-		xr := c.x[r*in : (r+1)*in]
-		y := c.dst[r*out : (r+1)*out]
+		xr := x[r*in : (r+1)*in]
+		y := dst[r*out : (r+1)*out]
 		for o := range out {
-			acc := float64(c.win[o])
-			for i, v := range xr {
-				acc += float64(v) * float64(c.y[i*out+o])
+			var acc float64
+			if bias != nil {
+				acc = float64(bias[o])
 			}
-			y[o] = float32(applyActivation(acc, c.act))
+			for i, v := range xr {
+				acc += float64(v) * float64(w[i*out+o])
+			}
+			y[o] = float32(applyActivation(acc, act))
 		}
 	}
 }

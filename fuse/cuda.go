@@ -72,6 +72,9 @@ type CUDA struct {
 	hosts    []unsafe.Pointer
 	stage    []float32 // pinned staging, grown on demand
 
+	args []audioArgs // Compute's, unwrapped
+	zero []float32
+
 	// Kernel arguments, kept here so a launch allocates nothing.
 	argv  [16]uint64
 	argp  [16]unsafe.Pointer
@@ -622,6 +625,54 @@ func (c *CUDA) denseGPU(dst, x []float32, batch, in int, w, bias []float32, out 
 
 // outOfMemory notes an operation that fell back to the CPU; the first one
 // is logged.
+// Compute implements Backend: the tick's operations one after the other,
+// each in one launch for all its streams (each falling back to the CPU on
+// its own). Intermediate tensors still come back to the host between them.
+func (c *CUDA) Compute(w *TickWork) error {
+	var err error
+	c.mu.Lock()
+	c.args, err = checkTick(w, c.args)
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	m := &w.Motion
+	if len(m.Frames) > 0 {
+		if err := c.MotionGrids(m.Frames, m.Cell, m.Grids, m.Prev, m.Diffs); err != nil {
+			return err
+		}
+	}
+	for i := range c.args {
+		g := c.args[i]
+		if err := c.orCPU(c.powerSpectraGPU(g.power, g.frames, g.rows, g.fftSize, g.window), func(cpu *CPU) { cpu.powerSpectra(g.power, g.frames, g.rows, g.fftSize, g.window) }); err != nil {
+			return err
+		}
+		if g.mel != nil {
+			p := g.power[:g.melRows*g.bins]
+			if err := c.orCPU(c.logMelGPU(g.mel, p, g.melRows, g.bins, g.fb, g.nMel), func(cpu *CPU) { cpu.logMel(g.mel, p, g.melRows, g.bins, g.fb, g.nMel) }); err != nil {
+				return err
+			}
+			if err := c.orCPU(c.denseGPU(g.mfcc, g.mel, g.melRows, g.nMel, g.dct, c.zeros(g.nMFCC), g.nMFCC, Linear), func(cpu *CPU) { cpu.dense(g.mfcc, g.mel, g.melRows, g.nMel, g.dct, nil, g.nMFCC, Linear) }); err != nil {
+				return err
+			}
+		}
+		if g.gcc != nil {
+			if err := c.orCPU(c.gccPHATGPU(g.gcc, g.gccA, g.gccB, g.gccRows, g.gccN, g.maxLag), func(cpu *CPU) { cpu.gccPHAT(g.gcc, g.gccA, g.gccB, g.gccRows, g.gccN, g.maxLag) }); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// zeros returns n zeros (a bias of none), kept.
+func (c *CUDA) zeros(n int) []float32 {
+	if len(c.zero) < n {
+		c.zero = make([]float32, n)
+	}
+	return c.zero[:n]
+}
+
 func (c *CUDA) outOfMemory(err error) {
 	c.fellBack.Add(1)
 	c.oomOnce.Do(func() {

@@ -1,0 +1,106 @@
+package fuse
+
+import (
+	"slices"
+	"testing"
+)
+
+// snapshot copies every output of a tick.
+func (t *tickWork) snapshot() [][]float32 {
+	var out [][]float32
+	for _, g := range t.work.Motion.Grids {
+		out = append(out, slices.Clone(g.Float32s()))
+	}
+	for _, d := range t.work.Motion.Diffs {
+		out = append(out, slices.Clone(d.Float32s()))
+	}
+	for _, a := range t.work.Audio {
+		out = append(out, slices.Clone(a.Power.Float32s()), slices.Clone(a.LogMel.Float32s()), slices.Clone(a.MFCC.Float32s()), slices.Clone(a.GCC.Float32s()))
+	}
+	for _, o := range t.out {
+		for _, s := range o {
+			out = append(out, []float32{float32(s.Logit)})
+		}
+	}
+	return out
+}
+
+// One Compute call gives what the single operations give, bit for bit,
+// and so does the CPU backend on any number of cores.
+func TestComputeIsTheOperations(t *testing.T) {
+	one := NewCPUCores(1)
+	tw := newTickWork(t, one, 3, 64, 48, 4, 16000)
+	// The single operations, one after the other.
+	m, a := &tw.work.Motion, &tw.work.Audio[0]
+	for i := range m.Prev { // a previous grid, so that diffs are computed
+		for j := range m.Prev[i].Float32s() {
+			m.Prev[i].Float32s()[j] = float32(j % 7)
+		}
+	}
+	if err := one.MotionGrids(m.Frames, m.Cell, m.Grids, m.Prev, m.Diffs); err != nil {
+		t.Fatal(err)
+	}
+	if err := one.PowerSpectra(a.Power, a.Frames, a.Window); err != nil {
+		t.Fatal(err)
+	}
+	mel := a.LogMel.Shape()[0]
+	power := Matrix(mel, a.Power.Shape()[1], a.Power.Float32s()[:mel*a.Power.Shape()[1]])
+	if err := one.LogMel(a.LogMel, power, a.Filterbank); err != nil {
+		t.Fatal(err)
+	}
+	if err := one.Dense(a.MFCC, a.LogMel, a.DCT, Vector(make([]float32, a.DCT.Shape()[1])), Linear); err != nil {
+		t.Fatal(err)
+	}
+	if err := one.GCCPHAT(a.GCC, a.GCCA, a.GCCB, a.MaxLag); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.head.Eval(tw.rows, tw.out); err != nil {
+		t.Fatal(err)
+	}
+	want := tw.snapshot()
+	for _, cores := range []int{1, 2, 3, 7} {
+		be := NewCPUCores(cores)
+		tw.head.backend = be
+		tw.clearOutputs()
+		if err := tw.run(be); err != nil {
+			t.Fatal(err)
+		}
+		got := tw.snapshot()
+		for i := range want {
+			if !slices.Equal(got[i], want[i]) {
+				t.Fatalf("%d cores: output %d differs from the single operations", cores, i)
+			}
+		}
+		be.Close()
+	}
+}
+
+// A tick allocates nothing once warm.
+func TestComputeAllocatesNothing(t *testing.T) {
+	be := NewCPUCores(1)
+	tw := newTickWork(t, be, 2, 64, 48, 2, 16000)
+	if n := testing.AllocsPerRun(20, func() {
+		if err := tw.run(be); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per tick", n)
+	}
+}
+
+// clearOutputs zeroes every output of the tick.
+func (t *tickWork) clearOutputs() {
+	for i := range t.work.Motion.Grids {
+		clear(t.work.Motion.Grids[i].Float32s())
+		clear(t.work.Motion.Diffs[i].Float32s())
+	}
+	for _, a := range t.work.Audio {
+		clear(a.Power.Float32s())
+		clear(a.LogMel.Float32s())
+		clear(a.MFCC.Float32s())
+		clear(a.GCC.Float32s())
+	}
+	for _, o := range t.out {
+		clear(o)
+	}
+}
