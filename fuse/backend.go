@@ -138,8 +138,7 @@ func checkFrames(frames []FrameRef, cell int, grids, prev, diffs []*tensor.Dense
 		return shapeErr("MotionGrids", "%d frames, %d grids, %d prev, %d diffs", len(frames), len(grids), len(prev), len(diffs))
 	}
 	for i, f := range frames {
-		bpp := f.Format.BytesPerPixel()
-		if bpp == 0 || f.Width < cell || f.Height < cell || f.Stride < f.Width*bpp || len(f.Pix) < f.Stride*(f.Height-1)+f.Width*bpp {
+		if !frameOK(f, cell) {
 			return shapeErr("MotionGrids", "frame %d: %dx%d %v stride %d with %d bytes", i, f.Width, f.Height, f.Format, f.Stride, len(f.Pix))
 		}
 		n := (f.Width / cell) * (f.Height / cell)
@@ -155,6 +154,13 @@ func checkFrames(frames []FrameRef, cell int, grids, prev, diffs []*tensor.Dense
 		}
 	}
 	return nil
+}
+
+// frameOK says whether f holds at least one cell×cell block and all the
+// bytes its size says.
+func frameOK(f FrameRef, cell int) bool {
+	bpp := f.Format.BytesPerPixel()
+	return bpp != 0 && cell >= 1 && f.Width >= cell && f.Height >= cell && f.Stride >= f.Width*bpp && len(f.Pix) >= f.Stride*(f.Height-1)+f.Width*bpp
 }
 
 func isPow2(n int) bool { return n > 0 && n&(n-1) == 0 }

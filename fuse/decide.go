@@ -37,6 +37,9 @@ type DecideConfig struct {
 	CameraYawDeg float64
 	// Backend runs the head (Dense); nil: CPU.
 	Backend Backend
+	// cameraOnly makes decisions of the camera kinds alone (a camera
+	// beyond the first: the heard kinds are the first camera's).
+	cameraOnly bool
 }
 
 // MotionTargetEnergy is the motion energy (grey levels) above which the
@@ -399,7 +402,7 @@ func (d *Decider) Observe(out []*av.Decision, robot string, ev map[string]float6
 		return out, err
 	}
 	for _, s := range states {
-		if s.Transition == transitionNone {
+		if s.Transition == transitionNone || (d.cfg.cameraOnly && !CameraKind(s.Kind)) {
 			continue
 		}
 		out = append(out, d.decision(robot, missing, timeNS, stamps, &s))
