@@ -126,6 +126,12 @@ type Activity struct {
 	// cameraOnly: a camera beyond the first (cameras.go), which makes no
 	// activity decision.
 	cameraOnly bool
+	// batchHead: the step rows of every camera go to the head in one call
+	// (headStep), with cfg.Decide and cfg.MoreCameras; stepDue says this
+	// Activity's step row waits for it.
+	batchHead, stepDue bool
+	headRows           []HeadRow
+	headOut            [][]HeadScore
 
 	// Frame-rate steps (with cfg.Decide or cfg.OnStep).
 	steps       *stepWindow
@@ -184,6 +190,12 @@ func NewActivity(cfg ActivityConfig) (*Activity, error) {
 	if a.more, err = newCameraFusions(cfg, a); err != nil {
 		return nil, err
 	}
+	if len(a.more) > 0 && cfg.Decide != nil {
+		a.batchHead = true
+		for _, f := range a.more {
+			f.a.batchHead = true
+		}
+	}
 	return a, nil
 }
 
@@ -216,6 +228,44 @@ func (a *Activity) Push(b *av.Bundle, emit func(*av.Decision)) {
 	a.finish(b, pend, err, emit)
 	for _, f := range a.more {
 		f.finish(err)
+	}
+	if a.batchHead {
+		a.headStep(emit)
+	}
+}
+
+// headStep scores the step rows of every camera (the first's and
+// cfg.MoreCameras') in one head call, then makes each camera's decisions,
+// the first camera's first.
+func (a *Activity) headStep(emit func(*av.Decision)) {
+	a.headRows = a.headRows[:0]
+	if a.stepDue {
+		a.headRows = append(a.headRows, a.fusion.dec.rows[0])
+	}
+	for _, f := range a.more {
+		if f.a.stepDue {
+			a.headRows = append(a.headRows, f.a.fusion.dec.rows[0])
+		}
+	}
+	if len(a.headRows) == 0 {
+		return
+	}
+	for len(a.headOut) < len(a.headRows) {
+		a.headOut = append(a.headOut, make([]HeadScore, len(DecisionKinds)))
+	}
+	err := a.fusion.dec.head.Eval(a.headRows, a.headOut)
+	r := 0
+	if a.stepDue {
+		a.stepDue = false
+		a.fusion.applyScored(&a.tick, a.headOut[r], err, emit)
+		r++
+	}
+	for _, f := range a.more {
+		if f.a.stepDue {
+			f.a.stepDue = false
+			f.a.fusion.applyScored(&f.a.tick, a.headOut[r], err, f.filter)
+			r++
+		}
 	}
 }
 
@@ -307,6 +357,11 @@ func (a *Activity) step(b *av.Bundle, be bundleEvidence, emit func(*av.Decision)
 	}
 	a.tickStreams = a.missingStreams(a.tickStreams[:0], a.stepMiss)
 	a.tick = Tick{Kind: TickStep, TimeNS: b.TimeNS, Missing: a.stepMiss, MissingStreams: a.tickStreams, Evidence: a.stepEv, Stamps: b.Stamps}
+	if a.batchHead {
+		a.fusion.dec.prepare(a.tick.Evidence, a.tick.Missing, a.tick.TimeNS)
+		a.stepDue = true
+		return
+	}
 	a.hand(&a.tick, emit)
 }
 

@@ -3,6 +3,9 @@ package fuse
 import (
 	"slices"
 	"testing"
+
+	"github.com/seed-4c364652/fusiond/ingest/av"
+	"gorgonia.org/tensor"
 )
 
 // snapshot copies every output of a tick.
@@ -102,5 +105,65 @@ func (t *tickWork) clearOutputs() {
 	}
 	for _, o := range t.out {
 		clear(o)
+	}
+}
+
+// countingBackend counts the calls a tick makes.
+type countingBackend struct {
+	*CPU
+	compute, dense, single int
+}
+
+func (c *countingBackend) Compute(w *TickWork) error { c.compute++; return c.CPU.Compute(w) }
+func (c *countingBackend) Dense(dst, x, w, bias *tensor.Dense, act Activation) error {
+	c.dense++
+	return c.CPU.Dense(dst, x, w, bias, act)
+}
+func (c *countingBackend) MotionGrids(f []FrameRef, cell int, g, p, d []*tensor.Dense) error {
+	c.single++
+	return c.CPU.MotionGrids(f, cell, g, p, d)
+}
+func (c *countingBackend) PowerSpectra(dst, frames, window *tensor.Dense) error {
+	c.single++
+	return c.CPU.PowerSpectra(dst, frames, window)
+}
+func (c *countingBackend) LogMel(dst, power, fb *tensor.Dense) error {
+	c.single++
+	return c.CPU.LogMel(dst, power, fb)
+}
+func (c *countingBackend) GCCPHAT(dst, a, b *tensor.Dense, maxLag int) error {
+	c.single++
+	return c.CPU.GCCPHAT(dst, a, b, maxLag)
+}
+
+// With three cameras and a microphone array, a bundle is one Compute call
+// (every camera's motion grid, the audio's spectra, log-mel, MFCC and
+// GCC-PHAT) and one head call (every camera's step row), nothing else.
+func TestOneComputeCallPerTick(t *testing.T) {
+	be := &countingBackend{CPU: NewCPUCores(2)}
+	defer be.Close()
+	cfg := testConfig()
+	cfg.Backend = be
+	cfg.AudioFeatures = &AudioConfig{RateHz: 48000, Channels: 2, DOA: stereoArray}
+	cfg.Decide = &DecideConfig{OnConfidence: 0.6, OffConfidence: 0.4, HFOVDeg: 60, Camera: "cam0", HeartbeatNS: 1e9}
+	cfg.Streams = map[av.Modality][]string{av.Video: {"cam0"}, av.Audio: {"mic0"}}
+	cfg.MoreCameras = []CameraConfig{{Name: "cam1", YawDeg: 90, HFOVDeg: 60}, {Name: "cam2", HFOVDeg: 60}}
+	a, err := NewActivity(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	const n = 20
+	var decisions int
+	for i := range n {
+		b := bundle(int64(i)*33, grayFrame(i%3, 0), sine(0.5, 4800))
+		b.MoreFrames = []*av.Frame{grayFrame((i%5)*8, 16), grayFrame(0, i%2)}
+		a.Push(b, func(*av.Decision) { decisions++ })
+	}
+	if be.compute != n || be.dense != n || be.single != 0 {
+		t.Errorf("%d bundles: %d Compute, %d Dense, %d single operations; want %d, %d, 0", n, be.compute, be.dense, be.single, n, n)
+	}
+	if decisions == 0 {
+		t.Error("no decisions")
 	}
 }
