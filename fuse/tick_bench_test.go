@@ -1,10 +1,8 @@
 package fuse
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"testing"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
@@ -40,8 +38,12 @@ func newTickWork(tb testing.TB, be Backend, cameras, width, height, channels, ra
 		m.Diffs = append(m.Diffs, Vector(make([]float32, cells)))
 	}
 	t.work.Motion.Cell = MotionCell
-	// A square array, 6 cm a side.
-	mics := [][2]float64{{-0.03, -0.03}, {0.03, -0.03}, {0.03, 0.03}, {-0.03, 0.03}}[:channels]
+	// A circular array, 4 cm across.
+	mics := make([][2]float64, channels)
+	for i := range mics {
+		th := 2 * math.Pi * float64(i) / float64(channels)
+		mics[i] = [2]float64{0.02 * math.Cos(th), 0.02 * math.Sin(th)}
+	}
 	a, err := NewAudioFeatures(AudioConfig{RateHz: rateHz, Channels: channels, DOA: DOAConfig{Mics: mics}}, be)
 	if err != nil {
 		tb.Fatal(err)
@@ -83,25 +85,53 @@ func (t *tickWork) run(be Backend) error {
 	return t.head.Eval(t.rows, t.out)
 }
 
-// BenchmarkTick is one tick of the daemon's Backend work for 4 cameras of
-// 640×480 and a 4-channel 48 kHz array, on the CPU backend on one core and
-// on every core (GOMAXPROCS), in the same run.
+// BenchmarkTick is one tick of the daemon's Backend work (Compute, then
+// the head over every camera's row): 4 cameras of 640×480 and a 4-channel
+// 48 kHz array, and 8 cameras of 1920×1080 and an 8-channel array; on the
+// CPU backend on one core (cpu-1core) and on every core (cpu: GOMAXPROCS),
+// in the same run, and on the CUDA backend when a GPU is there.
 func BenchmarkTick(b *testing.B) {
-	for _, cores := range []int{1, runtime.GOMAXPROCS(0)} {
-		b.Run(fmt.Sprintf("4cam640x480+4ch48k/cores=%d", cores), func(b *testing.B) {
-			be := NewCPUCores(cores)
-			defer be.Close()
-			t := newTickWork(b, be, 4, 640, 480, 4, 48000)
-			if err := t.run(be); err != nil {
+	type backend struct {
+		name string
+		make func() Backend
+	}
+	backends := []backend{
+		{"cpu-1core", func() Backend { return NewCPUCores(1) }},
+		{"cpu", func() Backend { return NewCPU() }},
+	}
+	if c, err := NewCUDA(CUDAOptions{}); err == nil {
+		c.Close()
+		backends = append(backends, backend{"cuda", func() Backend {
+			c, err := NewCUDA(CUDAOptions{})
+			if err != nil {
 				b.Fatal(err)
 			}
-			b.SetBytes(4 * 640 * 480 * 3)
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := t.run(be); err != nil {
+			return c
+		}})
+	}
+	for _, w := range []struct {
+		name                                   string
+		cameras, width, height, channels, rate int
+	}{
+		{"4cam640x480+4ch48k", 4, 640, 480, 4, 48000},
+		{"8cam1920x1080+8ch48k", 8, 1920, 1080, 8, 48000},
+	} {
+		for _, bk := range backends {
+			b.Run(bk.name+"/"+w.name, func(b *testing.B) {
+				be := bk.make()
+				defer be.Close()
+				t := newTickWork(b, be, w.cameras, w.width, w.height, w.channels, w.rate)
+				if err := t.run(be); err != nil { // warm up: scratch, workers, kernels
 					b.Fatal(err)
 				}
-			}
-		})
+				b.SetBytes(int64(w.cameras * w.width * w.height * 3))
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := t.run(be); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
