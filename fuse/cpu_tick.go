@@ -82,3 +82,13 @@ func (c *CPU) tickRows(part, lo, hi int) {
 		}
 	}
 }
+
+// audioWork does one microphone's spectra, log-mel and MFCC (the CUDA
+// backend's fallback).
+func (c *CPU) audioWork(g *audioArgs) {
+	c.powerSpectra(g.power, g.frames, g.rows, g.fftSize, g.window)
+	if g.mel != nil {
+		c.logMel(g.mel, g.power[:g.melRows*g.bins], g.melRows, g.bins, g.fb, g.nMel)
+		c.dense(g.mfcc, g.mel, g.melRows, g.nMel, g.dct, nil, g.nMFCC, Linear)
+	}
+}

@@ -72,8 +72,16 @@ type CUDA struct {
 	hosts    []unsafe.Pointer
 	stage    []float32 // pinned staging, grown on demand
 
+	tick sync.Mutex  // one Compute at a time
 	args []audioArgs // Compute's, unwrapped
 	zero []float32
+
+	// Device tensors (cuda_engine.go): every one made, for Close; the
+	// Compute chain's, by name; Resident's host originals.
+	eng    cudaEngine
+	devs   []*tensor.Dense
+	named  map[string]*tensor.Dense
+	hostOf map[*tensor.Dense]*tensor.Dense
 
 	// Kernel arguments, kept here so a launch allocates nothing.
 	argv  [16]uint64
@@ -112,7 +120,9 @@ func NewCUDA(opts CUDAOptions) (*CUDA, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &CUDA{api: api, gpu: gpus[opts.Device], cpu: NewCPU(), log: log, bufs: map[string]devBuf{}, maxBytes: opts.MaxDeviceBytes}
+	c := &CUDA{api: api, gpu: gpus[opts.Device], cpu: NewCPU(), log: log, bufs: map[string]devBuf{}, maxBytes: opts.MaxDeviceBytes,
+		named: map[string]*tensor.Dense{}, hostOf: map[*tensor.Dense]*tensor.Dense{}}
+	c.eng = cudaEngine{c}
 	if err := api.check("cuDeviceGet", api.cuDeviceGet(&c.dev, int32(opts.Device))); err != nil {
 		return nil, err
 	}
@@ -583,15 +593,30 @@ func (c *CUDA) gccPHATGPU(dst, a, b []float32, rows, n, maxLag int) error {
 }
 
 // Dense implements Backend.
+// w may be a device tensor (Resident): it is used where it lies.
 func (c *CUDA) Dense(dst, x, w, bias *tensor.Dense, act Activation) error {
 	batch, in, out, d, vx, vw, vb, err := denseArgs(dst, x, w, bias, act)
 	if err != nil {
 		return err
 	}
-	return c.orCPU(c.denseGPU(d, vx, batch, in, vw, vb, out, act), func(cpu *CPU) { cpu.dense(d, vx, batch, in, vw, vb, out, act) })
+	if c.isDevice(dst) || c.isDevice(x) || c.isDevice(bias) {
+		return shapeErr("Dense", "only w may be a device tensor")
+	}
+	var dw uint64
+	if c.isDevice(w) {
+		c.mu.Lock()
+		host := c.hostOf[w]
+		c.mu.Unlock()
+		if host == nil {
+			return shapeErr("Dense", "w is another backend's device tensor")
+		}
+		dw, vw = devPtr(w), host.Float32s() // the device copy; the host one for the CPU
+	}
+	return c.orCPU(c.denseGPU(d, vx, batch, in, vw, dw, vb, out, act), func(cpu *CPU) { cpu.dense(d, vx, batch, in, vw, vb, out, act) })
 }
 
-func (c *CUDA) denseGPU(dst, x []float32, batch, in int, w, bias []float32, out int, act Activation) error {
+// denseGPU uploads w unless dw, its device copy, is given.
+func (c *CUDA) denseGPU(dst, x []float32, batch, in int, w []float32, dw uint64, bias []float32, out int, act Activation) error {
 	if batch == 0 {
 		return nil
 	}
@@ -603,9 +628,10 @@ func (c *CUDA) denseGPU(dst, x []float32, batch, in int, w, bias []float32, out 
 	if err != nil {
 		return err
 	}
-	dw, err := c.upload("w", w)
-	if err != nil {
-		return err
+	if dw == 0 {
+		if dw, err = c.upload("w", w); err != nil {
+			return err
+		}
 	}
 	db, err := c.upload("bias", bias)
 	if err != nil {
@@ -625,10 +651,16 @@ func (c *CUDA) denseGPU(dst, x []float32, batch, in int, w, bias []float32, out 
 
 // outOfMemory notes an operation that fell back to the CPU; the first one
 // is logged.
-// Compute implements Backend: the tick's operations one after the other,
-// each in one launch for all its streams (each falling back to the CPU on
-// its own). Intermediate tensors still come back to the host between them.
+// Compute implements Backend. The frames' motion grids go in one launch
+// (MotionGrids); each microphone's spectra, log-mel and MFCC run as a chain
+// of kernels on device tensors (cudaEngine), each kernel reading the tensor
+// the one before wrote, and come back to the host together, with one
+// synchronisation; its GCC-PHAT pairs go in one launch. Each part falls
+// back to the CPU on its own (device memory exhausted, FFT sizes above
+// maxGPUFFT).
 func (c *CUDA) Compute(w *TickWork) error {
+	c.tick.Lock() // c.args is the call's
+	defer c.tick.Unlock()
 	var err error
 	c.mu.Lock()
 	c.args, err = checkTick(w, c.args)
@@ -643,18 +675,9 @@ func (c *CUDA) Compute(w *TickWork) error {
 		}
 	}
 	for i := range c.args {
-		g := c.args[i]
-		if err := c.orCPU(c.powerSpectraGPU(g.power, g.frames, g.rows, g.fftSize, g.window), func(cpu *CPU) { cpu.powerSpectra(g.power, g.frames, g.rows, g.fftSize, g.window) }); err != nil {
+		g := &c.args[i]
+		if err := c.orCPU(c.audioGPU(g), func(cpu *CPU) { cpu.audioWork(g) }); err != nil {
 			return err
-		}
-		if g.mel != nil {
-			p := g.power[:g.melRows*g.bins]
-			if err := c.orCPU(c.logMelGPU(g.mel, p, g.melRows, g.bins, g.fb, g.nMel), func(cpu *CPU) { cpu.logMel(g.mel, p, g.melRows, g.bins, g.fb, g.nMel) }); err != nil {
-				return err
-			}
-			if err := c.orCPU(c.denseGPU(g.mfcc, g.mel, g.melRows, g.nMel, g.dct, c.zeros(g.nMFCC), g.nMFCC, Linear), func(cpu *CPU) { cpu.dense(g.mfcc, g.mel, g.melRows, g.nMel, g.dct, nil, g.nMFCC, Linear) }); err != nil {
-				return err
-			}
 		}
 		if g.gcc != nil {
 			if err := c.orCPU(c.gccPHATGPU(g.gcc, g.gccA, g.gccB, g.gccRows, g.gccN, g.maxLag), func(cpu *CPU) { cpu.gccPHAT(g.gcc, g.gccA, g.gccB, g.gccRows, g.gccN, g.maxLag) }); err != nil {
@@ -663,6 +686,80 @@ func (c *CUDA) Compute(w *TickWork) error {
 		}
 	}
 	return nil
+}
+
+// audioGPU runs one microphone's spectra → log-mel → MFCC chain on device
+// tensors and brings the three results back.
+func (c *CUDA) audioGPU(g *audioArgs) error {
+	if g.fftSize > maxGPUFFT {
+		return errCPUOnly
+	}
+	if g.rows == 0 {
+		return nil
+	}
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer c.leave()
+	din, err := c.upload("audio", g.frames)
+	if err != nil {
+		return err
+	}
+	dwin, err := c.upload("window", g.window)
+	if err != nil {
+		return err
+	}
+	power, err := c.devTensor("power", g.rows, g.bins)
+	if err != nil {
+		return err
+	}
+	threads := uint32(max(1, min(g.fftSize/2, 1024)))
+	if err := c.launch(c.fns.power, uint32(g.rows), 1, threads, uint32(g.fftSize*8),
+		devPtr(power), din, dwin, i32(g.fftSize), i32(log2(g.fftSize))); err != nil {
+		return err
+	}
+	if err := c.d2h(f32ptr(g.power), devPtr(power), len(g.power)*4); err != nil {
+		return err
+	}
+	if g.mel != nil && g.melRows > 0 {
+		dfb, err := c.upload("filterbank", g.fb)
+		if err != nil {
+			return err
+		}
+		mel, err := c.devTensor("mel", g.melRows, g.nMel)
+		if err != nil {
+			return err
+		}
+		total := g.melRows * g.nMel
+		if err := c.launch(c.fns.logmel, uint32((total+127)/128), 1, 128, 0,
+			devPtr(mel), devPtr(power), dfb, i32(g.melRows), i32(g.bins), i32(g.nMel), f32(MelFloor)); err != nil {
+			return err
+		}
+		ddct, err := c.upload("dct", g.dct)
+		if err != nil {
+			return err
+		}
+		dzero, err := c.upload("zero", c.zeros(g.nMFCC))
+		if err != nil {
+			return err
+		}
+		mfcc, err := c.devTensor("mfcc", g.melRows, g.nMFCC)
+		if err != nil {
+			return err
+		}
+		total = g.melRows * g.nMFCC
+		if err := c.launch(c.fns.dense, uint32((total+127)/128), 1, 128, 0,
+			devPtr(mfcc), devPtr(mel), ddct, dzero, i32(g.melRows), i32(g.nMel), i32(g.nMFCC), i32(int(Linear))); err != nil {
+			return err
+		}
+		if err := c.d2h(f32ptr(g.mel), devPtr(mel), len(g.mel)*4); err != nil {
+			return err
+		}
+		if err := c.d2h(f32ptr(g.mfcc), devPtr(mfcc), len(g.mfcc)*4); err != nil {
+			return err
+		}
+	}
+	return c.sync()
 }
 
 // zeros returns n zeros (a bias of none), kept.
@@ -737,6 +834,7 @@ func (c *CUDA) closeLocked() {
 		c.api.cuMemFree(b.ptr)
 	}
 	c.bufs, c.used = map[string]devBuf{}, 0
+	c.freeDevices()
 	for _, p := range c.hosts {
 		c.api.cuMemFreeHost(p)
 	}

@@ -61,6 +61,14 @@ func NewHead(m *Model, b Backend) (*Head, error) {
 		}
 	}
 	h.tW, h.tZeroB, h.batches = Matrix(nf, out, h.w), Vector(h.zeroB), map[int][2]*tensor.Dense{}
+	// A backend that keeps constant tensors on its device (CUDA) keeps
+	// the weights there: no upload per step. Without room, they go up
+	// with every call instead.
+	if r, ok := b.(residentBackend); ok {
+		if d, err := r.Resident(h.tW); err == nil {
+			h.tW = d
+		}
+	}
 	return h, nil
 }
 
@@ -112,6 +120,11 @@ func (h *Head) Eval(rows []HeadRow, out [][]HeadScore) error {
 		}
 	}
 	return nil
+}
+
+// residentBackend keeps a constant tensor on its device (CUDA.Resident).
+type residentBackend interface {
+	Resident(t *tensor.Dense) (*tensor.Dense, error)
 }
 
 func grow(b []float32, n int) []float32 {

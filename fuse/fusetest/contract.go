@@ -2,6 +2,7 @@ package fusetest
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -38,6 +39,87 @@ func Run(t *testing.T, b fuse.Backend) {
 	t.Run("GCCPHAT", func(t *testing.T) { testGCCPHAT(t, b) })
 	t.Run("Dense", func(t *testing.T) { testDense(t, b) })
 	t.Run("BadShapes", func(t *testing.T) { testBadShapes(t, b) })
+	t.Run("Compute", func(t *testing.T) { testCompute(t, b) })
+}
+
+// testCompute: one Compute call gives what the single operations give on
+// the same backend (to TolDense, relative), for two frames of different
+// sizes and two microphones of different FFT sizes, log-mel and MFCC of
+// the first rows, GCC-PHAT pairs on one of them.
+func testCompute(t *testing.T, b fuse.Backend) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	type out struct {
+		name      string
+		got, want []float32
+	}
+	var outs []out
+	pair := func(name string, n int) (*tensor.Dense, *tensor.Dense, []float32, []float32) {
+		got, want := make([]float32, n), make([]float32, n)
+		outs = append(outs, out{name, got, want})
+		return fuse.Vector(got), fuse.Vector(want), got, want
+	}
+	var w fuse.TickWork
+	w.Motion.Cell = 8
+	var single []func() error
+	for i, sz := range [][2]int{{64, 48}, {40, 24}} {
+		f := RandomFrame(rng, sz[0], sz[1], av.BGR24)
+		cells := (sz[0] / 8) * (sz[1] / 8)
+		g, gw, _, _ := pair(fmt.Sprint("grid ", i), cells)
+		d, dw, _, _ := pair(fmt.Sprint("diff ", i), cells)
+		prev := fuse.Vector(randF32(rng, cells))
+		w.Motion.Frames = append(w.Motion.Frames, f)
+		w.Motion.Grids, w.Motion.Prev, w.Motion.Diffs = append(w.Motion.Grids, g), append(w.Motion.Prev, prev), append(w.Motion.Diffs, d)
+		single = append(single, func() error {
+			return b.MotionGrids([]fuse.FrameRef{f}, 8, []*tensor.Dense{gw}, []*tensor.Dense{prev}, []*tensor.Dense{dw})
+		})
+	}
+	for i, m := range []struct{ rows, n, mel, nMel, nMFCC, gccRows int }{{4, 256, 1, 20, 8, 2}, {3, 512, 2, 24, 10, 0}} {
+		bins := m.n/2 + 1
+		frames, window := fuse.Matrix(m.rows, m.n, randF32(rng, m.rows*m.n)), fuse.Vector(Hann(m.n))
+		fb, dct := fuse.Matrix(m.nMel, bins, randF32(rng, m.nMel*bins)), fuse.Matrix(m.nMel, m.nMFCC, randF32(rng, m.nMel*m.nMFCC))
+		_, _, p, pw := pair(fmt.Sprint("power ", i), m.rows*bins)
+		_, _, l, lw := pair(fmt.Sprint("log-mel ", i), m.mel*m.nMel)
+		_, _, c, cw := pair(fmt.Sprint("mfcc ", i), m.mel*m.nMFCC)
+		a := fuse.AudioWork{Frames: frames, Window: window, Power: fuse.Matrix(m.rows, bins, p),
+			Filterbank: fb, LogMel: fuse.Matrix(m.mel, m.nMel, l), DCT: dct, MFCC: fuse.Matrix(m.mel, m.nMFCC, c)}
+		single = append(single, func() error {
+			if err := b.PowerSpectra(fuse.Matrix(m.rows, bins, pw), frames, window); err != nil {
+				return err
+			}
+			mel := fuse.Matrix(m.mel, m.nMel, lw)
+			if err := b.LogMel(mel, fuse.Matrix(m.mel, bins, pw[:m.mel*bins]), fb); err != nil {
+				return err
+			}
+			return b.Dense(fuse.Matrix(m.mel, m.nMFCC, cw), mel, dct, fuse.Vector(make([]float32, m.nMFCC)), fuse.Linear)
+		})
+		if m.gccRows > 0 {
+			ga, gb := fuse.Matrix(m.gccRows, m.n, randF32(rng, m.gccRows*m.n)), fuse.Matrix(m.gccRows, m.n, randF32(rng, m.gccRows*m.n))
+			_, _, g, gw := pair(fmt.Sprint("gcc ", i), m.gccRows*9)
+			a.GCCA, a.GCCB, a.GCC, a.MaxLag = ga, gb, fuse.Matrix(m.gccRows, 9, g), 4
+			single = append(single, func() error { return b.GCCPHAT(fuse.Matrix(m.gccRows, 9, gw), ga, gb, 4) })
+		}
+		w.Audio = append(w.Audio, a)
+	}
+	if err := b.Compute(&w); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range single {
+		if err := f(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, o := range outs {
+		for j := range o.want {
+			if d := math.Abs(float64(o.got[j] - o.want[j])); d > TolDense*(1+math.Abs(float64(o.want[j]))) {
+				t.Fatalf("%s[%d]: Compute %v, single operation %v", o.name, j, o.got[j], o.want[j])
+			}
+		}
+	}
+	// A mismatch anywhere in the batch is refused.
+	w.Audio[1].MFCC = fuse.Matrix(1, 3, make([]float32, 3))
+	if err := b.Compute(&w); !errors.Is(err, fuse.ErrShape) {
+		t.Errorf("a wrong MFCC shape: got %v, want ErrShape", err)
+	}
 }
 
 // Frame makes a w×h frame of format f filled by pix(x, y, channel).
