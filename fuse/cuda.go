@@ -819,7 +819,7 @@ func (c *CUDA) Close() error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	c.closeLocked()
-	return nil
+	return c.cpu.Close()
 }
 
 func (c *CUDA) closeLocked() {
