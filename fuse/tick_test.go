@@ -112,9 +112,14 @@ func (t *tickWork) clearOutputs() {
 type countingBackend struct {
 	*CPU
 	compute, dense, single int
+	frames, mics           int // the most of each in one Compute
 }
 
-func (c *countingBackend) Compute(w *TickWork) error { c.compute++; return c.CPU.Compute(w) }
+func (c *countingBackend) Compute(w *TickWork) error {
+	c.compute++
+	c.frames, c.mics = max(c.frames, len(w.Motion.Frames)), max(c.mics, len(w.Audio))
+	return c.CPU.Compute(w)
+}
 func (c *countingBackend) Dense(dst, x, w, bias *tensor.Dense, act Activation) error {
 	c.dense++
 	return c.CPU.Dense(dst, x, w, bias, act)
@@ -163,7 +168,46 @@ func TestOneComputeCallPerTick(t *testing.T) {
 	if be.compute != n || be.dense != n || be.single != 0 {
 		t.Errorf("%d bundles: %d Compute, %d Dense, %d single operations; want %d, %d, 0", n, be.compute, be.dense, be.single, n, n)
 	}
+	if be.frames != 3 || be.mics != 1 {
+		t.Errorf("a Compute held at most %d frames and %d microphones, want 3 and 1", be.frames, be.mics)
+	}
 	if decisions == 0 {
 		t.Error("no decisions")
+	}
+}
+
+// failingCompute is the CPU backend whose Compute always fails.
+type failingCompute struct{ *CPU }
+
+func (failingCompute) Compute(*TickWork) error { return ErrShape }
+
+// A failed Compute costs the bundle's motion and spectral features, counted,
+// and nothing else: the level and the activity decisions go on.
+func TestFailedComputeLosesItsFeaturesOnly(t *testing.T) {
+	cfg := testConfig()
+	cfg.Backend = failingCompute{NewCPUCores(1)}
+	cfg.AudioFeatures = &AudioConfig{RateHz: 48000, Channels: 2}
+	a, err := NewActivity(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []*av.Decision
+	for i := range 10 {
+		a.Push(bundle(int64(i)*33, grayFrame(i*8, 0), sine(0.5, 4800)), func(d *av.Decision) { got = append(got, d) })
+	}
+	a.Flush(func(d *av.Decision) { got = append(got, d) })
+	if len(got) == 0 {
+		t.Fatal("no decisions")
+	}
+	if n := a.feat.features.Counters.BackendErrors; n != 10 {
+		t.Errorf("%d backend errors counted, want 10", n)
+	}
+	if v := a.feat.latest; v == nil || !v.Has(FeatRMS) || v.Has(FeatLogMel) {
+		t.Errorf("features after a failed Compute: %+v, want the level without the spectra", v)
+	}
+	for _, d := range got {
+		if !slices.Contains(d.Missing, string(av.Video)) {
+			t.Errorf("%s decision has motion from failed Computes: missing %v", d.Kind, d.Missing)
+		}
 	}
 }
