@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"gorgonia.org/tensor"
 )
 
 // ActivityConfig configures Activity.
@@ -96,10 +97,12 @@ type Activity struct {
 	gridW, gridH int
 	havePrev     bool
 	// One-frame batches for the backend, kept to avoid allocating per frame.
-	frames [1]FrameRef
-	grids  [1][]float32
-	prevs  [1][]float32
-	diffs  [1][]float32
+	// tGrid, tPrev and tDiff are tensors over grid, prev and diff, made
+	// when the grid's size changes and swapped with them; mslot is the
+	// bundle's frame in the tick's motion work (-1: none).
+	tGrid, tPrev, tDiff *tensor.Dense
+	mslot               int
+	work                TickWork // the tick's, of every camera (a.more too)
 
 	// The interval being accumulated.
 	interval    int64
@@ -120,6 +123,15 @@ type Activity struct {
 	vis    visualSummary   // with cfg.Visual (crossmodal_activity.go)
 	fusion *Fusion         // the head side (tick.go); unused with cfg.Offload
 	more   []*cameraFusion // cfg.MoreCameras' (cameras.go)
+	// cameraOnly: a camera beyond the first (cameras.go), which makes no
+	// activity decision.
+	cameraOnly bool
+	// batchHead: the step rows of every camera go to the head in one call
+	// (headStep), with cfg.Decide and cfg.MoreCameras; stepDue says this
+	// Activity's step row waits for it.
+	batchHead, stepDue bool
+	headRows           []HeadRow
+	headOut            [][]HeadScore
 
 	// Frame-rate steps (with cfg.Decide or cfg.OnStep).
 	steps       *stepWindow
@@ -178,13 +190,87 @@ func NewActivity(cfg ActivityConfig) (*Activity, error) {
 	if a.more, err = newCameraFusions(cfg, a); err != nil {
 		return nil, err
 	}
+	if len(a.more) > 0 && cfg.Decide != nil {
+		a.batchHead = true
+		for _, f := range a.more {
+			f.a.batchHead = true
+		}
+	}
 	return a, nil
 }
 
 // Push takes a bundle's measurements and calls emit with the decision of the
 // previous interval when this bundle starts a new one. It does not take
 // ownership of b.
+//
+// The bundle's Backend work, of every camera (cfg.MoreCameras' too) and
+// the microphone, is gathered into one TickWork and done in one
+// Backend.Compute call; the stateful per-frame logic (VAD, onsets,
+// trackers) then runs on the results, camera after camera, in the order
+// it always has. The head's Dense is a call of its own, per camera step.
+// Motion that visual features (cfg.Visual) measure is theirs: they compute
+// it with the OpenCV work of the frame, outside this call.
 func (a *Activity) Push(b *av.Bundle, emit func(*av.Decision)) {
+	a.begin(b, emit)
+	w := &a.work
+	m := &w.Motion
+	m.Frames, m.Grids, m.Prev, m.Diffs, m.Cell = m.Frames[:0], m.Grids[:0], m.Prev[:0], m.Diffs[:0], MotionCell
+	w.Audio = w.Audio[:0]
+	pend := b.Has(av.Audio) && a.feat.gather(b, w)
+	a.gatherMotion(b, w)
+	for _, f := range a.more {
+		f.gather(b, w, emit)
+	}
+	var err error
+	if len(w.Audio) > 0 || len(m.Frames) > 0 {
+		err = a.backend.Compute(w)
+	}
+	a.finish(b, pend, err, emit)
+	for _, f := range a.more {
+		f.finish(err)
+	}
+	if a.batchHead {
+		a.headStep(emit)
+	}
+}
+
+// headStep scores the step rows of every camera (the first's and
+// cfg.MoreCameras') in one head call, then makes each camera's decisions,
+// the first camera's first.
+func (a *Activity) headStep(emit func(*av.Decision)) {
+	a.headRows = a.headRows[:0]
+	if a.stepDue {
+		a.headRows = append(a.headRows, a.fusion.dec.rows[0])
+	}
+	for _, f := range a.more {
+		if f.a.stepDue {
+			a.headRows = append(a.headRows, f.a.fusion.dec.rows[0])
+		}
+	}
+	if len(a.headRows) == 0 {
+		return
+	}
+	for len(a.headOut) < len(a.headRows) {
+		a.headOut = append(a.headOut, make([]HeadScore, len(DecisionKinds)))
+	}
+	err := a.fusion.dec.head.Eval(a.headRows, a.headOut)
+	r := 0
+	if a.stepDue {
+		a.stepDue = false
+		a.fusion.applyScored(&a.tick, a.headOut[r], err, emit)
+		r++
+	}
+	for _, f := range a.more {
+		if f.a.stepDue {
+			f.a.stepDue = false
+			f.a.fusion.applyScored(&f.a.tick, a.headOut[r], err, f.filter)
+			r++
+		}
+	}
+}
+
+// begin closes the interval b does not belong to, and counts b in its own.
+func (a *Activity) begin(b *av.Bundle, emit func(*av.Decision)) {
 	iv := floorDiv(b.TimeNS, a.cfg.IntervalNS)
 	if a.inInterval && iv != a.interval {
 		a.decide(emit)
@@ -195,13 +281,18 @@ func (a *Activity) Push(b *av.Bundle, emit func(*av.Decision)) {
 	a.bundles++
 	a.lastTimeNS = b.TimeNS
 	a.last = b.Stamps
+}
+
+// finish takes b's measurements from the Backend's results (err: the
+// Backend failed) and makes its step.
+func (a *Activity) finish(b *av.Bundle, pend bool, err error, emit func(*av.Decision)) {
 	be := bundleEvidence{timeNS: b.TimeNS}
 	if b.Has(av.Audio) {
 		ms := meanSquare(b.Audio.Data)
 		a.powerSum += ms
 		a.powerN++
 		a.coverageSum += b.Audio.Coverage()
-		a.feat.push(b)
+		a.feat.finish(pend, err)
 		be.audio, be.power, be.coverage = true, ms, b.Audio.Coverage()
 		if v := a.feat.cur; v != nil {
 			be.onset = v.Onset
@@ -226,7 +317,7 @@ func (a *Activity) Push(b *av.Bundle, emit func(*av.Decision)) {
 		// rather than computing it twice.
 		m, ok, measured := a.vis.motion()
 		if !measured {
-			m, ok = a.motion(b.Frame)
+			m, ok = a.finishMotion(err)
 		}
 		if ok {
 			a.motionSum += m.energy
@@ -242,9 +333,6 @@ func (a *Activity) Push(b *av.Bundle, emit func(*av.Decision)) {
 		a.vis.frameEvidence(&be)
 	}
 	a.step(b, be, emit)
-	for _, f := range a.more {
-		f.push(b, emit)
-	}
 }
 
 // step makes the frame-rate decisions of one bundle (with cfg.Decide).
@@ -269,6 +357,11 @@ func (a *Activity) step(b *av.Bundle, be bundleEvidence, emit func(*av.Decision)
 	}
 	a.tickStreams = a.missingStreams(a.tickStreams[:0], a.stepMiss)
 	a.tick = Tick{Kind: TickStep, TimeNS: b.TimeNS, Missing: a.stepMiss, MissingStreams: a.tickStreams, Evidence: a.stepEv, Stamps: b.Stamps}
+	if a.batchHead {
+		a.fusion.dec.prepare(a.tick.Evidence, a.tick.Missing, a.tick.TimeNS)
+		a.stepDue = true
+		return
+	}
 	a.hand(&a.tick, emit)
 }
 
@@ -292,6 +385,13 @@ func (a *Activity) Flush(emit func(*av.Decision)) {
 }
 
 func (a *Activity) decide(emit func(*av.Decision)) {
+	if a.cameraOnly {
+		a.inInterval = false
+		a.motionSum, a.motionN, a.powerSum, a.powerN, a.coverageSum, a.bundles = 0, 0, 0, 0, 0, 0
+		a.centroidX, a.centroidY, a.centroidW = 0, 0, 0
+		clear(a.vis.last)
+		return
+	}
 	d := &Tick{
 		Kind:          TickInterval,
 		TimeNS:        a.lastTimeNS,
@@ -354,26 +454,48 @@ func (a *Activity) missingStreams(out []string, missing []string) []string {
 // width and height.
 type motionSample struct{ energy, x, y float64 }
 
-// motion measures f against the previous frame; false for the first frame,
-// a frame of a new size, or a malformed one.
-func (a *Activity) motion(f *av.Frame) (motionSample, bool) {
+// gatherMotion puts b's frame into w's motion work, when this Activity
+// measures motion itself (no visual features) and b has a frame.
+func (a *Activity) gatherMotion(b *av.Bundle, w *TickWork) {
+	a.mslot = -1
+	if !b.Has(av.Video) || b.Frame == nil || a.vis.features != nil {
+		return
+	}
+	f := b.Frame
 	gw, gh := f.Width/MotionCell, f.Height/MotionCell
 	if gw != a.gridW || gh != a.gridH {
 		a.gridW, a.gridH = gw, gh
 		a.grid, a.prev, a.diff = make([]float32, gw*gh), make([]float32, gw*gh), make([]float32, gw*gh)
+		a.tGrid, a.tPrev, a.tDiff = Vector(a.grid), Vector(a.prev), Vector(a.diff)
 		a.havePrev = false
 	}
-	a.frames[0] = FrameRef{Pix: f.Pix, Width: f.Width, Height: f.Height, Stride: f.Stride, Format: f.Format}
-	a.grids[0], a.prevs[0], a.diffs[0] = a.grid, nil, a.diff
-	if a.havePrev {
-		a.prevs[0] = a.prev
+	ref := FrameRef{Pix: f.Pix, Width: f.Width, Height: f.Height, Stride: f.Stride, Format: f.Format}
+	if !frameOK(ref, MotionCell) { // malformed: no motion, and no batch spoilt
+		a.havePrev = false
+		return
 	}
-	if err := a.backend.MotionGrids(a.frames[:], MotionCell, a.grids[:], a.prevs[:], a.diffs[:]); err != nil {
+	m := &w.Motion
+	a.mslot = len(m.Frames)
+	var prev *tensor.Dense
+	if a.havePrev {
+		prev = a.tPrev
+	}
+	m.Frames = append(m.Frames, ref)
+	m.Grids, m.Prev, m.Diffs = append(m.Grids, a.tGrid), append(m.Prev, prev), append(m.Diffs, a.tDiff)
+}
+
+// finishMotion measures the frame gatherMotion took against the previous
+// one; false for the first frame, a frame of a new size, or a malformed one
+// (err: the Backend refused the tick's work).
+func (a *Activity) finishMotion(err error) (motionSample, bool) {
+	if a.mslot < 0 || err != nil {
 		a.havePrev = false
 		return motionSample{}, false
 	}
+	gw, gh := a.gridW, a.gridH
 	had := a.havePrev
 	a.grid, a.prev = a.prev, a.grid
+	a.tGrid, a.tPrev = a.tPrev, a.tGrid
 	a.havePrev = true
 	if !had {
 		return motionSample{}, false

@@ -170,8 +170,8 @@ func TestBGRLumaMatchesGray(t *testing.T) {
 	ref := func(f *av.Frame) FrameRef {
 		return FrameRef{Pix: f.Pix, Width: f.Width, Height: f.Height, Stride: f.Stride, Format: f.Format}
 	}
-	blockLuma(ref(g), 8, gg, 8, 8)
-	blockLuma(ref(c), 8, cg, 8, 8)
+	blockLuma(ref(g), 8, gg, 8, 0, 8)
+	blockLuma(ref(c), 8, cg, 8, 0, 8)
 	for i := range gg {
 		if math.Abs(float64(gg[i]-cg[i])) > 1 {
 			t.Fatalf("block %d: gray %v bgr %v", i, gg[i], cg[i])

@@ -6,6 +6,7 @@ import (
 	"math/bits"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"gorgonia.org/tensor"
 )
 
 // AudioConfig configures AudioFeatures. Zero values take the defaults in
@@ -167,15 +168,28 @@ type AudioFeatures struct {
 	// The VAD's hops: vframe and vpower are its analysis frame and
 	// spectrum; hopPos is where the next hop ends, in frames from the
 	// start (lastStartNS) of the last slice.
-	hopFrames      int
-	vframe, vpower []float32
-	vadFrames      []VADFrame
-	hopPos         int
-	lastStartNS    int64
-	haveHop        bool
-	doa            *DOA
+	hopFrames   int
+	vadFrames   []VADFrame
+	hopPos      int
+	hops        []hopRow // the hops of the slice gather took
+	nextHopPos  int      // hopPos once they are done
+	lastStartNS int64
+	haveHop     bool
+	doa         *DOA
 	// GCC rows: channel 0 repeated, and each other channel.
 	gccA, gccB, gcc []float32
+
+	// Tensors over the buffers above, built once, for the Backend.
+	tWindow, tFrame, tPower, tMel, tFB, tDCT, tZero, tMFCC *tensor.Dense
+	tGccA, tGccB, tGcc                                     *tensor.Dense
+
+	// The spectra rows of a slice: row 0 the analysis frame (frame and
+	// power alias it), rows 1.. the VAD's hops; tensors per row count.
+	rowsF, rowsP []float32
+	byRows       map[int][2]*tensor.Dense
+	work         TickWork // Push's own, of one microphone
+	pend         pending
+	gcc0         bool // the slice's GCC rows are in the work
 
 	peaks        int // spectral peaks of the last analysis frame
 	fluxHist     []float64
@@ -245,8 +259,9 @@ func NewAudioFeatures(cfg AudioConfig, be Backend) (*AudioFeatures, error) {
 	a := &AudioFeatures{
 		cfg: cfg, be: be, fftSize: n, bins: n/2 + 1,
 		window:     HannWindow(n),
-		frame:      make([]float32, n),
-		power:      make([]float32, n/2+1),
+		rowsF:      make([]float32, 2*n),
+		rowsP:      make([]float32, 2*(n/2+1)),
+		byRows:     map[int][2]*tensor.Dense{},
 		mel:        make([]float32, cfg.MelBands),
 		prevMel:    make([]float32, cfg.MelBands),
 		fb:         MelFilterbank(cfg.MelBands, n, cfg.RateHz, cfg.MelLowHz, cfg.MelHighHz),
@@ -257,12 +272,11 @@ func NewAudioFeatures(cfg AudioConfig, be Backend) (*AudioFeatures, error) {
 		pitch:      newPitchTracker(cfg.RateHz, n),
 		vad:        newVAD(cfg.VAD, n, cfg.RateHz, cfg.HopNS),
 		hopFrames:  hop,
-		vframe:     make([]float32, n),
-		vpower:     make([]float32, n/2+1),
 		vadFrames:  make([]VADFrame, 0, 64),
 		fluxHist:   make([]float64, cfg.OnsetHistory),
 		fluxSorted: make([]float64, cfg.OnsetHistory),
 	}
+	a.frame, a.power = a.rowsF[:n], a.rowsP[:a.bins]
 	if len(cfg.DOA.Mics) > 0 {
 		if len(cfg.DOA.Mics) > cfg.Channels {
 			return nil, fmt.Errorf("%w: %d microphone positions for %d channels", ErrConfig, len(cfg.DOA.Mics), cfg.Channels)
@@ -275,7 +289,12 @@ func NewAudioFeatures(cfg AudioConfig, be Backend) (*AudioFeatures, error) {
 		a.gccA = make([]float32, d.pairs*n)
 		a.gccB = make([]float32, d.pairs*n)
 		a.gcc = make([]float32, d.pairs*d.lags)
+		a.tGccA, a.tGccB = Matrix(d.pairs, n, a.gccA), Matrix(d.pairs, n, a.gccB)
+		a.tGcc = Matrix(d.pairs, d.lags, a.gcc)
 	}
+	a.tWindow, a.tFrame, a.tPower = Vector(a.window), Matrix(1, n, a.frame), Matrix(1, a.bins, a.power)
+	a.tMel, a.tFB = Matrix(1, cfg.MelBands, a.mel), Matrix(cfg.MelBands, a.bins, a.fb)
+	a.tDCT, a.tZero, a.tMFCC = Matrix(cfg.MelBands, cfg.MFCCs, a.dct), Vector(a.zeroBias), Matrix(1, cfg.MFCCs, a.mfcc)
 	return a, nil
 }
 
@@ -287,12 +306,26 @@ func (a *AudioFeatures) Config() AudioConfig { return a.cfg }
 // Bad input is counted in Counters and leaves the features it spoils
 // missing; Push never panics on any slice.
 func (a *AudioFeatures) Push(timeNS int64, s *av.AudioSlice) *AudioValues {
+	a.work.Audio = a.work.Audio[:0]
+	if a.gather(timeNS, s, &a.work) {
+		a.finish(a.be.Compute(&a.work))
+	}
+	return &a.v
+}
+
+// gather computes what needs no Backend and appends the Backend work of
+// the slice to w: the analysis frame (row 0) and the VAD's new hops (rows
+// 1..) for spectra, log-mel and MFCC of row 0, and the GCC-PHAT pairs of
+// the microphones (computed whether or not the slice holds speech, so that
+// they join the one call; only speech uses them). False when the slice
+// needs no Backend work (the features are then final).
+func (a *AudioFeatures) gather(timeNS int64, s *av.AudioSlice, w *TickWork) bool {
 	v := &a.v
 	*v = AudioValues{TimeNS: timeNS}
 	a.Counters.Bundles++
 	if s == nil || s.Data == nil || s.Channels < 1 || len(s.Data) < s.Channels {
 		a.Counters.Missing++
-		return v
+		return false
 	}
 	ch := s.Channels
 	frames := len(s.Data) / ch
@@ -306,7 +339,7 @@ func (a *AudioFeatures) Push(timeNS int64, s *av.AudioSlice) *AudioValues {
 	cov := float64(min(max(s.Covered, 0), frames)) / float64(frames)
 	if cov < a.cfg.MinCoverage {
 		a.Counters.LowCoverage++
-		return v
+		return false
 	}
 
 	// Time domain over the whole window: level, clipping, zero crossings
@@ -343,7 +376,7 @@ func (a *AudioFeatures) Push(timeNS int64, s *av.AudioSlice) *AudioValues {
 		a.Counters.NonFinite += uint64(nonFinite)
 		if nonFinite*10 > len(data) {
 			a.Counters.TooManyNonFinite++
-			return v
+			return false
 		}
 	}
 	if clipped > 0 {
@@ -361,7 +394,7 @@ func (a *AudioFeatures) Push(timeNS int64, s *av.AudioSlice) *AudioValues {
 	}
 	if s.RateHz != a.cfg.RateHz {
 		a.Counters.RateMismatch++
-		return v
+		return false
 	}
 
 	// The analysis frame: the newest fftSize frames of the mix, zero-padded
@@ -381,22 +414,45 @@ func (a *AudioFeatures) Push(timeNS int64, s *av.AudioSlice) *AudioValues {
 		a.frame[pad+i] = m
 		frameSq += float64(m) * float64(m)
 	}
-	if err := a.be.PowerSpectra(a.power, a.frame, 1, a.fftSize, a.window); err != nil {
-		a.Counters.BackendErrors++
-		return v
+	a.pend = pending{timeNS: timeNS, startNS: s.StartNS, data: data, frames: frames, ch: ch, frameSq: frameSq}
+	hops := a.gatherHops(s.StartNS, data, frames, ch)
+	t := a.rowTensors(1 + hops)
+	a.gcc0 = a.doa != nil && ch >= len(a.cfg.DOA.Mics)
+	if a.gcc0 {
+		a.gatherGCC(data, frames, ch)
 	}
-	if err := a.be.LogMel(a.mel, a.power, 1, a.bins, a.fb, a.cfg.MelBands); err != nil {
-		a.Counters.BackendErrors++
-		return v
+	w.Audio = append(w.Audio, AudioWork{Frames: t[0], Window: a.tWindow, Power: t[1],
+		Filterbank: a.tFB, LogMel: a.tMel, DCT: a.tDCT, MFCC: a.tMFCC})
+	if a.gcc0 {
+		wa := &w.Audio[len(w.Audio)-1]
+		wa.GCCA, wa.GCCB, wa.GCC, wa.MaxLag = a.tGccA, a.tGccB, a.tGcc, a.doa.maxLag
 	}
-	v.LogMel = a.mel
+	return true
+}
+
+// pending is what finish needs of the slice gather took.
+type pending struct {
+	timeNS, startNS int64
+	data            []float32
+	frames, ch      int
+	frameSq         float64
+}
+
+// finish computes the features of the slice gather took from the Backend's
+// results (err: the Backend failed, and the spectral features, the VAD and
+// the bearing are missing), in the order the stateful parts need.
+func (a *AudioFeatures) finish(err error) {
+	v, p := &a.v, a.pend
+	a.pend.data = nil
+	if err != nil {
+		a.Counters.BackendErrors++
+		return
+	}
+	timeNS, frameSq := p.timeNS, p.frameSq
 	v.set(FeatLogMel)
-	if err := a.be.Dense(a.mfcc, a.mel, 1, a.cfg.MelBands, a.dct, a.zeroBias, a.cfg.MFCCs, Linear); err != nil {
-		a.Counters.BackendErrors++
-	} else {
-		v.MFCC = a.mfcc
-		v.set(FeatMFCC)
-	}
+	v.LogMel = a.mel
+	v.MFCC = a.mfcc
+	v.set(FeatMFCC)
 	a.flux(v)
 	a.peaks = 0
 	if frameSq > 0 {
@@ -411,22 +467,21 @@ func (a *AudioFeatures) Push(timeNS int64, s *av.AudioSlice) *AudioValues {
 		v.PitchHz = hz
 		v.set(FeatPitch)
 	}
-	if err := a.runVAD(s.StartNS, data, frames, ch); err != nil {
-		a.Counters.BackendErrors++
-	} else if a.vad.haveAny {
+	a.runVAD(p.startNS)
+	if a.vad.haveAny {
 		v.Speech, v.VADScore, v.VADFrames = a.vad.speech, a.vad.score, a.vadFrames
 		v.set(FeatSpeech)
 	}
-	a.bearing(v, timeNS, data, frames, ch)
-	return v
+	a.bearing(v, timeNS, p.ch)
 }
 
-// runVAD runs the voice activity detector on every hop of the slice (data,
-// frames × ch, starting at startNS) it has not seen: hops lie on one grid
-// of HopNS across slices, each analysed over the FFTSize frames up to its
-// end. A slice that does not overlap the last one starts a new grid.
-func (a *AudioFeatures) runVAD(startNS int64, data []float32, frames, ch int) error {
-	a.vadFrames = a.vadFrames[:0]
+// gatherHops puts the analysis frame of every VAD hop of the slice (data,
+// frames × ch, starting at startNS) it has not seen into rows 1.. of the
+// spectra rows, and returns how many: hops lie on one grid of HopNS across
+// slices, each analysed over the FFTSize frames up to its end. A slice that
+// does not overlap the last one starts a new grid.
+func (a *AudioFeatures) gatherHops(startNS int64, data []float32, frames, ch int) int {
+	a.hops = a.hops[:0]
 	n, hop, rate := a.fftSize, a.hopFrames, a.cfg.RateHz
 	pos := n
 	if a.haveHop {
@@ -438,12 +493,18 @@ func (a *AudioFeatures) runVAD(startNS int64, data []float32, frames, ch int) er
 			pos = int(p + (int64(n)-p+int64(hop)-1)/int64(hop)*int64(hop))
 		}
 	}
-	inv := 1 / float32(ch)
 	for ; pos <= frames; pos += hop {
-		if pos < n {
-			continue
+		if pos >= n {
+			a.hops = append(a.hops, hopRow{pos: pos, endNS: startNS + av.FramesToNS(int64(pos), rate)})
 		}
+	}
+	a.nextHopPos = pos
+	a.growRows(1 + len(a.hops))
+	inv := 1 / float32(ch)
+	for h := range a.hops {
+		pos := a.hops[h].pos
 		src := data[(pos-n)*ch : pos*ch]
+		row := a.rowsF[(1+h)*n : (2+h)*n]
 		var frameSq float64
 		for i := range n {
 			var m float32
@@ -452,24 +513,64 @@ func (a *AudioFeatures) runVAD(startNS int64, data []float32, frames, ch int) er
 				m += x
 			}
 			m *= inv
-			a.vframe[i] = m
+			row[i] = m
 			frameSq += float64(m) * float64(m)
 		}
-		if err := a.be.PowerSpectra(a.vpower, a.vframe, 1, n, a.window); err != nil {
-			return err
-		}
-		sh := spectralShape(a.vpower, a.binHz)
-		_, harm, voiced, haveH := a.pitch.estimate(a.vframe)
-		endNS := startNS + av.FramesToNS(int64(pos), rate)
-		speech, score := a.vad.update(vadInput{
-			timeNS: endNS, power: a.vpower, levelDBFS: dbfs(frameSq / float64(n)),
-			flatness: sh.flatness, tonality: sh.tonality, harmonicity: harm,
-			haveShape: sh.ok && frameSq > 0, haveHarmonicity: haveH, voice: voiced, peaks: sh.peaks,
-		})
-		a.vadFrames = append(a.vadFrames, VADFrame{EndNS: endNS, Speech: speech, Score: score})
+		a.hops[h].frameSq = frameSq
 	}
-	a.hopPos, a.lastStartNS, a.haveHop = pos, startNS, true
-	return nil
+	return len(a.hops)
+}
+
+// hopRow is one VAD hop of the slice gather took.
+type hopRow struct {
+	pos     int // its end, in frames of the slice
+	endNS   int64
+	frameSq float64
+}
+
+// runVAD runs the voice activity detector on the hops gatherHops found,
+// from their spectra.
+func (a *AudioFeatures) runVAD(startNS int64) {
+	a.vadFrames = a.vadFrames[:0]
+	n, bins := a.fftSize, a.bins
+	for h, hr := range a.hops {
+		frame, power := a.rowsF[(1+h)*n:(2+h)*n], a.rowsP[(1+h)*bins:(2+h)*bins]
+		sh := spectralShape(power, a.binHz)
+		_, harm, voiced, haveH := a.pitch.estimate(frame)
+		speech, score := a.vad.update(vadInput{
+			timeNS: hr.endNS, power: power, levelDBFS: dbfs(hr.frameSq / float64(n)),
+			flatness: sh.flatness, tonality: sh.tonality, harmonicity: harm,
+			haveShape: sh.ok && hr.frameSq > 0, haveHarmonicity: haveH, voice: voiced, peaks: sh.peaks,
+		})
+		a.vadFrames = append(a.vadFrames, VADFrame{EndNS: hr.endNS, Speech: speech, Score: score})
+	}
+	a.hopPos, a.lastStartNS, a.haveHop = a.nextHopPos, startNS, true
+}
+
+// growRows makes room for rows spectra rows, keeping row 0 (the analysis
+// frame, already filled).
+func (a *AudioFeatures) growRows(rows int) {
+	n, bins := a.fftSize, a.bins
+	if len(a.rowsF) < rows*n {
+		f, p := make([]float32, 2*rows*n), make([]float32, 2*rows*bins)
+		copy(f, a.rowsF[:n])
+		a.rowsF, a.rowsP = f, p
+		a.frame, a.power = f[:n], p[:bins]
+		a.tFrame, a.tPower = Matrix(1, n, a.frame), Matrix(1, bins, a.power)
+		clear(a.byRows)
+	}
+}
+
+// rowTensors returns the frames and power tensors of the first rows rows,
+// made once per row count (and again when growRows moved the rows).
+func (a *AudioFeatures) rowTensors(rows int) [2]*tensor.Dense {
+	t, ok := a.byRows[rows]
+	if !ok {
+		n, bins := a.fftSize, a.bins
+		t = [2]*tensor.Dense{Matrix(rows, n, a.rowsF[:rows*n]), Matrix(rows, bins, a.rowsP[:rows*bins])}
+		a.byRows[rows] = t
+	}
+	return t
 }
 
 // shapeOf is a power spectrum's shape.
@@ -583,7 +684,7 @@ func insertionSort(x []float64) {
 
 // bearing runs GCC-PHAT of each microphone against the first on the
 // newest fftSize frames and updates the direction of arrival.
-func (a *AudioFeatures) bearing(v *AudioValues, timeNS int64, data []float32, frames, ch int) {
+func (a *AudioFeatures) bearing(v *AudioValues, timeNS int64, ch int) {
 	if a.doa == nil {
 		return
 	}
@@ -591,10 +692,8 @@ func (a *AudioFeatures) bearing(v *AudioValues, timeNS int64, data []float32, fr
 		a.Counters.NoBearing++
 		return
 	}
-	if v.Speech {
-		if err := a.crossCorrelate(timeNS, data, frames, ch); err != nil {
-			a.Counters.BackendErrors++
-		}
+	if v.Speech && a.gcc0 {
+		a.doa.update(timeNS, a.gcc, true)
 	}
 	if deg, std, ok := a.doa.bearing(timeNS); ok {
 		v.BearingDeg, v.BearingStdDeg = deg, std
@@ -602,9 +701,9 @@ func (a *AudioFeatures) bearing(v *AudioValues, timeNS int64, data []float32, fr
 	}
 }
 
-// crossCorrelate folds the GCC-PHAT of the newest fftSize frames of each
-// microphone against the first into the direction of arrival.
-func (a *AudioFeatures) crossCorrelate(timeNS int64, data []float32, frames, ch int) error {
+// gatherGCC puts the newest fftSize frames of each microphone and of the
+// first into the GCC-PHAT rows.
+func (a *AudioFeatures) gatherGCC(data []float32, frames, ch int) {
 	n := a.fftSize
 	cnt := min(frames, n)
 	pad := n - cnt
@@ -619,11 +718,6 @@ func (a *AudioFeatures) crossCorrelate(timeNS int64, data []float32, frames, ch 
 			ra[pad+i], rb[pad+i] = x, y
 		}
 	}
-	if err := a.be.GCCPHAT(a.gcc, a.gccA, a.gccB, a.doa.pairs, n, a.doa.maxLag); err != nil {
-		return err
-	}
-	a.doa.update(timeNS, a.gcc, true)
-	return nil
 }
 
 // clean returns a sample clamped to full scale, or 0 and false when it is

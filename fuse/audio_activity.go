@@ -12,26 +12,43 @@ type audioSummary struct {
 	// this one reads: a camera beyond the first takes the first camera's
 	// fusion's audio features of the same bundle rather than computing
 	// them again (cameras.go).
-	from   *audioSummary
-	cur    *AudioValues // this bundle's; nil without audio
-	latest *AudioValues // the last bundle's, for the summaries reading this one
-	last   map[string]float64
-	n      int // bundles with features
-	speech int
-	onsets int
+	from *audioSummary
+	// cameraOnly: the summary of a camera beyond the first, which makes
+	// no interval decision: it keeps no interval evidence.
+	cameraOnly bool
+	cur        *AudioValues // this bundle's; nil without audio
+	latest     *AudioValues // the last bundle's, for the summaries reading this one
+	last       map[string]float64
+	n          int // bundles with features
+	speech     int
+	onsets     int
 }
 
-func (s *audioSummary) push(b *av.Bundle) {
+// gather puts b's audio work into w; false when it has none (the
+// features need no Backend, or come from another summary).
+func (s *audioSummary) gather(b *av.Bundle, w *TickWork) bool {
+	return s.features != nil && s.features.gather(b.TimeNS, &b.Audio, w)
+}
+
+// finish takes the bundle's audio features, computed (pend: by the
+// Backend, which failed with err) or read from the first camera's summary.
+func (s *audioSummary) finish(pend bool, err error) {
 	var v *AudioValues
 	switch {
 	case s.features != nil:
-		v = s.features.Push(b.TimeNS, &b.Audio)
+		if pend {
+			s.features.finish(err)
+		}
+		v = &s.features.v
 	case s.from != nil && s.from.latest != nil:
 		v = s.from.latest
 	default:
 		return
 	}
 	s.cur, s.latest = v, v
+	if s.cameraOnly {
+		return
+	}
 	if s.last == nil {
 		s.last = map[string]float64{}
 	}

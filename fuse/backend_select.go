@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"gorgonia.org/tensor"
 )
 
 // Backend kinds, as in the config's fuse.backend.
@@ -47,7 +48,7 @@ func NewBackend(kind string, log *slog.Logger) (Backend, error) {
 // backend and compares: a GPU whose driver, compiler or kernels misbehave
 // is caught at start, not in the decisions.
 func selfTest(b Backend) error {
-	cpu := NewCPU()
+	cpu := NewCPUCores(1)
 	rng := rand.New(rand.NewPCG(1, 1))
 	frame := FrameRef{Pix: make([]byte, 64*48*3), Width: 64, Height: 48, Stride: 192, Format: av.BGR24}
 	for i := range frame.Pix {
@@ -57,7 +58,7 @@ func selfTest(b Backend) error {
 	run := func(be Backend) ([]float32, error) {
 		var out []float32
 		grid, diff := make([]float32, 48), make([]float32, 48)
-		if err := be.MotionGrids([]FrameRef{frame}, 8, [][]float32{grid}, [][]float32{prev}, [][]float32{diff}); err != nil {
+		if err := be.MotionGrids([]FrameRef{frame}, 8, []*tensor.Dense{Vector(grid)}, []*tensor.Dense{Vector(prev)}, []*tensor.Dense{Vector(diff)}); err != nil {
 			return nil, err
 		}
 		out = append(append(out, grid...), diff...)
@@ -70,19 +71,19 @@ func selfTest(b Backend) error {
 			win[i] = 1
 		}
 		pow := make([]float32, 2*129)
-		if err := be.PowerSpectra(pow, x, 2, 256, win); err != nil {
+		if err := be.PowerSpectra(Matrix(2, 129, pow), Matrix(2, 256, x), Vector(win)); err != nil {
 			return nil, err
 		}
 		for _, p := range pow {
 			out = append(out, float32(math.Log1p(float64(p))))
 		}
 		gcc := make([]float32, 2*9)
-		if err := be.GCCPHAT(gcc, x, append(x[3:], x[:3]...), 2, 256, 4); err != nil {
+		if err := be.GCCPHAT(Matrix(2, 9, gcc), Matrix(2, 256, x), Matrix(2, 256, append(x[3:], x[:3]...)), 4); err != nil {
 			return nil, err
 		}
 		out = append(out, gcc...)
 		y := make([]float32, 3)
-		if err := be.Dense(y, x[:12], 3, 4, x[:4], x[:1], 1, Sigmoid); err != nil {
+		if err := be.Dense(Matrix(3, 1, y), Matrix(3, 4, x[:12]), Matrix(4, 1, x[:4]), Vector(x[:1]), Sigmoid); err != nil {
 			return nil, err
 		}
 		return append(out, y...), nil

@@ -21,11 +21,11 @@ type CameraConfig struct {
 // cameraFusion decides the visual kinds of one camera beyond the first: an
 // Activity of its own that reads the camera's frames and the bundles'
 // audio (Bundle.Audio, with the audio features the first camera's fusion
-// computed), of which only the camera kinds (CameraKind: motion, presence,
-// speaker) are published. The heard kinds and the activity decision are
-// the first camera's fusion's alone, so that they are made once for the
-// audio scene; without ActivityConfig.Decide a camera beyond the first
-// publishes nothing.
+// computed), which decides only the camera kinds (CameraKind: motion,
+// presence, speaker). The heard kinds and the activity decision are the
+// first camera's fusion's alone, made once for the audio scene; without
+// ActivityConfig.Decide a camera beyond the first publishes nothing. Its
+// frame's Backend work joins the first camera's tick (Activity.Push).
 type cameraFusion struct {
 	a       *Activity
 	index   int       // into the bundles' MoreFrames
@@ -55,6 +55,7 @@ func newCameraFusions(cfg ActivityConfig, primary *Activity) ([]*cameraFusion, e
 		if cfg.Decide != nil {
 			dc := *cfg.Decide
 			dc.Camera, dc.CameraYawDeg, dc.HFOVDeg = cam.Name, cam.YawDeg, cam.HFOVDeg
+			dc.cameraOnly = true
 			c.Decide = &dc
 		}
 		a, err := NewActivity(c)
@@ -65,6 +66,10 @@ func newCameraFusions(cfg ActivityConfig, primary *Activity) ([]*cameraFusion, e
 		// the first camera's fusion computes them, before the others
 		// read them (Activity.Push).
 		a.feat.features, a.feat.from = nil, &primary.feat
+		// The heard kinds and the activity decision are the first
+		// camera's: this one makes neither (no interval decision, no
+		// decisions of heard kinds), rather than making them to drop them.
+		a.cameraOnly, a.feat.cameraOnly = true, true
 		f := &cameraFusion{a: a, index: i, missing: make([]av.Modality, 0, 2), primary: primary.fusion}
 		f.filter = func(d *av.Decision) {
 			if CameraKind(d.Kind) {
@@ -78,8 +83,9 @@ func newCameraFusions(cfg ActivityConfig, primary *Activity) ([]*cameraFusion, e
 	return out, nil
 }
 
-// push gives the fusion b as its camera sees it: its frame, the audio.
-func (f *cameraFusion) push(b *av.Bundle, emit func(*av.Decision)) {
+// gather gives the fusion b as its camera sees it (its frame, the audio)
+// and puts its frame's Backend work into w, the first camera's tick.
+func (f *cameraFusion) gather(b *av.Bundle, w *TickWork, emit func(*av.Decision)) {
 	f.view = av.Bundle{Seq: b.Seq, TimeNS: b.TimeNS, Audio: b.Audio, Stamps: b.Stamps}
 	if b.Cameras() > f.index+1 {
 		f.view.Frame = b.MoreFrames[f.index]
@@ -93,7 +99,14 @@ func (f *cameraFusion) push(b *av.Bundle, emit func(*av.Decision)) {
 	}
 	f.view.Missing = f.missing
 	f.out = emit
-	f.a.Push(&f.view, f.filter)
+	f.a.begin(&f.view, f.filter)
+	f.a.gatherMotion(&f.view, w)
+}
+
+// finish makes the camera's step from the tick's results (err: the Backend
+// failed), after the first camera's (whose audio features it reads).
+func (f *cameraFusion) finish(err error) {
+	f.a.finish(&f.view, false, err, f.filter)
 	f.view.Frame = nil // the bundle's own
 }
 

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
+	"math"
+	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -114,5 +117,55 @@ func TestCUDAOutOfMemoryFallsBack(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "device memory exhausted"); n != 1 {
 		t.Fatalf("logged %d times:\n%s", n, logs.String())
+	}
+}
+
+// TestCUDAResidentTensors: a tensor made resident on the device (the head's
+// weights) serves Dense where it lies, as its host original does, and the
+// engine copies device tensors back to the host exactly.
+func TestCUDAResidentTensors(t *testing.T) {
+	c := cudaOrSkip(t)
+	rng := rand.New(rand.NewPCG(7, 8))
+	val := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		return v
+	}
+	w := fuse.Matrix(6, 5, val(30))
+	dw, err := c.Resident(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := dw.Engine(); e == nil || e.AllocAccessible() {
+		t.Fatalf("the resident tensor's engine %T says its memory is Go accessible", e)
+	}
+	back := fuse.Matrix(6, 5, make([]float32, 30))
+	if err := dw.Engine().Memcpy(back, dw); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(back.Float32s(), w.Float32s()) {
+		t.Fatal("the device copy does not come back as it went")
+	}
+	x, bias := fuse.Matrix(3, 6, val(18)), fuse.Vector(val(5))
+	want, got := fuse.Matrix(3, 5, make([]float32, 15)), fuse.Matrix(3, 5, make([]float32, 15))
+	if err := fuse.NewCPUCores(1).Dense(want, x, w, bias, fuse.Sigmoid); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Dense(got, x, dw, bias, fuse.Sigmoid); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range want.Float32s() {
+		if d := math.Abs(float64(got.Float32s()[i] - v)); d > fusetest.TolDense*(1+math.Abs(float64(v))) {
+			t.Fatalf("output %d: %v with resident weights, %v on the CPU", i, got.Float32s()[i], v)
+		}
+	}
+	dx, err := c.Resident(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Dense(got, dx, w, bias, fuse.Linear); !errors.Is(err, fuse.ErrShape) {
+		t.Errorf("a device x: got %v, want ErrShape", err)
 	}
 }

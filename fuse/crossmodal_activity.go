@@ -155,6 +155,9 @@ func (s *visualSummary) evidence(ev map[string]float64) {
 // Close releases the visual features' resources (cfg.Visual).
 func (a *Activity) Close() error {
 	err := closeCameras(a.more)
+	if a.cfg.Backend == nil { // its own CPU backend: stop the workers
+		_ = a.backend.Close()
+	}
 	if a.vis.features != nil {
 		return errors.Join(a.vis.features.Close(), err)
 	}

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"gorgonia.org/tensor"
 )
 
 //go:embed cuda_kernels.cu
@@ -70,6 +72,17 @@ type CUDA struct {
 	hosts    []unsafe.Pointer
 	stage    []float32 // pinned staging, grown on demand
 
+	tick sync.Mutex  // one Compute at a time
+	args []audioArgs // Compute's, unwrapped
+	zero []float32
+
+	// Device tensors (cuda_engine.go): every one made, for Close; the
+	// Compute chain's, by name; Resident's host originals.
+	eng    cudaEngine
+	devs   []*tensor.Dense
+	named  map[string]*tensor.Dense
+	hostOf map[*tensor.Dense]*tensor.Dense
+
 	// Kernel arguments, kept here so a launch allocates nothing.
 	argv  [16]uint64
 	argp  [16]unsafe.Pointer
@@ -107,7 +120,9 @@ func NewCUDA(opts CUDAOptions) (*CUDA, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &CUDA{api: api, gpu: gpus[opts.Device], cpu: NewCPU(), log: log, bufs: map[string]devBuf{}, maxBytes: opts.MaxDeviceBytes}
+	c := &CUDA{api: api, gpu: gpus[opts.Device], cpu: NewCPU(), log: log, bufs: map[string]devBuf{}, maxBytes: opts.MaxDeviceBytes,
+		named: map[string]*tensor.Dense{}, hostOf: map[*tensor.Dense]*tensor.Dense{}}
+	c.eng = cudaEngine{c}
 	if err := api.check("cuDeviceGet", api.cuDeviceGet(&c.dev, int32(opts.Device))); err != nil {
 		return nil, err
 	}
@@ -332,7 +347,7 @@ func (c *CUDA) download(dst []float32, d uint64) error {
 
 // orCPU runs the operation on the CPU backend instead when err says the GPU
 // could not (no device memory left, or a size the kernels do not take).
-func (c *CUDA) orCPU(err error, cpu func(*CPU) error) error {
+func (c *CUDA) orCPU(err error, cpu func(*CPU)) error {
 	if !errors.Is(err, ErrDeviceMemory) && !errors.Is(err, errCPUOnly) {
 		return err
 	}
@@ -341,16 +356,17 @@ func (c *CUDA) orCPU(err error, cpu func(*CPU) error) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return cpu(c.cpu)
+	cpu(c.cpu)
+	return nil
 }
 
 // MotionGrids implements Backend.
-func (c *CUDA) MotionGrids(frames []FrameRef, cell int, grids, prev, diffs [][]float32) error {
-	return c.orCPU(c.motionGridsGPU(frames, cell, grids, prev, diffs), func(cpu *CPU) error { return cpu.MotionGrids(frames, cell, grids, prev, diffs) })
+func (c *CUDA) MotionGrids(frames []FrameRef, cell int, grids, prev, diffs []*tensor.Dense) error {
+	return c.orCPU(c.motionGridsGPU(frames, cell, grids, prev, diffs), func(cpu *CPU) { _ = cpu.MotionGrids(frames, cell, grids, prev, diffs) })
 }
 
 // motionGridsGPU runs frames of one shape in one launch.
-func (c *CUDA) motionGridsGPU(frames []FrameRef, cell int, grids, prev, diffs [][]float32) error {
+func (c *CUDA) motionGridsGPU(frames []FrameRef, cell int, grids, prev, diffs []*tensor.Dense) error {
 	if err := checkFrames(frames, cell, grids, prev, diffs); err != nil {
 		return err
 	}
@@ -385,7 +401,7 @@ func sameShape(a, b FrameRef) bool {
 }
 
 // motionGroup runs the frames in c.group, which share a shape.
-func (c *CUDA) motionGroup(frames []FrameRef, cell int, grids, prev, diffs [][]float32) error {
+func (c *CUDA) motionGroup(frames []FrameRef, cell int, grids, prev, diffs []*tensor.Dense) error {
 	f0 := frames[c.group[0]]
 	bpp := f0.Format.BytesPerPixel()
 	frameBytes := f0.Stride * f0.Height
@@ -420,7 +436,7 @@ func (c *CUDA) motionGroup(frames []FrameRef, cell int, grids, prev, diffs [][]f
 			return err
 		}
 		if prev[i] != nil {
-			copy(stage[k*cells:(k+1)*cells], prev[i])
+			copy(stage[k*cells:(k+1)*cells], prev[i].Float32s())
 		} else {
 			clear(stage[k*cells : (k+1)*cells])
 		}
@@ -443,9 +459,9 @@ func (c *CUDA) motionGroup(frames []FrameRef, cell int, grids, prev, diffs [][]f
 		return err
 	}
 	for k, i := range c.group {
-		copy(grids[i], outGrids[k*cells:(k+1)*cells])
+		copy(grids[i].Float32s(), outGrids[k*cells:(k+1)*cells])
 		if prev[i] != nil {
-			copy(diffs[i], outDiffs[k*cells:(k+1)*cells])
+			copy(diffs[i].Float32s(), outDiffs[k*cells:(k+1)*cells])
 		}
 	}
 	return nil
@@ -460,14 +476,15 @@ func log2(n int) int {
 }
 
 // PowerSpectra implements Backend.
-func (c *CUDA) PowerSpectra(dst, frames []float32, rows, fftSize int, window []float32) error {
-	return c.orCPU(c.powerSpectraGPU(dst, frames, rows, fftSize, window), func(cpu *CPU) error { return cpu.PowerSpectra(dst, frames, rows, fftSize, window) })
+func (c *CUDA) PowerSpectra(dst, frames, window *tensor.Dense) error {
+	rows, fftSize, d, f, w, err := spectraArgs(dst, frames, window)
+	if err != nil {
+		return err
+	}
+	return c.orCPU(c.powerSpectraGPU(d, f, rows, fftSize, w), func(cpu *CPU) { cpu.powerSpectra(d, f, rows, fftSize, w) })
 }
 
 func (c *CUDA) powerSpectraGPU(dst, frames []float32, rows, fftSize int, window []float32) error {
-	if err := checkSpectra(dst, frames, rows, fftSize, window); err != nil {
-		return err
-	}
 	if fftSize > maxGPUFFT {
 		return errCPUOnly
 	}
@@ -499,14 +516,15 @@ func (c *CUDA) powerSpectraGPU(dst, frames []float32, rows, fftSize int, window 
 }
 
 // LogMel implements Backend.
-func (c *CUDA) LogMel(dst, power []float32, rows, bins int, filterbank []float32, nMel int) error {
-	return c.orCPU(c.logMelGPU(dst, power, rows, bins, filterbank, nMel), func(cpu *CPU) error { return cpu.LogMel(dst, power, rows, bins, filterbank, nMel) })
+func (c *CUDA) LogMel(dst, power, filterbank *tensor.Dense) error {
+	rows, bins, nMel, d, p, fb, err := logMelArgs(dst, power, filterbank)
+	if err != nil {
+		return err
+	}
+	return c.orCPU(c.logMelGPU(d, p, rows, bins, fb, nMel), func(cpu *CPU) { cpu.logMel(d, p, rows, bins, fb, nMel) })
 }
 
 func (c *CUDA) logMelGPU(dst, power []float32, rows, bins int, filterbank []float32, nMel int) error {
-	if err := checkLogMel(dst, power, rows, bins, filterbank, nMel); err != nil {
-		return err
-	}
 	if rows == 0 {
 		return nil
 	}
@@ -535,14 +553,15 @@ func (c *CUDA) logMelGPU(dst, power []float32, rows, bins int, filterbank []floa
 }
 
 // GCCPHAT implements Backend.
-func (c *CUDA) GCCPHAT(dst, a, b []float32, rows, n, maxLag int) error {
-	return c.orCPU(c.gccPHATGPU(dst, a, b, rows, n, maxLag), func(cpu *CPU) error { return cpu.GCCPHAT(dst, a, b, rows, n, maxLag) })
+func (c *CUDA) GCCPHAT(dst, a, b *tensor.Dense, maxLag int) error {
+	rows, n, d, va, vb, err := gccArgs(dst, a, b, maxLag)
+	if err != nil {
+		return err
+	}
+	return c.orCPU(c.gccPHATGPU(d, va, vb, rows, n, maxLag), func(cpu *CPU) { cpu.gccPHAT(d, va, vb, rows, n, maxLag) })
 }
 
 func (c *CUDA) gccPHATGPU(dst, a, b []float32, rows, n, maxLag int) error {
-	if err := checkGCC(dst, a, b, rows, n, maxLag); err != nil {
-		return err
-	}
 	if n > maxGPUFFT {
 		return errCPUOnly
 	}
@@ -574,14 +593,30 @@ func (c *CUDA) gccPHATGPU(dst, a, b []float32, rows, n, maxLag int) error {
 }
 
 // Dense implements Backend.
-func (c *CUDA) Dense(dst, x []float32, batch, in int, w, bias []float32, out int, act Activation) error {
-	return c.orCPU(c.denseGPU(dst, x, batch, in, w, bias, out, act), func(cpu *CPU) error { return cpu.Dense(dst, x, batch, in, w, bias, out, act) })
-}
-
-func (c *CUDA) denseGPU(dst, x []float32, batch, in int, w, bias []float32, out int, act Activation) error {
-	if err := checkDense(dst, x, batch, in, w, bias, out, act); err != nil {
+// w may be a device tensor (Resident): it is used where it lies.
+func (c *CUDA) Dense(dst, x, w, bias *tensor.Dense, act Activation) error {
+	batch, in, out, d, vx, vw, vb, err := denseArgs(dst, x, w, bias, act)
+	if err != nil {
 		return err
 	}
+	if c.isDevice(dst) || c.isDevice(x) || c.isDevice(bias) {
+		return shapeErr("Dense", "only w may be a device tensor")
+	}
+	var dw uint64
+	if c.isDevice(w) {
+		c.mu.Lock()
+		host := c.hostOf[w]
+		c.mu.Unlock()
+		if host == nil {
+			return shapeErr("Dense", "w is another backend's device tensor")
+		}
+		dw, vw = devPtr(w), host.Float32s() // the device copy; the host one for the CPU
+	}
+	return c.orCPU(c.denseGPU(d, vx, batch, in, vw, dw, vb, out, act), func(cpu *CPU) { cpu.dense(d, vx, batch, in, vw, vb, out, act) })
+}
+
+// denseGPU uploads w unless dw, its device copy, is given.
+func (c *CUDA) denseGPU(dst, x []float32, batch, in int, w []float32, dw uint64, bias []float32, out int, act Activation) error {
 	if batch == 0 {
 		return nil
 	}
@@ -593,9 +628,10 @@ func (c *CUDA) denseGPU(dst, x []float32, batch, in int, w, bias []float32, out 
 	if err != nil {
 		return err
 	}
-	dw, err := c.upload("w", w)
-	if err != nil {
-		return err
+	if dw == 0 {
+		if dw, err = c.upload("w", w); err != nil {
+			return err
+		}
 	}
 	db, err := c.upload("bias", bias)
 	if err != nil {
@@ -615,6 +651,125 @@ func (c *CUDA) denseGPU(dst, x []float32, batch, in int, w, bias []float32, out 
 
 // outOfMemory notes an operation that fell back to the CPU; the first one
 // is logged.
+// Compute implements Backend. The frames' motion grids go in one launch
+// (MotionGrids); each microphone's spectra, log-mel and MFCC run as a chain
+// of kernels on device tensors (cudaEngine), each kernel reading the tensor
+// the one before wrote, and come back to the host together, with one
+// synchronisation; its GCC-PHAT pairs go in one launch. Each part falls
+// back to the CPU on its own (device memory exhausted, FFT sizes above
+// maxGPUFFT).
+func (c *CUDA) Compute(w *TickWork) error {
+	c.tick.Lock() // c.args is the call's
+	defer c.tick.Unlock()
+	var err error
+	c.mu.Lock()
+	c.args, err = checkTick(w, c.args)
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	m := &w.Motion
+	if len(m.Frames) > 0 {
+		if err := c.MotionGrids(m.Frames, m.Cell, m.Grids, m.Prev, m.Diffs); err != nil {
+			return err
+		}
+	}
+	for i := range c.args {
+		g := &c.args[i]
+		if err := c.orCPU(c.audioGPU(g), func(cpu *CPU) { cpu.audioWork(g) }); err != nil {
+			return err
+		}
+		if g.gcc != nil {
+			if err := c.orCPU(c.gccPHATGPU(g.gcc, g.gccA, g.gccB, g.gccRows, g.gccN, g.maxLag), func(cpu *CPU) { cpu.gccPHAT(g.gcc, g.gccA, g.gccB, g.gccRows, g.gccN, g.maxLag) }); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// audioGPU runs one microphone's spectra → log-mel → MFCC chain on device
+// tensors and brings the three results back.
+func (c *CUDA) audioGPU(g *audioArgs) error {
+	if g.fftSize > maxGPUFFT {
+		return errCPUOnly
+	}
+	if g.rows == 0 {
+		return nil
+	}
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer c.leave()
+	din, err := c.upload("audio", g.frames)
+	if err != nil {
+		return err
+	}
+	dwin, err := c.upload("window", g.window)
+	if err != nil {
+		return err
+	}
+	power, err := c.devTensor("power", g.rows, g.bins)
+	if err != nil {
+		return err
+	}
+	threads := uint32(max(1, min(g.fftSize/2, 1024)))
+	if err := c.launch(c.fns.power, uint32(g.rows), 1, threads, uint32(g.fftSize*8),
+		devPtr(power), din, dwin, i32(g.fftSize), i32(log2(g.fftSize))); err != nil {
+		return err
+	}
+	if err := c.d2h(f32ptr(g.power), devPtr(power), len(g.power)*4); err != nil {
+		return err
+	}
+	if g.mel != nil && g.melRows > 0 {
+		dfb, err := c.upload("filterbank", g.fb)
+		if err != nil {
+			return err
+		}
+		mel, err := c.devTensor("mel", g.melRows, g.nMel)
+		if err != nil {
+			return err
+		}
+		total := g.melRows * g.nMel
+		if err := c.launch(c.fns.logmel, uint32((total+127)/128), 1, 128, 0,
+			devPtr(mel), devPtr(power), dfb, i32(g.melRows), i32(g.bins), i32(g.nMel), f32(MelFloor)); err != nil {
+			return err
+		}
+		ddct, err := c.upload("dct", g.dct)
+		if err != nil {
+			return err
+		}
+		dzero, err := c.upload("zero", c.zeros(g.nMFCC))
+		if err != nil {
+			return err
+		}
+		mfcc, err := c.devTensor("mfcc", g.melRows, g.nMFCC)
+		if err != nil {
+			return err
+		}
+		total = g.melRows * g.nMFCC
+		if err := c.launch(c.fns.dense, uint32((total+127)/128), 1, 128, 0,
+			devPtr(mfcc), devPtr(mel), ddct, dzero, i32(g.melRows), i32(g.nMel), i32(g.nMFCC), i32(int(Linear))); err != nil {
+			return err
+		}
+		if err := c.d2h(f32ptr(g.mel), devPtr(mel), len(g.mel)*4); err != nil {
+			return err
+		}
+		if err := c.d2h(f32ptr(g.mfcc), devPtr(mfcc), len(g.mfcc)*4); err != nil {
+			return err
+		}
+	}
+	return c.sync()
+}
+
+// zeros returns n zeros (a bias of none), kept.
+func (c *CUDA) zeros(n int) []float32 {
+	if len(c.zero) < n {
+		c.zero = make([]float32, n)
+	}
+	return c.zero[:n]
+}
+
 func (c *CUDA) outOfMemory(err error) {
 	c.fellBack.Add(1)
 	c.oomOnce.Do(func() {
@@ -664,7 +819,7 @@ func (c *CUDA) Close() error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	c.closeLocked()
-	return nil
+	return c.cpu.Close()
 }
 
 func (c *CUDA) closeLocked() {
@@ -679,6 +834,7 @@ func (c *CUDA) closeLocked() {
 		c.api.cuMemFree(b.ptr)
 	}
 	c.bufs, c.used = map[string]devBuf{}, 0
+	c.freeDevices()
 	for _, p := range c.hosts {
 		c.api.cuMemFreeHost(p)
 	}

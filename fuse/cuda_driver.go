@@ -38,6 +38,10 @@ type cudaAPI struct {
 	cuMemFree                 func(p uint64) cuResult
 	cuMemHostAlloc            func(p *unsafe.Pointer, n uint64, flags uint32) cuResult
 	cuMemFreeHost             func(p unsafe.Pointer) cuResult
+	cuMemsetD8                func(p uint64, v uint8, n uint64) cuResult
+	cuMemcpyDtoD              func(dst, src uint64, n uint64) cuResult
+	cuMemcpyHtoD              func(dst uint64, src unsafe.Pointer, n uint64) cuResult
+	cuMemcpyDtoH              func(dst unsafe.Pointer, src uint64, n uint64) cuResult
 	cuStreamCreate            func(s *uintptr, flags uint32) cuResult
 	cuStreamDestroy           func(s uintptr) cuResult
 	cuStreamSynchronize       func(s uintptr) cuResult
@@ -97,6 +101,8 @@ func loadCUDA() (*cudaAPI, error) {
 			{&api.cuCtxSetCurrent, "cuCtxSetCurrent"},
 			{&api.cuMemAlloc, "cuMemAlloc_v2"}, {&api.cuMemFree, "cuMemFree_v2"},
 			{&api.cuMemHostAlloc, "cuMemHostAlloc"}, {&api.cuMemFreeHost, "cuMemFreeHost"},
+			{&api.cuMemsetD8, "cuMemsetD8_v2"}, {&api.cuMemcpyDtoD, "cuMemcpyDtoD_v2"},
+			{&api.cuMemcpyHtoD, "cuMemcpyHtoD_v2"}, {&api.cuMemcpyDtoH, "cuMemcpyDtoH_v2"},
 			{&api.cuStreamCreate, "cuStreamCreate"}, {&api.cuStreamDestroy, "cuStreamDestroy_v2"},
 			{&api.cuStreamSynchronize, "cuStreamSynchronize"},
 			{&api.cuModuleLoadData, "cuModuleLoadData"}, {&api.cuModuleUnload, "cuModuleUnload"},

@@ -37,6 +37,9 @@ type DecideConfig struct {
 	CameraYawDeg float64
 	// Backend runs the head (Dense); nil: CPU.
 	Backend Backend
+	// cameraOnly makes decisions of the camera kinds alone (a camera
+	// beyond the first: the heard kinds are the first camera's).
+	cameraOnly bool
 }
 
 // MotionTargetEnergy is the motion energy (grey levels) above which the
@@ -330,6 +333,16 @@ func (in *Inputs) HeadFor() string {
 // slice, valid until the next Step), with Transition set for the kinds to
 // publish.
 func (d *Decider) Step(ev map[string]float64, missing []string, timeNS int64) ([]KindState, error) {
+	d.prepare(ev, missing, timeNS)
+	if err := d.head.Eval(d.rows[:], d.out[:]); err != nil {
+		return nil, err
+	}
+	return d.scored(d.out[0], missing, timeNS), nil
+}
+
+// prepare computes the step's inputs and head row (d.rows[0]) from its
+// evidence, for the head to score.
+func (d *Decider) prepare(ev map[string]float64, missing []string, timeNS int64) {
 	d.in = d.features(ev, missing, timeNS)
 	in := &d.in // the Decider's own: the tracker reads it, and a local would escape
 	for i, f := range HeadFeatures {
@@ -337,10 +350,11 @@ func (d *Decider) Step(ev map[string]float64, missing []string, timeNS int64) ([
 	}
 	d.rel = [2]float64{in.AudioRel, in.VideoRel}
 	d.rows[0] = HeadRow{X: d.x, Head: in.HeadFor()}
-	if err := d.head.Eval(d.rows[:], d.out[:]); err != nil {
-		return nil, err
-	}
-	return d.track.Step(d.out[0], in, missing, timeNS, d.bearingFn), nil
+}
+
+// scored runs the tracker on the head's scores of the row prepare made.
+func (d *Decider) scored(score []HeadScore, missing []string, timeNS int64) []KindState {
+	return d.track.Step(score, &d.in, missing, timeNS, d.bearingFn)
 }
 
 // bearing sets a kind's bearing from the inputs.
@@ -398,13 +412,18 @@ func (d *Decider) Observe(out []*av.Decision, robot string, ev map[string]float6
 	if err != nil {
 		return out, err
 	}
+	return d.transitions(out, robot, missing, timeNS, stamps, states), nil
+}
+
+// transitions appends the decisions of the states that changed.
+func (d *Decider) transitions(out []*av.Decision, robot string, missing []string, timeNS int64, stamps av.Stamps, states []KindState) []*av.Decision {
 	for _, s := range states {
-		if s.Transition == transitionNone {
+		if s.Transition == transitionNone || (d.cfg.cameraOnly && !CameraKind(s.Kind)) {
 			continue
 		}
 		out = append(out, d.decision(robot, missing, timeNS, stamps, &s))
 	}
-	return out, nil
+	return out
 }
 
 func (d *Decider) decision(robot string, missing []string, timeNS int64, stamps av.Stamps, s *KindState) *av.Decision {

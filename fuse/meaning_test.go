@@ -11,6 +11,7 @@ import (
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/sinks/decision"
+	"gorgonia.org/tensor"
 )
 
 // models are the heads the properties must hold for: the shipped one and
@@ -271,7 +272,7 @@ func TestHysteresisHoldsThroughPauses(t *testing.T) {
 // failingDense is the CPU backend whose Dense always fails.
 type failingDense struct{ *CPU }
 
-func (failingDense) Dense(dst, x []float32, batch, in int, w, bias []float32, out int, act Activation) error {
+func (failingDense) Dense(dst, x, w, bias *tensor.Dense, act Activation) error {
 	return ErrShape
 }
 

@@ -93,22 +93,37 @@ func (f *Fusion) Apply(t *Tick, emit func(*av.Decision)) {
 		}
 		var err error
 		f.out, err = f.dec.Observe(f.out[:0], f.robot, t.Evidence, t.Missing, t.TimeNS, t.Stamps)
-		if err != nil {
-			// A head error (a backend failure) costs this step's decision
-			// kinds, never the activity decision.
-			if f.onHeadError != nil {
-				f.onHeadError(err)
-			}
-			return
-		}
-		for _, x := range f.out {
-			x.MissingStreams = slices.Clone(t.MissingStreams)
-			f.seq++
-			x.Seq = f.seq
-			emit(x)
-		}
-		clear(f.out)
+		f.emitStep(t, err, emit)
 	}
+}
+
+// applyScored makes the decisions of step tick t, whose head row
+// (f.dec.prepare) the caller scored in a batch: score, or err when the
+// head failed.
+func (f *Fusion) applyScored(t *Tick, score []HeadScore, err error, emit func(*av.Decision)) {
+	if err == nil {
+		states := f.dec.scored(score, t.Missing, t.TimeNS)
+		f.out = f.dec.transitions(f.out[:0], f.robot, t.Missing, t.TimeNS, t.Stamps, states)
+	}
+	f.emitStep(t, err, emit)
+}
+
+func (f *Fusion) emitStep(t *Tick, err error, emit func(*av.Decision)) {
+	if err != nil {
+		// A head error (a backend failure) costs this step's decision
+		// kinds, never the activity decision.
+		if f.onHeadError != nil {
+			f.onHeadError(err)
+		}
+		return
+	}
+	for _, x := range f.out {
+		x.MissingStreams = slices.Clone(t.MissingStreams)
+		f.seq++
+		x.Seq = f.seq
+		emit(x)
+	}
+	clear(f.out)
 }
 
 // fusionState is what a Fusion remembers between ticks.

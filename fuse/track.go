@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"gorgonia.org/tensor"
 )
 
 // HeadRow is one row of a Head batch: the scaled head features of one
@@ -32,6 +34,10 @@ type Head struct {
 	w       []float32 // features × (heads × kinds × modalities)
 	zeroB   []float32
 	x, dst  []float32
+	// Tensors for the Backend: weights made once, x and dst per batch size
+	// (cameras × heads: a few sizes), dropped when x or dst is reallocated.
+	tW, tZeroB *tensor.Dense
+	batches    map[int][2]*tensor.Dense
 }
 
 // NewHead returns the head of model m on backend b (nil: CPU).
@@ -54,6 +60,15 @@ func NewHead(m *Model, b Backend) (*Head, error) {
 			}
 		}
 	}
+	h.tW, h.tZeroB, h.batches = Matrix(nf, out, h.w), Vector(h.zeroB), map[int][2]*tensor.Dense{}
+	// A backend that keeps constant tensors on its device (CUDA) keeps
+	// the weights there: no upload per step. Without room, they go up
+	// with every call instead.
+	if r, ok := b.(residentBackend); ok {
+		if d, err := r.Resident(h.tW); err == nil {
+			h.tW = d
+		}
+	}
 	return h, nil
 }
 
@@ -65,15 +80,27 @@ func (h *Head) Eval(rows []HeadRow, out [][]HeadScore) error {
 	if len(out) < len(rows) {
 		return fmt.Errorf("%w: head: %d rows, %d outputs", ErrShape, len(rows), len(out))
 	}
+	if len(rows) == 0 {
+		return nil
+	}
+	x0, d0 := cap(h.x), cap(h.dst)
 	h.x = grow(h.x, len(rows)*nf)
 	h.dst = grow(h.dst, len(rows)*width)
+	if cap(h.x) != x0 || cap(h.dst) != d0 {
+		clear(h.batches)
+	}
 	for r, row := range rows {
 		if len(row.X) != nf || len(out[r]) != nk {
 			return fmt.Errorf("%w: head row %d: %d features (want %d), %d kinds (want %d)", ErrShape, r, len(row.X), nf, len(out[r]), nk)
 		}
 		copy(h.x[r*nf:], row.X)
 	}
-	if err := h.backend.Dense(h.dst, h.x, len(rows), nf, h.w, h.zeroB, width, Linear); err != nil {
+	t, ok := h.batches[len(rows)]
+	if !ok {
+		t = [2]*tensor.Dense{Matrix(len(rows), nf, h.x), Matrix(len(rows), width, h.dst)}
+		h.batches[len(rows)] = t
+	}
+	if err := h.backend.Dense(t[1], t[0], h.tW, h.tZeroB, Linear); err != nil {
 		return err
 	}
 	for r, row := range rows {
@@ -93,6 +120,11 @@ func (h *Head) Eval(rows []HeadRow, out [][]HeadScore) error {
 		}
 	}
 	return nil
+}
+
+// residentBackend keeps a constant tensor on its device (CUDA.Resident).
+type residentBackend interface {
+	Resident(t *tensor.Dense) (*tensor.Dense, error)
 }
 
 func grow(b []float32, n int) []float32 {

@@ -38,7 +38,9 @@ status=$?
 grep -E '^(--- |ok|PASS|FAIL)|cpu_test.go|contract.go' "$out/contract.txt" | grep -v '^=== ' | head -60
 
 echo "== Benchmark: one pipeline tick (motion grids, STFT power, log-mel, GCC-PHAT, fusion head)"
-"$bin/fuse.test" -test.run '^$' -test.bench 'Backend' -test.benchtime "${BENCHTIME:-3s}" -test.count=1 > "$out/bench.txt" 2>&1
+# Backend: the operations one call each; Tick: the daemon's two calls (Compute, head), the CPU
+# backend on one core and on every core, and CUDA.
+"$bin/fuse.test" -test.run '^$' -test.bench 'Backend|Tick' -test.benchtime "${BENCHTIME:-3s}" -test.count=1 > "$out/bench.txt" 2>&1
 grep -E '^Benchmark' "$out/bench.txt"
 awk '/^BenchmarkBackend\// {
        split($1, p, "/"); sub(/-[0-9]+$/, "", p[3]); t[p[2] "/" p[3]] = $3; w[p[3]] = 1
@@ -48,4 +50,13 @@ awk '/^BenchmarkBackend\// {
        for (k in w) if (("cpu/" k) in t && ("cuda/" k) in t)
          printf "%-22s %14.3f %14.3f %8.1fx\n", k, t["cpu/" k]/1e6, t["cuda/" k]/1e6, t["cpu/" k]/t["cuda/" k]
      }' "$out/bench.txt" | tee "$out/table.txt"
+awk '/^BenchmarkTick\// {
+       split($1, p, "/"); sub(/-[0-9]+$/, "", p[3]); t[p[2] "/" p[3]] = $3; w[p[3]] = 1
+     }
+     END {
+       printf "\n%-22s %12s %12s %12s %9s %9s\n", "tick (Compute+head)", "1 core ms", "all cores ms", "cuda ms", "cores x", "cuda x"
+       for (k in w) if (("cpu/" k) in t && ("cuda/" k) in t)
+         printf "%-22s %12.3f %12.3f %12.3f %8.1fx %8.1fx\n", k, t["cpu-1core/" k]/1e6, t["cpu/" k]/1e6, t["cuda/" k]/1e6,
+           t["cpu-1core/" k]/t["cpu/" k], t["cpu/" k]/t["cuda/" k]
+     }' "$out/bench.txt" | tee -a "$out/table.txt"
 exit $status

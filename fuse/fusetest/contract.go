@@ -2,12 +2,14 @@ package fusetest
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"gorgonia.org/tensor"
 )
 
 // Tolerances, per operation.
@@ -37,6 +39,87 @@ func Run(t *testing.T, b fuse.Backend) {
 	t.Run("GCCPHAT", func(t *testing.T) { testGCCPHAT(t, b) })
 	t.Run("Dense", func(t *testing.T) { testDense(t, b) })
 	t.Run("BadShapes", func(t *testing.T) { testBadShapes(t, b) })
+	t.Run("Compute", func(t *testing.T) { testCompute(t, b) })
+}
+
+// testCompute: one Compute call gives what the single operations give on
+// the same backend (to TolDense, relative), for two frames of different
+// sizes and two microphones of different FFT sizes, log-mel and MFCC of
+// the first rows, GCC-PHAT pairs on one of them.
+func testCompute(t *testing.T, b fuse.Backend) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	type out struct {
+		name      string
+		got, want []float32
+	}
+	var outs []out
+	pair := func(name string, n int) (*tensor.Dense, *tensor.Dense, []float32, []float32) {
+		got, want := make([]float32, n), make([]float32, n)
+		outs = append(outs, out{name, got, want})
+		return fuse.Vector(got), fuse.Vector(want), got, want
+	}
+	var w fuse.TickWork
+	w.Motion.Cell = 8
+	var single []func() error
+	for i, sz := range [][2]int{{64, 48}, {40, 24}} {
+		f := RandomFrame(rng, sz[0], sz[1], av.BGR24)
+		cells := (sz[0] / 8) * (sz[1] / 8)
+		g, gw, _, _ := pair(fmt.Sprint("grid ", i), cells)
+		d, dw, _, _ := pair(fmt.Sprint("diff ", i), cells)
+		prev := fuse.Vector(randF32(rng, cells))
+		w.Motion.Frames = append(w.Motion.Frames, f)
+		w.Motion.Grids, w.Motion.Prev, w.Motion.Diffs = append(w.Motion.Grids, g), append(w.Motion.Prev, prev), append(w.Motion.Diffs, d)
+		single = append(single, func() error {
+			return b.MotionGrids([]fuse.FrameRef{f}, 8, []*tensor.Dense{gw}, []*tensor.Dense{prev}, []*tensor.Dense{dw})
+		})
+	}
+	for i, m := range []struct{ rows, n, mel, nMel, nMFCC, gccRows int }{{4, 256, 1, 20, 8, 2}, {3, 512, 2, 24, 10, 0}} {
+		bins := m.n/2 + 1
+		frames, window := fuse.Matrix(m.rows, m.n, randF32(rng, m.rows*m.n)), fuse.Vector(Hann(m.n))
+		fb, dct := fuse.Matrix(m.nMel, bins, randF32(rng, m.nMel*bins)), fuse.Matrix(m.nMel, m.nMFCC, randF32(rng, m.nMel*m.nMFCC))
+		_, _, p, pw := pair(fmt.Sprint("power ", i), m.rows*bins)
+		_, _, l, lw := pair(fmt.Sprint("log-mel ", i), m.mel*m.nMel)
+		_, _, c, cw := pair(fmt.Sprint("mfcc ", i), m.mel*m.nMFCC)
+		a := fuse.AudioWork{Frames: frames, Window: window, Power: fuse.Matrix(m.rows, bins, p),
+			Filterbank: fb, LogMel: fuse.Matrix(m.mel, m.nMel, l), DCT: dct, MFCC: fuse.Matrix(m.mel, m.nMFCC, c)}
+		single = append(single, func() error {
+			if err := b.PowerSpectra(fuse.Matrix(m.rows, bins, pw), frames, window); err != nil {
+				return err
+			}
+			mel := fuse.Matrix(m.mel, m.nMel, lw)
+			if err := b.LogMel(mel, fuse.Matrix(m.mel, bins, pw[:m.mel*bins]), fb); err != nil {
+				return err
+			}
+			return b.Dense(fuse.Matrix(m.mel, m.nMFCC, cw), mel, dct, fuse.Vector(make([]float32, m.nMFCC)), fuse.Linear)
+		})
+		if m.gccRows > 0 {
+			ga, gb := fuse.Matrix(m.gccRows, m.n, randF32(rng, m.gccRows*m.n)), fuse.Matrix(m.gccRows, m.n, randF32(rng, m.gccRows*m.n))
+			_, _, g, gw := pair(fmt.Sprint("gcc ", i), m.gccRows*9)
+			a.GCCA, a.GCCB, a.GCC, a.MaxLag = ga, gb, fuse.Matrix(m.gccRows, 9, g), 4
+			single = append(single, func() error { return b.GCCPHAT(fuse.Matrix(m.gccRows, 9, gw), ga, gb, 4) })
+		}
+		w.Audio = append(w.Audio, a)
+	}
+	if err := b.Compute(&w); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range single {
+		if err := f(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, o := range outs {
+		for j := range o.want {
+			if d := math.Abs(float64(o.got[j] - o.want[j])); d > TolDense*(1+math.Abs(float64(o.want[j]))) {
+				t.Fatalf("%s[%d]: Compute %v, single operation %v", o.name, j, o.got[j], o.want[j])
+			}
+		}
+	}
+	// A mismatch anywhere in the batch is refused.
+	w.Audio[1].MFCC = fuse.Matrix(1, 3, make([]float32, 3))
+	if err := b.Compute(&w); !errors.Is(err, fuse.ErrShape) {
+		t.Errorf("a wrong MFCC shape: got %v, want ErrShape", err)
+	}
 }
 
 // Frame makes a w×h frame of format f filled by pix(x, y, channel).
@@ -87,7 +170,7 @@ func testMotionGrids(t *testing.T, b fuse.Backend) {
 	gray := Frame(37, 21, av.Gray8, func(x, y, c int) byte { return byte(10*(x/8) + y/8) })
 	green := Frame(16, 16, av.BGR24, func(x, y, c int) byte { return [3]byte{0, 200, 0}[c] })
 	grids := [][]float32{make([]float32, 4*2), make([]float32, 4)}
-	if err := b.MotionGrids([]fuse.FrameRef{gray, green}, 8, grids, [][]float32{nil, nil}, [][]float32{nil, nil}); err != nil {
+	if err := b.MotionGrids([]fuse.FrameRef{gray, green}, 8, Vectors(grids), Vectors([][]float32{nil, nil}), Vectors([][]float32{nil, nil})); err != nil {
 		t.Fatal(err)
 	}
 	for by := range 2 {
@@ -124,7 +207,7 @@ func testMotionGrids(t *testing.T, b fuse.Backend) {
 			grids[i], diffs[i] = make([]float32, cells), make([]float32, cells)
 			prev[i] = toF32(refGrid(prevFrames[i], cell))
 		}
-		if err := b.MotionGrids(frames, cell, grids, prev, diffs); err != nil {
+		if err := b.MotionGrids(frames, cell, Vectors(grids), Vectors(prev), Vectors(diffs)); err != nil {
 			t.Fatal(err)
 		}
 		for i, f := range frames {
@@ -184,7 +267,7 @@ func testPowerSpectra(t *testing.T, b fuse.Backend) {
 		x[i] = float32(amp * math.Cos(2*math.Pi*5*float64(i)/float64(n)))
 	}
 	dst := make([]float32, n/2+1)
-	if err := b.PowerSpectra(dst, x, 1, n, rect); err != nil {
+	if err := b.PowerSpectra(fuse.Matrix(1, n/2+1, dst), fuse.Matrix(1, n, x), fuse.Vector(rect)); err != nil {
 		t.Fatal(err)
 	}
 	want := math.Pow(float64(n)*amp/2, 2)
@@ -208,7 +291,7 @@ func testPowerSpectra(t *testing.T, b fuse.Backend) {
 			frames[i] = float32(rng.Float64()*2 - 1)
 		}
 		got := make([]float32, rows*(size/2+1))
-		if err := b.PowerSpectra(got, frames, rows, size, win); err != nil {
+		if err := b.PowerSpectra(fuse.Matrix(rows, size/2+1, got), fuse.Matrix(rows, size, frames), fuse.Vector(win)); err != nil {
 			t.Fatal(err)
 		}
 		for r := range rows {
@@ -249,7 +332,7 @@ func testLogMel(t *testing.T, b fuse.Backend) {
 		}
 	}
 	dst := make([]float32, rows*nMel)
-	if err := b.LogMel(dst, power, rows, bins, fb, nMel); err != nil {
+	if err := b.LogMel(fuse.Matrix(rows, nMel, dst), fuse.Matrix(rows, bins, power), fuse.Matrix(nMel, bins, fb)); err != nil {
 		t.Fatal(err)
 	}
 	for r := range rows {
@@ -306,7 +389,7 @@ func testGCCPHAT(t *testing.T, b fuse.Backend) {
 			}
 		}
 		dst := make([]float32, rows*(2*maxLag+1))
-		if err := b.GCCPHAT(dst, a, bb, rows, n, maxLag); err != nil {
+		if err := b.GCCPHAT(fuse.Matrix(rows, 2*maxLag+1, dst), fuse.Matrix(rows, n, a), fuse.Matrix(rows, n, bb), maxLag); err != nil {
 			t.Fatal(err)
 		}
 		for r, d := range delays {
@@ -347,7 +430,7 @@ func testDense(t *testing.T, b fuse.Backend) {
 			batch, in, out := shape[0], shape[1], shape[2]
 			x, w, bias := randF32(rng, batch*in), randF32(rng, in*out), randF32(rng, out)
 			dst := make([]float32, batch*out)
-			if err := b.Dense(dst, x, batch, in, w, bias, out, act); err != nil {
+			if err := b.Dense(fuse.Matrix(batch, out, dst), fuse.Matrix(batch, in, x), fuse.Matrix(in, out, w), fuse.Vector(bias), act); err != nil {
 				t.Fatal(err)
 			}
 			for r := range batch {
@@ -383,17 +466,28 @@ func testBadShapes(t *testing.T, b fuse.Backend) {
 	ok := Frame(16, 16, av.Gray8, func(x, y, c int) byte { return 0 })
 	zero := fuse.FrameRef{Format: av.BGR24}
 	short := fuse.FrameRef{Pix: make([]byte, 10), Width: 16, Height: 16, Stride: 48, Format: av.BGR24}
-	g := [][]float32{make([]float32, 4)}
+	g := []*tensor.Dense{fuse.Vector(make([]float32, 4))}
+	none := []*tensor.Dense{nil}
+	f64 := tensor.New(tensor.WithShape(1, 8), tensor.WithBacking(make([]float64, 8)))
 	for name, err := range map[string]error{
-		"zero-size frame":   b.MotionGrids([]fuse.FrameRef{zero}, 8, g, [][]float32{nil}, [][]float32{nil}),
-		"short frame":       b.MotionGrids([]fuse.FrameRef{short}, 8, g, [][]float32{nil}, [][]float32{nil}),
-		"wrong grid":        b.MotionGrids([]fuse.FrameRef{ok}, 4, g, [][]float32{nil}, [][]float32{nil}),
-		"cell 0":            b.MotionGrids([]fuse.FrameRef{ok}, 0, g, [][]float32{nil}, [][]float32{nil}),
-		"fft not pow2":      b.PowerSpectra(make([]float32, 4), make([]float32, 6), 1, 6, make([]float32, 6)),
-		"fft short dst":     b.PowerSpectra(make([]float32, 4), make([]float32, 8), 1, 8, make([]float32, 8)),
-		"logmel mismatch":   b.LogMel(make([]float32, 2), make([]float32, 10), 2, 5, make([]float32, 5), 2),
-		"gcc lag too large": b.GCCPHAT(make([]float32, 17), make([]float32, 16), make([]float32, 16), 1, 16, 8),
-		"dense mismatch":    b.Dense(make([]float32, 2), make([]float32, 3), 1, 3, make([]float32, 5), make([]float32, 2), 2, fuse.Linear),
+		"zero-size frame":   b.MotionGrids([]fuse.FrameRef{zero}, 8, g, none, none),
+		"short frame":       b.MotionGrids([]fuse.FrameRef{short}, 8, g, none, none),
+		"wrong grid":        b.MotionGrids([]fuse.FrameRef{ok}, 4, g, none, none),
+		"cell 0":            b.MotionGrids([]fuse.FrameRef{ok}, 0, g, none, none),
+		"fft not pow2":      b.PowerSpectra(mat(1, 4), mat(1, 6), vec(6)),
+		"fft short dst":     b.PowerSpectra(mat(1, 4), mat(1, 8), vec(8)),
+		"fft short window":  b.PowerSpectra(mat(1, 5), mat(1, 8), vec(7)),
+		"fft rows":          b.PowerSpectra(mat(2, 5), mat(1, 8), vec(8)),
+		"fft float64":       b.PowerSpectra(mat(1, 5), f64, vec(8)),
+		"fft vector frames": b.PowerSpectra(mat(1, 5), vec(8), vec(8)),
+		"fft nil":           b.PowerSpectra(nil, mat(1, 8), vec(8)),
+		"logmel mismatch":   b.LogMel(mat(1, 2), mat(2, 5), mat(1, 5)),
+		"logmel bins":       b.LogMel(mat(2, 3), mat(2, 5), mat(3, 4)),
+		"gcc lag too large": b.GCCPHAT(mat(1, 17), mat(1, 16), mat(1, 16), 8),
+		"gcc rows":          b.GCCPHAT(mat(1, 5), mat(1, 16), mat(2, 16), 2),
+		"dense mismatch":    b.Dense(mat(1, 2), mat(1, 3), mat(1, 5), vec(2), fuse.Linear),
+		"dense bias":        b.Dense(mat(1, 2), mat(1, 3), mat(3, 2), vec(3), fuse.Linear),
+		"dense activation":  b.Dense(mat(1, 2), mat(1, 3), mat(3, 2), vec(2), fuse.Activation(9)),
 	} {
 		if !errors.Is(err, fuse.ErrShape) {
 			t.Errorf("%s: got %v, want ErrShape", name, err)
@@ -403,7 +497,21 @@ func testBadShapes(t *testing.T, b fuse.Backend) {
 	if err := b.MotionGrids(nil, 8, nil, nil, nil); err != nil {
 		t.Errorf("empty MotionGrids: %v", err)
 	}
-	if err := b.PowerSpectra(nil, nil, 0, 64, make([]float32, 64)); err != nil {
+	if err := b.PowerSpectra(mat(0, 33), mat(0, 64), vec(64)); err != nil {
 		t.Errorf("empty PowerSpectra: %v", err)
 	}
 }
+
+// Vectors wraps each slice in a float32 vector tensor; nil stays nil.
+func Vectors(s [][]float32) []*tensor.Dense {
+	out := make([]*tensor.Dense, len(s))
+	for i, v := range s {
+		if v != nil {
+			out[i] = fuse.Vector(v)
+		}
+	}
+	return out
+}
+
+func mat(rows, cols int) *tensor.Dense { return fuse.Matrix(rows, cols, make([]float32, rows*cols)) }
+func vec(n int) *tensor.Dense          { return fuse.Vector(make([]float32, n)) }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"gorgonia.org/tensor"
 )
 
 // Workload is one pipeline tick of feature and fusion work for a number of
@@ -24,6 +25,12 @@ type Workload struct {
 	left, right, gcc     []float32
 	x, w1, b1, h, w2, b2 []float32
 	y                    []float32
+
+	// Tensors over the buffers above, built once.
+	tGrids, tPrev, tDiffs                 []*tensor.Dense
+	tAudio, tWindow, tPower, tLogmel, tFB *tensor.Dense
+	tLeft, tRight, tGCC                   *tensor.Dense
+	tX, tW1, tB1, tH, tW2, tB2, tY        *tensor.Dense
 }
 
 // Workload sizes.
@@ -90,29 +97,35 @@ func NewWorkload(b fuse.Backend, cameras, mics, width, height int) (*Workload, e
 	w.h = make([]float32, streams*HeadHidden)
 	w.w2, w.b2 = randF32(rng, HeadHidden), randF32(rng, 1)
 	w.y = make([]float32, streams)
+	w.tGrids, w.tPrev, w.tDiffs = Vectors(w.grids), Vectors(w.prev), Vectors(w.diffs)
+	w.tAudio, w.tWindow = fuse.Matrix(rows, FFTSize, w.audio), fuse.Vector(w.window)
+	w.tPower, w.tLogmel, w.tFB = fuse.Matrix(rows, Bins, w.power), fuse.Matrix(rows, MelBands, w.logmel), fuse.Matrix(MelBands, Bins, w.fb)
+	w.tLeft, w.tRight = fuse.Matrix(mics, GCCSize, w.left), fuse.Matrix(mics, GCCSize, w.right)
+	w.tGCC = fuse.Matrix(mics, 2*GCCMaxLag+1, w.gcc)
+	w.tX, w.tW1, w.tB1 = fuse.Matrix(streams, HeadIn, w.x), fuse.Matrix(HeadIn, HeadHidden, w.w1), fuse.Vector(w.b1)
+	w.tH, w.tW2, w.tB2 = fuse.Matrix(streams, HeadHidden, w.h), fuse.Matrix(HeadHidden, 1, w.w2), fuse.Vector(w.b2)
+	w.tY = fuse.Matrix(streams, 1, w.y)
 	return w, nil
 }
 
 // Run does one tick on b.
 func (w *Workload) Run(b fuse.Backend) error {
-	if err := b.MotionGrids(w.frames, MotionCell, w.grids, w.prev, w.diffs); err != nil {
+	if err := b.MotionGrids(w.frames, MotionCell, w.tGrids, w.tPrev, w.tDiffs); err != nil {
 		return err
 	}
-	rows := w.Mics * MicChannels * STFTPerTick
-	if err := b.PowerSpectra(w.power, w.audio, rows, FFTSize, w.window); err != nil {
+	if err := b.PowerSpectra(w.tPower, w.tAudio, w.tWindow); err != nil {
 		return err
 	}
-	if err := b.LogMel(w.logmel, w.power, rows, Bins, w.fb, MelBands); err != nil {
+	if err := b.LogMel(w.tLogmel, w.tPower, w.tFB); err != nil {
 		return err
 	}
-	if err := b.GCCPHAT(w.gcc, w.left, w.right, w.Mics, GCCSize, GCCMaxLag); err != nil {
+	if err := b.GCCPHAT(w.tGCC, w.tLeft, w.tRight, GCCMaxLag); err != nil {
 		return err
 	}
-	streams := w.Cameras + w.Mics
-	if err := b.Dense(w.h, w.x, streams, HeadIn, w.w1, w.b1, HeadHidden, fuse.ReLU); err != nil {
+	if err := b.Dense(w.tH, w.tX, w.tW1, w.tB1, fuse.ReLU); err != nil {
 		return err
 	}
-	return b.Dense(w.y, w.h, streams, HeadHidden, w.w2, w.b2, 1, fuse.Sigmoid)
+	return b.Dense(w.tY, w.tH, w.tW2, w.tB2, fuse.Sigmoid)
 }
 
 // Benchmark runs the workload on b, reporting ticks per second and the

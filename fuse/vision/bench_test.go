@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gocv.io/x/gocv"
+	"gorgonia.org/tensor"
 
 	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
@@ -89,7 +90,7 @@ func BenchmarkVisionMotionGrid640x480(b *testing.B) {
 	frames := clipFrames(b, 2)
 	be := fuse.NewCPU()
 	n := 80 * 60
-	grids, prev, diffs := [][]float32{make([]float32, n)}, [][]float32{make([]float32, n)}, [][]float32{make([]float32, n)}
+	grids, prev, diffs := []*tensor.Dense{fuse.Vector(make([]float32, n))}, []*tensor.Dense{fuse.Vector(make([]float32, n))}, []*tensor.Dense{fuse.Vector(make([]float32, n))}
 	f := frames[0]
 	refs := []fuse.FrameRef{{Pix: f.Pix, Width: f.Width, Height: f.Height, Stride: f.Stride, Format: f.Format}}
 	b.ReportAllocs()

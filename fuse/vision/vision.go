@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	"gocv.io/x/gocv"
+	"gorgonia.org/tensor"
 
 	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
@@ -34,8 +35,10 @@ type Extractor struct {
 	diff           []float32
 	havePrev       bool
 	refs           [1]fuse.FrameRef
-	grids, prevs   [1][]float32
-	diffs          [1][]float32
+	grids, prevs   [1]*tensor.Dense // Backend batches of one, over grid, prevG, diff
+	diffs          [1]*tensor.Dense
+	tGrid, tPrevG  *tensor.Dense // tensors over grid and prevG, swapped with them
+	tDiff          *tensor.Dense
 	small          gocv.Mat // detection-size BGR
 	smallG, prevSG gocv.Mat // detection-size luma, this frame and the last
 	haveSG         bool
@@ -167,6 +170,7 @@ func (e *Extractor) restart(w, h int) {
 	cell := e.cfg.MotionCell
 	n := (w / cell) * (h / cell)
 	e.grid, e.prevG, e.diff = make([]float32, n), make([]float32, n), make([]float32, n)
+	e.tGrid, e.tPrevG, e.tDiff = fuse.Vector(e.grid), fuse.Vector(e.prevG), fuse.Vector(e.diff)
 	e.havePrev, e.haveSG = false, false
 	e.dw = min(e.cfg.DetectWidth, w)
 	e.scale = float64(e.dw) / float64(w)
@@ -368,9 +372,9 @@ var _ fuse.FrameFeatures = (*Extractor)(nil)
 // motion runs the Backend's motion grid and summarises it as Activity does.
 func (e *Extractor) motion(f *av.Frame, v *Values) {
 	e.refs[0] = fuse.FrameRef{Pix: f.Pix, Width: f.Width, Height: f.Height, Stride: f.Stride, Format: f.Format}
-	e.grids[0], e.prevs[0], e.diffs[0] = e.grid, nil, e.diff
+	e.grids[0], e.prevs[0], e.diffs[0] = e.tGrid, nil, e.tDiff
 	if e.havePrev {
-		e.prevs[0] = e.prevG
+		e.prevs[0] = e.tPrevG
 	}
 	if err := e.be.MotionGrids(e.refs[:], e.cfg.MotionCell, e.grids[:], e.prevs[:], e.diffs[:]); err != nil {
 		e.Counters.BackendErrors++
@@ -379,6 +383,7 @@ func (e *Extractor) motion(f *av.Frame, v *Values) {
 	}
 	had := e.havePrev
 	e.grid, e.prevG = e.prevG, e.grid
+	e.tGrid, e.tPrevG = e.tPrevG, e.tGrid
 	e.havePrev = true
 	if !had {
 		return
