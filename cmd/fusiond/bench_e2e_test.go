@@ -26,7 +26,7 @@ func TestBenchE2E(t *testing.T) {
 	}
 	text := out.String()
 	for _, want := range []string{"| paced | 1 |", "| max | 1 |", "| paced | 2 |", "| max | 2 |", "| tick |", "| processing |", "| fuse→publish |",
-		"tick p99 ms", "CPU per camera", "targets", "synthetic renderer alone (2 × 640×480 BGR + 4 ch 48000 Hz)", "NATS core publish", "× real time", "peak RSS MB", "allocs/tick"} {
+		"tick p99 ms", "CPU per camera", "targets", "load (1 min)", "synthetic renderer alone (2 × 640×480 BGR + 4 ch 48000 Hz)", "NATS core publish", "× real time", "peak RSS MB", "allocs/tick"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("no %q in\n%s", want, text)
 		}

@@ -209,8 +209,11 @@ type E2ERun struct {
 	Decisions int     `json:"decisions"`
 	FramesPS  float64 `json:"frames_per_s"` // all cameras
 	// CPUCores is process CPU time over wall time (1 = one core busy).
-	CPUCores     float64                `json:"cpu_cores"`
-	PeakRSSMB    float64                `json:"peak_rss_mb"`
+	CPUCores  float64 `json:"cpu_cores"`
+	PeakRSSMB float64 `json:"peak_rss_mb"`
+	// Load1 is the machine's 1-minute load average at the run's end (our
+	// own share included).
+	Load1        float64                `json:"load_1m"`
 	AllocsBundle float64                `json:"allocs_per_bundle"`
 	Latency      map[string]Percentiles `json:"latency_ms"`
 	Drops        []av.DropCount         `json:"drops,omitempty"`
@@ -384,7 +387,7 @@ func runE2E(ctx context.Context, h Host, cfg *configs.Config, mode E2EMode, durN
 	if err != nil {
 		return E2ERun{}, err
 	}
-	r := E2ERun{Mode: mode, Cameras: len(cfg.Cameras), PeakRSSMB: peakRSSMB(), Latency: map[string]Percentiles{},
+	r := E2ERun{Mode: mode, Cameras: len(cfg.Cameras), PeakRSSMB: peakRSSMB(), Load1: loadAvg1(), Latency: map[string]Percentiles{},
 		Bundles: uint64(len(col.bundles)), Frames: col.frames, Decisions: len(col.decisions), Drops: d.Drops()}
 	spans := map[string][]float64{}
 	col.spans(spans)

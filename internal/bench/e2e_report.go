@@ -84,16 +84,16 @@ func (r *E2EReport) Print(w io.Writer) {
 	fmt.Fprintf(w, "fusiond bench e2e — %s — %s\n\n", r.Date, r.Machine)
 	fmt.Fprintf(w, "One daemon per row: its cameras and one microphone array. Paced: tick p99 (arrival of the bundle that closes a tick → its last decision published), CPU, peak RSS; targets p99 ≤ %g ms, CPU ≤ %g %% of a core per camera, RSS ≤ %g MB. Maximum speed beside the source alone (the decode limit), same run.\n\n",
 		TargetTickP99MS, TargetCPUPerCameraPC, TargetPeakRSSMB)
-	fmt.Fprintln(w, "| cameras | tick p99 ms | CPU (% of one core) | CPU per camera | peak RSS MB | targets | max-speed frames/s | source alone frames/s | ratio | max-speed × real time |")
-	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	fmt.Fprintln(w, "| cameras | tick p99 ms | CPU (% of one core) | CPU per camera | peak RSS MB | targets | max-speed frames/s | source alone frames/s | ratio | max-speed × real time | load (1 min) |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, pm := range r.pairs() {
 		p, m := pm[0], pm[1]
 		ratio := 0.0
 		if m.SourceFPS > 0 {
 			ratio = m.FramesPS / m.SourceFPS
 		}
-		fmt.Fprintf(w, "| %d | %.2f | %.1f | %.1f | %.0f | %s | %.0f | %.0f | %.2f | %.2f |\n", p.Cameras, p.Latency["tick"].P99, 100*p.CPUCores,
-			100*p.CPUCores/float64(max(p.Cameras, 1)), p.PeakRSSMB, p.Met(), m.FramesPS, m.SourceFPS, ratio, m.XRealTime)
+		fmt.Fprintf(w, "| %d | %.2f | %.1f | %.1f | %.0f | %s | %.0f | %.0f | %.2f | %.2f | %.1f |\n", p.Cameras, p.Latency["tick"].P99, 100*p.CPUCores,
+			100*p.CPUCores/float64(max(p.Cameras, 1)), p.PeakRSSMB, p.Met(), m.FramesPS, m.SourceFPS, ratio, m.XRealTime, p.Load1)
 	}
 	fmt.Fprintln(w, "\nEvery run:")
 	fmt.Fprintln(w, "\n| run | cameras | media s | wall s | × real time | frames/s | ticks | decisions | CPU (% of one core) | peak RSS MB | allocs/tick | drops |")

@@ -136,7 +136,7 @@ func TestFFmpegRate(t *testing.T) {
 func TestE2EReportJSON(t *testing.T) {
 	rep := &E2EReport{Machine: "m", Date: "d", Command: "c",
 		Runs: []E2ERun{
-			{Mode: E2EPaced, Cameras: 1, MediaS: 1, WallS: 1, XRealTime: 1, Bundles: 30, Frames: 30, Decisions: 29, CPUCores: 0.15, PeakRSSMB: 100,
+			{Mode: E2EPaced, Cameras: 1, MediaS: 1, WallS: 1, XRealTime: 1, Bundles: 30, Frames: 30, Decisions: 29, CPUCores: 0.15, PeakRSSMB: 100, Load1: 1.5,
 				Latency: map[string]Percentiles{"tick": {N: 29, P50: 0.5, P99: 2, Max: 2}}, TickMS: []float64{0.5, 2}},
 			{Mode: E2EMax, Cameras: 1, MediaS: 2, WallS: 0.5, XRealTime: 4, Bundles: 60, Frames: 60, Decisions: 59, FramesPS: 120,
 				Drops: []av.DropCount{{Stream: "cam0", Reason: av.DropShutdown, Count: 3}}, SourceWhat: "renderer", SourceFPS: 240},
@@ -160,8 +160,8 @@ func TestE2EReportJSON(t *testing.T) {
 		t.Errorf("printed differently after JSON:\n%s\n%s", a.String(), b.String())
 	}
 	for _, want := range []string{
-		"| 1 | 2.00 | 15.0 | 15.0 | 100 | met | 120 | 240 | 0.50 | 4.00 |",
-		"| 4 | 12.00 | 90.0 | 22.5 | 400 | not met: tick p99, CPU, RSS | 240 | 480 | 0.50 | 2.00 |",
+		"| 1 | 2.00 | 15.0 | 15.0 | 100 | met | 120 | 240 | 0.50 | 4.00 | 1.5 |",
+		"| 4 | 12.00 | 90.0 | 22.5 | 400 | not met: tick p99, CPU, RSS | 240 | 480 | 0.50 | 2.00 | 0.0 |",
 		"| paced | 1 |", "| max | 1 | 2.0 | 0.50 | 4.0 | 120 | 60 | 59 |", "| 0 |\n",
 		"| renderer | 240 frames/s | 120 frames/s (max speed, 1 camera(s)) | 0.50 |", "| tick | 29 | 0.500 |"} {
 		if !strings.Contains(a.String(), want) {
