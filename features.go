@@ -147,22 +147,6 @@ func hasBearing(m configs.Microphone) bool {
 // recorder's annotations take them.
 type FaceTap func(stream av.StreamID, timeNS int64, frameW, frameH int, faces []foxglove.Face)
 
-// observeFaces returns an adjustment of fusion's config that shows taps
-// each frame's tracked faces, every camera's, or nil when there are no
-// taps (the visual features then run unwrapped).
-func observeFaces(taps ...FaceTap) func(*fuse.ActivityConfig) {
-	taps = slices.DeleteFunc(taps, func(t FaceTap) bool { return t == nil })
-	if len(taps) == 0 {
-		return nil
-	}
-	return func(ac *fuse.ActivityConfig) {
-		ac.Visual = tapFaces(ac.Visual, taps...)
-		for i := range ac.MoreCameras {
-			ac.MoreCameras[i].Visual = tapFaces(ac.MoreCameras[i].Visual, taps...)
-		}
-	}
-}
-
 // tapFaces returns the visual features ff with taps on their faces, or ff
 // itself when it is not fuse/vision's extractor or there are no taps (nil
 // ones left out: replay passes its FaceTap as it is).

@@ -56,20 +56,19 @@ func TestFaceTapChangesNothing(t *testing.T) {
 	defer bare.Close()
 	var seen []foxglove.Face
 	var calls int
-	ac := fuse.ActivityConfig{Visual: tapped}
-	observeFaces(nil, func(stream av.StreamID, timeNS int64, w, h int, faces []foxglove.Face) {
+	observed := tapFaces(tapped, nil, func(stream av.StreamID, timeNS int64, w, h int, faces []foxglove.Face) {
 		if stream != "cam0" || w != 512 || h != 512 || timeNS != int64(calls)*33e6 {
 			t.Errorf("tap: %s %dx%d at %d", stream, w, h, timeNS)
 		}
 		calls++
 		seen = append(seen[:0], faces...)
-	})(&ac)
-	if _, ok := ac.Visual.(*observedFaces); !ok {
-		t.Fatalf("the tap did not wrap %T", ac.Visual)
+	})
+	if _, ok := observed.(*observedFaces); !ok {
+		t.Fatalf("the tap did not wrap %T", observed)
 	}
-	defer ac.Visual.Close()
-	if observeFaces(nil) != nil {
-		t.Error("an adjustment without taps")
+	defer observed.Close()
+	if tapFaces(bare, nil) != bare {
+		t.Error("wrapped without taps")
 	}
 
 	const frames = 12
@@ -85,7 +84,7 @@ func TestFaceTapChangesNothing(t *testing.T) {
 		}
 		want, got := map[string]float64{}, map[string]float64{}
 		bare.PushFrame(f, want)
-		ac.Visual.PushFrame(f, got)
+		observed.PushFrame(f, got)
 		if !maps.Equal(want, got) {
 			t.Fatalf("frame %d: evidence %v with the tap, %v without", i, got, want)
 		}
@@ -136,22 +135,26 @@ func TestHeardMicrophone(t *testing.T) {
 	}
 }
 
-// TestFaceTapsEveryCamera: the face taps wrap every camera's visual
-// features, the first's and the others'.
+// TestFaceTapsEveryCamera: the live pipeline's face taps wrap every
+// camera's visual features, measured apart from fusion.
 func TestFaceTapsEveryCamera(t *testing.T) {
-	cfg := testenv.Config(t, "fuse.features.video=true")
-	log := slog.New(slog.DiscardHandler)
-	first, second := visualFeatures(cfg, 0, fuse.NewCPU(), log), visualFeatures(cfg, 0, fuse.NewCPU(), log)
-	if first == nil || second == nil {
+	cfg := testenv.Config(t, "fuse.features.video=true", "sync.policy=approximate")
+	cam1 := cfg.Cameras[0]
+	cam1.Name, cam1.Pose.YawDeg = "cam1", 90
+	cfg.Cameras = append(cfg.Cameras, cam1)
+	st, err := buildStages(cfg, av.NewDrops(), slog.New(slog.DiscardHandler), nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.backend.Close()
+	defer st.fuse.Close()
+	if len(st.apart) != 2 || st.apart[0] == nil {
 		t.Skip("no visual features (nosensors build, or no OpenCV cascades)")
 	}
-	ac := fuse.ActivityConfig{Visual: first, MoreCameras: []fuse.CameraConfig{{Name: "cam1", Visual: second}, {Name: "cam2"}}}
-	observeFaces(func(av.StreamID, int64, int, int, []foxglove.Face) {})(&ac)
-	defer ac.Visual.Close()
-	defer ac.MoreCameras[0].Visual.Close()
-	_, ok0 := ac.Visual.(*observedFaces)
-	_, ok1 := ac.MoreCameras[0].Visual.(*observedFaces)
-	if !ok0 || !ok1 || ac.MoreCameras[1].Visual != nil {
-		t.Fatalf("tapped: first %v, cam1 %v; cam2 (no features) %v", ok0, ok1, ac.MoreCameras[1].Visual)
+	st.tapFaces(func(av.StreamID, int64, int, int, []foxglove.Face) {})
+	for i, v := range st.apart {
+		if _, ok := v.features.(*observedFaces); !ok {
+			t.Errorf("camera %d: %T, not tapped", i, v.features)
+		}
 	}
 }

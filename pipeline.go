@@ -35,6 +35,7 @@ type pipeline struct {
 	bundles   *av.Queue[*av.Bundle]
 	decisions *av.Queue[*av.Decision]
 
+	st      *stages
 	sync    *avsync.FrameSync
 	backend fuse.Backend // closed when run returns
 	fuse    *fuse.Activity
@@ -114,18 +115,15 @@ func newPipeline(cfg *configs.Config, o *options, sinkList []sinks.Sink) (*pipel
 			addSource(s.name, s.src)
 		}
 	}
-	faces := observeFaces(o.faceTaps...) // features.go: the live view's and the recorder's annotations
-	adjust := func(c *fuse.ActivityConfig) {
-		c.Offload = o.offload
-		if faces != nil {
-			faces(c)
-		}
-	}
-	st, err := newStages(cfg, p.drops, log, adjust) // stages.go: the same for live and replay
+	adjust := func(c *fuse.ActivityConfig) { c.Offload = o.offload }
+	// stages.go: the same as replay's, the cameras' visual features
+	// measured apart from fusion, all of a bundle's at once (runFuse).
+	st, err := buildStages(cfg, p.drops, log, adjust, true)
 	if err != nil {
 		return nil, err
 	}
-	p.sync, p.backend, p.fuse = st.sync, st.backend, st.fuse
+	st.tapFaces(o.faceTaps...) // the live view's and the recorder's annotations
+	p.st, p.sync, p.backend, p.fuse = st, st.sync, st.backend, st.fuse
 	p.merged = make(chan av.Sample, capacity)
 	p.bundles = av.NewQueue[*av.Bundle]("bundles", capacity, av.Block, nil)
 	p.decisions = av.NewQueue[*av.Decision]("decisions", capacity, av.Block, nil)
@@ -212,7 +210,7 @@ func (p *pipeline) run(ctx context.Context) error {
 				return nil
 			})
 		}
-		g.Go(func() error { return fuse.Run(hard, p.fuse, p.clock, in, p.decisions) })
+		g.Go(func() error { return p.st.runFuse(hard, p.clock, in, p.decisions) })
 		g.Go(func() error { return sinks.Run(hard, p.clock, p.decisions.C(), p.sinks, p.drops, p.log) })
 	}
 

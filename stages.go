@@ -1,8 +1,10 @@
 package fusiond
 
 import (
+	"context"
 	"errors"
 	"log/slog"
+	gosync "sync"
 	"time"
 
 	"github.com/seed-4c364652/fusiond/configs"
@@ -19,7 +21,8 @@ type stages struct {
 	fuse    *fuse.Activity
 	// apart is set when the visual features run apart from fusion
 	// (newStagesApart): replay's pipeline computes them in goroutines of
-	// their own. One per camera, in config order; nil for a camera
+	// their own, the live pipeline all of a bundle's cameras at once
+	// (joinVisual). One per camera, in config order; nil for a camera
 	// without visual features.
 	apart []*visualApart
 }
@@ -74,6 +77,79 @@ func newStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, adjust fu
 // concurrent use. The caller closes it with close.
 func newStagesApart(cfg *configs.Config, drops *av.Drops, log *slog.Logger) (*stages, error) {
 	return buildStages(cfg, drops, log, nil, true)
+}
+
+// tapFaces shows taps the faces of every camera measured apart.
+func (s *stages) tapFaces(taps ...FaceTap) {
+	for _, v := range s.apart {
+		if v != nil {
+			v.features = tapFaces(v.features, taps...) // features.go
+		}
+	}
+}
+
+// joinVisual measures the visual features of every camera of b at once
+// (with s.apart): the cameras beyond the first in a goroutine each, the
+// first in the caller's, joined before it returns, so that a tick costs
+// the slowest camera rather than the sum. Each camera's extractor sees its
+// frames in order, so the features, and the decisions, are those measured
+// one camera after the other. Fusion, in the caller's goroutine, then
+// takes b.
+func (s *stages) joinVisual(b *av.Bundle) {
+	if !b.Has(av.Video) {
+		for _, v := range s.apart {
+			if v != nil {
+				v.next = nil
+			}
+		}
+		return
+	}
+	var wg gosync.WaitGroup
+	first := -1
+	for i, v := range s.apart {
+		switch {
+		case v == nil:
+		case first < 0:
+			first = i
+		default:
+			wg.Go(func() { v.next = v.measure(b, i) })
+		}
+	}
+	if first >= 0 {
+		s.apart[first].next = s.apart[first].measure(b, first)
+	}
+	wg.Wait()
+}
+
+// runFuse is the live pipeline's fusion stage: fuse.Run, with every
+// bundle's visual features joined (joinVisual) in fusion's goroutine just
+// before fusion takes it.
+func (s *stages) runFuse(ctx context.Context, clock av.Clock, in <-chan *av.Bundle, out *av.Queue[*av.Decision]) error {
+	defer out.Close()
+	var sendErr error
+	emit := func(d *av.Decision) {
+		d.Stamps[av.StageFuse] = clock.Now()
+		if sendErr == nil {
+			sendErr = out.Send(ctx, d)
+		}
+	}
+	for {
+		select {
+		case b, ok := <-in:
+			if !ok {
+				s.fuse.Flush(emit)
+				return sendErr
+			}
+			s.joinVisual(b)
+			s.fuse.Push(b, emit)
+			b.Release()
+			if sendErr != nil {
+				return sendErr
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 func buildStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, adjust func(*fuse.ActivityConfig), apart bool) (*stages, error) {

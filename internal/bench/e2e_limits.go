@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os/exec"
 	"regexp"
@@ -12,46 +13,54 @@ import (
 	"github.com/seed-4c364652/fusiond/sinks"
 )
 
-// E2ELimits are the limits measured beside the runs.
+// E2ELimits are the limits measured once beside the runs (each
+// maximum-speed run has its source's own, E2ERun.SourceFPS).
 type E2ELimits struct {
-	// SourceFPS is the source's own rate alone: the synthetic renderer, or
-	// ffmpeg decoding the camera's file.
-	SourceWhat string  `json:"source_what"`
-	SourceFPS  float64 `json:"source_fps"`
 	// NATSPerS is core publishes per second of a decision-sized payload on
 	// an embedded server configured as the runs' (in-process connection).
 	NATSPerS     float64 `json:"nats_publish_per_s"`
 	PayloadBytes int     `json:"payload_bytes"`
 }
 
-func measureLimits(ctx context.Context, h Host, cfg *configs.Config, mediaNS int64, log *slog.Logger) E2ELimits {
-	var l E2ELimits
+// sourceLimit is the source of cfg alone, frames/s: ffmpeg decoding the
+// one camera's file, or the synthetic renderer of every camera and the
+// microphone (the synthetic "decode" limit); 0 when neither applies.
+func sourceLimit(ctx context.Context, cfg *configs.Config, mediaNS int64) (string, float64) {
 	clock := av.NewRealClock()
 	if len(cfg.Cameras) == 1 && cfg.Cameras[0].Source == "file" {
-		l.SourceWhat = "ffmpeg -benchmark -f null " + cfg.Cameras[0].Params.String("file")
-		l.SourceFPS = ffmpegFPS(cfg.Cameras[0].Params.String("file"))
-	} else if g, err := newGenSource(cfg, clock, mediaNS); err == nil {
-		// The renderer alone: the synthetic "decode" limit.
-		q := av.NewQueue[av.Sample]("gen", 64, av.Block, nil)
-		done := make(chan struct{})
-		var frames int
-		go func() {
-			defer close(done)
-			for s := range q.C() {
-				if _, ok := s.(*av.Frame); ok {
-					frames++
-				}
-				s.Release()
-			}
-		}()
-		t0 := clock.Now()
-		_ = g.Run(ctx, q, t0)
-		q.Close()
-		<-done
-		l.SourceWhat = "synthetic renderer alone (640×480 BGR frames + 48 kHz audio)"
-		l.SourceFPS = float64(frames) / (float64(clock.Now()-t0) / 1e9)
+		file := cfg.Cameras[0].Params.String("file")
+		return "ffmpeg -benchmark -f null " + file, ffmpegFPS(file)
 	}
-	// NATS: the same server setup, one decision-sized payload, 2 s.
+	g, err := newGenSource(cfg, clock, mediaNS)
+	if err != nil {
+		return "", 0
+	}
+	q := av.NewQueue[av.Sample]("gen", 64, av.Block, nil)
+	done := make(chan struct{})
+	var frames int
+	go func() {
+		defer close(done)
+		for s := range q.C() {
+			if _, ok := s.(*av.Frame); ok {
+				frames++
+			}
+			s.Release()
+		}
+	}()
+	t0 := clock.Now()
+	_ = g.Run(ctx, q, t0)
+	q.Close()
+	<-done
+	c, m := cfg.Cameras[0], cfg.Microphones[0]
+	what := fmt.Sprintf("synthetic renderer alone (%d × %d×%d BGR + %d ch %d Hz)", len(cfg.Cameras), c.Width, c.Height, m.Channels, m.RateHz)
+	return what, float64(frames) / (float64(clock.Now()-t0) / 1e9)
+}
+
+// measureNATS publishes a decision-sized payload for 2 s on the same
+// server setup as cfg's.
+func measureNATS(h Host, cfg *configs.Config, log *slog.Logger) E2ELimits {
+	var l E2ELimits
+	clock := av.NewRealClock()
 	payload := make([]byte, 700)
 	for i := range payload {
 		payload[i] = 'x'

@@ -47,6 +47,21 @@ func peakRSSMB() float64 {
 	return 0
 }
 
+// loadAvg1 is the machine's 1-minute load average (0 if unknown): on a
+// shared machine, what the other processes took beside a run.
+func loadAvg1() float64 {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return 0
+	}
+	x, _ := strconv.ParseFloat(f[0], 64)
+	return x
+}
+
 // Machine names the CPU, its count, the platform and the Go version.
 func Machine() string {
 	model := ""

@@ -10,63 +10,82 @@ import (
 	"github.com/seed-4c364652/fusiond/ingest/synthetic"
 )
 
-// genSource renders a synthetic camera and microphone as fast as it can,
-// interleaved in capture order, for mediaNS of media: the maximum-speed
-// run's source. Arrival times are the real clock's.
+// genSource renders a config's synthetic cameras and microphone as fast
+// as it can, interleaved in capture order, for mediaNS of media: the
+// maximum-speed run's source, in one goroutine. Arrival times are the
+// real clock's.
 type genSource struct {
-	video   *synthetic.Video
+	videos  []genVideo
 	audio   *synthetic.Audio
-	frames  *av.FramePool
 	chunks  *av.AudioPool
-	vcfg    synthetic.VideoConfig
 	acfg    synthetic.AudioConfig
 	clock   av.Clock
 	mediaNS int64
 }
 
+type genVideo struct {
+	video  *synthetic.Video
+	frames *av.FramePool
+	stream av.StreamID
+	seq    uint64
+}
+
 func newGenSource(cfg *configs.Config, clock av.Clock, mediaNS int64) (*genSource, error) {
-	if len(cfg.Cameras) != 1 || len(cfg.Microphones) != 1 || cfg.Cameras[0].Source != "synthetic" || cfg.Microphones[0].Source != "synthetic" {
-		return nil, errors.New("the maximum-speed run renders synthetic sources: the config needs one synthetic camera and one synthetic microphone (or give a FILE.mcap)")
+	if len(cfg.Cameras) == 0 || len(cfg.Microphones) != 1 || !allSynthetic(cfg) {
+		return nil, errors.New("the maximum-speed run renders synthetic sources: the config needs synthetic cameras and one synthetic microphone (or give a FILE.mcap)")
 	}
-	cam, mic := cfg.Cameras[0], cfg.Microphones[0]
-	env := sources.Env{Clock: clock}        // as a daemon opens them (fusiond.NewCameraSource)
-	vs, err := sources.OpenCamera(cam, env) // a synthetic camera is a *synthetic.Video
-	if err != nil {
-		return nil, err
+	env := sources.Env{Clock: clock} // as a daemon opens them (fusiond.NewCameraSource)
+	g := &genSource{clock: clock, mediaNS: mediaNS}
+	pooled := 2*cfg.Pipeline.QueueCapacity + 8
+	for _, cam := range cfg.Cameras {
+		vs, err := sources.OpenCamera(cam, env) // a synthetic camera is a *synthetic.Video
+		if err != nil {
+			return nil, err
+		}
+		v := vs.(*synthetic.Video)
+		g.videos = append(g.videos, genVideo{video: v, stream: v.Config().Stream,
+			frames: av.NewFramePool(cam.Width, cam.Height, av.BGR24, pooled)})
 	}
+	mic := cfg.Microphones[0]
 	as, err := sources.OpenMicrophone(mic, env) // and a synthetic microphone a *synthetic.Audio
 	if err != nil {
 		return nil, err
 	}
-	v, a := vs.(*synthetic.Video), as.(*synthetic.Audio)
-	g := &genSource{video: v, audio: a, vcfg: v.Config(), acfg: a.Config(), clock: clock, mediaNS: mediaNS}
-	g.frames = av.NewFramePool(cam.Width, cam.Height, av.BGR24, 2*cfg.Pipeline.QueueCapacity+8)
-	g.chunks = av.NewAudioPool(mic.RateHz, mic.Channels, g.acfg.ChunkFrames, 2*cfg.Pipeline.QueueCapacity+8)
+	g.audio = as.(*synthetic.Audio)
+	g.acfg = g.audio.Config()
+	g.chunks = av.NewAudioPool(mic.RateHz, mic.Channels, g.acfg.ChunkFrames, pooled)
 	return g, nil
 }
 
 func (g *genSource) Run(ctx context.Context, out *av.Queue[av.Sample], startNS int64) error {
-	var seq, k uint64
+	var k uint64
 	n, rate := int64(g.acfg.ChunkFrames), g.acfg.RateHz
 	for ctx.Err() == nil {
-		tf := g.video.CaptureOffsetNS(seq)
-		ta := av.FramesToNS(int64(k)*n, rate)
-		if tf >= g.mediaNS && ta >= g.mediaNS {
+		// The earliest capture due next: a camera's frame (cameras in
+		// config order on a tie) or, after them, the audio chunk.
+		next, at := -1, av.FramesToNS(int64(k)*n, rate)
+		for i := range g.videos {
+			if t := g.videos[i].video.CaptureOffsetNS(g.videos[i].seq); t <= at && t < g.mediaNS && (next < 0 || t < g.videos[next].video.CaptureOffsetNS(g.videos[next].seq)) {
+				next = i
+			}
+		}
+		if next < 0 && at >= g.mediaNS {
 			return nil
 		}
 		var s av.Sample
-		if tf <= ta {
-			f := g.frames.Get()
-			g.video.Render(seq, f)
-			f.Stream, f.Seq, f.CaptureNS, f.ArrivalNS = g.vcfg.Stream, seq, startNS+tf, g.clock.Now()
+		if next >= 0 {
+			v := &g.videos[next]
+			f := v.frames.Get()
+			v.video.Render(v.seq, f)
+			f.Stream, f.Seq, f.CaptureNS, f.ArrivalNS = v.stream, v.seq, startNS+v.video.CaptureOffsetNS(v.seq), g.clock.Now()
 			s = f
-			seq++
+			v.seq++
 		} else {
 			c := g.chunks.Get()
 			first := int64(k) * n
 			g.audio.Fill(first, c.Data)
 			c.Stream, c.Seq, c.FirstFrame = g.acfg.Stream, k, first
-			c.CaptureNS, c.ArrivalNS = startNS+ta, g.clock.Now()
+			c.CaptureNS, c.ArrivalNS = startNS+at, g.clock.Now()
 			s = c
 			k++
 		}

@@ -2,10 +2,13 @@ package bench
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
@@ -59,7 +62,8 @@ func TestCPUWindow(t *testing.T) {
 }
 
 // TestSpans: a decision's processing latency runs from the arrival of the
-// bundle after its own (the one that closed its interval) to publication.
+// bundle after its own (the one that closed its interval) to publication;
+// a tick's to the last decision that bundle closed.
 func TestSpans(t *testing.T) {
 	const ms = 1e6
 	stamps := func(capture, arrival, sync, fuse, publish int64) av.Stamps {
@@ -71,19 +75,23 @@ func TestSpans(t *testing.T) {
 		bundles: []av.Stamps{stamps(100*ms, 101*ms, 102*ms, 0, 0), stamps(133*ms, 134*ms, 135*ms, 0, 0)},
 		// The first interval's decision, published after the second
 		// bundle arrived; the second's has no closing bundle yet.
-		decisions: []av.Stamps{stamps(100*ms, 101*ms, 102*ms, 136*ms, 137*ms), stamps(133*ms, 134*ms, 135*ms, 140*ms, 141*ms)},
+		// A second camera's decision of the first interval, published
+		// after the first: the tick ends with it.
+		decisions: []av.Stamps{stamps(100*ms, 101*ms, 102*ms, 136*ms, 137*ms), stamps(133*ms, 134*ms, 135*ms, 140*ms, 141*ms),
+			stamps(100*ms, 101*ms, 102*ms, 137*ms, 138*ms)},
 	}
 	out := map[string][]float64{}
 	c.spans(out)
 	want := map[string][]float64{
-		"processing":                {3},
+		"processing":                {3, 4},
+		"tick":                      {4},
 		"bundle arrival→sync":       {1, 1},
 		"bundle capture→sync":       {2, 2},
-		"capture→sync":              {2, 2},
-		"sync→fuse":                 {34, 5},
-		"fuse→publish":              {1, 1},
-		"capture→publish":           {37, 8},
-		"arrival→publish (stamped)": {36, 7},
+		"capture→sync":              {2, 2, 2},
+		"sync→fuse":                 {34, 5, 35},
+		"fuse→publish":              {1, 1, 1},
+		"capture→publish":           {37, 8, 38},
+		"arrival→publish (stamped)": {36, 7, 37},
 	}
 	for k, w := range want {
 		if got := out[k]; !slices.Equal(got, w) {
@@ -124,14 +132,19 @@ func TestFFmpegRate(t *testing.T) {
 }
 
 // TestE2EReportJSON: a report written as JSON reads back the same and
-// prints the same tables.
+// prints the same tables, with the targets met or not per camera count.
 func TestE2EReportJSON(t *testing.T) {
 	rep := &E2EReport{Machine: "m", Date: "d", Command: "c",
 		Runs: []E2ERun{
-			{Mode: E2EPaced, Cameras: 1, MediaS: 1, WallS: 1, XRealTime: 1, Bundles: 30, Decisions: 29, Latency: map[string]Percentiles{"processing": {N: 29, P50: 0.5, Max: 2}}, ProcessingMS: []float64{0.5, 2}},
-			{Mode: E2EMax, Cameras: 1, MediaS: 2, WallS: 0.5, XRealTime: 4, Bundles: 60, Decisions: 59, FramesPS: 120, Drops: []av.DropCount{{Stream: "0/cam", Reason: av.DropShutdown, Count: 3}}},
+			{Mode: E2EPaced, Cameras: 1, MediaS: 1, WallS: 1, XRealTime: 1, Bundles: 30, Frames: 30, Decisions: 29, CPUCores: 0.15, PeakRSSMB: 100, Load1: 1.5,
+				Latency: map[string]Percentiles{"tick": {N: 29, P50: 0.5, P99: 2, Max: 2}}, TickMS: []float64{0.5, 2}},
+			{Mode: E2EMax, Cameras: 1, MediaS: 2, WallS: 0.5, XRealTime: 4, Bundles: 60, Frames: 60, Decisions: 59, FramesPS: 120,
+				Drops: []av.DropCount{{Stream: "cam0", Reason: av.DropShutdown, Count: 3}}, SourceWhat: "renderer", SourceFPS: 240},
+			{Mode: E2EPaced, Cameras: 4, MediaS: 1, WallS: 1, XRealTime: 1, Bundles: 30, Frames: 120, Decisions: 116, CPUCores: 0.9, PeakRSSMB: 400,
+				Latency: map[string]Percentiles{"tick": {N: 29, P50: 5, P99: 12, Max: 13}}, TickMS: []float64{5, 13}},
+			{Mode: E2EMax, Cameras: 4, MediaS: 2, WallS: 1, XRealTime: 2, Bundles: 60, Frames: 240, Decisions: 236, FramesPS: 240, SourceWhat: "renderer", SourceFPS: 480},
 		},
-		Limits: E2ELimits{SourceWhat: "renderer", SourceFPS: 240, NATSPerS: 1e6, PayloadBytes: 700}}
+		Limits: E2ELimits{NATSPerS: 1e6, PayloadBytes: 700}}
 	path := filepath.Join(t.TempDir(), "e2e.json")
 	if err := rep.WriteJSON(path); err != nil {
 		t.Fatal(err)
@@ -146,12 +159,71 @@ func TestE2EReportJSON(t *testing.T) {
 	if a.String() != b.String() {
 		t.Errorf("printed differently after JSON:\n%s\n%s", a.String(), b.String())
 	}
-	for _, want := range []string{"| paced | 1 |", "| max | 1 | 2.0 | 0.50 | 4.0 | 120 | 59 |", "| 0 |\n", "| renderer | 240 frames/s | 120 frames/s (max speed, 1 camera(s)) | 0.50 |", "| processing | 29 | 0.500 |"} {
+	for _, want := range []string{
+		"| 1 | 2.00 | 15.0 | 15.0 | 100 | met | 120 | 240 | 0.50 | 4.00 | 1.5 |",
+		"| 4 | 12.00 | 90.0 | 22.5 | 400 | not met: tick p99, CPU, RSS | 240 | 480 | 0.50 | 2.00 | 0.0 |",
+		"| paced | 1 |", "| max | 1 | 2.0 | 0.50 | 4.0 | 120 | 60 | 59 |", "| 0 |\n",
+		"| renderer | 240 frames/s | 120 frames/s (max speed, 1 camera(s)) | 0.50 |", "| tick | 29 | 0.500 |"} {
 		if !strings.Contains(a.String(), want) {
 			t.Errorf("no %q in\n%s", want, a.String())
 		}
 	}
-	if err := rep.Plots(t.TempDir()); err != nil {
+	dir := t.TempDir()
+	if err := rep.Plots(dir); err != nil {
 		t.Errorf("plots: %v", err)
+	}
+	for _, f := range []string{"e2e-latency-cdf.svg", "e2e-scaling.svg"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestRobotConfig: bench e2e's robot has the cameras asked for, their
+// yaws spread around it, one 4-channel array with a bearing, and a
+// decision each frame; a user's config is taken as it is, not with
+// --cameras.
+func TestRobotConfig(t *testing.T) {
+	for _, tc := range []struct {
+		cameras string
+		want    [][]float64 // yaws per config
+		err     bool
+	}{
+		{"", [][]float64{{0}}, false},
+		{"1,2,4", [][]float64{{0}, {0, 180}, {0, 90, 180, -90}}, false},
+		{"3", [][]float64{{0, 120, -120}}, false},
+		{"0", nil, true},
+		{"1,x", nil, true},
+		{"17", nil, true},
+	} {
+		cfgs, err := E2EConfigs("", tc.cameras, []string{"pipeline.queue_capacity=8"})
+		if (err != nil) != tc.err {
+			t.Errorf("%q: %v", tc.cameras, err)
+			continue
+		}
+		if len(cfgs) != len(tc.want) {
+			t.Errorf("%q: %d configs", tc.cameras, len(cfgs))
+			continue
+		}
+		for i, cfg := range cfgs {
+			var yaws []float64
+			for j, c := range cfg.Cameras {
+				yaws = append(yaws, c.Pose.YawDeg)
+				if c.Name != fmt.Sprintf("cam%d", j) || c.Width != 640 || c.Height != 480 || c.FPS != 30 || c.Source != "synthetic" {
+					t.Errorf("%q: camera %+v", tc.cameras, c)
+				}
+			}
+			if !slices.Equal(yaws, tc.want[i]) {
+				t.Errorf("%q: yaws %v, want %v", tc.cameras, yaws, tc.want[i])
+			}
+			m := cfg.Microphones
+			if len(m) != 1 || m[0].Channels != 4 || m[0].RateHz != 48000 || len(m[0].Geometry) != 4 || cfg.Sync.Policy != "approximate" ||
+				!cfg.Fuse.Features.Audio || !cfg.Fuse.Features.Video || cfg.Fuse.DecisionInterval != time.Second/30 || cfg.Pipeline.QueueCapacity != 8 {
+				t.Errorf("%q: %+v", tc.cameras, cfg)
+			}
+		}
+	}
+	if _, err := E2EConfigs("robot.yaml", "2", nil); err == nil {
+		t.Error("--config with --cameras")
 	}
 }
