@@ -117,7 +117,8 @@ func newPipeline(cfg *configs.Config, o *options, sinkList []sinks.Sink) (*pipel
 	}
 	adjust := func(c *fuse.ActivityConfig) { c.Offload = o.offload }
 	// stages.go: the same as replay's, the cameras' visual features
-	// measured apart from fusion, all of a bundle's at once (runFuse).
+	// measured apart from fusion, all of a bundle's at once
+	// (stages.joinVisual, just before fusion takes the bundle).
 	st, err := buildStages(cfg, p.drops, log, adjust, true)
 	if err != nil {
 		return nil, err
@@ -210,7 +211,7 @@ func (p *pipeline) run(ctx context.Context) error {
 				return nil
 			})
 		}
-		g.Go(func() error { return p.st.runFuse(hard, p.clock, in, p.decisions) })
+		g.Go(func() error { return fuse.Run(hard, p.st.fuse, p.clock, in, p.decisions, p.st.joinVisual) })
 		g.Go(func() error { return sinks.Run(hard, p.clock, p.decisions.C(), p.sinks, p.drops, p.log) })
 	}
 

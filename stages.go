@@ -1,7 +1,6 @@
 package fusiond
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	gosync "sync"
@@ -119,37 +118,6 @@ func (s *stages) joinVisual(b *av.Bundle) {
 		s.apart[first].next = s.apart[first].measure(b, first)
 	}
 	wg.Wait()
-}
-
-// runFuse is the live pipeline's fusion stage: fuse.Run, with every
-// bundle's visual features joined (joinVisual) in fusion's goroutine just
-// before fusion takes it.
-func (s *stages) runFuse(ctx context.Context, clock av.Clock, in <-chan *av.Bundle, out *av.Queue[*av.Decision]) error {
-	defer out.Close()
-	var sendErr error
-	emit := func(d *av.Decision) {
-		d.Stamps[av.StageFuse] = clock.Now()
-		if sendErr == nil {
-			sendErr = out.Send(ctx, d)
-		}
-	}
-	for {
-		select {
-		case b, ok := <-in:
-			if !ok {
-				s.fuse.Flush(emit)
-				return sendErr
-			}
-			s.joinVisual(b)
-			s.fuse.Push(b, emit)
-			b.Release()
-			if sendErr != nil {
-				return sendErr
-			}
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
 }
 
 func buildStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, adjust func(*fuse.ActivityConfig), apart bool) (*stages, error) {

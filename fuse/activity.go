@@ -548,9 +548,11 @@ func floorDiv(a, b int64) int64 {
 }
 
 // Run is the fuse stage: it pushes every bundle from in into a, releases it,
-// and sends the decisions to out. When in is closed it flushes, closes out
-// and returns nil.
-func Run(ctx context.Context, a *Activity, clock av.Clock, in <-chan *av.Bundle, out *av.Queue[*av.Decision]) error {
+// and sends the decisions to out. before, when set, sees each bundle just
+// before a takes it, in Run's goroutine (the daemon measures the cameras'
+// visual features there). When in is closed it flushes, closes out and
+// returns nil.
+func Run(ctx context.Context, a *Activity, clock av.Clock, in <-chan *av.Bundle, out *av.Queue[*av.Decision], before func(*av.Bundle)) error {
 	defer out.Close()
 	var sendErr error
 	emit := func(d *av.Decision) {
@@ -565,6 +567,9 @@ func Run(ctx context.Context, a *Activity, clock av.Clock, in <-chan *av.Bundle,
 			if !ok {
 				a.Flush(emit)
 				return sendErr
+			}
+			if before != nil {
+				before(b)
 			}
 			a.Push(b, emit)
 			b.Release()

@@ -197,7 +197,7 @@ func TestRunStage(t *testing.T) {
 	in <- bundle(0, grayFrame(0, 0), sine(0.1, 48))
 	in <- bundle(150, grayFrame(8, 0), sine(0.1, 48))
 	close(in)
-	if err := Run(context.Background(), a, clock, in, out); err != nil {
+	if err := Run(context.Background(), a, clock, in, out, nil); err != nil {
 		t.Fatal(err)
 	}
 	var n int
