@@ -1,7 +1,12 @@
 package fusiond
 
 import (
+	"os"
+	"runtime"
+	"strconv"
+
 	"github.com/seed-4c364652/fusiond/fuse"
+	"github.com/seed-4c364652/fusiond/fuse/vision"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 )
 
@@ -64,11 +69,58 @@ func (v *visualApart) Close() error {
 	return err
 }
 
+// aheadScanner is the part of fuse/vision's extractor that runs its
+// cascade passes ahead (vision.Ahead); the extractor with taps on its
+// faces has it too.
+type aheadScanner interface {
+	NewAhead(k, n int) (*vision.Ahead, error)
+	UseScan(*vision.Scanned)
+}
+
+// aheads returns n parts of the cascade passes of v's extractor, or nil
+// when it has none.
+func (v *visualApart) aheads(n int) []*vision.Ahead {
+	sc, ok := v.features.(aheadScanner)
+	if !ok {
+		return nil
+	}
+	var out []*vision.Ahead
+	for k := range n {
+		a, err := sc.NewAhead(k, n)
+		if err != nil {
+			for _, a := range out {
+				a.Close()
+			}
+			return nil
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// useScan hands v's extractor the cascade passes of its next frame.
+func (v *visualApart) useScan(s *vision.Scanned) {
+	if sc, ok := v.features.(aheadScanner); ok && s != nil {
+		sc.UseScan(s)
+	}
+}
+
 // pipeItem is a bundle on its way through the pipeline.
 type pipeItem struct {
 	b     *av.Bundle
 	nowNS int64                // the virtual clock when sync emitted b
 	ev    []map[string]float64 // b's visual features by camera, when measured apart
+	scans []*vision.Scanned    // b's cascade passes by camera, when made ahead
+}
+
+// aheadParts is how many goroutines run each camera's cascade passes
+// ahead of its visual features: the cores beside the camera's share.
+func aheadParts(cameras int) int {
+	if s := os.Getenv("FUSIOND_AHEAD"); s != "" {
+		n, _ := strconv.Atoi(s)
+		return n
+	}
+	return max(1, runtime.GOMAXPROCS(0)/max(1, cameras))
 }
 
 // runPipeline drives st from samples (closed at the end of the input)
@@ -99,9 +151,39 @@ func runPipeline(st *stages, samples <-chan av.Sample, observe func(*av.Bundle),
 		lastNS = nowNS
 	}()
 	fused := bundles
+	cameras := 0
+	for _, v := range st.apart {
+		if v != nil {
+			cameras++
+		}
+	}
+	parts := aheadParts(cameras)
+	if s := os.Getenv("FUSIOND_CVTHREADS"); s != "" {
+		n, _ := strconv.Atoi(s)
+		vision.SetOpenCVThreads(n)
+	}
 	for i, v := range st.apart {
 		if v == nil {
 			continue
+		}
+		for _, a := range v.aheads(parts) {
+			in, scanned := fused, make(chan pipeItem, pipeDepth)
+			go func() {
+				defer close(scanned)
+				defer a.Close()
+				for it := range in {
+					if f := it.b.CameraFrame(i); it.b.Has(av.Video) && f != nil {
+						if s := a.Scan(f); s != nil {
+							if it.scans == nil {
+								it.scans = make([]*vision.Scanned, len(st.apart))
+							}
+							it.scans[i] = s
+						}
+					}
+					scanned <- it
+				}
+			}()
+			fused = scanned
 		}
 		in, measured := fused, make(chan pipeItem, pipeDepth)
 		go func() {
@@ -109,6 +191,9 @@ func runPipeline(st *stages, samples <-chan av.Sample, observe func(*av.Bundle),
 			for it := range in {
 				if it.ev == nil {
 					it.ev = make([]map[string]float64, len(st.apart))
+				}
+				if it.scans != nil {
+					v.useScan(it.scans[i])
 				}
 				it.ev[i] = v.measure(it.b, i)
 				measured <- it
