@@ -1,9 +1,7 @@
 package fusiond
 
 import (
-	"os"
 	"runtime"
-	"strconv"
 
 	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/fuse/vision"
@@ -13,11 +11,15 @@ import (
 // Replay's stages run as a pipeline, one goroutine each, joined by bounded
 // channels:
 //
-//	read + decode → sync → visual features → fusion (audio features, the
-//	head, the decision kinds) and the sinks
+//	read + decode → sync → per camera: cascade passes ahead (aheadParts
+//	goroutines, each scanning every n-th frame) → visual features → fusion
+//	(audio features, the head, the decision kinds) and the sinks
 //
-// Face detection, inside the visual features, is most of a replay's cost;
-// the rest of fusion and the reading beside it are most of what remains.
+// Face detection, inside the visual features, is most of a replay's cost:
+// its cascade passes depend only on a frame's pixels and its place in the
+// detector's cycle (vision.Ahead), so they run in goroutines of their own
+// ahead of the tracking, which takes their detections in order; the rest
+// of fusion and the reading beside it are most of what remains.
 // Every stage sees its input in the order the sequential driver (Stages)
 // gives it, and the virtual clock travels with each bundle (the arrival
 // time of the sample that completed it), so the decisions, their stamps
@@ -114,14 +116,15 @@ type pipeItem struct {
 }
 
 // aheadParts is how many goroutines run each camera's cascade passes
-// ahead of its visual features: the cores beside the camera's share.
+// ahead of its visual features: the camera's share of the cores, at least
+// one, at most maxAheadParts.
 func aheadParts(cameras int) int {
-	if s := os.Getenv("FUSIOND_AHEAD"); s != "" {
-		n, _ := strconv.Atoi(s)
-		return n
-	}
-	return max(1, runtime.GOMAXPROCS(0)/max(1, cameras))
+	return min(maxAheadParts, max(1, runtime.GOMAXPROCS(0)/max(1, cameras)))
 }
+
+// maxAheadParts bounds the goroutines of one camera's cascade passes:
+// each holds cascades and buffers of its own.
+const maxAheadParts = 4
 
 // runPipeline drives st from samples (closed at the end of the input)
 // until it is closed and the stages have flushed what they hold: sync in
@@ -158,9 +161,14 @@ func runPipeline(st *stages, samples <-chan av.Sample, observe func(*av.Bundle),
 		}
 	}
 	parts := aheadParts(cameras)
-	if s := os.Getenv("FUSIOND_CVTHREADS"); s != "" {
-		n, _ := strconv.Atoi(s)
-		vision.SetOpenCVThreads(n)
+	if cameras > 0 {
+		// The pipeline's goroutines keep the cores busy: OpenCV's own
+		// threads would only wait for work beside them (measured: 5–10 %
+		// less CPU a replay with one thread). The setting is the process's;
+		// it is put back when the replay ends.
+		prev := vision.OpenCVThreads()
+		vision.SetOpenCVThreads(1)
+		defer vision.SetOpenCVThreads(prev)
 	}
 	for i, v := range st.apart {
 		if v == nil {
