@@ -168,10 +168,11 @@ func runPipeline(st *stages, samples <-chan av.Sample, observe func(*av.Bundle),
 	}
 	parts := aheadParts(cameras)
 	if cameras > 0 {
-		// The pipeline's goroutines keep the cores busy: OpenCV's own
-		// threads would only wait for work beside them (measured: 5–10 %
-		// less CPU a replay with one thread). The setting is the process's;
-		// it is put back when the replay ends.
+		// The pipeline's goroutines keep the cores busy, so OpenCV's own
+		// threads would mostly wait for work beside them (on the shared
+		// 2-core machine a replay's CPU time was the same or a few percent
+		// lower with one). The setting is the process's; it is put back
+		// when the replay ends.
 		prev := vision.OpenCVThreads()
 		vision.SetOpenCVThreads(1)
 		defer vision.SetOpenCVThreads(prev)
