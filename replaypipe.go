@@ -1,18 +1,25 @@
 package fusiond
 
 import (
+	"runtime"
+
 	"github.com/seed-4c364652/fusiond/fuse"
+	"github.com/seed-4c364652/fusiond/fuse/vision"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 )
 
 // Replay's stages run as a pipeline, one goroutine each, joined by bounded
 // channels:
 //
-//	read + decode → sync → visual features → fusion (audio features, the
-//	head, the decision kinds) and the sinks
+//	read + decode → sync → per camera: cascade passes ahead (aheadParts
+//	goroutines, each scanning every n-th frame) → visual features → fusion
+//	(audio features, the head, the decision kinds) and the sinks
 //
-// Face detection, inside the visual features, is most of a replay's cost;
-// the rest of fusion and the reading beside it are most of what remains.
+// Face detection, inside the visual features, is most of a replay's cost:
+// its cascade passes depend only on a frame's pixels and its place in the
+// detector's cycle (vision.Ahead), so they run in goroutines of their own
+// ahead of the tracking, which takes their detections in order; the rest
+// of fusion and the reading beside it are most of what remains.
 // Every stage sees its input in the order the sequential driver (Stages)
 // gives it, and the virtual clock travels with each bundle (the arrival
 // time of the sample that completed it), so the decisions, their stamps
@@ -64,12 +71,66 @@ func (v *visualApart) Close() error {
 	return err
 }
 
+// aheadScanner is the part of fuse/vision's extractor that runs its
+// cascade passes ahead (vision.Ahead); the extractor with taps on its
+// faces has it too.
+type aheadScanner interface {
+	NewAhead(k, n int) (*vision.Ahead, error)
+	UseScan(*vision.Scanned)
+}
+
+// aheads returns n parts of the cascade passes of v's extractor, or nil
+// when it has none.
+func (v *visualApart) aheads(n int) []*vision.Ahead {
+	sc, ok := v.features.(aheadScanner)
+	if !ok {
+		return nil
+	}
+	var out []*vision.Ahead
+	for k := range n {
+		a, err := sc.NewAhead(k, n)
+		if err != nil {
+			for _, a := range out {
+				a.Close()
+			}
+			return nil
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// useScan hands v's extractor the cascade passes of its next frame.
+func (v *visualApart) useScan(s *vision.Scanned) {
+	if sc, ok := v.features.(aheadScanner); ok && s != nil {
+		sc.UseScan(s)
+	}
+}
+
 // pipeItem is a bundle on its way through the pipeline.
 type pipeItem struct {
 	b     *av.Bundle
 	nowNS int64                // the virtual clock when sync emitted b
 	ev    []map[string]float64 // b's visual features by camera, when measured apart
+	scans []*vision.Scanned    // b's cascade passes by camera, when made ahead
 }
+
+// aheadParts is how many goroutines run each camera's cascade passes
+// ahead of its visual features: the camera's share of the cores, at most
+// maxAheadParts, or none when that share is under two cores (the cameras'
+// own goroutines then keep the cores busy: measured with four cameras on
+// two cores, one part each gained nothing).
+func aheadParts(cameras int) int {
+	n := min(maxAheadParts, runtime.GOMAXPROCS(0)/max(1, cameras))
+	if n < 2 {
+		return 0
+	}
+	return n
+}
+
+// maxAheadParts bounds the goroutines of one camera's cascade passes:
+// each holds cascades and buffers of its own.
+const maxAheadParts = 4
 
 // runPipeline drives st from samples (closed at the end of the input)
 // until it is closed and the stages have flushed what they hold: sync in
@@ -99,9 +160,45 @@ func runPipeline(st *stages, samples <-chan av.Sample, observe func(*av.Bundle),
 		lastNS = nowNS
 	}()
 	fused := bundles
+	cameras := 0
+	for _, v := range st.apart {
+		if v != nil {
+			cameras++
+		}
+	}
+	parts := aheadParts(cameras)
+	if cameras > 0 {
+		// The pipeline's goroutines keep the cores busy, so OpenCV's own
+		// threads would mostly wait for work beside them (on the shared
+		// 2-core machine a replay's CPU time was the same or a few percent
+		// lower with one). The setting is the process's; it is put back
+		// when the replay ends.
+		prev := vision.OpenCVThreads()
+		vision.SetOpenCVThreads(1)
+		defer vision.SetOpenCVThreads(prev)
+	}
 	for i, v := range st.apart {
 		if v == nil {
 			continue
+		}
+		for _, a := range v.aheads(parts) {
+			in, scanned := fused, make(chan pipeItem, pipeDepth)
+			go func() {
+				defer close(scanned)
+				defer a.Close()
+				for it := range in {
+					if f := it.b.CameraFrame(i); it.b.Has(av.Video) && f != nil {
+						if s := a.Scan(f); s != nil {
+							if it.scans == nil {
+								it.scans = make([]*vision.Scanned, len(st.apart))
+							}
+							it.scans[i] = s
+						}
+					}
+					scanned <- it
+				}
+			}()
+			fused = scanned
 		}
 		in, measured := fused, make(chan pipeItem, pipeDepth)
 		go func() {
@@ -109,6 +206,9 @@ func runPipeline(st *stages, samples <-chan av.Sample, observe func(*av.Bundle),
 			for it := range in {
 				if it.ev == nil {
 					it.ev = make([]map[string]float64, len(st.apart))
+				}
+				if it.scans != nil {
+					v.useScan(it.scans[i])
 				}
 				it.ev[i] = v.measure(it.b, i)
 				measured <- it

@@ -31,3 +31,27 @@ func (e *Extractor) PushFrame(*av.Frame, map[string]float64) {}
 
 // Close does nothing.
 func (e *Extractor) Close() error { return nil }
+
+// Ahead is absent from nosensors builds.
+type Ahead struct{}
+
+// Scanned is absent from nosensors builds.
+type Scanned struct{}
+
+// NewAhead returns ErrNotBuilt.
+func (e *Extractor) NewAhead(k, n int) (*Ahead, error) { return nil, ErrNotBuilt }
+
+// Scan returns nil.
+func (a *Ahead) Scan(*av.Frame) *Scanned { return nil }
+
+// Close does nothing.
+func (a *Ahead) Close() error { return nil }
+
+// UseScan does nothing.
+func (e *Extractor) UseScan(*Scanned) {}
+
+// SetOpenCVThreads does nothing.
+func SetOpenCVThreads(int) {}
+
+// OpenCVThreads returns 1.
+func OpenCVThreads() int { return 1 }

@@ -62,9 +62,13 @@ type Extractor struct {
 	contig                 []byte  // a copy of frames whose stride has padding
 
 	frameN uint64
-	faces  []track
-	out    []Face
-	nextID uint64
+	// pre is the next frame's cascade passes, made ahead (UseScan).
+	pre *Scanned
+	// usedPre counts the frames whose passes were made ahead.
+	usedPre uint64
+	faces   []track
+	out     []Face
+	nextID  uint64
 	// speaker is the id of the face the summary (bearing, mouth motion)
 	// follows, 0 for none: see candidate.
 	speaker uint64
@@ -294,14 +298,14 @@ func sizeBands(cost []float64, n int) [][2]int {
 func (e *Extractor) Push(f *av.Frame) *Values {
 	v := &e.v
 	*v = Values{}
+	pre := e.pre
+	e.pre = nil
 	e.Counters.Frames++
 	if f == nil {
 		e.Counters.Missing++
 		return v
 	}
-	bpp := f.Format.BytesPerPixel()
-	if bpp == 0 || f.Width < e.cfg.MotionCell || f.Height < e.cfg.MotionCell || f.Width < 16 || f.Height < 16 ||
-		f.Stride < f.Width*bpp || len(f.Pix) < f.Stride*(f.Height-1)+f.Width*bpp {
+	if !frameOK(f, e.cfg.MotionCell) {
 		e.Counters.BadFrame++
 		return v
 	}
@@ -313,7 +317,53 @@ func (e *Extractor) Push(f *av.Frame) *Values {
 	}
 	e.motion(f, v)
 
-	// One OpenCV view of the pixels, without a copy when rows are packed.
+	img, err := e.frameMat(f)
+	if err != nil {
+		e.Counters.BadFrame++
+		return v
+	}
+	defer img.Close()
+	e.smallG, e.prevSG = e.prevSG, e.smallG
+	e.detectionLuma(img, f.Format)
+	if f.Format == av.Gray8 {
+		gocv.Resize(img, &e.tiny, image.Pt(e.mw, e.mh), 0, 0, gocv.InterpolationArea)
+	} else {
+		gocv.Resize(e.small, &e.tiny, image.Pt(e.mw, e.mh), 0, 0, gocv.InterpolationArea)
+	}
+
+	// Foreground fraction: MOG2 marks shadows 127 and foreground 255.
+	e.mog2.Apply(e.tiny, &e.fgMask)
+	gocv.Threshold(e.fgMask, &e.fgBin, 200, 255, gocv.ThresholdBinary)
+	v.Foreground = float64(gocv.CountNonZero(e.fgBin)) / float64(e.mw*e.mh)
+	v.set(FeatForeground)
+
+	if len(e.cascades) > 0 {
+		if pre != nil && (pre.owner != e || pre.frame != f || pre.w != e.w || pre.h != e.h || pre.n != e.frameN) {
+			pre = nil // not this frame's: detect here
+		}
+		if pre != nil {
+			e.usedPre++
+		}
+		e.updateFaces(img, f.Format, pre)
+		e.describeFaces(v)
+	}
+	e.haveSG = true
+	e.frameN++
+	return v
+}
+
+// frameOK reports whether f is a frame the extractor measures: a known
+// format, at least 16×16 and one motion cell, its pixels all there.
+func frameOK(f *av.Frame, cell int) bool {
+	bpp := f.Format.BytesPerPixel()
+	return bpp > 0 && f.Width >= cell && f.Height >= cell && f.Width >= 16 && f.Height >= 16 &&
+		f.Stride >= f.Width*bpp && len(f.Pix) >= f.Stride*(f.Height-1)+f.Width*bpp
+}
+
+// frameMat returns an OpenCV view of f's pixels, without a copy when rows
+// are packed; the caller closes it.
+func (e *Extractor) frameMat(f *av.Frame) (gocv.Mat, error) {
+	bpp := f.Format.BytesPerPixel()
 	var pix []byte
 	if f.Stride == f.Width*bpp {
 		pix = f.Pix[:f.Height*f.Stride]
@@ -332,35 +382,18 @@ func (e *Extractor) Push(f *av.Frame) *Values {
 	if f.Format == av.Gray8 {
 		mt = gocv.MatTypeCV8UC1
 	}
-	img, err := gocv.NewMatFromBytes(f.Height, f.Width, mt, pix)
-	if err != nil {
-		e.Counters.BadFrame++
-		return v
-	}
-	defer img.Close()
-	e.smallG, e.prevSG = e.prevSG, e.smallG
-	if f.Format == av.Gray8 {
+	return gocv.NewMatFromBytes(f.Height, f.Width, mt, pix)
+}
+
+// detectionLuma scales the frame to the detection size: e.smallG, and
+// e.small, its BGR, for a colour frame.
+func (e *Extractor) detectionLuma(img gocv.Mat, format av.PixelFormat) {
+	if format == av.Gray8 {
 		gocv.Resize(img, &e.smallG, image.Pt(e.dw, e.dh), 0, 0, gocv.InterpolationArea)
-		gocv.Resize(img, &e.tiny, image.Pt(e.mw, e.mh), 0, 0, gocv.InterpolationArea)
-	} else {
-		gocv.Resize(img, &e.small, image.Pt(e.dw, e.dh), 0, 0, gocv.InterpolationArea)
-		gocv.CvtColor(e.small, &e.smallG, gocv.ColorBGRToGray)
-		gocv.Resize(e.small, &e.tiny, image.Pt(e.mw, e.mh), 0, 0, gocv.InterpolationArea)
+		return
 	}
-
-	// Foreground fraction: MOG2 marks shadows 127 and foreground 255.
-	e.mog2.Apply(e.tiny, &e.fgMask)
-	gocv.Threshold(e.fgMask, &e.fgBin, 200, 255, gocv.ThresholdBinary)
-	v.Foreground = float64(gocv.CountNonZero(e.fgBin)) / float64(e.mw*e.mh)
-	v.set(FeatForeground)
-
-	if len(e.cascades) > 0 {
-		e.updateFaces(img, f.Format)
-		e.describeFaces(v)
-	}
-	e.haveSG = true
-	e.frameN++
-	return v
+	gocv.Resize(img, &e.small, image.Pt(e.dw, e.dh), 0, 0, gocv.InterpolationArea)
+	gocv.CvtColor(e.small, &e.smallG, gocv.ColorBGRToGray)
 }
 
 // PushFrame implements fuse.FrameFeatures: it pushes f and adds the
@@ -412,7 +445,11 @@ func (e *Extractor) motion(f *av.Frame, v *Values) {
 // end of each cycle it verifies the faces no band found again in it, and
 // drops those verify does not find either, but for faces found twice
 // before, which are dropped after two such cycles in a row.
-func (e *Extractor) updateFaces(img gocv.Mat, format av.PixelFormat) {
+//
+// pre, when not nil, holds this frame's cascade passes, made ahead: the
+// same detections as the passes here (a pure function of the pixels and
+// the frame's place in the cycle).
+func (e *Extractor) updateFaces(img gocv.Mat, format av.PixelFormat, pre *Scanned) {
 	kept := e.faces[:0]
 	for _, t := range e.faces {
 		t.prevBox, t.havePrev, t.detected = t.box, true, false
@@ -446,13 +483,21 @@ func (e *Extractor) updateFaces(img gocv.Mat, format av.PixelFormat) {
 		}
 	}
 	if lo, hi, ok := e.smallSched.band(e.frameN); ok {
-		if !haveScan {
-			scan, haveScan = e.scanLuma(img, format), true
+		fs := pre.smallFound()
+		if pre == nil {
+			if !haveScan {
+				scan, haveScan = e.scanLuma(img, format), true
+			}
+			fs = e.cascadePass(scan, e.sw, lo, hi)
 		}
-		e.detect(scan, e.sw, lo, hi)
+		e.match(fs)
 	}
 	if lo, hi, ok := e.largeSched.band(e.frameN); ok {
-		e.detect(e.smallG, e.dw, lo, hi)
+		fs := pre.largeFound()
+		if pre == nil {
+			fs = e.cascadePass(e.smallG, e.dw, lo, hi)
+		}
+		e.match(fs)
 	}
 	if end {
 		for i := range e.faces { // not found again in this cycle
@@ -495,13 +540,11 @@ func (e *Extractor) scanLuma(img gocv.Mat, format av.PixelFormat) gocv.Mat {
 	return e.scanG
 }
 
-// detect runs every cascade over the face sizes lo…hi px of src, a luma
-// image srcW px wide (the scan or the detection luma), merges their
-// detections (mergeFound), and matches them to the tracked faces by
-// overlap: a match takes the detected box and a fresh template, and keeps
-// its id; the rest are new faces.
-func (e *Extractor) detect(src gocv.Mat, srcW, lo, hi int) {
-	e.Counters.Detections++
+// cascadePass runs every cascade over the face sizes lo…hi px of src, a
+// luma image srcW px wide (the scan or the detection luma), and returns
+// their detections in detection pixels, merged (mergeFound), in a buffer
+// reused by the next pass.
+func (e *Extractor) cascadePass(src gocv.Mat, srcW, lo, hi int) []found {
 	gocv.EqualizeHist(src, &e.eq)
 	flipped := false
 	k := float64(e.dw) / float64(srcW)
@@ -526,7 +569,15 @@ func (e *Extractor) detect(src gocv.Mat, srcW, lo, hi int) {
 		}
 	}
 	e.found = mergeFound(e.found)
-	for _, d := range e.found {
+	return e.found
+}
+
+// match counts one detector run and matches its detections to the tracked
+// faces by overlap: a match takes the detected box and a fresh template,
+// and keeps its id; the rest are new faces.
+func (e *Extractor) match(fs []found) {
+	e.Counters.Detections++
+	for _, d := range fs {
 		r := d.box
 		best, bestIoU := -1, 0.0
 		for j := range e.faces {
