@@ -89,7 +89,7 @@ func visualFeatures(cfg *configs.Config, i int, be fuse.Backend, log *slog.Logge
 		return nil
 	}
 	e, err := vision.New(vision.Config{Width: w, Height: h, HFOVDeg: cam.Pose.HFOVDeg, FaceEvery: ft.FaceEvery,
-		MinFacePx: ft.FaceMinPx, Cascades: cascades}, be)
+		MinFacePx: ft.FaceMinPx, Cascades: cascades, Phase: vision.CyclePhase(i, len(cfg.Cameras), ft.FaceEvery)}, be)
 	if err != nil {
 		log.Warn("visual features off", "camera", cam.Name, "err", err)
 		return nil

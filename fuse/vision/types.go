@@ -95,6 +95,11 @@ type Config struct {
 	// scans a band of face sizes, the bands chosen to cost the same, so no
 	// frame pays for a whole detection. Negative turns face detection off.
 	FaceEvery int
+	// Phase is the position in the detector's cycle of the first frame
+	// (and of the first after a change of size) [0]. The cameras of one
+	// daemon start at different positions (CyclePhase) so that their
+	// costly passes fall on different frames.
+	Phase int
 	// Cascades are the face cascades run, each over every band of face
 	// sizes; their detections are merged where they overlap
 	// [DefaultCascades].
@@ -260,4 +265,23 @@ type Counters struct {
 	Detections         uint64 // detector runs (one band of sizes on one image each)
 	TrackLost          uint64 // faces dropped between detections
 	BackendErrors      uint64
+}
+
+// smallCycles is how many of the detector's cycles one pass over the
+// small faces spans: faces smaller than the cascades' window at
+// DetectWidth are scanned on the larger scan luma, which costs more than
+// all the other sizes together, and a small (far) face is seldom the one
+// speaking to the robot. Faces found are verified and tracked every frame
+// all the same.
+const smallCycles = 3
+
+// CyclePhase returns Config.Phase for camera i of n with faceEvery: the n
+// cameras' cycles evenly apart over the longest (the small faces'), so
+// that their costly bands fall on different frames as far as the cycle
+// allows (up to 5 cameras at the default face_every apart entirely).
+func CyclePhase(i, n, faceEvery int) int {
+	if n < 2 || faceEvery < 1 {
+		return 0
+	}
+	return i * smallCycles * faceEvery / n
 }

@@ -201,7 +201,7 @@ func (e *Extractor) restart(w, h int) {
 	e.minFace = max(1, cascadeWindow*e.dw/e.sw)
 	e.dropFaces()
 	e.speaker = 0
-	e.frameN = 0
+	e.frameN = uint64(max(0, e.cfg.Phase))
 	if e.cfg.FaceEvery > 0 {
 		e.largeSched = newSchedule(e.dw, e.dh, math.MaxInt, e.cfg.FaceEvery, e.cfg.ScaleFactor)
 		e.smallSched = schedule{}
@@ -211,14 +211,6 @@ func (e *Extractor) restart(w, h int) {
 		}
 	}
 }
-
-// smallCycles is how many of the detector's cycles one pass over the
-// small faces spans: faces smaller than the cascades' window at
-// DetectWidth are scanned on the larger scan luma, which costs more than
-// all the other sizes together, and a small (far) face is seldom the one
-// speaking to the robot. Faces found are verified and tracked every frame
-// all the same.
-const smallCycles = 3
 
 // schedule is the face sizes scanned on one image and the band of them
 // each frame of its cycle scans.

@@ -346,3 +346,39 @@ func TestSpeakerCandidate(t *testing.T) {
 		})
 	}
 }
+
+// The cameras of one daemon start their detector cycles apart
+// (CyclePhase), so that their small-face passes, the costly ones, fall on
+// different frames; one camera alone starts at 0, as before.
+func TestCyclePhaseSpreadsTheCostlyPasses(t *testing.T) {
+	for _, c := range []struct{ i, n, every, want int }{
+		{0, 1, 15, 0}, {0, 4, 15, 0}, {1, 4, 15, 11}, {2, 4, 15, 22}, {3, 4, 15, 33}, {1, 2, 15, 22}, {1, 4, -1, 0},
+	} {
+		if got := CyclePhase(c.i, c.n, c.every); got != c.want {
+			t.Errorf("CyclePhase(%d, %d, %d) = %d, want %d", c.i, c.n, c.every, got, c.want)
+		}
+	}
+	const cameras = 4
+	var es []*Extractor
+	for i := range cameras {
+		e := newTestExtractor(t, Config{Width: 640, Height: 480, FaceEvery: 15, Phase: CyclePhase(i, cameras, 15)})
+		e.Push(&av.Frame{Width: 640, Height: 480, Stride: 640, Format: av.Gray8, Pix: make([]byte, 640*480)})
+		es = append(es, e)
+	}
+	costly := 0
+	for frame := range uint64(smallCycles * 15) { // frame numbers of the daemon, from the first
+		n := 0
+		for _, e := range es {
+			if _, _, ok := e.smallSched.band(uint64(e.cfg.Phase) + frame); ok {
+				n++
+			}
+		}
+		if n > 1 {
+			t.Errorf("frame %d: %d cameras scan small faces", frame, n)
+		}
+		costly += n
+	}
+	if costly == 0 {
+		t.Fatal("no camera scanned small faces: the test sees nothing")
+	}
+}
