@@ -269,14 +269,23 @@ func (a *Activity) headStep(emit func(*av.Decision)) {
 	}
 }
 
-// begin closes the interval b does not belong to, and counts b in its own.
-func (a *Activity) begin(b *av.Bundle, emit func(*av.Decision)) {
-	iv := floorDiv(b.TimeNS, a.cfg.IntervalNS)
-	if a.inInterval && iv != a.interval {
+// CloseInterval makes the activity decision of the interval that b's
+// arrival closes, if any (the one b does not belong to). Push does it
+// first thing; a caller with work to do on b before Push (the daemon
+// measures its cameras' visual features) calls it first, so that the
+// decision, which needs nothing of b, does not wait for that work. The
+// decisions are the same either way.
+func (a *Activity) CloseInterval(b *av.Bundle, emit func(*av.Decision)) {
+	if a.inInterval && floorDiv(b.TimeNS, a.cfg.IntervalNS) != a.interval {
 		a.decide(emit)
 	}
+}
+
+// begin closes the interval b does not belong to, and counts b in its own.
+func (a *Activity) begin(b *av.Bundle, emit func(*av.Decision)) {
+	a.CloseInterval(b, emit)
 	if !a.inInterval {
-		a.interval, a.inInterval = iv, true
+		a.interval, a.inInterval = floorDiv(b.TimeNS, a.cfg.IntervalNS), true
 	}
 	a.bundles++
 	a.lastTimeNS = b.TimeNS
@@ -550,8 +559,9 @@ func floorDiv(a, b int64) int64 {
 // Run is the fuse stage: it pushes every bundle from in into a, releases it,
 // and sends the decisions to out. before, when set, sees each bundle just
 // before a takes it, in Run's goroutine (the daemon measures the cameras'
-// visual features there). When in is closed it flushes, closes out and
-// returns nil.
+// visual features there), once the decision the bundle's arrival closes
+// has been sent (Activity.CloseInterval). When in is closed it flushes,
+// closes out and returns nil.
 func Run(ctx context.Context, a *Activity, clock av.Clock, in <-chan *av.Bundle, out *av.Queue[*av.Decision], before func(*av.Bundle)) error {
 	defer out.Close()
 	var sendErr error
@@ -569,6 +579,7 @@ func Run(ctx context.Context, a *Activity, clock av.Clock, in <-chan *av.Bundle,
 				return sendErr
 			}
 			if before != nil {
+				a.CloseInterval(b, emit) // not waiting for before
 				before(b)
 			}
 			a.Push(b, emit)

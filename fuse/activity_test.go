@@ -212,6 +212,26 @@ func TestRunStage(t *testing.T) {
 	}
 }
 
+// Run's before hook sees a bundle once the activity decision its arrival
+// closes has been sent: that decision does not wait for the hook's work.
+func TestRunClosesTheIntervalBeforeTheHook(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	a, _ := NewActivity(testConfig())
+	in := make(chan *av.Bundle, 3)
+	out := av.NewQueue[*av.Decision]("decisions", 8, av.Block, nil)
+	in <- bundle(0, grayFrame(0, 0), sine(0.1, 48))
+	in <- bundle(150, grayFrame(8, 0), sine(0.1, 48)) // closes the interval of the first
+	close(in)
+	var sentAtHook []int
+	before := func(*av.Bundle) { sentAtHook = append(sentAtHook, out.Len()) }
+	if err := Run(context.Background(), a, av.NewVirtualClock(5), in, out, before); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(sentAtHook) != "[0 1]" {
+		t.Fatalf("decisions sent when the hook saw each bundle: %v, want [0 1]", sentAtHook)
+	}
+}
+
 func BenchmarkActivity320x240(b *testing.B) {
 	a, _ := NewActivity(testConfig())
 	f0 := &av.Frame{Width: 320, Height: 240, Stride: 960, Format: av.BGR24, Pix: make([]byte, 320*240*3)}
