@@ -99,12 +99,15 @@ bench-sync:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-# The whole daemon paced and at maximum speed beside the machine's limits,
-# at 1, 2, 4 and 8 cameras, plots into docs/plots (BENCHMARKS.md).
+# The whole daemon paced and at maximum speed beside the machine's limits:
+# 1, 2 and 4 cameras with a 4-channel array in one daemon, then 1, 2, 4 and
+# 8 with every feature on and with visual features off, plots into
+# docs/plots (BENCHMARKS.md, "A whole robot").
 .PHONY: bench-e2e soak
 bench-e2e: build
-	$(BIN) bench e2e --for 20s --media 30s
-	$(BIN) bench e2e --scaling --for 10s --media 10s --svg docs/plots
+	$(BIN) bench e2e --cameras 1,2,4 --for 10s --media 5s
+	$(BIN) bench e2e --scaling --for 10s --media 5s --svg docs/plots/video
+	$(BIN) bench e2e --scaling --for 10s --media 5s --set fuse.features.video=false --svg docs/plots/no-video
 
 # Ten minutes live with the metrics scraped every 30 s: RSS must stay flat.
 soak: build
