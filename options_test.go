@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/seed-4c364652/fusiond"
-	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/recording"
 )
@@ -16,16 +15,7 @@ import (
 // the source delivered, once, in capture order per stream, and the
 // recording's metadata names the version given.
 func TestSampleTapAndVersion(t *testing.T) {
-	dir := t.TempDir()
-	cfg, err := configs.Parse("", nil, []string{
-		"cameras.0.width=160", "cameras.0.height=120", "microphones.0.rate_hz=16000", "microphones.0.channels=1",
-		"pipeline.overflow=block", "fuse.backend=cpu",
-		"nats.embedded.listen=", "nats.jetstream.enabled=false", "nats.control=false", "metrics.listen=",
-		"state_dir=" + dir, "nats.signing.key_file=" + filepath.Join(dir, "robot.nk"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := exampleConfig(t)
 	const startNS = int64(1_700_000_000e9)
 	src, err := newScene(av.NewVirtualClock(startNS))
 	if err != nil {
@@ -36,7 +26,7 @@ func TestSampleTapAndVersion(t *testing.T) {
 		m := s.SampleMeta()
 		seen[m.Stream] = append(seen[m.Stream], m.Seq)
 	}
-	rec := filepath.Join(dir, "run.mcap")
+	rec := filepath.Join(t.TempDir(), "run.mcap")
 	d, err := fusiond.New(cfg,
 		fusiond.WithClock(av.NewVirtualClock(startNS)),
 		fusiond.WithSource("cam0", src),
