@@ -226,6 +226,7 @@ func TestRecordMaxDuration(t *testing.T) {
 		t.Fatal(err)
 	}
 	avtest.Poll(t, "the end of the recording", func() bool { return !rec.recording() })
+	rec.wait() // the watcher finishes the file and logs after the recording stops being current
 	if !strings.Contains(logs.String(), "record.max_duration reached") {
 		t.Fatalf("not logged:\n%s", logs)
 	}
