@@ -38,6 +38,15 @@ type visualApart struct {
 	features fuse.FrameFeatures
 	backend  fuse.Backend // the extractor's own, closed with it; nil when shared
 	next     map[string]float64
+	// spare holds maps PushFrame has emptied, for measure to fill again:
+	// no map per frame once the pipeline holds enough (newVisualApart).
+	spare chan map[string]float64
+}
+
+func newVisualApart(features fuse.FrameFeatures, backend fuse.Backend) *visualApart {
+	// A map for each frame a pipeline can hold between measure and
+	// fusion: the channels' and the stages' own.
+	return &visualApart{features: features, backend: backend, spare: make(chan map[string]float64, 2*pipeDepth+4)}
 }
 
 // measure computes the visual features of camera i's frame of b, as
@@ -48,7 +57,12 @@ func (v *visualApart) measure(b *av.Bundle, i int) map[string]float64 {
 	if !b.Has(av.Video) || f == nil {
 		return nil
 	}
-	ev := make(map[string]float64, 16)
+	var ev map[string]float64
+	select {
+	case ev = <-v.spare:
+	default:
+		ev = make(map[string]float64, 16)
+	}
 	v.features.PushFrame(f, ev)
 	return ev
 }
@@ -56,8 +70,16 @@ func (v *visualApart) measure(b *av.Bundle, i int) map[string]float64 {
 // PushFrame implements fuse.FrameFeatures: it adds the features measured
 // for this frame (set as next before fusion takes its bundle).
 func (v *visualApart) PushFrame(_ *av.Frame, ev map[string]float64) {
+	if v.next == nil {
+		return
+	}
 	for k, x := range v.next {
 		ev[k] = x
+	}
+	clear(v.next)
+	select {
+	case v.spare <- v.next:
+	default: // full: the garbage collector takes it
 	}
 	v.next = nil
 }

@@ -192,10 +192,11 @@ func (s *stages) cameraFeatures(cfg *configs.Config, i int, log *slog.Logger, ap
 		s.apart = append(s.apart, nil)
 		return nil
 	}
-	v := &visualApart{features: vis}
+	var own fuse.Backend
 	if be != s.backend {
-		v.backend = be
+		own = be
 	}
+	v := newVisualApart(vis, own)
 	s.apart = append(s.apart, v)
 	return v
 }
