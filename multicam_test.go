@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/synthetic"
-	"github.com/seed-4c364652/fusiond/sinks"
 )
 
 // multiScene is a Source of three synthetic cameras (cam0..cam2) and two
@@ -237,35 +235,5 @@ func TestSeveralCamerasReplay(t *testing.T) {
 	if len(rcfg.Cameras) != 3 || len(rcfg.Microphones) != 2 {
 		t.Fatalf("the recorded config has %d cameras and %d microphones", len(rcfg.Cameras), len(rcfg.Microphones))
 	}
-	var passes [2]*payloads
-	for i := range passes {
-		passes[i] = &payloads{}
-		if err := fusiond.Replay(context.Background(), fusiond.ReplayConfig{Path: path, Config: rcfg, Sinks: []sinks.Sink{passes[i]}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if !slices.Equal(passes[0].lines, passes[1].lines) {
-		t.Fatal("two replays differ")
-	}
-	var diffs strings.Builder
-	for i := range max(len(live.lines), len(passes[0].lines)) {
-		var w, g string
-		if i < len(live.lines) {
-			w = live.lines[i]
-		}
-		if i < len(passes[0].lines) {
-			g = passes[0].lines[i]
-		}
-		d, err := fusiond.DiffDecision(w, g)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d != "" {
-			fmt.Fprintf(&diffs, "decision %d of %d live, %d replayed:\n", i, len(live.lines), len(passes[0].lines))
-		}
-		diffs.WriteString(d)
-	}
-	if diffs.Len() > 0 {
-		t.Fatalf("the replay differs from the live run:\n%s", diffs.String())
-	}
+	replayMatchesLive(t, path, rcfg, live.lines)
 }

@@ -3,6 +3,7 @@ package fusiond_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/seed-4c364652/fusiond"
+	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/recording"
 	"github.com/seed-4c364652/fusiond/sinks"
@@ -22,6 +24,45 @@ type payloads struct{ lines []string }
 func (p *payloads) WriteDecision(_ *av.Decision, payload []byte) error {
 	p.lines = append(p.lines, string(payload))
 	return nil
+}
+
+// replayMatchesLive replays the recording at path twice with cfg and
+// fails unless the two replays are byte-identical and make the live run's
+// decisions (DiffDecision: all but latency_ns).
+func replayMatchesLive(t *testing.T, path string, cfg *configs.Config, live []string) {
+	t.Helper()
+	var passes [2]*payloads
+	for i := range passes {
+		passes[i] = &payloads{}
+		if err := fusiond.Replay(context.Background(), fusiond.ReplayConfig{Path: path, Config: cfg, Sinks: []sinks.Sink{passes[i]}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(passes[0].lines, passes[1].lines) {
+		t.Fatal("two replays differ")
+	}
+	got := passes[0].lines
+	var diffs strings.Builder
+	for i := range max(len(live), len(got)) {
+		var w, g string
+		if i < len(live) {
+			w = live[i]
+		}
+		if i < len(got) {
+			g = got[i]
+		}
+		d, err := fusiond.DiffDecision(w, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d != "" {
+			fmt.Fprintf(&diffs, "decision %d of %d live, %d replayed:\n", i, len(live), len(got))
+		}
+		diffs.WriteString(d)
+	}
+	if diffs.Len() > 0 {
+		t.Fatalf("the replay differs from the live run:\n%s", diffs.String())
+	}
 }
 
 // TestReplayPipelineMatchesStages: Replay, whose stages run as a pipeline
