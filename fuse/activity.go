@@ -578,8 +578,8 @@ func Run(ctx context.Context, a *Activity, clock av.Clock, in <-chan *av.Bundle,
 				a.Flush(emit)
 				return sendErr
 			}
+			a.CloseInterval(b, emit) // not waiting for before
 			if before != nil {
-				a.CloseInterval(b, emit) // not waiting for before
 				before(b)
 			}
 			a.Push(b, emit)
