@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -52,26 +51,8 @@ type foxgloveSummary struct {
 // and sets FUSIOND_REQUIRE_NODE=1: there a missing node fails.
 func foxgloveCheck(t *testing.T, url string, min int) *foxgloveSummary {
 	t.Helper()
-	dir := filepath.Join("..", "..", "scripts", "foxglove-check")
-	_, nodeErr := exec.LookPath("node")
-	_, modErr := os.Stat(filepath.Join(dir, "node_modules", "@foxglove", "ws-protocol"))
-	if nodeErr != nil || modErr != nil {
-		if os.Getenv("FUSIOND_REQUIRE_NODE") == "1" {
-			t.Fatalf("node or scripts/foxglove-check/node_modules missing: %v %v", nodeErr, modErr)
-		}
-		t.Skip("node or scripts/foxglove-check/node_modules missing (make test installs them)")
-	}
-	out, err := exec.Command("node", filepath.Join(dir, "check.mjs"), url, "30", strconv.Itoa(min)).Output()
-	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
-			t.Fatalf("foxglove-check: %v\n%s", err, ee.Stderr)
-		}
-		t.Fatal(err)
-	}
 	var sum foxgloveSummary
-	if err := json.Unmarshal(out, &sum); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	testenv.FoxgloveCheck(t, filepath.Join("..", "..", "scripts", "foxglove-check"), url, min, &sum)
 	return &sum
 }
 

@@ -1,12 +1,17 @@
 // Package testenv is the test scaffolding the daemon's tests share (the
-// root package's and the command's): a private state directory for the
-// test process, a small fast config, a free loopback port.
+// root package's and the command's, and the live view's): a private state
+// directory for the test process, a small fast config, a free loopback
+// port, Foxglove's own client run against a server.
 package testenv
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/seed-4c364652/fusiond/configs"
@@ -56,4 +61,31 @@ func FreePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// FoxgloveCheck runs Foxglove's own client (scripts/foxglove-check, at dir
+// from the test's package) on url until every channel has min messages,
+// and decodes its summary into sum. `make test` installs its modules and
+// sets FUSIOND_REQUIRE_NODE=1: there a missing node fails instead of
+// skipping.
+func FoxgloveCheck(t testing.TB, dir, url string, min int, sum any) {
+	t.Helper()
+	_, nodeErr := exec.LookPath("node")
+	_, modErr := os.Stat(filepath.Join(dir, "node_modules", "@foxglove", "ws-protocol"))
+	if nodeErr != nil || modErr != nil {
+		if os.Getenv("FUSIOND_REQUIRE_NODE") == "1" {
+			t.Fatalf("node or scripts/foxglove-check/node_modules missing: %v %v", nodeErr, modErr)
+		}
+		t.Skip("node or scripts/foxglove-check/node_modules missing (make test installs them)")
+	}
+	out, err := exec.Command("node", filepath.Join(dir, "check.mjs"), url, "30", strconv.Itoa(min)).Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			t.Fatalf("foxglove-check: %v\n%s", err, ee.Stderr)
+		}
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(out, sum); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
 }

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"image"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/ingest/recording"
+	"github.com/seed-4c364652/fusiond/internal/testenv"
 	"github.com/seed-4c364652/fusiond/sinks/decision"
 )
 
@@ -331,26 +330,8 @@ type CheckSummary struct {
 // skipping.
 func runFoxgloveCheck(t *testing.T, url string, min int) *CheckSummary {
 	t.Helper()
-	dir := filepath.Join("..", "..", "scripts", "foxglove-check")
-	_, nodeErr := exec.LookPath("node")
-	_, modErr := os.Stat(filepath.Join(dir, "node_modules", "@foxglove", "ws-protocol"))
-	if nodeErr != nil || modErr != nil {
-		if os.Getenv("FUSIOND_REQUIRE_NODE") == "1" {
-			t.Fatalf("node or scripts/foxglove-check/node_modules missing: %v %v", nodeErr, modErr)
-		}
-		t.Skip("node or scripts/foxglove-check/node_modules missing (make test installs them)")
-	}
-	out, err := exec.Command("node", filepath.Join(dir, "check.mjs"), url, "30", strconv.Itoa(min)).Output()
-	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
-			t.Fatalf("foxglove-check: %v\n%s", err, ee.Stderr)
-		}
-		t.Fatal(err)
-	}
 	var sum CheckSummary
-	if err := json.Unmarshal(out, &sum); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	testenv.FoxgloveCheck(t, filepath.Join("..", "..", "scripts", "foxglove-check"), url, min, &sum)
 	return &sum
 }
 
