@@ -103,7 +103,6 @@ func (d *decisions) WriteDecision(x *av.Decision, _ []byte) error {
 // under the approximate policy.
 func multiConfig(t *testing.T) *configs.Config {
 	t.Helper()
-	dir := t.TempDir()
 	yml := `cameras:
   - {name: cam0, width: 160, height: 120}
   - {name: cam1, width: 160, height: 120, pose: {yaw_deg: 90, hfov_deg: 60}}
@@ -113,15 +112,7 @@ microphones:
   - {name: mic1, rate_hz: 16000, channels: 1}
 sync: {policy: approximate}
 `
-	cfg, err := configs.Parse("multi.yaml", []byte(yml), []string{
-		"pipeline.overflow=block", "fuse.backend=cpu",
-		"nats.embedded.listen=", "nats.jetstream.enabled=false", "nats.control=false", "metrics.listen=",
-		"state_dir=" + dir, "nats.signing.key_file=" + filepath.Join(dir, "robot.nk"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
+	return quietConfig(t, "multi.yaml", []byte(yml))
 }
 
 // TestSeveralCamerasAndMicrophones: a daemon with three cameras and two

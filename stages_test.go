@@ -32,14 +32,22 @@ func (c *collector) add(d *av.Decision) {
 }
 
 func exampleConfig(t *testing.T) *configs.Config {
+	return quietConfig(t, "", nil,
+		"cameras.0.width=160", "cameras.0.height=120", "microphones.0.rate_hz=16000", "microphones.0.channels=1")
+}
+
+// quietConfig parses the config yml (file names it; nil: the built-in
+// one) with sets, for a daemon in a test: capture queues that block, the
+// CPU backend, NATS in-process only without JetStream or control plane,
+// no metrics endpoint, state and signing key in a temporary directory.
+func quietConfig(t *testing.T, file string, yml []byte, sets ...string) *configs.Config {
 	t.Helper()
 	dir := t.TempDir()
-	cfg, err := configs.Parse("", nil, []string{
-		"cameras.0.width=160", "cameras.0.height=120", "microphones.0.rate_hz=16000", "microphones.0.channels=1",
+	cfg, err := configs.Parse(file, yml, append([]string{
 		"pipeline.overflow=block", "fuse.backend=cpu",
 		"nats.embedded.listen=", "nats.jetstream.enabled=false", "nats.control=false", "metrics.listen=",
 		"state_dir=" + dir, "nats.signing.key_file=" + filepath.Join(dir, "robot.nk"),
-	})
+	}, sets...))
 	if err != nil {
 		t.Fatal(err)
 	}
