@@ -29,8 +29,11 @@ type pipeline struct {
 	log   *slog.Logger
 	drops *av.Drops
 
-	sources   []Source
-	captured  []*av.Queue[av.Sample] // one per source
+	sources  []Source
+	captured []*av.Queue[av.Sample] // one per source
+	// waitInC counts the sources whose capture waits in C calls
+	// (cthreads.go).
+	waitInC   int
 	merged    chan av.Sample
 	bundles   *av.Queue[*av.Bundle]
 	decisions *av.Queue[*av.Decision]
@@ -95,6 +98,7 @@ func newPipeline(cfg *configs.Config, o *options, sinkList []sinks.Sink) (*pipel
 			return nil, fmt.Errorf("camera %s: %w", cam.Name, err)
 		}
 		addSource(cam.Name, v)
+		p.waitInC += waitsInC(sources.Camera, cam.Source)
 	}
 	for _, mic := range cfg.Microphones {
 		configured[mic.Name] = true
@@ -109,6 +113,7 @@ func newPipeline(cfg *configs.Config, o *options, sinkList []sinks.Sink) (*pipel
 			return nil, fmt.Errorf("microphone %s: %w", mic.Name, err)
 		}
 		addSource(mic.Name, a)
+		p.waitInC += waitsInC(sources.Microphone, mic.Source)
 	}
 	for _, s := range o.sources {
 		if !configured[s.name] && s.src != nil {
@@ -165,6 +170,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	defer stop()
 	defer p.backend.Close()
 	defer p.fuse.Close() // the visual features' OpenCV memory
+	defer holdCThreads(p.waitInC + p.st.cameraThreads())()
 	startNS := p.clock.Now()
 
 	var g errgroup.Group

@@ -182,23 +182,9 @@ func runPipeline(st *stages, samples <-chan av.Sample, observe func(*av.Bundle),
 		lastNS = nowNS
 	}()
 	fused := bundles
-	cameras := 0
-	for _, v := range st.apart {
-		if v != nil {
-			cameras++
-		}
-	}
+	cameras := st.cameraThreads()
 	parts := aheadParts(cameras)
-	if cameras > 0 {
-		// The pipeline's goroutines keep the cores busy, so OpenCV's own
-		// threads would mostly wait for work beside them (on the shared
-		// 2-core machine a replay's CPU time was the same or a few percent
-		// lower with one). The setting is the process's; it is put back
-		// when the replay ends.
-		prev := vision.OpenCVThreads()
-		vision.SetOpenCVThreads(1)
-		defer vision.SetOpenCVThreads(prev)
-	}
+	defer holdCThreads(cameras * parts)()
 	for i, v := range st.apart {
 		if v == nil {
 			continue

@@ -87,7 +87,7 @@ func apartStages(t testing.TB, cfg *configs.Config) *stages {
 // measured all at once (joinVisual) are those measured one camera after
 // the other, frame for frame, and a bundle without video measures none.
 func TestJoinVisualMatchesOneAfterTheOther(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	t.Cleanup(func() { goleak.VerifyNone(t) }) // after the stages close (cleanups run last first)
 	cfg := joinConfig(t, 3, 160, 120, "fuse.features.face_every=3")
 	joined, apart := apartStages(t, cfg), apartStages(t, cfg)
 	for n, b := range joinBundles(t, cfg, 12) {

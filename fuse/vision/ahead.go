@@ -48,7 +48,7 @@ func (s *Scanned) largeFound() []found {
 // NewAhead returns part k of n of e's cascade passes (0 ≤ k < n), with
 // cascades of its own. Close it after use.
 func (e *Extractor) NewAhead(k, n int) (*Ahead, error) {
-	x, err := New(e.cfg, nil)
+	x, err := newExtractor(e.cfg, nil)
 	if err != nil {
 		return nil, err
 	}

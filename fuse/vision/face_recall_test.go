@@ -268,14 +268,15 @@ func (s score) fpPerFrame() float64 {
 }
 
 // detectScene runs the detector as the daemon does: one full pass over
-// the scene (smallCycles×FaceEvery frames of it, a band of sizes each), and the faces
+// the scene (smallCycles×FaceEvery frames of it, a band of sizes each, and
+// detectLag more for the last band to be matched), and the faces
 // it then reports. A face is found when a reported box shows it
 // (sameFace); a box that shows none is a false positive.
 func detectScene(e *Extractor, s scene, dump string) score {
 	e.restart(640, 480)
 	fr := &av.Frame{Width: 640, Height: 480, Stride: 3 * 640, Format: av.BGR24, Pix: s.frame.ToBytes()}
 	var v *Values
-	for range smallCycles * e.cfg.FaceEvery {
+	for range smallCycles*e.cfg.FaceEvery + detectLag {
 		v = e.Push(fr)
 	}
 	sc := score{faces: len(s.faces), frames: 1}

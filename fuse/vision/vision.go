@@ -64,6 +64,10 @@ type Extractor struct {
 	frameN uint64
 	// pre is the next frame's cascade passes, made ahead (UseScan).
 	pre *Scanned
+	// passes are the last detectLag+1 frames' cascade passes, by frame
+	// place modulo their number; worker runs those not made ahead.
+	passes [detectLag + 1]pass
+	worker *passWorker
 	// usedPre counts the frames whose passes were made ahead.
 	usedPre uint64
 	faces   []track
@@ -104,8 +108,23 @@ type found struct {
 }
 
 // New returns an Extractor on be. It fails when face detection is on and
-// a cascade does not load.
+// a cascade does not load. With face detection on, it starts the worker
+// its cascade passes run on; Close stops it.
 func New(cfg Config, be fuse.Backend) (*Extractor, error) {
+	e, err := newExtractor(cfg, be)
+	if err != nil || len(e.cascades) == 0 {
+		return e, err
+	}
+	if e.worker, err = newWorker(e.cfg, len(e.passes)); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// newExtractor returns an Extractor without a worker: one that runs the
+// passes of another (a worker's, an Ahead's).
+func newExtractor(cfg Config, be fuse.Backend) (*Extractor, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
@@ -131,7 +150,11 @@ func New(cfg Config, be fuse.Backend) (*Extractor, error) {
 }
 
 func (e *Extractor) mats() []*gocv.Mat {
-	return []*gocv.Mat{&e.small, &e.smallG, &e.prevSG, &e.eq, &e.tiny, &e.fgMask, &e.fgBin, &e.res, &e.noMask, &e.scanS, &e.scanG, &e.flip, &e.vroi, &e.vflip}
+	ms := []*gocv.Mat{&e.small, &e.smallG, &e.prevSG, &e.eq, &e.tiny, &e.fgMask, &e.fgBin, &e.res, &e.noMask, &e.scanS, &e.scanG, &e.flip, &e.vroi, &e.vflip}
+	for i := range e.passes {
+		ms = append(ms, &e.passes[i].scan, &e.passes[i].smallG)
+	}
+	return ms
 }
 
 func (e *Extractor) closeCascades() {
@@ -146,6 +169,10 @@ func (e *Extractor) Config() Config { return e.cfg }
 
 // Close releases the OpenCV memory the extractor holds.
 func (e *Extractor) Close() error {
+	if e.worker != nil {
+		e.worker.stop()
+		e.worker = nil
+	}
 	for _, m := range e.mats() {
 		m.Close()
 	}
@@ -202,6 +229,7 @@ func (e *Extractor) restart(w, h int) {
 	e.dropFaces()
 	e.speaker = 0
 	e.frameN = uint64(max(0, e.cfg.Phase))
+	e.settle()
 	if e.cfg.FaceEvery > 0 {
 		e.largeSched = newSchedule(e.dw, e.dh, math.MaxInt, e.cfg.FaceEvery, e.cfg.ScaleFactor)
 		e.smallSched = schedule{}
@@ -261,7 +289,7 @@ func (s *schedule) band(n uint64) (lo, hi int, ok bool) {
 
 // sizeBands splits sizes of the given costs into n bands of consecutive
 // sizes, each a range of indices, that cost about the same; bands beyond
-// the sizes are {-1, -1}.
+// the sizes, and a first band of the smallest size alone, are {-1, -1}.
 func sizeBands(cost []float64, n int) [][2]int {
 	var total float64
 	for _, c := range cost {
@@ -278,6 +306,11 @@ func sizeBands(cost []float64, n int) [][2]int {
 	}
 	if lo < len(cost) {
 		bands = append(bands, [2]int{max(0, lo-1), len(cost) - 1})
+	}
+	if len(cost) > 1 && bands[0] == [2]int{0, 0} {
+		// The smallest size alone: a face needs hits at two sizes to
+		// reach MinNeighbors, and the next band scans it again.
+		bands[0] = [2]int{-1, -1}
 	}
 	for len(bands) < n { // more frames than sizes: the rest scan nothing
 		bands = append(bands, [2]int{-1, -1})
@@ -432,15 +465,17 @@ func (e *Extractor) motion(f *av.Frame, v *Values) {
 	}
 }
 
-// updateFaces tracks the faces into this frame, verifies the faces found
-// on the last frame, then scans this frame's bands of face sizes. At the
-// end of each cycle it verifies the faces no band found again in it, and
-// drops those verify does not find either, but for faces found twice
-// before, which are dropped after two such cycles in a row.
+// updateFaces tracks the faces into this frame, starts this frame's
+// cascade passes (its bands of face sizes), verifies the faces found on
+// the last frame, then matches the passes of the frame detectLag before.
+// At the end of each cycle (after the passes of its last frame) it
+// verifies the faces no band found again in it, and drops those verify
+// does not find either, but for faces found twice before, which are
+// dropped after two such cycles in a row.
 //
 // pre, when not nil, holds this frame's cascade passes, made ahead: the
-// same detections as the passes here (a pure function of the pixels and
-// the frame's place in the cycle).
+// same detections as the worker's (a pure function of the pixels and the
+// frame's place in the cycle).
 func (e *Extractor) updateFaces(img gocv.Mat, format av.PixelFormat, pre *Scanned) {
 	kept := e.faces[:0]
 	for _, t := range e.faces {
@@ -455,16 +490,18 @@ func (e *Extractor) updateFaces(img gocv.Mat, format av.PixelFormat, pre *Scanne
 	e.faces = kept
 	var scan gocv.Mat
 	haveScan := false
-	k := int(e.frameN % uint64(e.cfg.FaceEvery))
-	end := k == e.cfg.FaceEvery-1
-	// verify checks face i over its neighbourhood once more.
-	verify := func(i int) {
+	scanned := func() gocv.Mat {
 		if !haveScan {
 			scan, haveScan = e.scanLuma(img, format), true
 		}
+		return scan
+	}
+	e.startPasses(pre, scanned)
+	// verify checks face i over its neighbourhood once more.
+	verify := func(i int) {
 		t := &e.faces[i]
 		t.checked = true
-		if e.verify(scan, t.box) {
+		if e.verify(scanned(), t.box) {
 			t.hits++
 			t.confirmed = true
 		}
@@ -474,24 +511,17 @@ func (e *Extractor) updateFaces(img gocv.Mat, format av.PixelFormat, pre *Scanne
 			verify(i)
 		}
 	}
-	if lo, hi, ok := e.smallSched.band(e.frameN); ok {
-		fs := pre.smallFound()
-		if pre == nil {
-			if !haveScan {
-				scan, haveScan = e.scanLuma(img, format), true
-			}
-			fs = e.cascadePass(scan, e.sw, lo, hi)
-		}
-		e.match(fs)
+	p := e.lagged()
+	if p == nil {
+		return
 	}
-	if lo, hi, ok := e.largeSched.band(e.frameN); ok {
-		fs := pre.largeFound()
-		if pre == nil {
-			fs = e.cascadePass(e.smallG, e.dw, lo, hi)
-		}
-		e.match(fs)
+	if p.hasSmall {
+		e.match(p.small)
 	}
-	if end {
+	if p.hasLarge {
+		e.match(p.large)
+	}
+	if p.n%uint64(e.cfg.FaceEvery) == uint64(e.cfg.FaceEvery-1) { // the end of its cycle
 		for i := range e.faces { // not found again in this cycle
 			if !e.faces[i].confirmed {
 				verify(i)

@@ -16,6 +16,7 @@ var cameraDevice = register(&Spec{
 	Kind:     "device",
 	Doc:      "A V4L2 camera, through OpenCV; `fusiond devices` lists them. width, height and fps are asked of it.",
 	Needs:    "OpenCV",
+	WaitsInC: true,
 	Keys: []Key{
 		{Name: "device", Type: String, Required: true, Doc: "The device: an index (0) or /dev/videoN.",
 			Valid: func(s string) string {

@@ -8,6 +8,7 @@ var cameraFile = register(&Spec{
 	Kind:     "file",
 	Doc:      "A video file (any container and codec FFmpeg reads), through OpenCV; it delivers the frames it holds, timed by their position in the file.",
 	Needs:    "OpenCV",
+	WaitsInC: true,
 	Keys: []Key{
 		{Name: "file", Type: String, Required: true, Doc: "The video file.", Valid: nonEmpty},
 		{Name: "pace", Type: Bool, Default: "true", Doc: "Play at the file's frame rate (false: as fast as it decodes)."},

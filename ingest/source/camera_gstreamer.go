@@ -12,6 +12,7 @@ var cameraGStreamer = register(&Spec{
 	Kind:     "gstreamer",
 	Doc:      "A GStreamer pipeline ending in appsink, through OpenCV; it delivers the frames it makes (try it with gst-launch-1.0).",
 	Needs:    "OpenCV",
+	WaitsInC: true,
 	Keys: []Key{
 		{Name: "pipeline", Type: String, Required: true, Doc: `The pipeline, e.g. "v4l2src ! videoconvert ! video/x-raw,format=BGR ! appsink".`,
 			Valid: func(s string) string {

@@ -12,6 +12,7 @@ var cameraURL = register(&Spec{
 	Kind:     "url",
 	Doc:      "A network stream (RTSP, HTTP MJPEG, ...) through OpenCV's FFmpeg backend. width, height and fps are asked of it.",
 	Needs:    "OpenCV",
+	WaitsInC: true,
 	Keys: []Key{
 		{Name: "url", Type: String, Required: true, Doc: "The stream's URL, e.g. rtsp://cam.local/stream or http://host/video.mjpg.",
 			Valid: func(s string) string {

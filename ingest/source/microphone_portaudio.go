@@ -16,6 +16,7 @@ var microphonePortAudio = register(&Spec{
 	Kind:     "portaudio",
 	Doc:      "A sound card input through PortAudio; `fusiond devices` lists them. rate_hz and channels are asked of it.",
 	Needs:    "PortAudio",
+	WaitsInC: true,
 	Keys: []Key{
 		{Name: "device", Type: String, Default: "default", Doc: "default, a device index, or a name (exact, or a unique substring).",
 			Valid: func(s string) string {

@@ -107,6 +107,10 @@ type Spec struct {
 	// "PortAudio", "ffmpeg"); Open fails with a clear error where a
 	// nosensors build lacks it.
 	Needs string
+	// WaitsInC is set for a kind whose capture goroutine waits in a C
+	// call (OpenCV's read until the next frame, PortAudio's): the
+	// pipeline gives the Go scheduler one more thread for it.
+	WaitsInC bool
 	// Check checks the keys together, once each is valid on its own
 	// (nil: nothing more to check).
 	Check func(v Values) []Problem
