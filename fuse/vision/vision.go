@@ -19,9 +19,11 @@ import (
 
 // Extractor computes visual features frame by frame: motion energy on a
 // grid and its centroid (through the fuse Backend), the MOG2 foreground
-// fraction, faces (a cascade pass spread over FaceEvery frames, template
-// tracking on every frame), each face's bearing and mouth motion. It is not
-// safe for concurrent use; Close releases its OpenCV memory.
+// fraction, faces (a cascade pass spread over FaceEvery frames, each
+// frame's part on a worker of its own and matched a frame later; template
+// tracking on every frame), each face's bearing and mouth motion. It is
+// not safe for concurrent use; Close stops its worker and releases its
+// OpenCV memory.
 type Extractor struct {
 	cfg Config
 	be  fuse.Backend

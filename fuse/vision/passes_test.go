@@ -1,0 +1,45 @@
+//go:build !nosensors
+
+package vision
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+	"gocv.io/x/gocv"
+
+	"github.com/seed-4c364652/fusiond/fuse"
+)
+
+// A frame's cascade passes are matched detectLag frames after their own:
+// the face the first finding band finds is reported that many frames
+// later, not on its own frame; Close stops the worker.
+func TestPassesMatchedAFrameLater(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	img := gocv.IMRead(media(t, "messi5.jpg"), gocv.IMReadColor)
+	defer img.Close()
+	f := matFrame(t, img)
+	e, err := New(Config{Width: f.Width, Height: f.Height, DetectWidth: f.Width}, fuse.NewCPU())
+	if err != nil {
+		t.Skip(err) // no cascades (opencv-data)
+	}
+	defer e.Close()
+	a, err := e.NewAhead(0, 1) // the same passes, to see which frame's find the face
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	foundAt, reportedAt := -1, -1
+	for n := range 2 * e.Config().FaceEvery {
+		s := a.Scan(f)
+		if foundAt < 0 && s != nil && len(s.small)+len(s.large) > 0 {
+			foundAt = n
+		}
+		if v := e.Push(f); reportedAt < 0 && len(v.Faces) > 0 {
+			reportedAt = n
+		}
+	}
+	if foundAt < 0 || reportedAt != foundAt+detectLag {
+		t.Fatalf("a band found the face on frame %d, reported on frame %d; want %d frame(s) later", foundAt, reportedAt, detectLag)
+	}
+}
