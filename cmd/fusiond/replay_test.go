@@ -20,12 +20,12 @@ import (
 	"github.com/seed-4c364652/fusiond/internal/testenv"
 )
 
-func runFusiond(t *testing.T, args ...string) (int, string, string) {
+func runFusiond(t testing.TB, args ...string) (int, string, string) {
 	t.Helper()
 	return runCLI(args...)
 }
 
-func readLines(t *testing.T, path string) []string {
+func readLines(t testing.TB, path string) []string {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
