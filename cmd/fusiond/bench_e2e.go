@@ -47,7 +47,7 @@ func benchE2E(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&sets, "set", "override a key, `path.to.key=value` (repeatable)")
 	cameras := fs.String("cameras", "", "camera `COUNTS`, comma-separated: one daemon each (default 1)")
 	pacedFor := fs.Duration("for", 10*time.Second, "paced run `DURATION`")
-	media := fs.Duration("media", 30*time.Second, "media `DURATION` for the maximum-speed run (synthetic sources)")
+	media := fs.Duration("media", 30*time.Second, "media `DURATION` for the maximum-speed run (synthetic sources); with a source that never ends (a device, a stream), that run's wall time")
 	scaling := fs.Bool("scaling", false, "--cameras 1,2,4,8, with the scaling plot")
 	jsonOut := fs.String("json", "", "also write the results as JSON to `FILE`")
 	svgDir := fs.String("svg", "", "write latency and scaling plots (SVG) into `DIR`")

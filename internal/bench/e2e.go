@@ -376,7 +376,9 @@ func runE2E(ctx context.Context, h Host, cfg *configs.Config, mode E2EMode, durN
 	startNS := clock.Now()
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if mode == E2EPaced {
+	if mode == E2EPaced || (mode == E2EMax && !synthetic && !endsAlone(cfg)) {
+		// A device, a stream or a synthetic source beside others never
+		// ends: its maximum-speed run stops after durNS, as a paced one.
 		runCtx, cancel = context.WithTimeout(ctx, time.Duration(durNS))
 		defer cancel()
 	}
@@ -443,6 +445,22 @@ func allSynthetic(cfg *configs.Config) bool {
 	}
 	for _, m := range cfg.Microphones {
 		if m.Source != "synthetic" {
+			return false
+		}
+	}
+	return true
+}
+
+// endsAlone reports whether every source of cfg ends by itself: files
+// played as cameras, WAV and media files as microphones.
+func endsAlone(cfg *configs.Config) bool {
+	for _, c := range cfg.Cameras {
+		if c.Source != "file" {
+			return false
+		}
+	}
+	for _, m := range cfg.Microphones {
+		if m.Source != "wav" && m.Source != "media" {
 			return false
 		}
 	}

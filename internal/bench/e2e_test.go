@@ -227,3 +227,33 @@ func TestRobotConfig(t *testing.T) {
 		t.Error("--config with --cameras")
 	}
 }
+
+// Only files end by themselves: a config with a device, a stream or a
+// synthetic source has its maximum-speed run cut after --media.
+func TestEndsAlone(t *testing.T) {
+	cfg := func(cams []string, mics ...string) *configs.Config {
+		c := &configs.Config{}
+		for _, s := range cams {
+			c.Cameras = append(c.Cameras, configs.Camera{Source: s})
+		}
+		for _, s := range mics {
+			c.Microphones = append(c.Microphones, configs.Microphone{Source: s})
+		}
+		return c
+	}
+	for _, c := range []struct {
+		cfg  *configs.Config
+		want bool
+	}{
+		{cfg([]string{"file"}, "media"), true},
+		{cfg([]string{"file", "file"}, "wav", "media"), true},
+		{cfg([]string{"file"}, "portaudio"), false},
+		{cfg([]string{"gstreamer"}, "media"), false},
+		{cfg([]string{"file", "synthetic"}, "wav"), false},
+		{cfg([]string{"device"}), false},
+	} {
+		if got := endsAlone(c.cfg); got != c.want {
+			t.Errorf("%+v: %v, want %v", c.cfg, got, c.want)
+		}
+	}
+}
