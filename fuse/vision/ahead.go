@@ -31,20 +31,6 @@ type Scanned struct {
 	small, large []found
 }
 
-func (s *Scanned) smallFound() []found {
-	if s == nil {
-		return nil
-	}
-	return s.small
-}
-
-func (s *Scanned) largeFound() []found {
-	if s == nil {
-		return nil
-	}
-	return s.large
-}
-
 // NewAhead returns part k of n of e's cascade passes (0 ≤ k < n), with
 // cascades of its own. Close it after use.
 func (e *Extractor) NewAhead(k, n int) (*Ahead, error) {
