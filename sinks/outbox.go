@@ -431,13 +431,13 @@ func (s *JetStreamSink) onAck(m *nats.Msg) {
 	}
 	if refused {
 		if status == "" && isFull(m.Data) {
+			s.rejected.Add(1) // before the outbox can show empty, as acked below
 			s.remove(id, e)
 			s.sending--
 			s.afterRemove()
 			next := s.pump(nil)
 			s.mu.Unlock()
 			s.publishAll(next)
-			s.rejected.Add(1)
 			if d := s.drops.Load(); d != nil {
 				d.Add("jetstream", av.DropSinkError, 1)
 			}
@@ -456,16 +456,18 @@ func (s *JetStreamSink) onAck(m *nats.Msg) {
 		s.mu.Unlock()
 		return
 	}
+	// Counted before the outbox can show empty: Close returns once it
+	// is, and its caller reads the counts.
+	s.acked.Add(1)
+	if bytes.Contains(m.Data, dupTrue2) || bytes.Contains(m.Data, dupTrue) {
+		s.duplicates.Add(1)
+	}
 	s.remove(id, e)
 	s.sending--
 	s.afterRemove()
 	next := s.pump(nil)
 	s.mu.Unlock()
 	s.publishAll(next)
-	s.acked.Add(1)
-	if bytes.Contains(m.Data, dupTrue2) || bytes.Contains(m.Data, dupTrue) {
-		s.duplicates.Add(1)
-	}
 	if s.cfg.OnAck != nil {
 		s.cfg.OnAck(now - e.firstNS)
 	}
