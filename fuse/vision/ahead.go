@@ -28,7 +28,7 @@ type Scanned struct {
 	frame        *av.Frame
 	w, h         int
 	n            uint64 // the frame's place since the last restart
-	small, large []found
+	small, large []hit
 }
 
 // NewAhead returns part k of n of e's cascade passes (0 ≤ k < n), with
@@ -62,11 +62,11 @@ func (a *Ahead) Scan(f *av.Frame) *Scanned {
 	defer img.Close()
 	s := &Scanned{owner: a.owner, frame: f, w: x.w, h: x.h, n: n}
 	if lo, hi, ok := x.smallSched.band(n); ok {
-		s.small = append([]found(nil), x.cascadePass(x.scanLuma(img, f.Format), x.sw, lo, hi)...)
+		s.small = append([]hit(nil), x.rawPass(x.scanLuma(img, f.Format), x.sw, lo, hi)...)
 	}
 	if lo, hi, ok := x.largeSched.band(n); ok {
 		x.detectionLuma(img, f.Format)
-		s.large = append([]found(nil), x.cascadePass(x.smallG, x.dw, lo, hi)...)
+		s.large = append([]hit(nil), x.rawPass(x.smallG, x.dw, lo, hi)...)
 	}
 	return s
 }

@@ -28,7 +28,7 @@ type pass struct {
 	hasLarge     bool   // its band of large faces ran
 	sLo, sHi     int    // the bands, for the worker
 	lLo, lHi     int
-	small, large []found
+	small, large []hit // raw: grouped when matched
 	scan, smallG gocv.Mat // the worker's inputs
 }
 
@@ -57,10 +57,10 @@ func (w *passWorker) run() {
 	for p := range w.jobs {
 		x := w.x
 		if p.hasSmall {
-			p.small = append(p.small[:0], x.cascadePass(p.scan, x.sw, p.sLo, p.sHi)...)
+			p.small = append(p.small[:0], x.rawPass(p.scan, x.sw, p.sLo, p.sHi)...)
 		}
 		if p.hasLarge {
-			p.large = append(p.large[:0], x.cascadePass(p.smallG, x.dw, p.lLo, p.lHi)...)
+			p.large = append(p.large[:0], x.rawPass(p.smallG, x.dw, p.lLo, p.lHi)...)
 		}
 		w.done <- p
 	}

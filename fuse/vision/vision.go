@@ -60,7 +60,14 @@ type Extractor struct {
 	// smallCycles times as many.
 	largeSched, smallSched schedule
 	minFace                int     // the smallest face scanned, in detection px
-	found                  []found // this band's detections, merged
+	hits                   []hit   // a pass's raw hits, reused by the next
+	rects                  []image.Rectangle
+	found                  []found // a band's detections, grouped and merged
+	// smallEdge and largeEdge are the raw hits at the largest size of the
+	// last band matched of each schedule: the next band's smallest size
+	// is the one beside it, and a face between the two needs hits at both
+	// to reach MinNeighbors.
+	smallEdge, largeEdge []hit
 	contig                 []byte  // a copy of frames whose stride has padding
 
 	frameN uint64
@@ -105,6 +112,13 @@ type cascade struct {
 // found is one detection in detection pixels, with the index of the
 // cascade that made it.
 type found struct {
+	box     image.Rectangle
+	cascade int
+}
+
+// hit is one window a cascade accepted, before hits are grouped: in the
+// pixels of the image scanned (unmirrored), its side the face size.
+type hit struct {
 	box     image.Rectangle
 	cascade int
 }
@@ -232,6 +246,7 @@ func (e *Extractor) restart(w, h int) {
 	e.speaker = 0
 	e.frameN = uint64(max(0, e.cfg.Phase))
 	e.settle()
+	e.smallEdge, e.largeEdge = e.smallEdge[:0], e.largeEdge[:0]
 	if e.cfg.FaceEvery > 0 {
 		e.largeSched = newSchedule(e.dw, e.dh, math.MaxInt, e.cfg.FaceEvery, e.cfg.ScaleFactor)
 		e.smallSched = schedule{}
@@ -255,8 +270,9 @@ type schedule struct {
 // taken as the square root of its window positions, (w/k − 23)·(h/k − 23)
 // at scale k: measured with OpenCV 4.6's LBP cascade on one core, the cost
 // per scale falls with the scale much more slowly than the positions do.
-// Adjacent bands share one size, so a face at a boundary keeps its
-// neighbours.
+// Each size is scanned once a cycle: a face at a boundary between two
+// bands gets its neighbours from both, the band before's hits at its
+// largest size kept for the band after (groupHits).
 func newSchedule(w, h, below, n int, scaleFactor float64) schedule {
 	var s schedule
 	var cost []float64
@@ -291,7 +307,9 @@ func (s *schedule) band(n uint64) (lo, hi int, ok bool) {
 
 // sizeBands splits sizes of the given costs into n bands of consecutive
 // sizes, each a range of indices, that cost about the same; bands beyond
-// the sizes, and a first band of the smallest size alone, are {-1, -1}.
+// the sizes are {-1, -1}. Each size is in one band: a band's hits are
+// grouped with the hits at the largest size of the band before
+// (groupHits), so a face at a boundary keeps its neighbours.
 func sizeBands(cost []float64, n int) [][2]int {
 	var total float64
 	for _, c := range cost {
@@ -302,17 +320,12 @@ func sizeBands(cost []float64, n int) [][2]int {
 	for i, c := range cost {
 		acc += c
 		if len(bands) < n-1 && acc >= total*float64(len(bands)+1)/float64(n) {
-			bands = append(bands, [2]int{max(0, lo-1), i})
+			bands = append(bands, [2]int{lo, i})
 			lo = i + 1
 		}
 	}
 	if lo < len(cost) {
-		bands = append(bands, [2]int{max(0, lo-1), len(cost) - 1})
-	}
-	if len(cost) > 1 && bands[0] == [2]int{0, 0} {
-		// The smallest size alone: a face needs hits at two sizes to
-		// reach MinNeighbors, and the next band scans it again.
-		bands[0] = [2]int{-1, -1}
+		bands = append(bands, [2]int{lo, len(cost) - 1})
 	}
 	for len(bands) < n { // more frames than sizes: the rest scan nothing
 		bands = append(bands, [2]int{-1, -1})
@@ -518,10 +531,10 @@ func (e *Extractor) updateFaces(img gocv.Mat, format av.PixelFormat, pre *Scanne
 		return
 	}
 	if p.hasSmall {
-		e.match(p.small)
+		e.match(e.groupHits(p.small, &e.smallEdge, e.sw, p.sHi))
 	}
 	if p.hasLarge {
-		e.match(p.large)
+		e.match(e.groupHits(p.large, &e.largeEdge, e.dw, p.lHi))
 	}
 	if p.n%uint64(e.cfg.FaceEvery) == uint64(e.cfg.FaceEvery-1) { // the end of its cycle
 		for i := range e.faces { // not found again in this cycle
@@ -564,15 +577,15 @@ func (e *Extractor) scanLuma(img gocv.Mat, format av.PixelFormat) gocv.Mat {
 	return e.scanG
 }
 
-// cascadePass runs every cascade over the face sizes lo…hi px of src, a
-// luma image srcW px wide (the scan or the detection luma), and returns
-// their detections in detection pixels, merged (mergeFound), in a buffer
-// reused by the next pass.
-func (e *Extractor) cascadePass(src gocv.Mat, srcW, lo, hi int) []found {
+// rawPass runs every cascade over the face sizes lo…hi px of src, a luma
+// image srcW px wide (the scan or the detection luma), and returns the
+// windows they accept, ungrouped, in src pixels, in a buffer reused by the
+// next pass. OpenCV's detector groups one call's windows; grouping them
+// later instead (groupHits) lets a band's hits join the band before's.
+func (e *Extractor) rawPass(src gocv.Mat, srcW, lo, hi int) []hit {
 	gocv.EqualizeHist(src, &e.eq)
 	flipped := false
-	k := float64(e.dw) / float64(srcW)
-	e.found = e.found[:0]
+	e.hits = e.hits[:0]
 	for ci, c := range e.cascades {
 		in := e.eq
 		if c.mirrored {
@@ -582,19 +595,57 @@ func (e *Extractor) cascadePass(src gocv.Mat, srcW, lo, hi int) []found {
 			}
 			in = e.flip
 		}
-		for _, r := range c.cc.DetectMultiScaleWithParams(in, e.cfg.ScaleFactor, e.cfg.MinNeighbors, 0, image.Pt(lo, lo), image.Pt(hi, hi)) {
+		for _, r := range c.cc.DetectMultiScaleWithParams(in, e.cfg.ScaleFactor, 0, 0, image.Pt(lo, lo), image.Pt(hi, hi)) {
 			if c.mirrored {
 				r = image.Rect(srcW-r.Max.X, r.Min.Y, srcW-r.Min.X, r.Max.Y)
 			}
+			e.hits = append(e.hits, hit{box: r, cascade: ci})
+		}
+	}
+	return e.hits
+}
+
+// groupHits groups a band's hits, with the hits *edge holds (at the size
+// beside the band's smallest, from the band before), as OpenCV's detector
+// groups one call's: per cascade, MinNeighbors, eps 0.2. It returns the
+// faces in detection pixels, merged (mergeFound), in a buffer reused by
+// the next call, and leaves in *edge the band's hits at its largest size,
+// hi px, for the band after.
+func (e *Extractor) groupHits(hits []hit, edge *[]hit, srcW, hi int) []found {
+	k := float64(e.dw) / float64(srcW)
+	e.found = e.found[:0]
+	for ci := range e.cascades {
+		e.rects = e.rects[:0]
+		for _, hs := range [2][]hit{*edge, hits} {
+			for _, h := range hs {
+				if h.cascade == ci {
+					e.rects = append(e.rects, h.box)
+				}
+			}
+		}
+		if len(e.rects) == 0 {
+			continue
+		}
+		for _, r := range gocv.GroupRectangles(e.rects, e.cfg.MinNeighbors, groupEps) {
 			r = image.Rect(int(float64(r.Min.X)*k), int(float64(r.Min.Y)*k), int(math.Ceil(float64(r.Max.X)*k)), int(math.Ceil(float64(r.Max.Y)*k)))
 			if r = r.Intersect(image.Rect(0, 0, e.dw, e.dh)); !r.Empty() {
 				e.found = append(e.found, found{box: r, cascade: ci})
 			}
 		}
 	}
+	*edge = (*edge)[:0]
+	for _, h := range hits {
+		if h.box.Dx() == hi {
+			*edge = append(*edge, h)
+		}
+	}
 	e.found = mergeFound(e.found)
 	return e.found
 }
+
+// groupEps is OpenCV's detector's: windows whose sides differ by up to
+// 20 % of their size are one group.
+const groupEps = 0.2
 
 // match counts one detector run and matches its detections to the tracked
 // faces by overlap: a match takes the detected box and a fresh template,
