@@ -28,7 +28,7 @@ type pass struct {
 	hasLarge     bool   // its band of large faces ran
 	sLo, sHi     int    // the bands, for the worker
 	lLo, lHi     int
-	small, large []hit // raw: grouped when matched
+	small, large []hit    // raw: grouped when matched
 	scan, smallG gocv.Mat // the worker's inputs
 }
 

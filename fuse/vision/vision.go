@@ -59,8 +59,8 @@ type Extractor struct {
 	// FaceEvery frames, smallSched the smaller ones on the scan luma over
 	// smallCycles times as many.
 	largeSched, smallSched schedule
-	minFace                int     // the smallest face scanned, in detection px
-	hits                   []hit   // a pass's raw hits, reused by the next
+	minFace                int   // the smallest face scanned, in detection px
+	hits                   []hit // a pass's raw hits, reused by the next
 	rects                  []image.Rectangle
 	found                  []found // a band's detections, grouped and merged
 	// smallEdge and largeEdge are the raw hits at the largest size of the
@@ -68,7 +68,7 @@ type Extractor struct {
 	// is the one beside it, and a face between the two needs hits at both
 	// to reach MinNeighbors.
 	smallEdge, largeEdge []hit
-	contig                 []byte  // a copy of frames whose stride has padding
+	contig               []byte // a copy of frames whose stride has padding
 
 	frameN uint64
 	// pre is the next frame's cascade passes, made ahead (UseScan).
