@@ -30,9 +30,8 @@ test: deps media peers node-deps natscli realbench
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	@# The daemon's end-to-end tests (cmd/fusiond) run on their own, after the
-	@# rest: a few compare latencies with and without a load of their own
-	@# (TestFoxgloveSlowViewer), which another package's tests beside them
-	@# on a 2-core machine would swamp.
+	@# rest: they run whole daemons for seconds each, which another
+	@# package's tests beside them on a 2-core machine would starve.
 	NATSCLI=$(CURDIR)/.cache/bin/nats FUSIOND_REQUIRE_NODE=1 $(GO) test -race -count=1 $$($(GO) list ./... | grep -v '/cmd/fusiond$$')
 	NATSCLI=$(CURDIR)/.cache/bin/nats FUSIOND_REQUIRE_NODE=1 $(GO) test -race -count=1 ./cmd/fusiond
 	@# Real capture through OpenCV again, with gocv's Mat profiler: a leaked
