@@ -292,8 +292,21 @@ func CheckGolden(path string, got []string) (string, error) {
 	if len(data) == 0 {
 		want = nil
 	}
+	diff, differ, err := DiffDecisions(want, got)
+	if err != nil {
+		return "", fmt.Errorf("%s %w", path, err)
+	}
+	if differ == 0 {
+		return "", nil
+	}
+	return diff + fmt.Sprintf("%d of %d decisions differ from %s (golden has %d, replay produced %d)\n", differ, max(len(want), len(got)), path, len(want), len(got)), nil
+}
+
+// DiffDecisions compares two lists of encoded decisions line by line
+// (DiffDecision: all but latency_ns) and returns a readable diff of the
+// first ten that differ and how many differ.
+func DiffDecisions(want, got []string) (diff string, differ int, err error) {
 	var b strings.Builder
-	shown := 0
 	for i := range max(len(want), len(got)) {
 		var w, g string
 		if i < len(want) {
@@ -304,21 +317,17 @@ func CheckGolden(path string, got []string) (string, error) {
 		}
 		d, err := DiffDecision(w, g)
 		if err != nil {
-			return "", fmt.Errorf("%s line %d: %w", path, i+1, err)
+			return "", 0, fmt.Errorf("line %d: %w", i+1, err)
 		}
 		if d == "" {
 			continue
 		}
-		if shown < 10 {
+		if differ < 10 {
 			fmt.Fprintf(&b, "decision %d:\n%s", i+1, d)
 		}
-		shown++
+		differ++
 	}
-	if shown == 0 {
-		return "", nil
-	}
-	fmt.Fprintf(&b, "%d of %d decisions differ from %s (golden has %d, replay produced %d)\n", shown, max(len(want), len(got)), path, len(want), len(got))
-	return b.String(), nil
+	return b.String(), differ, nil
 }
 
 // DiffDecision compares two encoded decisions field by field, ignoring

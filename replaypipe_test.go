@@ -3,7 +3,6 @@ package fusiond_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -42,26 +41,12 @@ func replayMatchesLive(t *testing.T, path string, cfg *configs.Config, live []st
 		t.Fatal("two replays differ")
 	}
 	got := passes[0].lines
-	var diffs strings.Builder
-	for i := range max(len(live), len(got)) {
-		var w, g string
-		if i < len(live) {
-			w = live[i]
-		}
-		if i < len(got) {
-			g = got[i]
-		}
-		d, err := fusiond.DiffDecision(w, g)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d != "" {
-			fmt.Fprintf(&diffs, "decision %d of %d live, %d replayed:\n", i, len(live), len(got))
-		}
-		diffs.WriteString(d)
+	diff, differ, err := fusiond.DiffDecisions(live, got)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if diffs.Len() > 0 {
-		t.Fatalf("the replay differs from the live run:\n%s", diffs.String())
+	if differ > 0 {
+		t.Fatalf("the replay differs from the live run in %d of %d live, %d replayed decisions:\n%s", differ, len(live), len(got), diff)
 	}
 }
 

@@ -2,10 +2,11 @@ package recording
 
 import (
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/seed-4c364652/fusiond/internal/testenv"
 )
 
 // TestIndependentReader reads recordings with the TypeScript MCAP library
@@ -15,14 +16,7 @@ import (
 // there the test cannot skip.
 func TestIndependentReader(t *testing.T) {
 	dir, _ := filepath.Abs("../../scripts/mcap-check")
-	_, nodeErr := exec.LookPath("node")
-	_, modErr := os.Stat(filepath.Join(dir, "node_modules", "@mcap", "core"))
-	if nodeErr != nil || modErr != nil {
-		if os.Getenv("FUSIOND_REQUIRE_NODE") == "1" {
-			t.Fatalf("node or scripts/mcap-check/node_modules missing: %v %v", nodeErr, modErr)
-		}
-		t.Skip("node or scripts/mcap-check/node_modules missing (make test installs them)")
-	}
+	testenv.RequireNode(t, dir, "@mcap/core")
 	for _, comp := range []string{"lz4", "zstd", "none"} {
 		t.Run(comp, func(t *testing.T) {
 			path := record(t, Options{Compression: comp, ChunkBytes: 10000}, interleaved(10))

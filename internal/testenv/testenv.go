@@ -63,6 +63,22 @@ func FreePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// RequireNode skips the test unless node and the Node module (as
+// "@scope/name") are installed in dir's node_modules; where `make test`
+// runs (FUSIOND_REQUIRE_NODE=1) their absence fails the test instead.
+func RequireNode(t testing.TB, dir, module string) {
+	t.Helper()
+	_, nodeErr := exec.LookPath("node")
+	_, modErr := os.Stat(filepath.Join(dir, "node_modules", filepath.FromSlash(module)))
+	if nodeErr == nil && modErr == nil {
+		return
+	}
+	if os.Getenv("FUSIOND_REQUIRE_NODE") == "1" {
+		t.Fatalf("node or %s in %s/node_modules missing: %v %v", module, dir, nodeErr, modErr)
+	}
+	t.Skipf("node or %s in %s/node_modules missing (make test installs them)", module, dir)
+}
+
 // FoxgloveCheck runs Foxglove's own client (scripts/foxglove-check, at dir
 // from the test's package) on url until every channel has min messages,
 // and decodes its summary into sum. `make test` installs its modules and
@@ -70,14 +86,7 @@ func FreePort(t testing.TB) int {
 // skipping.
 func FoxgloveCheck(t testing.TB, dir, url string, min int, sum any) {
 	t.Helper()
-	_, nodeErr := exec.LookPath("node")
-	_, modErr := os.Stat(filepath.Join(dir, "node_modules", "@foxglove", "ws-protocol"))
-	if nodeErr != nil || modErr != nil {
-		if os.Getenv("FUSIOND_REQUIRE_NODE") == "1" {
-			t.Fatalf("node or scripts/foxglove-check/node_modules missing: %v %v", nodeErr, modErr)
-		}
-		t.Skip("node or scripts/foxglove-check/node_modules missing (make test installs them)")
-	}
+	RequireNode(t, dir, "@foxglove/ws-protocol")
 	out, err := exec.Command("node", filepath.Join(dir, "check.mjs"), url, "30", strconv.Itoa(min)).Output()
 	if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {
