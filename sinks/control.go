@@ -122,10 +122,7 @@ func StartControl(nc *nats.Conn, cfg ControlConfig) (micro.Service, error) {
 			}, micro.WithEndpointSubject("record.stop")),
 		)
 	}
-	// Flushed, so that the server has the endpoints' subscriptions
-	// before anyone is told the control plane is up: a request from
-	// another connection right after would otherwise find no responders.
-	if err := errors.Join(append(errs, nc.Flush())...); err != nil {
+	if err := errors.Join(errs...); err != nil {
 		svc.Stop()
 		return nil, fmt.Errorf("control plane: %w", err)
 	}
