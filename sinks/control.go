@@ -126,6 +126,14 @@ func StartControl(nc *nats.Conn, cfg ControlConfig) (micro.Service, error) {
 		svc.Stop()
 		return nil, fmt.Errorf("control plane: %w", err)
 	}
+	// While connected, flushed, so that the server has the endpoints'
+	// subscriptions before anyone is told the control plane is up: a
+	// request from another connection right after would otherwise find
+	// no responders. With the server down the client sends them on
+	// reconnecting, so a failed flush is not an error.
+	if nc.IsConnected() {
+		_ = nc.FlushTimeout(2 * time.Second)
+	}
 	return svc, nil
 }
 
