@@ -73,7 +73,7 @@ func moreCameras(cfg *configs.Config, features func(i int) fuse.FrameFeatures) [
 // visualFeatures returns camera i's visual features (fuse/vision) for
 // ActivityConfig.Visual, or nil when fuse.features.video is off, there is no
 // such camera, or OpenCV or the face cascades are absent (logged).
-func visualFeatures(cfg *configs.Config, i int, be fuse.Backend, log *slog.Logger) fuse.FrameFeatures {
+func visualFeatures(cfg *configs.Config, i int, log *slog.Logger) fuse.FrameFeatures {
 	ft := cfg.Fuse.Features
 	if !ft.Video || len(cfg.Cameras) <= i {
 		return nil
@@ -89,7 +89,7 @@ func visualFeatures(cfg *configs.Config, i int, be fuse.Backend, log *slog.Logge
 		return nil
 	}
 	e, err := vision.New(vision.Config{Width: w, Height: h, HFOVDeg: cam.Pose.HFOVDeg, FaceEvery: ft.FaceEvery,
-		MinFacePx: ft.FaceMinPx, Cascades: cascades, Phase: vision.CyclePhase(i, len(cfg.Cameras), ft.FaceEvery)}, be)
+		MinFacePx: ft.FaceMinPx, Cascades: cascades, Phase: vision.CyclePhase(i, len(cfg.Cameras), ft.FaceEvery)})
 	if err != nil {
 		log.Warn("visual features off", "camera", cam.Name, "err", err)
 		return nil

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/seed-4c364652/fusiond/configs"
-	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/fuse/vision"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/internal/testenv"
@@ -48,8 +47,8 @@ func TestFaceTapChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := testenv.Config(t, "cameras.0.width=512", "cameras.0.height=512", "fuse.features.video=true", "fuse.features.face_every=3")
-	bare := visualFeatures(cfg, 0, fuse.NewCPU(), slog.New(slog.DiscardHandler))
-	tapped := visualFeatures(cfg, 0, fuse.NewCPU(), slog.New(slog.DiscardHandler))
+	bare := visualFeatures(cfg, 0, slog.New(slog.DiscardHandler))
+	tapped := visualFeatures(cfg, 0, slog.New(slog.DiscardHandler))
 	if bare == nil || tapped == nil {
 		t.Skip("no visual features (nosensors build, or no OpenCV cascades)")
 	}

@@ -36,17 +36,16 @@ const pipeDepth = 16
 // the same frame.
 type visualApart struct {
 	features fuse.FrameFeatures
-	backend  fuse.Backend // the extractor's own, closed with it; nil when shared
 	next     map[string]float64
 	// spare holds maps PushFrame has emptied, for measure to fill again:
 	// no map per frame once the pipeline holds enough (newVisualApart).
 	spare chan map[string]float64
 }
 
-func newVisualApart(features fuse.FrameFeatures, backend fuse.Backend) *visualApart {
+func newVisualApart(features fuse.FrameFeatures) *visualApart {
 	// A map for each frame a pipeline can hold between measure and
 	// fusion: the channels' and the stages' own.
-	return &visualApart{features: features, backend: backend, spare: make(chan map[string]float64, 2*pipeDepth+4)}
+	return &visualApart{features: features, spare: make(chan map[string]float64, 2*pipeDepth+4)}
 }
 
 // measure computes the visual features of camera i's frame of b, as
@@ -84,14 +83,8 @@ func (v *visualApart) PushFrame(_ *av.Frame, ev map[string]float64) {
 	v.next = nil
 }
 
-// Close closes the extractor and its backend.
-func (v *visualApart) Close() error {
-	err := v.features.Close()
-	if v.backend != nil {
-		v.backend.Close()
-	}
-	return err
-}
+// Close closes the extractor.
+func (v *visualApart) Close() error { return v.features.Close() }
 
 // aheadScanner is the part of fuse/vision's extractor that runs its
 // cascade passes ahead (vision.Ahead); the extractor with taps on its

@@ -174,29 +174,17 @@ func buildStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, adjust 
 
 // cameraFeatures returns camera i's visual features for fusion (nil
 // without): computed in fusion, or with apart by a visualApart (added to
-// s.apart), on a backend of its own where the configured one is the CPU's,
-// which keeps scratch buffers.
+// s.apart).
 func (s *stages) cameraFeatures(cfg *configs.Config, i int, log *slog.Logger, apart bool) fuse.FrameFeatures {
-	be := s.backend
-	if apart && s.backend.Name() == fuse.BackendCPU {
-		be = fuse.NewCPU()
-	}
-	vis := visualFeatures(cfg, i, be, log) // features.go
+	vis := visualFeatures(cfg, i, log) // features.go
 	if !apart {
 		return vis
 	}
 	if vis == nil {
-		if be != s.backend {
-			be.Close()
-		}
 		s.apart = append(s.apart, nil)
 		return nil
 	}
-	var own fuse.Backend
-	if be != s.backend {
-		own = be
-	}
-	v := newVisualApart(vis, own)
+	v := newVisualApart(vis)
 	s.apart = append(s.apart, v)
 	return v
 }

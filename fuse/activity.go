@@ -319,16 +319,15 @@ func (a *Activity) finish(b *av.Bundle, pend bool, err error, emit func(*av.Deci
 			be.hasDOA, be.doa, be.doaStd = v.Has(FeatBearing), v.BearingDeg, v.BearingStdDeg
 		}
 	}
-	a.vis.push(b, &a.feat)
+	var m motionSample
+	var mok bool
+	if b.Has(av.Video) && b.Frame != nil {
+		m, mok = a.finishMotion(err)
+	}
+	a.vis.push(b, &a.feat, m, mok)
 	if b.Has(av.Video) && b.Frame != nil {
 		be.video = true
-		// The visual features measure the same motion grid; take theirs
-		// rather than computing it twice.
-		m, ok, measured := a.vis.motion()
-		if !measured {
-			m, ok = a.finishMotion(err)
-		}
-		if ok {
+		if mok {
 			a.motionSum += m.energy
 			a.motionN++
 			be.hasMotion, be.motion = true, m.energy
@@ -463,11 +462,11 @@ func (a *Activity) missingStreams(out []string, missing []string) []string {
 // width and height.
 type motionSample struct{ energy, x, y float64 }
 
-// gatherMotion puts b's frame into w's motion work, when this Activity
-// measures motion itself (no visual features) and b has a frame.
+// gatherMotion puts b's frame, when it has one, into w's motion work: every
+// camera's motion grid is measured in the tick's one Backend call.
 func (a *Activity) gatherMotion(b *av.Bundle, w *TickWork) {
 	a.mslot = -1
-	if !b.Has(av.Video) || b.Frame == nil || a.vis.features != nil {
+	if !b.Has(av.Video) || b.Frame == nil {
 		return
 	}
 	f := b.Frame

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/ingest/synthetic"
 )
 
 const ms = int64(1e6)
@@ -275,5 +276,57 @@ func BenchmarkActivityDecisionSteps(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		bd.TimeNS = int64(i) * 33 * ms
 		a.Push(bd, emit)
+	}
+}
+
+// A moving synthetic disc gives each frame's motion centred where it
+// moved, with visual features or without: the tick measures it.
+func TestMotionFollowsDisc(t *testing.T) {
+	src, err := synthetic.NewVideo(synthetic.VideoConfig{Stream: "cam0", Width: 640, Height: 480, FPS: 30, Seed: 3, NoiseAmplitude: 2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, visual := range []FrameFeatures{nil, noFaces{}} {
+		cfg := testConfig()
+		cfg.Backend = NewCPUCores(2)
+		cfg.Visual = visual
+		var got []motionSample
+		var measured []bool
+		a, err := NewActivity(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for seq := uint64(0); seq < 40; seq++ {
+			f := &av.Frame{Width: 640, Height: 480, Stride: 1920, Format: av.BGR24, Pix: make([]byte, 640*480*3)}
+			src.Render(seq, f)
+			w := TickWork{Motion: MotionWork{Cell: MotionCell}}
+			b := bundle(int64(seq)*33, f, nil)
+			a.gatherMotion(b, &w)
+			if err := cfg.Backend.Compute(&w); err != nil {
+				t.Fatal(err)
+			}
+			m, ok := a.finishMotion(nil)
+			got, measured = append(got, m), append(measured, ok)
+			if visual != nil {
+				a.vis.push(b, &a.feat, m, ok)
+				if x, y := a.vis.frame["video_motion_x"], a.vis.frame["video_motion_y"]; ok && (x != m.x || y != m.y || a.vis.frame["video_motion_energy"] != m.energy) {
+					t.Fatalf("frame %d: evidence %v, motion %+v", seq, a.vis.frame, m)
+				}
+			}
+		}
+		a.Close()
+		cfg.Backend.Close()
+		if measured[0] {
+			t.Error("motion on the first frame")
+		}
+		for seq := uint64(1); seq < 40; seq++ {
+			x0, y0, _ := src.ShapeAt(seq - 1)
+			x1, y1, _ := src.ShapeAt(seq)
+			wx, wy := (x0+x1)/2/640, (y0+y1)/2/480
+			m := got[seq]
+			if !measured[seq] || m.energy <= 0 || math.Abs(m.x-wx) > 0.03 || math.Abs(m.y-wy) > 0.03 {
+				t.Fatalf("visual %T, frame %d: motion %+v (measured %v), disc moved around (%.3f, %.3f)", visual, seq, m, measured[seq], wx, wy)
+			}
+		}
 	}
 }

@@ -55,26 +55,11 @@ func (s *visualSummary) init(cfg ActivityConfig) error {
 	return nil
 }
 
-// push measures b's frame, and with this bundle's audio features (af.cur)
-// the cross-modal features: mouth motion against the audio level for the
+// push measures b's frame, with its motion m (Activity's, from the tick;
+// mok false: none), and with this bundle's audio features (af.cur) the
+// cross-modal features: mouth motion against the audio level for the
 // synchrony, the largest face's bearing against the sound's.
-// motion returns this frame's motion as the visual features measured it
-// (the grid and floor Activity uses); measured is false without visual
-// features, ok false when they had no motion for the frame (the first).
-func (s *visualSummary) motion() (m motionSample, ok, measured bool) {
-	if s.features == nil {
-		return motionSample{}, false, false
-	}
-	e, ok := s.frame["video_motion_energy"]
-	if !ok {
-		return motionSample{}, false, true
-	}
-	m.energy = e
-	m.x, m.y = s.frame["video_motion_x"], s.frame["video_motion_y"]
-	return m, true, true
-}
-
-func (s *visualSummary) push(b *av.Bundle, af *audioSummary) {
+func (s *visualSummary) push(b *av.Bundle, af *audioSummary, m motionSample, mok bool) {
 	cur := af.cur
 	af.cur = nil
 	if s.features == nil {
@@ -83,6 +68,12 @@ func (s *visualSummary) push(b *av.Bundle, af *audioSummary) {
 	clear(s.frame)
 	if b.Has(av.Video) && b.Frame != nil {
 		s.features.PushFrame(b.Frame, s.frame)
+		if mok {
+			s.frame["video_motion_energy"] = m.energy
+			if m.energy > 0 {
+				s.frame["video_motion_x"], s.frame["video_motion_y"] = m.x, m.y
+			}
+		}
 	}
 	for k, x := range s.frame {
 		s.last[k] = x

@@ -141,9 +141,17 @@ func (c *countingBackend) GCCPHAT(dst, a, b *tensor.Dense, maxLag int) error {
 	return c.CPU.GCCPHAT(dst, a, b, maxLag)
 }
 
-// With three cameras and a microphone array, a bundle is one Compute call
-// (every camera's motion grid, the audio's spectra, log-mel, MFCC and
-// GCC-PHAT) and one head call (every camera's step row), nothing else.
+// noFaces are visual features that find nothing: a camera with visual
+// features, whose motion grid is still the tick's.
+type noFaces struct{}
+
+func (noFaces) PushFrame(_ *av.Frame, ev map[string]float64) { ev["faces"] = 0 }
+func (noFaces) Close() error                                 { return nil }
+
+// With three cameras (with visual features) and a microphone array, a
+// bundle is one Compute call (every camera's motion grid, the audio's
+// spectra, log-mel, MFCC and GCC-PHAT) and one head call (every camera's
+// step row), nothing else.
 func TestOneComputeCallPerTick(t *testing.T) {
 	be := &countingBackend{CPU: NewCPUCores(2)}
 	defer be.Close()
@@ -152,7 +160,8 @@ func TestOneComputeCallPerTick(t *testing.T) {
 	cfg.AudioFeatures = &AudioConfig{RateHz: 48000, Channels: 2, DOA: stereoArray}
 	cfg.Decide = &DecideConfig{OnConfidence: 0.6, OffConfidence: 0.4, HFOVDeg: 60, Camera: "cam0", HeartbeatNS: 1e9}
 	cfg.Streams = map[av.Modality][]string{av.Video: {"cam0"}, av.Audio: {"mic0"}}
-	cfg.MoreCameras = []CameraConfig{{Name: "cam1", YawDeg: 90, HFOVDeg: 60}, {Name: "cam2", HFOVDeg: 60}}
+	cfg.Visual = noFaces{}
+	cfg.MoreCameras = []CameraConfig{{Name: "cam1", YawDeg: 90, HFOVDeg: 60, Visual: noFaces{}}, {Name: "cam2", HFOVDeg: 60, Visual: noFaces{}}}
 	a, err := NewActivity(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -34,7 +34,7 @@ type Scanned struct {
 // NewAhead returns part k of n of e's cascade passes (0 ≤ k < n), with
 // cascades of its own. Close it after use.
 func (e *Extractor) NewAhead(k, n int) (*Ahead, error) {
-	x, err := newExtractor(e.cfg, nil)
+	x, err := newExtractor(e.cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +44,7 @@ func (e *Extractor) NewAhead(k, n int) (*Ahead, error) {
 // Scan runs the passes of frame f when it is this part's, or returns nil.
 func (a *Ahead) Scan(f *av.Frame) *Scanned {
 	x := a.x
-	if f == nil || !frameOK(f, x.cfg.MotionCell) {
+	if f == nil || !frameOK(f) {
 		return nil
 	}
 	if f.Width != x.w || f.Height != x.h {

@@ -1,10 +1,10 @@
 // Package vision computes per-frame visual features with OpenCV (gocv):
-// motion energy on a block grid and its centroid (the grid itself runs on
-// the fuse Backend, so a GPU backend accelerates it), the fraction of the
-// frame MOG2 marks foreground, faces found by Debian's LBP or Haar
+// the fraction of the frame MOG2 marks foreground, faces found by Debian's LBP or Haar
 // cascades (opencv-data) every few frames and tracked by template matching
 // in between, each face's bearing from its image position and the camera's
 // field of view, and its mouth region's motion corrected for head motion.
+// A frame's motion grid is not here: fuse.Activity measures it for every
+// camera in the tick's one Backend call (fuse.TickWork).
 //
 // It is the one place fusiond's features touch cgo: package fuse, which
 // the CUDA backend's static test binaries are built from, imports no cgo.

@@ -5,7 +5,6 @@ package vision
 import (
 	"testing"
 
-	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 )
 
@@ -14,7 +13,7 @@ func FuzzVisionFrame(f *testing.F) {
 	f.Add(uint8(64), uint8(48), uint8(0), uint8(2), int16(0), uint8(7))
 	f.Add(uint8(17), uint8(16), uint8(5), uint8(1), int16(-3), uint8(0))
 	f.Add(uint8(0), uint8(0), uint8(0), uint8(0), int16(0), uint8(0))
-	e, err := New(Config{Width: 64, Height: 48, FaceEvery: 2}, fuse.NewCPU())
+	e, err := New(Config{Width: 64, Height: 48, FaceEvery: 2})
 	if err != nil {
 		f.Skip(err)
 	}
@@ -28,9 +27,6 @@ func FuzzVisionFrame(f *testing.F) {
 			fr.Pix[i] = byte(i*int(fill) + i>>7)
 		}
 		v := e.Push(fr)
-		if v.Has(FeatMotionXY) && (v.MotionX < 0 || v.MotionX > 1 || v.MotionY < 0 || v.MotionY > 1) {
-			t.Errorf("motion centre (%v, %v)", v.MotionX, v.MotionY)
-		}
 		if v.Has(FeatForeground) && (v.Foreground < 0 || v.Foreground > 1) {
 			t.Errorf("foreground %v", v.Foreground)
 		}

@@ -42,7 +42,7 @@ type passWorker struct {
 
 // newWorker returns a worker with cascades of its own, running.
 func newWorker(cfg Config, slots int) (*passWorker, error) {
-	x, err := newExtractor(cfg, nil)
+	x, err := newExtractor(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -7,8 +7,6 @@ import (
 
 	"go.uber.org/goleak"
 	"gocv.io/x/gocv"
-
-	"github.com/seed-4c364652/fusiond/fuse"
 )
 
 // A frame's cascade passes are matched detectLag frames after their own:
@@ -19,7 +17,7 @@ func TestPassesMatchedAFrameLater(t *testing.T) {
 	img := gocv.IMRead(media(t, "messi5.jpg"), gocv.IMReadColor)
 	defer img.Close()
 	f := matFrame(t, img)
-	e, err := New(Config{Width: f.Width, Height: f.Height, DetectWidth: f.Width}, fuse.NewCPU())
+	e, err := New(Config{Width: f.Width, Height: f.Height, DetectWidth: f.Width})
 	if err != nil {
 		t.Skip(err) // no cascades (opencv-data)
 	}

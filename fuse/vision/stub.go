@@ -5,7 +5,6 @@ package vision
 import (
 	"errors"
 
-	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 )
 
@@ -16,7 +15,7 @@ var ErrNotBuilt = errors.New("vision: built with the nosensors tag (no OpenCV)")
 type Extractor struct{ v Values }
 
 // New returns ErrNotBuilt.
-func New(cfg Config, be fuse.Backend) (*Extractor, error) {
+func New(cfg Config) (*Extractor, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}

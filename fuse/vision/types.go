@@ -121,8 +121,6 @@ type Config struct {
 	// MOG2History and MOG2VarThreshold tune the background model [500, 16].
 	MOG2History      int
 	MOG2VarThreshold float64
-	// MotionCell is the side of the motion grid's blocks in pixels [8].
-	MotionCell int
 	// MaxFaces bounds the faces kept [16].
 	MaxFaces int
 }
@@ -158,9 +156,6 @@ func (c *Config) defaults() error {
 	if c.MOG2VarThreshold == 0 {
 		c.MOG2VarThreshold = 16
 	}
-	if c.MotionCell == 0 {
-		c.MotionCell = fuse.MotionCell
-	}
 	if c.MaxFaces == 0 {
 		c.MaxFaces = 16
 	}
@@ -175,8 +170,6 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("%w: min face %d px is under the cascades' %d px window", fuse.ErrConfig, c.MinFacePx, cascadeWindow)
 	case !(c.ScaleFactor > 1 && c.ScaleFactor <= 2) || c.MinNeighbors < 1:
 		return fmt.Errorf("%w: scale factor %v is not in (1, 2] or min neighbours %d under 1", fuse.ErrConfig, c.ScaleFactor, c.MinNeighbors)
-	case c.MotionCell < 1:
-		return fmt.Errorf("%w: motion cell %d", fuse.ErrConfig, c.MotionCell)
 	}
 	return nil
 }
@@ -186,9 +179,7 @@ type Feature uint8
 
 // Visual features.
 const (
-	FeatMotion      Feature = iota // MotionEnergy
-	FeatMotionXY                   // MotionX, MotionY
-	FeatForeground                 // Foreground
+	FeatForeground  Feature = iota // Foreground
 	FeatFaces                      // Faces (the count may be 0)
 	FeatFaceBearing                // FaceBearingDeg, FaceBearingStdDeg
 	FeatMouth                      // MouthMotion
@@ -217,9 +208,8 @@ type Face struct {
 // Values are one frame's visual features; a feature is valid only when Has
 // reports it. Faces aliases the extractor's state until the next Push.
 type Values struct {
-	MotionEnergy, MotionX, MotionY float64
-	Foreground                     float64
-	Faces                          []Face
+	Foreground float64
+	Faces      []Face
 	// The speaker candidate's bearing and mouth motion: the largest face
 	// found twice, kept while it is tracked (Extractor.candidate).
 	FaceBearingDeg, FaceBearingStdDeg, MouthMotion float64
@@ -235,12 +225,6 @@ func (v *Values) set(f Feature) { v.present |= 1 << f }
 // Evidence adds the features present to ev under the names of
 // fuse.FeatureTable.
 func (v *Values) Evidence(ev map[string]float64) {
-	if v.Has(FeatMotion) {
-		ev["video_motion_energy"] = v.MotionEnergy
-	}
-	if v.Has(FeatMotionXY) {
-		ev["video_motion_x"], ev["video_motion_y"] = v.MotionX, v.MotionY
-	}
 	if v.Has(FeatForeground) {
 		ev["video_foreground"] = v.Foreground
 	}
@@ -264,7 +248,6 @@ type Counters struct {
 	Restarts           uint64 // state restarted for a new frame size
 	Detections         uint64 // detector runs (one band of sizes on one image each)
 	TrackLost          uint64 // faces dropped between detections
-	BackendErrors      uint64
 }
 
 // smallCycles is how many of the detector's cycles one pass over the

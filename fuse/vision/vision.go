@@ -11,14 +11,12 @@ import (
 	"slices"
 
 	"gocv.io/x/gocv"
-	"gorgonia.org/tensor"
 
 	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 )
 
-// Extractor computes visual features frame by frame: motion energy on a
-// grid and its centroid (through the fuse Backend), the MOG2 foreground
+// Extractor computes visual features frame by frame: the MOG2 foreground
 // fraction, faces (a cascade pass spread over FaceEvery frames, each
 // frame's part on a worker of its own and matched a frame later; template
 // tracking on every frame), each face's bearing and mouth motion. It is
@@ -26,21 +24,12 @@ import (
 // OpenCV memory.
 type Extractor struct {
 	cfg Config
-	be  fuse.Backend
 
 	// Frame geometry in use; a change restarts the state below.
 	w, h           int
-	scale          float64 // detection pixels per frame pixel
-	dw, dh, mw, mh int     // detection and MOG2 sizes
-	focalPx        float64 // pinhole focal length in frame pixels
-	grid, prevG    []float32
-	diff           []float32
-	havePrev       bool
-	refs           [1]fuse.FrameRef
-	grids, prevs   [1]*tensor.Dense // Backend batches of one, over grid, prevG, diff
-	diffs          [1]*tensor.Dense
-	tGrid, tPrevG  *tensor.Dense // tensors over grid and prevG, swapped with them
-	tDiff          *tensor.Dense
+	scale          float64  // detection pixels per frame pixel
+	dw, dh, mw, mh int      // detection and MOG2 sizes
+	focalPx        float64  // pinhole focal length in frame pixels
 	small          gocv.Mat // detection-size BGR
 	smallG, prevSG gocv.Mat // detection-size luma, this frame and the last
 	haveSG         bool
@@ -123,11 +112,11 @@ type hit struct {
 	cascade int
 }
 
-// New returns an Extractor on be. It fails when face detection is on and
+// New returns an Extractor. It fails when face detection is on and
 // a cascade does not load. With face detection on, it starts the worker
 // its cascade passes run on; Close stops it.
-func New(cfg Config, be fuse.Backend) (*Extractor, error) {
-	e, err := newExtractor(cfg, be)
+func New(cfg Config) (*Extractor, error) {
+	e, err := newExtractor(cfg)
 	if err != nil || len(e.cascades) == 0 {
 		return e, err
 	}
@@ -140,11 +129,11 @@ func New(cfg Config, be fuse.Backend) (*Extractor, error) {
 
 // newExtractor returns an Extractor without a worker: one that runs the
 // passes of another (a worker's, an Ahead's).
-func newExtractor(cfg Config, be fuse.Backend) (*Extractor, error) {
+func newExtractor(cfg Config) (*Extractor, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	e := &Extractor{cfg: cfg, be: be}
+	e := &Extractor{cfg: cfg}
 	if cfg.FaceEvery > 0 {
 		if len(cfg.Cascades) == 0 {
 			return nil, fmt.Errorf("%w: none configured", ErrNoCascade)
@@ -214,11 +203,7 @@ func (e *Extractor) restart(w, h int) {
 		e.Counters.Restarts++
 	}
 	e.w, e.h = w, h
-	cell := e.cfg.MotionCell
-	n := (w / cell) * (h / cell)
-	e.grid, e.prevG, e.diff = make([]float32, n), make([]float32, n), make([]float32, n)
-	e.tGrid, e.tPrevG, e.tDiff = fuse.Vector(e.grid), fuse.Vector(e.prevG), fuse.Vector(e.diff)
-	e.havePrev, e.haveSG = false, false
+	e.haveSG = false
 	e.dw = min(e.cfg.DetectWidth, w)
 	e.scale = float64(e.dw) / float64(w)
 	e.dh = max(1, int(math.Round(float64(h)*e.scale)))
@@ -345,7 +330,7 @@ func (e *Extractor) Push(f *av.Frame) *Values {
 		e.Counters.Missing++
 		return v
 	}
-	if !frameOK(f, e.cfg.MotionCell) {
+	if !frameOK(f) {
 		e.Counters.BadFrame++
 		return v
 	}
@@ -355,7 +340,6 @@ func (e *Extractor) Push(f *av.Frame) *Values {
 	if f.Width != e.w || f.Height != e.h {
 		e.restart(f.Width, f.Height)
 	}
-	e.motion(f, v)
 
 	img, err := e.frameMat(f)
 	if err != nil {
@@ -393,10 +377,10 @@ func (e *Extractor) Push(f *av.Frame) *Values {
 }
 
 // frameOK reports whether f is a frame the extractor measures: a known
-// format, at least 16×16 and one motion cell, its pixels all there.
-func frameOK(f *av.Frame, cell int) bool {
+// format, at least 16×16, its pixels all there.
+func frameOK(f *av.Frame) bool {
 	bpp := f.Format.BytesPerPixel()
-	return bpp > 0 && f.Width >= cell && f.Height >= cell && f.Width >= 16 && f.Height >= 16 &&
+	return bpp > 0 && f.Width >= 16 && f.Height >= 16 &&
 		f.Stride >= f.Width*bpp && len(f.Pix) >= f.Stride*(f.Height-1)+f.Width*bpp
 }
 
@@ -441,44 +425,6 @@ func (e *Extractor) detectionLuma(img gocv.Mat, format av.PixelFormat) {
 func (e *Extractor) PushFrame(f *av.Frame, ev map[string]float64) { e.Push(f).Evidence(ev) }
 
 var _ fuse.FrameFeatures = (*Extractor)(nil)
-
-// motion runs the Backend's motion grid and summarises it as Activity does.
-func (e *Extractor) motion(f *av.Frame, v *Values) {
-	e.refs[0] = fuse.FrameRef{Pix: f.Pix, Width: f.Width, Height: f.Height, Stride: f.Stride, Format: f.Format}
-	e.grids[0], e.prevs[0], e.diffs[0] = e.tGrid, nil, e.tDiff
-	if e.havePrev {
-		e.prevs[0] = e.tPrevG
-	}
-	if err := e.be.MotionGrids(e.refs[:], e.cfg.MotionCell, e.grids[:], e.prevs[:], e.diffs[:]); err != nil {
-		e.Counters.BackendErrors++
-		e.havePrev = false
-		return
-	}
-	had := e.havePrev
-	e.grid, e.prevG = e.prevG, e.grid
-	e.tGrid, e.tPrevG = e.tPrevG, e.tGrid
-	e.havePrev = true
-	if !had {
-		return
-	}
-	gw, gh := f.Width/e.cfg.MotionCell, f.Height/e.cfg.MotionCell
-	var sum, sx, sy float64
-	for i, d := range e.diff {
-		m := float64(d) - fuse.MotionFloor
-		if m <= 0 {
-			continue
-		}
-		sum += m
-		sx += m * (float64(i%gw) + 0.5) / float64(gw)
-		sy += m * (float64(i/gw) + 0.5) / float64(gh)
-	}
-	v.MotionEnergy = sum / float64(gw*gh)
-	v.set(FeatMotion)
-	if sum > 0 {
-		v.MotionX, v.MotionY = sx/sum, sy/sum
-		v.set(FeatMotionXY)
-	}
-}
 
 // updateFaces tracks the faces into this frame, starts this frame's
 // cascade passes (its bands of face sizes), verifies the faces found on

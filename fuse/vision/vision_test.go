@@ -13,16 +13,14 @@ import (
 
 	"gocv.io/x/gocv"
 
-	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
-	"github.com/seed-4c364652/fusiond/ingest/synthetic"
 )
 
 const mediaDir = "../../.cache/media/opencv-doc/usr/share/doc/opencv-doc/examples/data"
 
 func newTestExtractor(t testing.TB, cfg Config) *Extractor {
 	t.Helper()
-	e, err := New(cfg, fuse.NewCPU())
+	e, err := New(cfg)
 	if errors.Is(err, ErrNoCascade) {
 		t.Skip("no face cascade: install opencv-data")
 	}
@@ -49,35 +47,6 @@ func media(t testing.TB, name string) string {
 	return p
 }
 
-// A moving synthetic disc gives motion centred where it moved.
-func TestMotionFollowsDisc(t *testing.T) {
-	src, err := synthetic.NewVideo(synthetic.VideoConfig{Stream: "cam0", Width: 640, Height: 480, FPS: 30, Seed: 3, NoiseAmplitude: 2}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newTestExtractor(t, Config{Width: 640, Height: 480, FaceEvery: -1})
-	f := &av.Frame{Width: 640, Height: 480, Stride: 1920, Format: av.BGR24, Pix: make([]byte, 640*480*3)}
-	for seq := uint64(0); seq < 60; seq++ {
-		src.Render(seq, f)
-		v := e.Push(f)
-		if seq == 0 {
-			if v.Has(FeatMotion) {
-				t.Error("motion on the first frame")
-			}
-			continue
-		}
-		x0, y0, _ := src.ShapeAt(seq - 1)
-		x1, y1, _ := src.ShapeAt(seq)
-		wx, wy := (x0+x1)/2/640, (y0+y1)/2/480
-		if !v.Has(FeatMotionXY) || math.Abs(v.MotionX-wx) > 0.03 || math.Abs(v.MotionY-wy) > 0.03 {
-			t.Fatalf("frame %d: motion at (%.3f, %.3f) present %v, disc moved around (%.3f, %.3f)", seq, v.MotionX, v.MotionY, v.Has(FeatMotionXY), wx, wy)
-		}
-		if v.MotionEnergy <= 0 || !v.Has(FeatForeground) {
-			t.Fatalf("frame %d: energy %v foreground %v", seq, v.MotionEnergy, v.Has(FeatForeground))
-		}
-	}
-}
-
 // The foreground fraction of a still scene falls to 0; people walking in
 // vtest.avi make it rise.
 func TestForeground(t *testing.T) {
@@ -89,25 +58,24 @@ func TestForeground(t *testing.T) {
 	defer vc.Close()
 	m := gocv.NewMat()
 	defer m.Close()
-	var fg, motion float64
+	var fg float64
 	for i := 0; i < 120 && vc.Read(&m); i++ {
 		v := e.Push(matFrame(t, m))
 		if i >= 60 {
 			fg += v.Foreground
-			motion += v.MotionEnergy
 		}
 	}
-	t.Logf("vtest.avi: mean foreground %.4f, motion %.3f", fg/60, motion/60)
-	if fg/60 < 0.005 || motion/60 <= 0 {
-		t.Errorf("people walking: foreground %.4f, motion %.3f", fg/60, motion/60)
+	t.Logf("vtest.avi: mean foreground %.4f", fg/60)
+	if fg/60 < 0.005 {
+		t.Errorf("people walking: foreground %.4f", fg/60)
 	}
 	still := matFrame(t, m)
 	var v *Values
 	for range 100 {
 		v = e.Push(still)
 	}
-	if v.Foreground > 0.001 || v.MotionEnergy != 0 {
-		t.Errorf("a still frame, 100 times: foreground %.4f, motion %v", v.Foreground, v.MotionEnergy)
+	if v.Foreground > 0.001 {
+		t.Errorf("a still frame, 100 times: foreground %.4f", v.Foreground)
 	}
 }
 
@@ -261,10 +229,10 @@ func TestBadFrames(t *testing.T) {
 		return &av.Frame{Width: w, Height: h, Stride: 3 * w, Format: av.BGR24, Pix: make([]byte, 3*w*h)}
 	}
 	for _, tc := range []struct {
-		name    string
-		f       *av.Frame
-		counter func(*Counters) uint64
-		motion  bool // features present
+		name     string
+		f        *av.Frame
+		counter  func(*Counters) uint64
+		measured bool // features present
 	}{
 		{"nil", nil, func(c *Counters) uint64 { return c.Missing }, false},
 		{"zero size", &av.Frame{Format: av.BGR24}, func(c *Counters) uint64 { return c.BadFrame }, false},
@@ -286,10 +254,10 @@ func TestBadFrames(t *testing.T) {
 			if tc.counter(&e.Counters) == 0 {
 				t.Errorf("not counted: %+v", e.Counters)
 			}
-			if v.Has(FeatMotion) != tc.motion || v.Has(FeatForeground) != tc.motion {
-				t.Errorf("motion present %v, foreground %v, want %v", v.Has(FeatMotion), v.Has(FeatForeground), tc.motion)
+			if v.Has(FeatForeground) != tc.measured {
+				t.Errorf("foreground present %v, want %v", v.Has(FeatForeground), tc.measured)
 			}
-			if !tc.motion && (v.Has(FeatFaces) || v.Has(FeatMouth)) {
+			if !tc.measured && (v.Has(FeatFaces) || v.Has(FeatMouth)) {
 				t.Error("faces from a bad frame")
 			}
 		})
@@ -306,7 +274,7 @@ func TestBadFrames(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	for _, cfg := range []Config{{}, {Width: 640, Height: 480, HFOVDeg: 200}, {Width: 640, Height: 480, DetectWidth: 10}, {Width: 640, Height: 480, Cascades: []Cascade{{Path: "/nonexistent.xml"}}}} {
-		if _, err := New(cfg, fuse.NewCPU()); err == nil {
+		if _, err := New(cfg); err == nil {
 			t.Errorf("%+v: no error", cfg)
 		}
 	}
