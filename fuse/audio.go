@@ -159,7 +159,7 @@ type AudioFeatures struct {
 	window, frame, power []float32
 	mel, prevMel         []float32
 	havePrevMel          bool
-	fb, dct, zeroBias    []float32
+	fb, dct              []float32
 	mfcc                 []float32
 	binHz                float64
 
@@ -180,8 +180,8 @@ type AudioFeatures struct {
 	gccA, gccB, gcc []float32
 
 	// Tensors over the buffers above, built once, for the Backend.
-	tWindow, tFrame, tPower, tMel, tFB, tDCT, tZero, tMFCC *tensor.Dense
-	tGccA, tGccB, tGcc                                     *tensor.Dense
+	tWindow, tFrame, tPower, tMel, tFB, tDCT, tMFCC *tensor.Dense
+	tGccA, tGccB, tGcc                              *tensor.Dense
 
 	// The spectra rows of a slice: row 0 the analysis frame (frame and
 	// power alias it), rows 1.. the VAD's hops; tensors per row count.
@@ -266,7 +266,6 @@ func NewAudioFeatures(cfg AudioConfig, be Backend) (*AudioFeatures, error) {
 		prevMel:    make([]float32, cfg.MelBands),
 		fb:         MelFilterbank(cfg.MelBands, n, cfg.RateHz, cfg.MelLowHz, cfg.MelHighHz),
 		dct:        DCTMatrix(cfg.MelBands, cfg.MFCCs),
-		zeroBias:   make([]float32, cfg.MFCCs),
 		mfcc:       make([]float32, cfg.MFCCs),
 		binHz:      float64(cfg.RateHz) / float64(n),
 		pitch:      newPitchTracker(cfg.RateHz, n),
@@ -294,7 +293,17 @@ func NewAudioFeatures(cfg AudioConfig, be Backend) (*AudioFeatures, error) {
 	}
 	a.tWindow, a.tFrame, a.tPower = Vector(a.window), Matrix(1, n, a.frame), Matrix(1, a.bins, a.power)
 	a.tMel, a.tFB = Matrix(1, cfg.MelBands, a.mel), Matrix(cfg.MelBands, a.bins, a.fb)
-	a.tDCT, a.tZero, a.tMFCC = Matrix(cfg.MelBands, cfg.MFCCs, a.dct), Vector(a.zeroBias), Matrix(1, cfg.MFCCs, a.mfcc)
+	a.tDCT, a.tMFCC = Matrix(cfg.MelBands, cfg.MFCCs, a.dct), Matrix(1, cfg.MFCCs, a.mfcc)
+	// A backend that keeps constant tensors on its device (CUDA) keeps
+	// the window, filterbank and DCT there: no upload per tick. Without
+	// room, they go up with every call instead.
+	if r, ok := be.(residentBackend); ok {
+		for _, t := range []**tensor.Dense{&a.tWindow, &a.tFB, &a.tDCT} {
+			if d, err := r.Resident(*t); err == nil {
+				*t = d
+			}
+		}
+	}
 	return a, nil
 }
 

@@ -72,9 +72,11 @@ type CUDA struct {
 	hosts    []unsafe.Pointer
 	stage    []float32 // pinned staging, grown on demand
 
-	tick sync.Mutex  // one Compute at a time
-	args []audioArgs // Compute's, unwrapped
-	zero []float32
+	tick   sync.Mutex       // one Compute at a time
+	args   []audioArgs      // Compute's, unwrapped
+	consts []audioConstants // Compute's resident constants, by microphone
+	zero   []float32
+	zeroUp int // the zeros on the device, in the "zero" buffer
 
 	// Device tensors (cuda_engine.go): every one made, for Close; the
 	// Compute chain's, by name; Resident's host originals.
@@ -94,6 +96,10 @@ type devBuf struct {
 	ptr  uint64
 	size uint64
 }
+
+// audioConstants are the device addresses of an AudioWork's resident
+// Window, Filterbank and DCT (Resident); 0 for one that is uploaded.
+type audioConstants struct{ window, fb, dct uint64 }
 
 // NewCUDA opens a CUDA device, compiles (or loads from the cache) the
 // kernels, and checks them against the CPU backend on a small problem.
@@ -664,6 +670,9 @@ func (c *CUDA) Compute(w *TickWork) error {
 	var err error
 	c.mu.Lock()
 	c.args, err = checkTick(w, c.args)
+	if err == nil {
+		err = c.residentConstants(w)
+	}
 	c.mu.Unlock()
 	if err != nil {
 		return err
@@ -676,7 +685,7 @@ func (c *CUDA) Compute(w *TickWork) error {
 	}
 	for i := range c.args {
 		g := &c.args[i]
-		if err := c.orCPU(c.audioGPU(g), func(cpu *CPU) { cpu.audioWork(g) }); err != nil {
+		if err := c.orCPU(c.audioGPU(g, c.consts[i]), func(cpu *CPU) { cpu.audioWork(g) }); err != nil {
 			return err
 		}
 		if g.gcc != nil {
@@ -688,9 +697,69 @@ func (c *CUDA) Compute(w *TickWork) error {
 	return nil
 }
 
+// residentConstants finds the resident Window, Filterbank and DCT of w's
+// audio work (c.consts), and points c.args at their host originals, which
+// a CPU fallback reads. Any other device tensor in w is an error.
+func (c *CUDA) residentConstants(w *TickWork) error {
+	c.consts = c.consts[:0]
+	for i := range w.Audio {
+		a, g := &w.Audio[i], &c.args[i]
+		var k audioConstants
+		for _, x := range []struct {
+			t    *tensor.Dense
+			dev  *uint64
+			host *[]float32
+		}{{a.Window, &k.window, &g.window}, {a.Filterbank, &k.fb, &g.fb}, {a.DCT, &k.dct, &g.dct}} {
+			if !c.isDevice(x.t) {
+				continue
+			}
+			host := c.hostOf[x.t]
+			if host == nil {
+				return shapeErr("Compute", "audio %d: another backend's device tensor", i)
+			}
+			*x.dev, *x.host = devPtr(x.t), host.Float32s()
+		}
+		for _, t := range []*tensor.Dense{a.Frames, a.Power, a.LogMel, a.MFCC, a.GCCA, a.GCCB, a.GCC} {
+			if c.isDevice(t) {
+				return shapeErr("Compute", "audio %d: only the window, filterbank and DCT may be device tensors", i)
+			}
+		}
+		c.consts = append(c.consts, k)
+	}
+	for _, t := range w.Motion.Grids {
+		if c.isDevice(t) {
+			return shapeErr("Compute", "motion grids may not be device tensors")
+		}
+	}
+	return nil
+}
+
+// constant returns the device address of a constant operand: resident's
+// when it is resident, else h uploaded into the buffer called name.
+func (c *CUDA) constant(name string, resident uint64, h []float32) (uint64, error) {
+	if resident != 0 {
+		return resident, nil
+	}
+	return c.upload(name, h)
+}
+
+// deviceZeros returns a device buffer of n zeros (a bias of none), uploaded once
+// for the largest n asked.
+func (c *CUDA) deviceZeros(n int) (uint64, error) {
+	if n <= c.zeroUp {
+		return c.buf("zero", uint64(c.zeroUp*4))
+	}
+	d, err := c.upload("zero", c.zeros(n))
+	if err == nil {
+		c.zeroUp = n
+	}
+	return d, err
+}
+
 // audioGPU runs one microphone's spectra → log-mel → MFCC chain on device
-// tensors and brings the three results back.
-func (c *CUDA) audioGPU(g *audioArgs) error {
+// tensors and brings the three results back; k holds its resident
+// constants.
+func (c *CUDA) audioGPU(g *audioArgs, k audioConstants) error {
 	if g.fftSize > maxGPUFFT {
 		return errCPUOnly
 	}
@@ -705,7 +774,7 @@ func (c *CUDA) audioGPU(g *audioArgs) error {
 	if err != nil {
 		return err
 	}
-	dwin, err := c.upload("window", g.window)
+	dwin, err := c.constant("window", k.window, g.window)
 	if err != nil {
 		return err
 	}
@@ -722,7 +791,7 @@ func (c *CUDA) audioGPU(g *audioArgs) error {
 		return err
 	}
 	if g.mel != nil && g.melRows > 0 {
-		dfb, err := c.upload("filterbank", g.fb)
+		dfb, err := c.constant("filterbank", k.fb, g.fb)
 		if err != nil {
 			return err
 		}
@@ -735,11 +804,11 @@ func (c *CUDA) audioGPU(g *audioArgs) error {
 			devPtr(mel), devPtr(power), dfb, i32(g.melRows), i32(g.bins), i32(g.nMel), f32(MelFloor)); err != nil {
 			return err
 		}
-		ddct, err := c.upload("dct", g.dct)
+		ddct, err := c.constant("dct", k.dct, g.dct)
 		if err != nil {
 			return err
 		}
-		dzero, err := c.upload("zero", c.zeros(g.nMFCC))
+		dzero, err := c.deviceZeros(g.nMFCC)
 		if err != nil {
 			return err
 		}
@@ -833,7 +902,7 @@ func (c *CUDA) closeLocked() {
 	for _, b := range c.bufs {
 		c.api.cuMemFree(b.ptr)
 	}
-	c.bufs, c.used = map[string]devBuf{}, 0
+	c.bufs, c.used, c.zeroUp = map[string]devBuf{}, 0, 0
 	c.freeDevices()
 	for _, p := range c.hosts {
 		c.api.cuMemFreeHost(p)

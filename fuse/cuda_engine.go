@@ -131,10 +131,10 @@ func (c *CUDA) isDevice(t *tensor.Dense) bool {
 // devPtr is a device tensor's device address.
 func devPtr(t *tensor.Dense) uint64 { return uint64(t.Uintptr()) }
 
-// newDevice makes a rows × cols float32 tensor on the device (between enter
-// and leave); tensor.New panics when the engine cannot allocate, which
-// comes back as the error.
-func (c *CUDA) newDevice(rows, cols int) (t *tensor.Dense, err error) {
+// newDevice makes a float32 tensor of the given shape on the device
+// (between enter and leave); tensor.New panics when the engine cannot
+// allocate, which comes back as the error.
+func (c *CUDA) newDevice(shape ...int) (t *tensor.Dense, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			if e, ok := r.(error); ok {
@@ -144,7 +144,7 @@ func (c *CUDA) newDevice(rows, cols int) (t *tensor.Dense, err error) {
 			err = fmt.Errorf("cuda: device tensor: %v", r)
 		}
 	}()
-	t = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(rows, cols), tensor.WithEngine(c.eng))
+	t = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(shape...), tensor.WithEngine(c.eng))
 	c.devs = append(c.devs, t)
 	return t, nil
 }
@@ -163,21 +163,21 @@ func (c *CUDA) devTensor(name string, rows, cols int) (*tensor.Dense, error) {
 	return t, nil
 }
 
-// Resident copies the host tensor t to the device once and returns the
-// device tensor, for a constant operand the backend keeps (the head's
-// weights, Head): Dense takes it in w's place and uploads nothing. The
-// device tensor is freed by Close; t must stay unchanged while it is used,
-// and is what a CPU fallback reads.
+// Resident copies the host tensor t (a float32 vector or matrix) to the
+// device once and returns the device tensor, for a constant operand the
+// backend keeps: Dense takes one in w's place (the head's weights, Head),
+// Compute in an AudioWork's Window, Filterbank and DCT (AudioFeatures),
+// and neither uploads it again. The device tensor is freed by Close; t
+// must stay unchanged while it is used, and is what a CPU fallback reads.
 func (c *CUDA) Resident(t *tensor.Dense) (*tensor.Dense, error) {
-	r, cols, _, ok := matrix(t)
-	if !ok {
+	if t == nil || t.Dtype() != tensor.Float32 || t.Dims() < 1 || t.Dims() > 2 || t.Shape().TotalSize() == 0 || c.isDevice(t) {
 		return nil, shapeErr("Resident", "%s", describe(t))
 	}
 	if err := c.enter(); err != nil {
 		return nil, err
 	}
 	defer c.leave()
-	d, err := c.newDevice(r, cols)
+	d, err := c.newDevice(t.Shape()...)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/seed-4c364652/fusiond/fuse"
@@ -115,10 +116,66 @@ func testCompute(t *testing.T, b fuse.Backend) {
 			}
 		}
 	}
+	testResidentConstants(t, b, &w, func() [][]float32 {
+		var got [][]float32
+		for _, o := range outs {
+			got = append(got, o.got)
+		}
+		return got
+	})
 	// A mismatch anywhere in the batch is refused.
 	w.Audio[1].MFCC = fuse.Matrix(1, 3, make([]float32, 3))
 	if err := b.Compute(&w); !errors.Is(err, fuse.ErrShape) {
 		t.Errorf("a wrong MFCC shape: got %v, want ErrShape", err)
+	}
+}
+
+// residentBackend is a backend that keeps constant tensors on its device
+// (fuse.CUDA.Resident).
+type residentBackend interface {
+	Resident(t *tensor.Dense) (*tensor.Dense, error)
+}
+
+// testResidentConstants: on a backend that keeps constants on its device,
+// Compute gives the same results with every microphone's window,
+// filterbank and DCT resident as with them uploaded (outputs: w's output
+// buffers), and refuses a device tensor anywhere else. It restores w.
+func testResidentConstants(t *testing.T, b fuse.Backend, w *fuse.TickWork, outputs func() [][]float32) {
+	r, ok := b.(residentBackend)
+	if !ok {
+		return
+	}
+	var want [][]float32
+	for _, o := range outputs() {
+		want = append(want, slices.Clone(o))
+		clear(o)
+	}
+	host := slices.Clone(w.Audio)
+	defer copy(w.Audio, host)
+	resident := func(x *tensor.Dense) *tensor.Dense {
+		d, err := r.Resident(x)
+		if err != nil {
+			t.Fatalf("Resident %v: %v", x.Shape(), err)
+		}
+		return d
+	}
+	for i := range w.Audio {
+		a := &w.Audio[i]
+		a.Window, a.Filterbank, a.DCT = resident(a.Window), resident(a.Filterbank), resident(a.DCT)
+	}
+	if err := b.Compute(w); err != nil {
+		t.Fatalf("Compute with resident constants: %v", err)
+	}
+	for k, o := range outputs() {
+		for j := range o {
+			if d := math.Abs(float64(o[j] - want[k][j])); d > TolDense*(1+math.Abs(float64(want[k][j]))) {
+				t.Fatalf("output %d[%d]: %v with resident constants, %v uploaded", k, j, o[j], want[k][j])
+			}
+		}
+	}
+	w.Audio[0].Frames = resident(w.Audio[0].Frames)
+	if err := b.Compute(w); !errors.Is(err, fuse.ErrShape) {
+		t.Errorf("device frames: got %v, want ErrShape", err)
 	}
 }
 
