@@ -93,7 +93,7 @@ func measureAVOffsetLooped(t *testing.T, clip string, loops int) []time.Duration
 	clock := av.NewVirtualClock(0)
 	log := slog.New(slog.DiscardHandler)
 	drops := av.NewDrops()
-	cam, err := NewCameraSource(cfg.Cameras[0], clock, drops, log)
+	cam, err := NewCameraSource(cfg.Cameras[0], clock, drops, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,6 +80,21 @@ func newPipeline(cfg *configs.Config, o *options, sinkList []sinks.Sink) (*pipel
 		}))
 	}
 
+	adjust := func(c *fuse.ActivityConfig) { c.Offload = o.offload }
+	// stages.go: the same as replay's, the cameras' visual features
+	// measured apart from fusion, all of a bundle's at once
+	// (stages.joinVisual, just before fusion takes the bundle). Built
+	// before the sources, whose cameras capture into the backend's host
+	// memory.
+	st, err := buildStages(cfg, p.drops, log, adjust, true)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*pipeline, error) {
+		st.fuse.Close()
+		st.backend.Close()
+		return nil, err
+	}
 	given := map[string]Source{} // WithSource: in place of a configured source, or beside them
 	for _, s := range o.sources {
 		given[s.name] = s.src
@@ -93,9 +108,9 @@ func newPipeline(cfg *configs.Config, o *options, sinkList []sinks.Sink) (*pipel
 			}
 			continue
 		}
-		v, err := NewCameraSource(cam, clock, p.drops, log) // sources.go
+		v, err := NewCameraSource(cam, clock, p.drops, log, hostMemory(st.backend)) // sources.go
 		if err != nil {
-			return nil, fmt.Errorf("camera %s: %w", cam.Name, err)
+			return fail(fmt.Errorf("camera %s: %w", cam.Name, err))
 		}
 		addSource(cam.Name, v)
 		p.waitInC += waitsInC(sources.Camera, cam.Source)
@@ -110,7 +125,7 @@ func newPipeline(cfg *configs.Config, o *options, sinkList []sinks.Sink) (*pipel
 		}
 		a, err := NewMicSource(mic, clock, p.drops, log) // sources.go
 		if err != nil {
-			return nil, fmt.Errorf("microphone %s: %w", mic.Name, err)
+			return fail(fmt.Errorf("microphone %s: %w", mic.Name, err))
 		}
 		addSource(mic.Name, a)
 		p.waitInC += waitsInC(sources.Microphone, mic.Source)
@@ -119,14 +134,6 @@ func newPipeline(cfg *configs.Config, o *options, sinkList []sinks.Sink) (*pipel
 		if !configured[s.name] && s.src != nil {
 			addSource(s.name, s.src)
 		}
-	}
-	adjust := func(c *fuse.ActivityConfig) { c.Offload = o.offload }
-	// stages.go: the same as replay's, the cameras' visual features
-	// measured apart from fusion, all of a bundle's at once
-	// (stages.joinVisual, just before fusion takes the bundle).
-	st, err := buildStages(cfg, p.drops, log, adjust, true)
-	if err != nil {
-		return nil, err
 	}
 	st.tapFaces(o.faceTaps...) // the live view's and the recorder's annotations
 	p.st, p.sync, p.backend, p.fuse = st, st.sync, st.backend, st.fuse

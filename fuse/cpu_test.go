@@ -14,6 +14,7 @@ import (
 
 	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/fuse/fusetest"
+	"github.com/seed-4c364652/fusiond/ingest/av"
 )
 
 func TestCPUBackendContract(t *testing.T) { fusetest.Run(t, fuse.NewCPU()) }
@@ -117,6 +118,29 @@ func TestCUDAOutOfMemoryFallsBack(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "device memory exhausted"); n != 1 {
 		t.Fatalf("logged %d times:\n%s", n, logs.String())
+	}
+}
+
+// TestCUDAHostMemory: pinned host memory for frames, freed one buffer at a
+// time; what AllocHost did not give, FreeHost leaves alone.
+func TestCUDAHostMemory(t *testing.T) {
+	c := cudaOrSkip(t)
+	b, err := c.AllocHost(1 << 20)
+	if err != nil || len(b) != 1<<20 {
+		t.Fatalf("AllocHost: %d bytes, %v", len(b), err)
+	}
+	for i := range b {
+		b[i] = byte(i)
+	}
+	c.FreeHost(b)
+	c.FreeHost(b) // freed already
+	c.FreeHost(make([]byte, 16))
+	if _, err := c.AllocHost(0); !errors.Is(err, fuse.ErrShape) {
+		t.Errorf("AllocHost(0): %v, want ErrShape", err)
+	}
+	fp := av.NewFramePoolIn(640, 480, av.BGR24, 2, c)
+	if f := fp.Get(); len(f.Pix) != 640*480*3 {
+		t.Fatalf("a frame in pinned memory of %d bytes", len(f.Pix))
 	}
 }
 

@@ -16,6 +16,8 @@ import (
 	"unsafe"
 
 	"gorgonia.org/tensor"
+
+	"github.com/seed-4c364652/fusiond/ingest/av"
 )
 
 //go:embed cuda_kernels.cu
@@ -69,7 +71,8 @@ type CUDA struct {
 	maxBytes uint64 // 0: as much as the device has
 	oomOnce  sync.Once
 	fellBack atomic.Uint64
-	hosts    []unsafe.Pointer
+	hosts    map[unsafe.Pointer]bool // pinned host memory, freed by Close
+	hostOnce sync.Once
 	stage    []float32 // pinned staging, grown on demand
 
 	tick   sync.Mutex       // one Compute at a time
@@ -127,7 +130,7 @@ func NewCUDA(opts CUDAOptions) (*CUDA, error) {
 		return nil, err
 	}
 	c := &CUDA{api: api, gpu: gpus[opts.Device], cpu: NewCPU(), log: log, bufs: map[string]devBuf{}, maxBytes: opts.MaxDeviceBytes,
-		named: map[string]*tensor.Dense{}, hostOf: map[*tensor.Dense]*tensor.Dense{}}
+		named: map[string]*tensor.Dense{}, hostOf: map[*tensor.Dense]*tensor.Dense{}, hosts: map[unsafe.Pointer]bool{}}
 	c.eng = cudaEngine{c}
 	if err := api.check("cuDeviceGet", api.cuDeviceGet(&c.dev, int32(opts.Device))); err != nil {
 		return nil, err
@@ -860,25 +863,55 @@ func (c *CUDA) staging(n int) ([]float32, error) {
 	if err := c.api.check("cuMemHostAlloc", c.api.cuMemHostAlloc(&p, uint64(size*4), 0)); err != nil {
 		return nil, err
 	}
-	c.hosts = append(c.hosts, p) // the old one is freed by Close
+	c.hosts[p] = true // the old one is freed by Close
 	c.stage = unsafe.Slice((*float32)(p), size)
 	return c.stage[:n], nil
 }
 
 // AllocHost returns n bytes of pinned host memory, which the GPU reads
-// fastest; frames that live there cross to the device without staging. It
-// is freed by Close.
+// fastest; frames that live there cross to the device without staging
+// (av.HostMemory: cameras capture into it). FreeHost frees it, Close what
+// is left. The first failure is logged: frames then stay in Go memory.
 func (c *CUDA) AllocHost(n int) ([]byte, error) {
+	if n <= 0 {
+		return nil, shapeErr("AllocHost", "%d bytes", n)
+	}
 	if err := c.enter(); err != nil {
 		return nil, err
 	}
 	defer c.leave()
+	if c.ctx == 0 {
+		return nil, errors.New("cuda: closed")
+	}
 	var p unsafe.Pointer
 	if err := c.api.check("cuMemHostAlloc", c.api.cuMemHostAlloc(&p, uint64(n), 0)); err != nil {
+		c.hostOnce.Do(func() {
+			c.log.Warn("CUDA pinned host memory exhausted: frames are captured into pageable memory", "err", err)
+		})
 		return nil, err
 	}
-	c.hosts = append(c.hosts, p)
+	c.hosts[p] = true
 	return unsafe.Slice((*byte)(p), n), nil
+}
+
+var _ av.HostMemory = (*CUDA)(nil) // cameras capture into its pinned memory
+
+// FreeHost frees memory AllocHost returned; anything else, or memory
+// Close has freed, it leaves alone.
+func (c *CUDA) FreeHost(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	p := unsafe.Pointer(unsafe.SliceData(b))
+	if err := c.enter(); err != nil {
+		return
+	}
+	defer c.leave()
+	if c.ctx == 0 || !c.hosts[p] {
+		return
+	}
+	delete(c.hosts, p)
+	c.api.cuMemFreeHost(p)
 }
 
 // Close implements Backend.
@@ -904,10 +937,10 @@ func (c *CUDA) closeLocked() {
 	}
 	c.bufs, c.used, c.zeroUp = map[string]devBuf{}, 0, 0
 	c.freeDevices()
-	for _, p := range c.hosts {
+	for p := range c.hosts {
 		c.api.cuMemFreeHost(p)
 	}
-	c.hosts, c.stage = nil, nil
+	c.hosts, c.stage = map[unsafe.Pointer]bool{}, nil
 	if c.stream != 0 {
 		c.api.cuStreamDestroy(c.stream)
 		c.stream = 0

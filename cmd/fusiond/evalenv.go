@@ -25,7 +25,7 @@ func evalEnv() *evalrun.Env {
 			return st, nil
 		},
 		NewCamera: func(cam configs.Camera, clock av.Clock, drops *av.Drops, log *slog.Logger) (evalrun.Source, error) {
-			return daemon.NewCameraSource(cam, clock, drops, log)
+			return daemon.NewCameraSource(cam, clock, drops, log, nil)
 		},
 		NewMic: func(mic configs.Microphone, clock av.Clock, drops *av.Drops, log *slog.Logger) (evalrun.Source, error) {
 			return daemon.NewMicSource(mic, clock, drops, log)

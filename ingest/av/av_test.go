@@ -3,10 +3,13 @@ package av
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
 )
 
 func TestQueueDropOldestCountsAndNeverBlocks(t *testing.T) {
@@ -204,5 +207,38 @@ func TestS16RoundTrip(t *testing.T) {
 	}
 	if q := QuantizeS16(0.123456); q != QuantizeS16(q) {
 		t.Error("QuantizeS16 is not idempotent")
+	}
+}
+
+// A pool in host memory makes its frames there, frees a buffer once its
+// frame is garbage, and falls back to Go memory when the host memory has
+// none to give.
+func TestFramePoolInHostMemory(t *testing.T) {
+	mem := &avtest.HostMemory{}
+	fp := NewFramePoolIn(32, 16, BGR24, 2, mem)
+	var frames []*Frame
+	for range 5 {
+		f := fp.Get()
+		if len(f.Pix) != 32*16*3 || !mem.Owns(f.Pix) {
+			t.Fatalf("a frame of %d bytes, in the host memory: %v", len(f.Pix), mem.Owns(f.Pix))
+		}
+		frames = append(frames, f)
+	}
+	for _, f := range frames {
+		f.Release() // the pool keeps two; three are garbage
+	}
+	frames = nil
+	avtest.Poll(t, "the dropped frames' buffers freed", func() bool {
+		runtime.GC()
+		_, frees := mem.Counts()
+		return frees == 3
+	})
+	if f := fp.Get(); !mem.Owns(f.Pix) {
+		t.Error("a pooled frame left the host memory")
+	}
+	mem.Fail = true
+	fp = NewFramePoolIn(32, 16, Gray8, 2, mem)
+	if f := fp.Get(); len(f.Pix) != 32*16 || mem.Owns(f.Pix) {
+		t.Errorf("without host memory: %d bytes, owned %v", len(f.Pix), mem.Owns(f.Pix))
 	}
 }

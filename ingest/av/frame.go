@@ -1,6 +1,9 @@
 package av
 
-import "fmt"
+import (
+	"fmt"
+	"runtime"
+)
 
 // PixelFormat is the layout of a Frame's pixels.
 type PixelFormat uint8
@@ -49,12 +52,40 @@ type FramePool struct {
 	format                PixelFormat
 }
 
+// HostMemory hands out host memory a compute device reads fastest (pinned
+// memory: fuse.CUDA), for frames to be captured into.
+type HostMemory interface {
+	AllocHost(n int) ([]byte, error)
+	// FreeHost frees a buffer AllocHost returned.
+	FreeHost(b []byte)
+}
+
 // NewFramePool returns a pool of width×height frames that keeps up to
 // capacity free frames.
 func NewFramePool(width, height int, format PixelFormat, capacity int) *FramePool {
+	return NewFramePoolIn(width, height, format, capacity, nil)
+}
+
+// NewFramePoolIn is NewFramePool with the frames' pixels in mem (nil: Go
+// memory). A frame whose buffer mem cannot give gets Go memory; a buffer
+// from mem is freed when its frame is garbage: once the pool, full, has
+// let it go.
+func NewFramePoolIn(width, height int, format PixelFormat, capacity int, mem HostMemory) *FramePool {
 	fp := &FramePool{width: width, height: height, stride: width * format.BytesPerPixel(), format: format}
+	n := fp.stride * height
 	fp.pool = NewPool(capacity, func() *Frame {
-		return &Frame{Pix: make([]byte, fp.stride*height)}
+		if mem != nil {
+			pix, err := mem.AllocHost(n)
+			if err == nil && len(pix) == n {
+				f := &Frame{Pix: pix}
+				runtime.AddCleanup(f, mem.FreeHost, pix)
+				return f
+			}
+			if err == nil {
+				mem.FreeHost(pix)
+			}
+		}
+		return &Frame{Pix: make([]byte, n)}
 	})
 	return fp
 }

@@ -328,7 +328,7 @@ func (c *Camera) copyOut(mat *gocv.Mat) (*av.Frame, error) {
 	}
 	w, h := mat.Cols(), mat.Rows()
 	if c.pool == nil || w != c.poolW || h != c.poolH || pf != c.poolF {
-		c.pool = av.NewFramePool(w, h, pf, poolCapacity)
+		c.pool = av.NewFramePoolIn(w, h, pf, poolCapacity, c.cfg.Memory)
 		c.poolW, c.poolH, c.poolF = w, h, pf
 	}
 	f := c.pool.Get()

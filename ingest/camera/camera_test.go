@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
 	"github.com/seed-4c364652/fusiond/ingest/camera"
 )
 
@@ -81,6 +82,24 @@ func TestGStreamerBGR(t *testing.T) {
 		}
 		if i > 0 && f.CaptureNS <= frames[i-1].CaptureNS {
 			t.Fatalf("frame %d: capture time did not increase", i)
+		}
+	}
+}
+
+// With host memory (a GPU backend's pinned memory), frames are captured
+// into it.
+func TestCaptureIntoHostMemory(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	checkMats(t)
+	mem := &avtest.HostMemory{}
+	frames, _ := runCamera(t, camera.Config{Stream: "cam0", Kind: camera.GStreamer, Frames: 5, Memory: mem,
+		Target: "videotestsrc ! video/x-raw,width=64,height=48 ! videoconvert ! video/x-raw,format=BGR ! appsink"}, av.NewRealClock())
+	if len(frames) != 5 {
+		t.Fatalf("%d frames, want 5", len(frames))
+	}
+	for i, f := range frames {
+		if !mem.Owns(f.Pix) {
+			t.Fatalf("frame %d is not in the host memory", i)
 		}
 	}
 }

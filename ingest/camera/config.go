@@ -52,6 +52,9 @@ type Config struct {
 	Pace, Loop bool
 	// Frames stops Run after this many frames; 0: no limit.
 	Frames int
+	// Memory holds the frames' pixels (pinned memory for a GPU backend);
+	// nil: Go memory.
+	Memory av.HostMemory
 }
 
 func (c *Config) validate() error {

@@ -28,7 +28,7 @@ func fourCC(s string) string {
 func openCapture(kind camera.Kind, target string, e Entry, v Values, env Env) (*camera.Camera, error) {
 	cc := camera.Config{
 		Stream: av.StreamID(e.Name), Kind: kind, Target: v.String(target),
-		Width: e.Width, Height: e.Height, FPS: e.FPS,
+		Width: e.Width, Height: e.Height, FPS: e.FPS, Memory: env.Memory,
 	}
 	if _, ok := v["pixel_format"]; ok {
 		cc.FourCC = v.String("pixel_format")

@@ -35,6 +35,7 @@ var cameraSynthetic = register(&Spec{
 			VisiblePeriod:  v.Duration("synthetic.visible_period"),
 			VisibleFor:     v.Duration("synthetic.visible_for"),
 			NoiseAmplitude: v.Int("synthetic.noise_amplitude"),
+			Memory:         env.Memory,
 		}, env.Clock)
 	},
 })

@@ -15,6 +15,7 @@ import (
 
 	"github.com/seed-4c364652/fusiond/configs"
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
 	"github.com/seed-4c364652/fusiond/ingest/synthetic"
 )
 
@@ -283,6 +284,15 @@ func TestOpen(t *testing.T) {
 	}
 	if c := v.(*synthetic.Video).Config(); c.Seed != 9 || c.VisibleFor != 4*time.Second || c.NoiseAmplitude != 12 || c.Width != 320 {
 		t.Fatalf("video config %+v", c)
+	}
+	// Env.Memory: frames captured into a backend's host memory.
+	mem := &avtest.HostMemory{}
+	hv, err := OpenCamera(cfg.Cameras[0], Env{Clock: clock, Drops: av.NewDrops(), Memory: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := hv.(*synthetic.Video).Config(); c.Memory != mem {
+		t.Fatalf("the synthetic camera's memory %v", c.Memory)
 	}
 	a, err := OpenMicrophone(cfg.Microphones[0], env)
 	if err != nil {

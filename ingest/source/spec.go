@@ -79,6 +79,9 @@ type Env struct {
 	Drops *av.Drops
 	// Log may be nil (a discarding one).
 	Log *slog.Logger
+	// Memory is where cameras capture frames into: the compute backend's
+	// pinned host memory (fuse.CUDA), or nil for Go memory.
+	Memory av.HostMemory
 }
 
 func (e Env) log() *slog.Logger {

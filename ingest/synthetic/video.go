@@ -31,6 +31,9 @@ type VideoConfig struct {
 	// other level occurs. 0 means a flat background; the caller applies any
 	// default.
 	NoiseAmplitude int
+	// Memory holds the frames' pixels (pinned memory for a GPU backend);
+	// nil: Go memory.
+	Memory av.HostMemory
 }
 
 const (
@@ -67,7 +70,7 @@ func NewVideo(cfg VideoConfig, clock av.Clock) (*Video, error) {
 		return nil, err
 	}
 	v := &Video{cfg: cfg, clock: clock}
-	v.pool = av.NewFramePool(cfg.Width, cfg.Height, av.BGR24, poolCapacity)
+	v.pool = av.NewFramePoolIn(cfg.Width, cfg.Height, av.BGR24, poolCapacity, cfg.Memory)
 	v.noiseKey = subKey(cfg.Seed, saltVideoNoise)
 	amp := cfg.NoiseAmplitude
 	for b := range v.noiseLUT {

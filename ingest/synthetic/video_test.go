@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
+	"github.com/seed-4c364652/fusiond/ingest/av/avtest"
 )
 
 const testStartNS = int64(1_700_000_000_000_000_000)
@@ -347,11 +348,16 @@ func TestVideoRun(t *testing.T) {
 		{"30 fps", 30, 7},
 		{"29.97 fps", 30000.0 / 1001, 5},
 		{"one frame", 12.5, 1},
+		{"in host memory", 30, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := testVideoConfig()
 			cfg.FPS, cfg.Frames = tt.fps, tt.frames
+			mem := &avtest.HostMemory{}
+			if tt.name == "in host memory" {
+				cfg.Memory = mem
+			}
 			clock := av.NewVirtualClock(testStartNS - 1000)
 			v, err := NewVideo(cfg, clock)
 			if err != nil {
@@ -373,6 +379,9 @@ func TestVideoRun(t *testing.T) {
 				}
 				if g := render(v, seq); !bytes.Equal(f.Pix, g.Pix) || f.Format != av.BGR24 {
 					t.Fatalf("frame %d pixels differ from Render", seq)
+				}
+				if cfg.Memory != nil && !mem.Owns(f.Pix) {
+					t.Fatalf("frame %d is not in the host memory", seq)
 				}
 				f.Release()
 			}

@@ -1,10 +1,12 @@
 // Package avtest holds helpers the tests of several packages share: a log
-// buffer safe to read while a daemon writes to it, and polling with a
-// deadline (tests never sleep for a fixed time).
+// buffer safe to read while a daemon writes to it, polling with a deadline
+// (tests never sleep for a fixed time), and a counting stand-in for a GPU
+// backend's pinned host memory.
 package avtest
 
 import (
 	"bytes"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -39,4 +41,55 @@ func Poll(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// HostMemory is an av.HostMemory that hands out Go memory and keeps count:
+// a stand-in for a GPU backend's pinned memory in tests. Fail makes
+// AllocHost fail. It is safe for concurrent use.
+type HostMemory struct {
+	mu     sync.Mutex
+	live   map[*byte]bool
+	allocs int
+	frees  int
+	Fail   bool
+}
+
+// AllocHost implements av.HostMemory.
+func (m *HostMemory) AllocHost(n int) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Fail {
+		return nil, errors.New("avtest: no host memory")
+	}
+	if m.live == nil {
+		m.live = map[*byte]bool{}
+	}
+	b := make([]byte, n)
+	m.live[&b[0]] = true
+	m.allocs++
+	return b, nil
+}
+
+// FreeHost implements av.HostMemory.
+func (m *HostMemory) FreeHost(b []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(b) > 0 && m.live[&b[0]] {
+		delete(m.live, &b[0])
+		m.frees++
+	}
+}
+
+// Owns reports whether b is a live buffer AllocHost gave.
+func (m *HostMemory) Owns(b []byte) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(b) > 0 && m.live[&b[0]]
+}
+
+// Counts returns the buffers given and freed so far.
+func (m *HostMemory) Counts() (allocs, frees int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.allocs, m.frees
 }
