@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"gorgonia.org/tensor"
@@ -208,9 +209,13 @@ func NewActivity(cfg ActivityConfig) (*Activity, error) {
 // Backend.Compute call; the stateful per-frame logic (VAD, onsets,
 // trackers) then runs on the results, camera after camera, in the order
 // it always has. The head's Dense is a call of its own, per camera step.
-// Motion that visual features (cfg.Visual) measure is theirs: they compute
-// it with the OpenCV work of the frame, outside this call.
-func (a *Activity) Push(b *av.Bundle, emit func(*av.Decision)) {
+func (a *Activity) Push(b *av.Bundle, emit func(*av.Decision)) { a.push(b, emit, nil) }
+
+// push is Push; visualReady, when not nil, waits until the visual features
+// of b's frames are measured (Run measures them meanwhile, beside the
+// tick's Compute, which does not read them) and is called once Compute
+// has returned, before anything reads them.
+func (a *Activity) push(b *av.Bundle, emit func(*av.Decision), visualReady func()) {
 	a.begin(b, emit)
 	w := &a.work
 	m := &w.Motion
@@ -224,6 +229,9 @@ func (a *Activity) Push(b *av.Bundle, emit func(*av.Decision)) {
 	var err error
 	if len(w.Audio) > 0 || len(m.Frames) > 0 {
 		err = a.backend.Compute(w)
+	}
+	if visualReady != nil {
+		visualReady()
 	}
 	a.finish(b, pend, err, emit)
 	for _, f := range a.more {
@@ -556,11 +564,12 @@ func floorDiv(a, b int64) int64 {
 }
 
 // Run is the fuse stage: it pushes every bundle from in into a, releases it,
-// and sends the decisions to out. before, when set, sees each bundle just
-// before a takes it, in Run's goroutine (the daemon measures the cameras'
-// visual features there), once the decision the bundle's arrival closes
-// has been sent (Activity.CloseInterval). When in is closed it flushes,
-// closes out and returns nil.
+// and sends the decisions to out. before, when set, sees each bundle once
+// the decision the bundle's arrival closes has been sent
+// (Activity.CloseInterval), on a goroutine of its own, while a does the
+// bundle's Backend work, and a reads nothing before measures (the daemon
+// measures the cameras' visual features there) until before has returned.
+// When in is closed it flushes, closes out and returns nil.
 func Run(ctx context.Context, a *Activity, clock av.Clock, in <-chan *av.Bundle, out *av.Queue[*av.Decision], before func(*av.Bundle)) error {
 	defer out.Close()
 	var sendErr error
@@ -570,6 +579,25 @@ func Run(ctx context.Context, a *Activity, clock av.Clock, in <-chan *av.Bundle,
 			sendErr = out.Send(ctx, d)
 		}
 	}
+	// before runs on a goroutine of its own, beside the tick's Compute
+	// (a GPU's, or the CPU backend's workers): the bundle's decisions
+	// wait for the longer of the two, not for both in turn.
+	var visualReady func()
+	var beside chan *av.Bundle
+	if before != nil {
+		beside = make(chan *av.Bundle)
+		ready := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for b := range beside {
+				before(b)
+				ready <- struct{}{}
+			}
+		})
+		defer wg.Wait()
+		defer close(beside)
+		visualReady = func() { <-ready }
+	}
 	for {
 		select {
 		case b, ok := <-in:
@@ -578,10 +606,10 @@ func Run(ctx context.Context, a *Activity, clock av.Clock, in <-chan *av.Bundle,
 				return sendErr
 			}
 			a.CloseInterval(b, emit) // not waiting for before
-			if before != nil {
-				before(b)
+			if beside != nil {
+				beside <- b
 			}
-			a.Push(b, emit)
+			a.push(b, emit, visualReady)
 			b.Release()
 			if sendErr != nil {
 				return sendErr

@@ -233,6 +233,56 @@ func TestRunClosesTheIntervalBeforeTheHook(t *testing.T) {
 	}
 }
 
+// handedFeatures are visual features measured by Run's before hook, as the
+// daemon's are (its visualApart), and handed over when the activity reads
+// them.
+type handedFeatures struct {
+	next  *av.Bundle // set by before
+	seen  []uint64
+	wrong int
+}
+
+func (h *handedFeatures) PushFrame(f *av.Frame, ev map[string]float64) {
+	if h.next == nil || h.next.Frame != f {
+		h.wrong++
+		return
+	}
+	h.seen = append(h.seen, h.next.Seq)
+	ev["faces"] = 0
+	h.next = nil
+}
+func (h *handedFeatures) Close() error { return nil }
+
+// Run's before hook measures beside the tick's Compute, and the activity
+// reads each bundle's measurements only once the hook has made them (the
+// race detector watches the hand-over).
+func TestRunMeasuresBesideCompute(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	h := &handedFeatures{}
+	cfg := testConfig()
+	cfg.Visual = h
+	a, err := NewActivity(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	const n = 10
+	in := make(chan *av.Bundle, n)
+	for i := range n {
+		b := bundle(int64(i)*33, grayFrame(i%4*8, 0), sine(0.1, 1600))
+		b.Seq = uint64(i)
+		in <- b
+	}
+	close(in)
+	out := av.NewQueue[*av.Decision]("decisions", 64, av.Block, nil)
+	if err := Run(context.Background(), a, av.NewVirtualClock(5), in, out, func(b *av.Bundle) { h.next = b }); err != nil {
+		t.Fatal(err)
+	}
+	if h.wrong != 0 || fmt.Sprint(h.seen) != "[0 1 2 3 4 5 6 7 8 9]" {
+		t.Fatalf("the activity read the features of bundles %v, %d of them not yet measured", h.seen, h.wrong)
+	}
+}
+
 func BenchmarkActivity320x240(b *testing.B) {
 	a, _ := NewActivity(testConfig())
 	f0 := &av.Frame{Width: 320, Height: 240, Stride: 960, Format: av.BGR24, Pix: make([]byte, 320*240*3)}
