@@ -729,9 +729,11 @@ func (c *CUDA) residentConstants(w *TickWork) error {
 		}
 		c.consts = append(c.consts, k)
 	}
-	for _, t := range w.Motion.Grids {
-		if c.isDevice(t) {
-			return shapeErr("Compute", "motion grids may not be device tensors")
+	for _, ts := range [][]*tensor.Dense{w.Motion.Grids, w.Motion.Prev, w.Motion.Diffs} {
+		for _, t := range ts {
+			if c.isDevice(t) {
+				return shapeErr("Compute", "motion grids may not be device tensors")
+			}
 		}
 	}
 	return nil
@@ -746,8 +748,8 @@ func (c *CUDA) constant(name string, resident uint64, h []float32) (uint64, erro
 	return c.upload(name, h)
 }
 
-// deviceZeros returns a device buffer of n zeros (a bias of none), uploaded once
-// for the largest n asked.
+// deviceZeros returns a device buffer of n zeros (a bias of none),
+// uploaded once for the largest n asked.
 func (c *CUDA) deviceZeros(n int) (uint64, error) {
 	if n <= c.zeroUp {
 		return c.buf("zero", uint64(c.zeroUp*4))
