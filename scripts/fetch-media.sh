@@ -12,6 +12,8 @@
 #   codec2-examples          speech at 8/16 kHz                     see the package's copyright
 #   sound-theme-freedesktop  event sounds (bell, shutter, alarm)    CC-BY-SA / GPL per file
 #   alsa-utils               speaker-test's spoken channel names    GPL-2
+#   ktuberling-data          words spoken in many languages, one     GPL-2+
+#                            speaker each (the real-media benchmark's validation split)
 #   python3-skimage          face photographs (astronaut: public domain, NASA; camera: CC0, Lav Varshney)
 #                            and the LFW subset lfw_subset.npy (BSD-3 package; LFW news photographs
 #                            collected for research), for fuse/vision's face recall test
@@ -26,7 +28,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache=.cache/media
-all=(opencv-doc opencv-data pocketsphinx-testdata codec2-examples sound-theme-freedesktop alsa-utils python3-skimage python-matplotlib-data synthetic)
+all=(opencv-doc opencv-data pocketsphinx-testdata codec2-examples sound-theme-freedesktop alsa-utils ktuberling-data python3-skimage python-matplotlib-data synthetic)
 pkgs=("$@")
 [ ${#pkgs[@]} -gt 0 ] || pkgs=("${all[@]}")
 mkdir -p "$cache/debs"
