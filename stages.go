@@ -142,7 +142,8 @@ func buildStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, adjust 
 		MotionWeight: ac.MotionWeight, MotionRef: ac.MotionRef, AudioWeight: ac.AudioWeight, AudioRefDBFS: ac.AudioRefDBFS,
 		Backend: s.backend, AudioFeatures: audioFeatures(cfg), Visual: vis, CrossModal: crossModal(cfg),
 		Decide: dc, StepWindowNS: int64(cfg.Fuse.Decisions.StepWindow),
-		CameraYawDeg: cameraPose(cfg).YawDeg, Streams: streamNames(cfg), // features.go
+		AudioStepWindowNS: int64(cfg.Fuse.Decisions.AudioStepWindow),
+		CameraYawDeg:      cameraPose(cfg).YawDeg, Streams: streamNames(cfg), // features.go
 		MoreCameras: moreCameras(cfg, features), // features.go
 	}
 	logged := false

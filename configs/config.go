@@ -188,10 +188,12 @@ type Decisions struct {
 	// Model is the fusion head: "shipped" (configs/models/fusion-head.txt,
 	// built in), "handset" (hand-set weights) or a model file's path.
 	Model string `yaml:"model"`
-	// StepWindow is the span of bundles each frame-rate step reads.
-	StepWindow    time.Duration `yaml:"step_window"`
-	OnConfidence  float64       `yaml:"on_confidence"`
-	OffConfidence float64       `yaml:"off_confidence"`
+	// StepWindow is the span of bundles each frame-rate step reads;
+	// AudioStepWindow the shorter span its audio evidence reads.
+	StepWindow      time.Duration `yaml:"step_window"`
+	AudioStepWindow time.Duration `yaml:"audio_step_window"`
+	OnConfidence    float64       `yaml:"on_confidence"`
+	OffConfidence   float64       `yaml:"off_confidence"`
 	// MinOff: an active kind ends once below off_confidence this long.
 	MinOff           time.Duration `yaml:"min_off"`
 	Heartbeat        time.Duration `yaml:"heartbeat"`

@@ -201,6 +201,9 @@ func (c *Config) validate() []fieldError {
 		if dc.StepWindow < time.Millisecond || dc.StepWindow > 5*time.Second {
 			bad("fuse.decisions.step_window", "%v: want 1ms to 5s", dc.StepWindow)
 		}
+		if dc.AudioStepWindow < time.Millisecond || dc.AudioStepWindow > dc.StepWindow {
+			bad("fuse.decisions.audio_step_window", "%v: want 1ms to step_window (%v)", dc.AudioStepWindow, dc.StepWindow)
+		}
 		if dc.MinOff < 0 || dc.MinOff > 10*time.Second {
 			bad("fuse.decisions.min_off", "%v: want 0s to 10s", dc.MinOff)
 		}

@@ -32,6 +32,8 @@ func TestLintRefusesBadInput(t *testing.T) {
 		{"foxglove quality", "foxglove.jpeg_quality=101", "foxglove.jpeg_quality"},
 		{"foxglove queue", "foxglove.queue_capacity=0", "foxglove.queue_capacity"},
 		{"foxglove write timeout", "foxglove.write_timeout=1ms", "foxglove.write_timeout"},
+		{"audio step window beyond the step's", "fuse.decisions.audio_step_window=150ms", "fuse.decisions.audio_step_window: 150ms: want 1ms to step_window (100ms)"},
+		{"audio step window zero", "fuse.decisions.audio_step_window=0s", "fuse.decisions.audio_step_window"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("", nil, []string{tc.set})

@@ -54,7 +54,10 @@ type ActivityConfig struct {
 	// heartbeat), right after the bundle that showed it.
 	Decide *DecideConfig
 	// StepWindowNS is the span a step reads; 0: DefaultStepWindowNS.
-	StepWindowNS int64
+	// AudioStepWindowNS is the span its audio evidence reads, at most
+	// StepWindowNS; 0: DefaultAudioStepWindowNS (or StepWindowNS, when
+	// shorter).
+	StepWindowNS, AudioStepWindowNS int64
 	// OnHeadError, when set, is told of every step whose fusion head
 	// failed (a backend error): that step's decision kinds are lost, the
 	// activity decision is not.
@@ -166,14 +169,17 @@ func NewActivity(cfg ActivityConfig) (*Activity, error) {
 		return nil, err
 	}
 	if cfg.Decide != nil || cfg.OnStep != nil {
-		w := cfg.StepWindowNS
+		w, aw := cfg.StepWindowNS, cfg.AudioStepWindowNS
 		if w == 0 {
 			w = DefaultStepWindowNS
 		}
-		if w < 0 {
-			return nil, fmt.Errorf("%w: negative step window", ErrConfig)
+		if aw == 0 {
+			aw = min(w, DefaultAudioStepWindowNS)
 		}
-		a.steps, a.stepEv = newStepWindow(w), map[string]float64{}
+		if w < 0 || aw < 0 || aw > w {
+			return nil, fmt.Errorf("%w: step windows %d ns, audio %d ns: want 0 < audio ≤ step", ErrConfig, w, aw)
+		}
+		a.steps, a.stepEv = newStepWindow(w, aw), map[string]float64{}
 	}
 	var dc *DecideConfig
 	if cfg.Decide != nil {
