@@ -141,9 +141,9 @@ func buildStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, adjust 
 		Robot: cfg.Robot, IntervalNS: int64(cfg.Fuse.DecisionInterval), Prior: ac.Prior,
 		MotionWeight: ac.MotionWeight, MotionRef: ac.MotionRef, AudioWeight: ac.AudioWeight, AudioRefDBFS: ac.AudioRefDBFS,
 		Backend: s.backend, AudioFeatures: audioFeatures(cfg), Visual: vis, CrossModal: crossModal(cfg),
-		Decide: dc, StepWindowNS: int64(cfg.Fuse.Decisions.StepWindow),
-		AudioStepWindowNS: int64(cfg.Fuse.Decisions.AudioStepWindow),
-		CameraYawDeg:      cameraPose(cfg).YawDeg, Streams: streamNames(cfg), // features.go
+		Decide:       dc,
+		StepWindowNS: int64(cfg.Fuse.Decisions.StepWindow), AudioStepWindowNS: int64(cfg.Fuse.Decisions.AudioStepWindow),
+		CameraYawDeg: cameraPose(cfg).YawDeg, Streams: streamNames(cfg), // features.go
 		MoreCameras: moreCameras(cfg, features), // features.go
 	}
 	logged := false

@@ -78,8 +78,7 @@ type CUDA struct {
 	tick   sync.Mutex       // one Compute at a time
 	args   []audioArgs      // Compute's, unwrapped
 	consts []audioConstants // Compute's resident constants, by microphone
-	zero   []float32
-	zeroUp int // the zeros on the device, in the "zero" buffer
+	zeroUp int              // the zeros on the device, in the "zero" buffer
 
 	// Device tensors (cuda_engine.go): every one made, for Close; the
 	// Compute chain's, by name; Resident's host originals.
@@ -754,7 +753,7 @@ func (c *CUDA) deviceZeros(n int) (uint64, error) {
 	if n <= c.zeroUp {
 		return c.buf("zero", uint64(c.zeroUp*4))
 	}
-	d, err := c.upload("zero", c.zeros(n))
+	d, err := c.upload("zero", make([]float32, n)) // staged before upload returns: pageable memory
 	if err == nil {
 		c.zeroUp = n
 	}
@@ -834,14 +833,6 @@ func (c *CUDA) audioGPU(g *audioArgs, k audioConstants) error {
 		}
 	}
 	return c.sync()
-}
-
-// zeros returns n zeros (a bias of none), kept.
-func (c *CUDA) zeros(n int) []float32 {
-	if len(c.zero) < n {
-		c.zero = make([]float32, n)
-	}
-	return c.zero[:n]
 }
 
 func (c *CUDA) outOfMemory(err error) {

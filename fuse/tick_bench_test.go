@@ -15,10 +15,11 @@ import (
 // pairs, as AudioFeatures gathers them from 33 ms of audio) and the head's
 // rows, one per camera, for the second call.
 type tickWork struct {
-	work TickWork
-	head *Head
-	rows []HeadRow
-	out  [][]HeadScore
+	work   TickWork
+	frames []*av.Frame // the frames' own: their pixels are freed with them
+	head   *Head
+	rows   []HeadRow
+	out    [][]HeadScore
 }
 
 func newTickWork(tb testing.TB, be Backend, cameras, width, height, channels, rateHz int) *tickWork {
@@ -26,8 +27,17 @@ func newTickWork(tb testing.TB, be Backend, cameras, width, height, channels, ra
 	rng := rand.New(rand.NewPCG(3, 4))
 	t := &tickWork{}
 	cells := (width / MotionCell) * (height / MotionCell)
+	// The frames in the backend's host memory where it has some (CUDA's
+	// pinned memory), as the daemon's cameras capture them.
+	var mem av.HostMemory
+	if m, ok := be.(av.HostMemory); ok {
+		mem = m
+	}
+	frames := av.NewFramePoolIn(width, height, av.BGR24, cameras, mem)
 	for range cameras {
-		pix := make([]byte, 3*width*height)
+		f := frames.Get()
+		t.frames = append(t.frames, f)
+		pix := f.Pix
 		for i := range pix {
 			pix[i] = byte(rng.Uint32())
 		}

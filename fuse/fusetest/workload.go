@@ -47,22 +47,16 @@ const (
 	MicChannels = 2
 )
 
-// HostAllocator is implemented by backends that can hand out host memory
-// they transfer from fastest (pinned memory); the workload's frames live
-// there when the backend offers it, as a pipeline's frame pool would.
-type HostAllocator interface {
-	AllocHost(n int) ([]byte, error)
-}
-
 // NewWorkload makes a workload of random frames (width×height BGR24) and
-// random audio.
+// random audio. The frames live in the backend's host memory when it has
+// some (av.HostMemory: pinned memory), as a daemon's cameras capture them.
 func NewWorkload(b fuse.Backend, cameras, mics, width, height int) (*Workload, error) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	w := &Workload{Cameras: cameras, Mics: mics}
 	cells := (width / MotionCell) * (height / MotionCell)
 	for range cameras {
 		f := fuse.FrameRef{Width: width, Height: height, Stride: 3 * width, Format: av.BGR24}
-		if ha, ok := b.(HostAllocator); ok {
+		if ha, ok := b.(av.HostMemory); ok {
 			pix, err := ha.AllocHost(3 * width * height)
 			if err != nil {
 				return nil, err
