@@ -327,6 +327,12 @@ func (a *Activity) finish(b *av.Bundle, pend bool, err error, emit func(*av.Deci
 					if f.Speech {
 						be.vadSpeech++
 					}
+					switch {
+					case f.Turned && f.Speech:
+						be.vadOnNS = f.EndNS
+					case f.Turned:
+						be.vadOffNS = f.EndNS
+					}
 				}
 			}
 			be.hasTonal, be.tonality = v.Has(FeatTonality), v.Tonality

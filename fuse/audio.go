@@ -88,6 +88,7 @@ type AudioValues struct {
 type VADFrame struct {
 	EndNS  int64
 	Speech bool    // with hangover
+	Turned bool    // Speech differs from the frame before
 	Score  float64 // smoothed score, > 0 leans speech
 }
 
@@ -546,12 +547,13 @@ func (a *AudioFeatures) runVAD(startNS int64) {
 		frame, power := a.rowsF[(1+h)*n:(2+h)*n], a.rowsP[(1+h)*bins:(2+h)*bins]
 		sh := spectralShape(power, a.binHz)
 		_, harm, voiced, haveH := a.pitch.estimate(frame)
+		was := a.vad.speech
 		speech, score := a.vad.update(vadInput{
 			timeNS: hr.endNS, power: power, levelDBFS: dbfs(hr.frameSq / float64(n)),
 			flatness: sh.flatness, tonality: sh.tonality, harmonicity: harm,
 			haveShape: sh.ok && hr.frameSq > 0, haveHarmonicity: haveH, voice: voiced, peaks: sh.peaks,
 		})
-		a.vadFrames = append(a.vadFrames, VADFrame{EndNS: hr.endNS, Speech: speech, Score: score})
+		a.vadFrames = append(a.vadFrames, VADFrame{EndNS: hr.endNS, Speech: speech, Turned: speech != was, Score: score})
 	}
 	a.hopPos, a.lastStartNS, a.haveHop = a.nextHopPos, startNS, true
 }

@@ -82,6 +82,10 @@ type KindState struct {
 	BearingDeg    float64
 	BearingStdDeg float64
 	Transition    int // transitionNone when nothing is published
+	// TimeNS is the capture time the transition is timed at: the step's,
+	// or, for a speech onset or end, that of the VAD decision within the
+	// step window that turned speech on or off.
+	TimeNS int64
 }
 
 // Decider turns each step's evidence into the decision kinds speech,
@@ -145,6 +149,9 @@ type Inputs struct {
 	HasMotionBearing       bool
 	MotionBearing          float64
 	Agree                  float64
+	// VADOnNS and VADOffNS: the capture time of the VAD decision that last
+	// turned speech on (off) within the step window; 0 where none did.
+	VADOnNS, VADOffNS int64
 }
 
 func clamp(x, lo, hi float64) float64 { return max(lo, min(hi, x)) }
@@ -202,6 +209,12 @@ func (d *Decider) features(ev map[string]float64, missing []string, timeNS int64
 		set("a_onset", clamp(on, 0, 2))
 		ton, _ := get("audio_tonality")
 		set("a_tonal", clamp(ton, 0, 1))
+		if age, ok := get("vad_on_age_ns"); ok && age >= 0 {
+			in.VADOnNS = timeNS - int64(age)
+		}
+		if age, ok := get("vad_off_age_ns"); ok && age >= 0 {
+			in.VADOffNS = timeNS - int64(age)
+		}
 		if b, ok := get("doa_bearing_deg"); ok {
 			in.HasAudioBearing, in.AudioBearing = true, b
 			s, _ := get("doa_bearing_std_deg")
@@ -427,6 +440,11 @@ func (d *Decider) transitions(out []*av.Decision, robot string, missing []string
 }
 
 func (d *Decider) decision(robot string, missing []string, timeNS int64, stamps av.Stamps, s *KindState) *av.Decision {
+	if s.TimeNS != 0 && s.TimeNS != timeNS {
+		// Timed within the step (a speech onset or end at the VAD
+		// decision that made it): its latency runs from that moment.
+		timeNS, stamps[av.StageCapture] = s.TimeNS, s.TimeNS
+	}
 	x := &av.Decision{Decision: decision.Decision{
 		Schema: decision.Schema, Robot: robot, Kind: s.Kind, TimeNS: timeNS,
 		Confidence: s.Confidence, Logit: s.Logit,

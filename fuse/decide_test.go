@@ -3,6 +3,7 @@ package fuse
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -157,5 +158,62 @@ func TestReliability(t *testing.T) {
 		if ev["reliability_audio"] != c.wantA || ev["reliability_video"] != c.wantV {
 			t.Errorf("floor %v dBFS, face σ %v°: reliability audio %v video %v, want %v %v", c.floorDBFS, c.faceStd, ev["reliability_audio"], ev["reliability_video"], c.wantA, c.wantV)
 		}
+	}
+}
+
+// TestSpeechTimedAtVAD: the head decides that speech began or ended; the
+// decision is timed at the VAD decision within the step window that
+// turned speech on (off), its latency counted from there, and never at
+// or before the kind's last published transition.
+func TestSpeechTimedAtVAD(t *testing.T) {
+	d, err := NewDecider(DecideConfig{OnConfidence: 0.6, OffConfidence: 0.4, HFOVDeg: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	speech := func(timeNS int64, ev map[string]float64) *av.Decision {
+		t.Helper()
+		var stamps av.Stamps
+		stamps[av.StageCapture] = timeNS
+		out, err := d.Observe(nil, "r", ev, []string{"video"}, timeNS, stamps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range out {
+			if x.Kind == KindSpeech {
+				return x
+			}
+		}
+		return nil
+	}
+	loud := func(extra map[string]float64) map[string]float64 {
+		ev := map[string]float64{"vad_speech_fraction": 1, "vad_score": 4, "audio_level_dbfs": -20}
+		maps.Copy(ev, extra)
+		return ev
+	}
+	quiet := func(extra map[string]float64) map[string]float64 {
+		ev := map[string]float64{"vad_speech_fraction": 0, "vad_score": -5, "audio_level_dbfs": -70}
+		maps.Copy(ev, extra)
+		return ev
+	}
+	if x := speech(1e9, quiet(nil)); x != nil {
+		t.Fatalf("silence: %+v", x.Decision)
+	}
+	on := speech(2e9, loud(map[string]float64{"vad_on_age_ns": 40e6}))
+	if on == nil || on.State != "active" || on.TimeNS != 2e9-40e6 || on.Stamps[av.StageCapture] != on.TimeNS {
+		t.Fatalf("onset: %+v", on)
+	}
+	end := speech(3e9, quiet(map[string]float64{"vad_off_age_ns": 30e6}))
+	if end == nil || end.State != "inactive" || end.TimeNS != 3e9-30e6 {
+		t.Fatalf("end: %+v", end)
+	}
+	// A VAD turn before the last published transition: the step's time.
+	on = speech(3e9+10e6, loud(map[string]float64{"vad_on_age_ns": 50e6}))
+	if on == nil || on.TimeNS != 3e9+10e6 || on.Stamps[av.StageCapture] != on.TimeNS {
+		t.Fatalf("onset before the last end: %+v", on)
+	}
+	// No VAD turn in the window: the step's time.
+	end = speech(4e9, quiet(nil))
+	if end == nil || end.TimeNS != 4e9 {
+		t.Fatalf("end without a VAD turn: %+v", end)
 	}
 }

@@ -25,6 +25,10 @@ type bundleEvidence struct {
 	// many said speech, and their scores' sum.
 	vadN, vadSpeech int
 	vadScore        float64
+	// vadOnNS and vadOffNS: the end of the latest VAD decision in this
+	// bundle that turned speech on (off); 0 where none did.
+	vadOnNS, vadOffNS int64
+
 	onset           bool
 	power, coverage float64
 	hasTonal        bool
@@ -88,7 +92,10 @@ func (w *stepWindow) reset() { w.head, w.n = 0, 0 }
 
 // evidence writes the step's evidence at the newest bundle into ev
 // (cleared first), under the names the interval evidence uses, plus the
-// rises over the window before: audio_level_rise_db and motion_rise. The
+// rises over the window before: audio_level_rise_db and motion_rise, and
+// how long before the step the VAD last turned speech on and off within
+// the window, vad_on_age_ns and vad_off_age_ns (the tracker times a speech
+// onset or end there). The
 // audio evidence reads the last audioNS (or, when no bundle there has
 // audio, the whole window). It returns the modalities present in the
 // window (a modality is missing when no bundle of the window had it: one
@@ -102,8 +109,10 @@ func (w *stepWindow) evidence(ev map[string]float64) (audioOK, videoOK bool) {
 	if au.n == 0 {
 		au = w.audio(w.windowNS)
 	}
-	from := w.at(w.n-1).timeNS - w.windowNS
+	now := w.at(w.n - 1).timeNS
+	from := now - w.windowNS
 	var motion, motionN, prevMotion, prevMotionN float64
+	var onNS, offNS int64
 	var cx, cw float64
 	for i := range w.n {
 		b := w.at(i)
@@ -115,6 +124,7 @@ func (w *stepWindow) evidence(ev map[string]float64) (audioOK, videoOK bool) {
 			continue
 		}
 		videoOK = videoOK || b.video
+		onNS, offNS = max(onNS, b.vadOnNS), max(offNS, b.vadOffNS)
 		if b.hasMotion {
 			motion += b.motion
 			motionN++
@@ -163,6 +173,12 @@ func (w *stepWindow) evidence(ev map[string]float64) (audioOK, videoOK bool) {
 		ev["vad_speech_fraction"] = au.speech / au.vadN
 		ev["vad_score"] = au.vadSum / au.vadN
 		ev["audio_onsets"] = au.onsets
+	}
+	if onNS > from {
+		ev["vad_on_age_ns"] = float64(now - min(onNS, now))
+	}
+	if offNS > from {
+		ev["vad_off_age_ns"] = float64(now - min(offNS, now))
 	}
 	if motionN > 0 {
 		m := motion / motionN

@@ -162,9 +162,11 @@ type KindTrack struct {
 	// under the off threshold.
 	Below      bool  `json:"below"`
 	BelowSince int64 `json:"below_since_ns"`
-	// The last published bearing.
+	// The last published bearing, and the capture time the last
+	// transition was timed at.
 	PubHasBearing bool    `json:"pub_has_bearing"`
 	PubBearingDeg float64 `json:"pub_bearing_deg"`
+	PubNS         int64   `json:"pub_ns"`
 }
 
 // Tracker turns each step's kind scores into states and transitions:
@@ -282,9 +284,34 @@ func (t *Tracker) Step(scores []HeadScore, in *Inputs, missing []string, timeNS 
 		case beat:
 			s.Transition = TransitionHeartbeat
 		}
+		s.TimeNS = timeNS
+		if kind == KindSpeech {
+			s.TimeNS = speechTime(s.Transition, in, timeNS, m.PubNS)
+		}
 		if s.Transition != transitionNone {
-			m.PubHasBearing, m.PubBearingDeg = s.HasBearing, s.BearingDeg
+			m.PubHasBearing, m.PubBearingDeg, m.PubNS = s.HasBearing, s.BearingDeg, s.TimeNS
 		}
 	}
 	return t.kinds
+}
+
+// speechTime is the capture time a speech transition is timed at: an
+// onset (end) at the VAD decision within the step window that turned
+// speech on (off), when the VAD made one after the kind's last published
+// transition (pubNS); otherwise, and for other transitions, the step's.
+// The head decides whether speech began or ended; the VAD, deciding every
+// 10 ms, says when, so that the published segments do not lag the voice
+// by the head's window. The decision's latency runs from that time.
+func speechTime(transition int, in *Inputs, timeNS, pubNS int64) int64 {
+	at := int64(0)
+	switch transition {
+	case TransitionOnset:
+		at = in.VADOnNS
+	case TransitionEnd:
+		at = in.VADOffNS
+	}
+	if at > pubNS && at <= timeNS {
+		return at
+	}
+	return timeNS
 }

@@ -36,12 +36,20 @@ type VADConfig struct {
 	UnvoicedSNRDB, MaxUnvoicedHarmonicity float64
 	OnsetHops                             int
 	ConfirmNS, MaxUnvoicedNS              int64
+	// A frame OnsetSNRDB above the speech threshold and shaped like
+	// speech (the flatness, tonality and peak gates) starts speech at
+	// once: a word's first sound stands out of the floor before its vowel
+	// has a pitch. Such loud frames start and hold speech as unvoiced
+	// ones do, unconfirmed until a voiced frame follows within ConfirmNS
+	// [6 dB: chosen on the real-media validation split, BENCHMARKS.md
+	// "Timing speech at the VAD"].
+	OnsetSNRDB float64
 	// ToneTonality: a frame at least this tonal is a pure tone, no
 	// voice [0.99]; a voice's murmur (a nasal at 60 Hz) reaches 0.98.
 	ToneTonality float64
-	// An unvoiced sound that no voice confirmed (a rustle, a clatter)
-	// bars unvoiced onsets, and its frames are no evidence of speech,
-	// until it pauses for UnlockNS [100 ms].
+	// An unvoiced or loud sound that no voice confirmed (a rustle, a
+	// clatter) bars unvoiced and loud onsets, and its frames are no
+	// evidence of speech, until it pauses for UnlockNS [100 ms].
 	UnlockNS int64
 }
 
@@ -65,6 +73,7 @@ func (c *VADConfig) defaults() {
 		c.HangoverNS = 80e6
 	}
 	def(&c.UnvoicedSNRDB, 3)
+	def(&c.OnsetSNRDB, 6)
 	def(&c.MaxUnvoicedHarmonicity, 0.35)
 	if c.OnsetHops == 0 {
 		c.OnsetHops = 3
@@ -100,10 +109,11 @@ const numVADBands = len(vadBands)
 // tonality, so that white noise (flat, aperiodic) and a pure tone (one
 // spectral peak) are not speech however loud they are. Speech starts after
 // two consecutive voiced frames, or after OnsetHops unvoiced ones (a
-// consonant before the first vowel) that a voiced frame then confirms
-// within ConfirmNS; unvoiced frames hold it through fricatives and
+// consonant before the first vowel) or one frame standing OnsetSNRDB out
+// of the floor, either of which a voiced frame then confirms within
+// ConfirmNS; unvoiced frames hold it through fricatives and
 // breaths, and it ends a hangover after the last speech frame. An
-// unvoiced sound that no voice confirmed (a rustle, a clatter) is locked
+// unvoiced or loud sound that no voice confirmed (a rustle, a clatter) is locked
 // out until it pauses for UnlockNS, and a loud pure tone (a chime) scores
 // against speech as strongly as it is loud, so that neither reads as
 // speech downstream. The noise floor starts at the stream's first frame.
@@ -212,22 +222,25 @@ func (v *VAD) update(in vadInput) (bool, float64) {
 		in.flatness <= c.MaxFlatness && in.tonality <= c.MaxTonality && in.peaks >= c.MinPeaks
 	voiced := shaped && score > 0 && in.voice && in.harmonicity >= c.MinHarmonicity
 	unvoiced := shaped && !voiced && score > c.UnvoicedSNRDB && in.harmonicity < c.MaxUnvoicedHarmonicity
+	// A sound shaped like speech standing well out of the floor: a
+	// word's first sound, before its vowel has a pitch.
+	loud := shaped && !voiced && !unvoiced && score > c.OnsetSNRDB
 	t := in.timeNS
-	if !voiced && !unvoiced && v.locked && t-v.lastSoundNS >= c.UnlockNS {
+	if !voiced && !unvoiced && !loud && v.locked && t-v.lastSoundNS >= c.UnlockNS {
 		v.locked = false
 	}
-	if voiced || unvoiced {
+	if voiced || unvoiced || loud {
 		v.lastSoundNS = t
 	}
 	if v.locked && !v.speech {
-		unvoiced = false // the unconfirmed sound goes on
+		unvoiced, loud = false, false // the unconfirmed sound goes on
 	}
 	// A sound above the floor with a pure tone's spectrum (a chime, a
 	// beep) is evidence against speech as strong as it is loud.
 	tonal := in.levelDBFS >= c.MinLevelDBFS && in.haveShape && in.tonality >= c.ToneTonality
 	switch {
 	case voiced:
-	case unvoiced:
+	case unvoiced, loud:
 		score = min(score, 2) // speech, but weaker evidence than a voice
 	case tonal && score > 1:
 		score = -score
@@ -254,7 +267,7 @@ func (v *VAD) update(in vadInput) (bool, float64) {
 		switch {
 		case v.voicedRun >= 2:
 			v.speech, v.confirmed, v.onsetNS = true, true, t
-		case v.run >= c.OnsetHops && !v.locked:
+		case (v.run >= c.OnsetHops || loud) && !v.locked:
 			v.speech, v.confirmed, v.onsetNS = true, false, t
 		}
 		if v.speech {
@@ -264,13 +277,13 @@ func (v *VAD) update(in vadInput) (bool, float64) {
 			}
 		}
 	} else {
-		v.hold(t, voiced, unvoiced)
+		v.hold(t, voiced, unvoiced, loud)
 	}
 	return v.speech, v.score
 }
 
 // hold decides whether speech that is on stays on.
-func (v *VAD) hold(t int64, voiced, unvoiced bool) {
+func (v *VAD) hold(t int64, voiced, unvoiced, loud bool) {
 	c := &v.cfg
 	switch {
 	case voiced:
@@ -279,11 +292,12 @@ func (v *VAD) hold(t int64, voiced, unvoiced bool) {
 		// No voice followed the unvoiced onset: not speech, and no
 		// new unvoiced onset until this sound pauses.
 		v.speech, v.locked, v.run = false, true, 0
-	case unvoiced && (!v.confirmed || t-v.lastVoicedNS <= c.MaxUnvoicedNS):
+	case (unvoiced || loud) && (!v.confirmed || t-v.lastVoicedNS <= c.MaxUnvoicedNS):
 		v.lastNS = t
 	case t-v.lastNS > c.HangoverNS:
-		// Ended while an unvoiced sound goes on (past MaxUnvoicedNS): no
-		// unvoiced onset until it pauses.
-		v.speech, v.locked = false, unvoiced
+		// Ended while a sound goes on that is not a voice (past
+		// MaxUnvoicedNS, or never confirmed): no unvoiced or loud onset
+		// until it pauses.
+		v.speech, v.locked = false, unvoiced || loud
 	}
 }

@@ -3,8 +3,8 @@ package fuse
 import "testing"
 
 // TestVADUnvoiced checks the VAD's decisions on known frame sequences:
-// unvoiced onsets, their confirmation by a voice, and how long unvoiced
-// frames hold speech on.
+// unvoiced and loud onsets, their confirmation by a voice, and how long
+// unvoiced frames hold speech on.
 func TestVADUnvoiced(t *testing.T) {
 	const hop = int64(10e6)
 	quiet, loud := make([]float32, 257), make([]float32, 257)
@@ -18,6 +18,10 @@ func TestVADUnvoiced(t *testing.T) {
 			in.power, in.levelDBFS, in.flatness, in.harmonicity, in.voice = loud, -25, 0.05, 0.9, true
 		case 'u': // unvoiced: loud, shaped like speech, aperiodic
 			in.power, in.levelDBFS, in.flatness = loud, -30, 0.1
+		case 'm': // a loud onset: shaped like speech, neither voiced nor unvoiced (a vowel's first frame)
+			in.power, in.levelDBFS, in.flatness, in.harmonicity = loud, -30, 0.1, 0.5
+		case 'q': // the same a little above the floor: not loud enough to start speech
+			in.power, in.levelDBFS, in.flatness, in.harmonicity = quiet, -50, 0.1, 0.5
 		case 't': // a tone: loud, one peak
 			in.power, in.levelDBFS, in.flatness, in.tonality, in.peaks, in.harmonicity, in.voice = loud, -20, 0.01, 0.99, 1, 0.99, true
 		}
@@ -54,6 +58,10 @@ func TestVADUnvoiced(t *testing.T) {
 			".vv" + rep("u", 150), ".." + rep("S", 109) + rep(".", 42)},
 		{"the noise floor starts at the first frame", "uuuuuu", "......"},
 		{"a tone is never speech", rep("t", 50), rep(".", 50)},
+		{"a loud onset starts speech at once; a voice confirms it", "..mvvvv", "..SSSSS"},
+		{"a loud sound no voice confirms ends after 250 ms and stays off while it lasts",
+			"." + rep("m", 40) + rep(".", 10) + "mm", "." + rep("S", 26) + rep(".", 24) + "SS"},
+		{"a faint one does not start speech", "..qqqqq", "......."},
 		{"an unconfirmed sound that pauses for 10 ms does not start again",
 			"." + rep("u", 30) + "." + rep("u", 20), "..." + rep("S", 26) + rep(".", 23)},
 		{"after a 100 ms pause an unvoiced onset may start again",

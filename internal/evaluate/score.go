@@ -198,17 +198,18 @@ func scoreKind(r *Run, kind string, tl timeline, steps int) KindResult {
 		}
 		startNS := r.OriginNS + secondsNS(l.Start)
 		endNS := r.OriginNS + secondsNS(min(l.End, durS))
-		// The onset: already active at the start (0), or the first
-		// decision reporting the kind active within the segment (or the
-		// grace after its start).
+		// The onset: already active at the start (0, or the time from
+		// the start to the publication of a decision timed before it),
+		// or the first decision reporting the kind active within the
+		// segment (or the grace after its start), till it was published.
 		k.Onsets++
-		if st, _ := tl.stateAt(startNS); st == active {
-			k.OnsetsNS = append(k.OnsetsNS, 0)
+		if st, d := tl.stateAt(startNS); st == active {
+			k.OnsetsNS = append(k.OnsetsNS, max(0, published(d)-startNS))
 		} else {
 			until := max(endNS, startNS+OnsetGraceNS)
 			for i := tl.at(startNS) + 1; i < len(tl) && tl[i].TimeNS <= until; i++ {
 				if stateOf(tl[i]) == active {
-					k.OnsetsNS = append(k.OnsetsNS, tl[i].TimeNS-startNS+tl[i].LatencyNS["capture_to_publish"])
+					k.OnsetsNS = append(k.OnsetsNS, published(tl[i])-startNS)
 					break
 				}
 			}
@@ -226,18 +227,27 @@ func scoreKind(r *Run, kind string, tl timeline, steps int) KindResult {
 				next = min(next, r.OriginNS+secondsNS(o.Start))
 			}
 		}
-		if st, _ := tl.stateAt(endNS); st == inactive {
-			k.EndsNS = append(k.EndsNS, 0)
+		if st, d := tl.stateAt(endNS); st == inactive {
+			k.EndsNS = append(k.EndsNS, max(0, published(d)-endNS))
 			continue
 		}
 		for i := tl.at(endNS) + 1; i < len(tl) && tl[i].TimeNS < next; i++ {
 			if stateOf(tl[i]) == inactive {
-				k.EndsNS = append(k.EndsNS, tl[i].TimeNS-endNS+tl[i].LatencyNS["capture_to_publish"])
+				k.EndsNS = append(k.EndsNS, published(tl[i])-endNS)
 				break
 			}
 		}
 	}
 	return k
+}
+
+// published is when d left the daemon: its capture time plus its
+// measured capture-to-publish latency (0 before the first decision).
+func published(d *av.Decision) int64 {
+	if d == nil {
+		return 0
+	}
+	return d.TimeNS + d.LatencyNS["capture_to_publish"]
 }
 
 func secondsNS(s float64) int64 { return int64(math.Round(s * 1e9)) }

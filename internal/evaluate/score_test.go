@@ -3,6 +3,7 @@ package evaluate
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -113,5 +114,27 @@ func TestScoreSkipsWhatTheRunCannotSense(t *testing.T) {
 	rep.Table(&b)
 	if !strings.Contains(b.String(), "| noaudio | fused | speech | – | – | – | 2.0 | 0 (1) |") {
 		t.Errorf("table:\n%s", b.String())
+	}
+}
+
+// TestScoreTimedBeforeLabel: a decision timed before a labelled start or
+// end (a speech onset or end timed at its VAD decision) but published
+// after it counts from the label to its publication, not as already
+// there; one published before the label counts 0.
+func TestScoreTimedBeforeLabel(t *testing.T) {
+	r := &Run{Clip: "c", Config: "fused", Audio: true, Video: true, OriginNS: origin, EndNS: origin + 10e9,
+		Labels: mustLabels(t, "2\t4\tspeech\n6\t7\tspeech\n"),
+		Decisions: []*av.Decision{
+			dec("speech", 1.98, decision.StateActive, 100),  // published at 2.08 s
+			dec("speech", 3.99, decision.StateInactive, 70), // published at 4.06 s
+			dec("speech", 5.5, decision.StateActive, 10),    // published before 6 s
+			dec("speech", 6.9, decision.StateInactive, 10),  // published at 6.91 s
+		}}
+	k := kindOf(Score(r), "speech")
+	if want := []int64{80e6, 0}; !slices.Equal(k.OnsetsNS, want) {
+		t.Errorf("onsets %v, want %v", k.OnsetsNS, want)
+	}
+	if want := []int64{60e6, 0}; !slices.Equal(k.EndsNS, want) {
+		t.Errorf("ends %v, want %v", k.EndsNS, want)
 	}
 }
