@@ -329,7 +329,7 @@ func (a *Activity) finish(b *av.Bundle, pend bool, err error, emit func(*av.Deci
 					}
 					switch {
 					case f.Turned && f.Speech:
-						be.vadOnNS = f.EndNS
+						be.vadOnNS = f.OnsetNS
 					case f.Turned:
 						be.vadOffNS = f.EndNS
 					}

@@ -87,9 +87,12 @@ type AudioValues struct {
 // up to EndNS (capture time just after its last frame).
 type VADFrame struct {
 	EndNS  int64
-	Speech bool    // with hangover
-	Turned bool    // Speech differs from the frame before
-	Score  float64 // smoothed score, > 0 leans speech
+	Speech bool // with hangover
+	Turned bool // Speech differs from the frame before
+	// OnsetNS, on a frame that turned speech on, is where that speech
+	// began: where its sound rose out of the noise floor (VADConfig.RiseNS).
+	OnsetNS int64
+	Score   float64 // smoothed score, > 0 leans speech
 }
 
 // Has reports whether f could be computed for this bundle.
@@ -554,6 +557,9 @@ func (a *AudioFeatures) runVAD(startNS int64) {
 			haveShape: sh.ok && hr.frameSq > 0, haveHarmonicity: haveH, voice: voiced, peaks: sh.peaks,
 		})
 		a.vadFrames = append(a.vadFrames, VADFrame{EndNS: hr.endNS, Speech: speech, Turned: speech != was, Score: score})
+		if speech && !was {
+			a.vadFrames[len(a.vadFrames)-1].OnsetNS = a.vad.startNS
+		}
 	}
 	a.hopPos, a.lastStartNS, a.haveHop = a.nextHopPos, startNS, true
 }

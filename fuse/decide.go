@@ -83,8 +83,7 @@ type KindState struct {
 	BearingStdDeg float64
 	Transition    int // transitionNone when nothing is published
 	// TimeNS is the capture time the transition is timed at: the step's,
-	// or, for a speech onset or end, that of the VAD decision within the
-	// step window that turned speech on or off.
+	// or, for a speech onset or end, the VAD's (Inputs.VADOnNS, VADOffNS).
 	TimeNS int64
 }
 
@@ -149,8 +148,9 @@ type Inputs struct {
 	HasMotionBearing       bool
 	MotionBearing          float64
 	Agree                  float64
-	// VADOnNS and VADOffNS: the capture time of the VAD decision that last
-	// turned speech on (off) within the step window; 0 where none did.
+	// VADOnNS: where the speech began that the VAD last turned on within
+	// the step window (VADFrame.OnsetNS); VADOffNS: the capture time of
+	// the VAD decision that last turned it off there; 0 where none did.
 	VADOnNS, VADOffNS int64
 }
 

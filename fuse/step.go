@@ -25,8 +25,9 @@ type bundleEvidence struct {
 	// many said speech, and their scores' sum.
 	vadN, vadSpeech int
 	vadScore        float64
-	// vadOnNS and vadOffNS: the end of the latest VAD decision in this
-	// bundle that turned speech on (off); 0 where none did.
+	// vadOnNS: where the speech began that the latest VAD decision in
+	// this bundle to turn speech on started (VADFrame.OnsetNS); vadOffNS:
+	// the end of the latest to turn it off; 0 where none did.
 	vadOnNS, vadOffNS int64
 
 	onset           bool
@@ -93,9 +94,9 @@ func (w *stepWindow) reset() { w.head, w.n = 0, 0 }
 // evidence writes the step's evidence at the newest bundle into ev
 // (cleared first), under the names the interval evidence uses, plus the
 // rises over the window before: audio_level_rise_db and motion_rise, and
-// how long before the step the VAD last turned speech on and off within
-// the window, vad_on_age_ns and vad_off_age_ns (the tracker times a speech
-// onset or end there). The
+// how long before the step began the speech the VAD last turned on within
+// the window, and the VAD last turned it off there: vad_on_age_ns and
+// vad_off_age_ns (the tracker times a speech onset or end by them). The
 // audio evidence reads the last audioNS (or, when no bundle there has
 // audio, the whole window). It returns the modalities present in the
 // window (a modality is missing when no bundle of the window had it: one
@@ -174,10 +175,10 @@ func (w *stepWindow) evidence(ev map[string]float64) (audioOK, videoOK bool) {
 		ev["vad_score"] = au.vadSum / au.vadN
 		ev["audio_onsets"] = au.onsets
 	}
-	if onNS > from {
+	if onNS > 0 {
 		ev["vad_on_age_ns"] = float64(now - min(onNS, now))
 	}
-	if offNS > from {
+	if offNS > 0 {
 		ev["vad_off_age_ns"] = float64(now - min(offNS, now))
 	}
 	if motionN > 0 {

@@ -44,6 +44,11 @@ type VADConfig struct {
 	// [6 dB: chosen on the real-media validation split, BENCHMARKS.md
 	// "Timing speech at the VAD"].
 	OnsetSNRDB float64
+	// An onset is timed where its sound rose out of the floor: at the
+	// first of the frames above the speech threshold that led up to it,
+	// at most RiseNS before the frame that started speech [100 ms, a
+	// consonant's length: chosen on the real-media validation split].
+	RiseNS int64
 	// ToneTonality: a frame at least this tonal is a pure tone, no
 	// voice [0.99]; a voice's murmur (a nasal at 60 Hz) reaches 0.98.
 	ToneTonality float64
@@ -86,6 +91,9 @@ func (c *VADConfig) defaults() {
 	}
 	if c.UnlockNS == 0 {
 		c.UnlockNS = 100e6
+	}
+	if c.RiseNS == 0 {
+		c.RiseNS = 100e6
 	}
 }
 
@@ -136,8 +144,12 @@ type VAD struct {
 	// onsets until a pause of UnlockNS.
 	confirmed, locked                          bool
 	onsetNS, lastNS, lastVoicedNS, lastSoundNS int64
-	score                                      float64
-	haveAny                                    bool
+	// riseNS is the first frame of the run above the speech threshold
+	// that the last frame belongs to (0: it was not above); startNS is
+	// where the current speech began (OnsetNS).
+	riseNS, startNS int64
+	score           float64
+	haveAny         bool
 }
 
 // Noise floor time constants: it follows a drop within noiseDownNS, a
@@ -204,6 +216,12 @@ func (v *VAD) update(in vadInput) (bool, float64) {
 		wsum += b.weight
 	}
 	score = score/wsum - v.cfg.SNRThresholdDB
+	switch {
+	case score <= 0:
+		v.riseNS = 0
+	case v.riseNS == 0:
+		v.riseNS = in.timeNS
+	}
 	// Noise floor: follows drops quickly, rises slowly, and more slowly
 	// still while speech is on.
 	up := v.up
@@ -271,6 +289,10 @@ func (v *VAD) update(in vadInput) (bool, float64) {
 			v.speech, v.confirmed, v.onsetNS = true, false, t
 		}
 		if v.speech {
+			v.startNS = t
+			if v.riseNS > 0 {
+				v.startNS = max(v.riseNS, t-c.RiseNS)
+			}
 			v.lastNS = t
 			if voiced {
 				v.lastVoicedNS = t

@@ -1,6 +1,9 @@
 package fuse
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestVADUnvoiced checks the VAD's decisions on known frame sequences:
 // unvoiced and loud onsets, their confirmation by a voice, and how long
@@ -101,6 +104,46 @@ func TestVADToneIsEvidenceAgainst(t *testing.T) {
 		}
 		if score < tc.lo-1e-9 || score > tc.hi+1e-9 {
 			t.Errorf("%s: score %.2f, want [%v, %v]", tc.name, score, tc.lo, tc.hi)
+		}
+	}
+}
+
+// TestVADOnsetAtRise: speech is timed from where its sound rose out of
+// the noise floor, at most RiseNS before the frame that started it.
+func TestVADOnsetAtRise(t *testing.T) {
+	const hop = int64(10e6)
+	floor, rise, voice := make([]float32, 257), make([]float32, 257), make([]float32, 257)
+	for i := range floor {
+		floor[i], rise[i], voice[i] = 1e-7, 5e-7, 1e-2 // rise: 7 dB over the floor, 1 over the threshold
+	}
+	for _, tc := range []struct {
+		name   string
+		seq    string
+		wantNS int64
+	}{
+		{"from the first frame above the floor", "..rrrvv", 3 * hop},
+		{"a voice straight out of silence", "....vv", 5 * hop},
+		{"at most RiseNS before", "." + strings.Repeat("r", 20) + "vv", 23*hop - 100e6},
+		{"a dip to the floor starts the rise again", "..rr.rrvv", 6 * hop},
+	} {
+		v := newVAD(VADConfig{}, 512, 16000, hop)
+		var on bool
+		// 300 ms of silence first: the floor settles from where it starts.
+		const settle = 30
+		tc.seq = strings.Repeat(".", settle) + tc.seq
+		tc.wantNS += settle * hop
+		for i := range tc.seq {
+			in := vadInput{timeNS: int64(i+1) * hop, power: floor, levelDBFS: -80, flatness: 0.5, tonality: 0.1, harmonicity: 0.5, peaks: 20, haveShape: true, haveHarmonicity: true}
+			switch tc.seq[i] {
+			case 'r':
+				in.power, in.levelDBFS, in.flatness = rise, -55, 0.1
+			case 'v':
+				in.power, in.levelDBFS, in.flatness, in.harmonicity, in.voice = voice, -25, 0.05, 0.9, true
+			}
+			on, _ = v.update(in)
+		}
+		if !on || v.startNS != tc.wantNS {
+			t.Errorf("%s: speech %v from %d ms, want from %d ms", tc.name, on, v.startNS/1e6, tc.wantNS/1e6)
 		}
 	}
 }
