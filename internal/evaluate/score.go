@@ -116,6 +116,20 @@ func (tl timeline) stateAt(t int64) (state, *av.Decision) {
 	return stateOf(tl[i]), tl[i]
 }
 
+// entered returns the decision that entered the state in force at t (the
+// first of the run of decisions in that state up to t: a heartbeat
+// repeats a state, it does not enter it), or nil before the first.
+func (tl timeline) entered(t int64) *av.Decision {
+	i := tl.at(t)
+	if i < 0 {
+		return nil
+	}
+	for i > 0 && stateOf(tl[i-1]) == stateOf(tl[i]) {
+		i--
+	}
+	return tl[i]
+}
+
 // Score compares a run's decisions with its labels.
 func Score(r *Run) *Result {
 	steps := int(max(0, (r.EndNS-r.OriginNS+StepNS-1)/StepNS))
@@ -203,8 +217,8 @@ func scoreKind(r *Run, kind string, tl timeline, steps int) KindResult {
 		// or the first decision reporting the kind active within the
 		// segment (or the grace after its start), till it was published.
 		k.Onsets++
-		if st, d := tl.stateAt(startNS); st == active {
-			k.OnsetsNS = append(k.OnsetsNS, max(0, published(d)-startNS))
+		if st, _ := tl.stateAt(startNS); st == active {
+			k.OnsetsNS = append(k.OnsetsNS, max(0, published(tl.entered(startNS))-startNS))
 		} else {
 			until := max(endNS, startNS+OnsetGraceNS)
 			for i := tl.at(startNS) + 1; i < len(tl) && tl[i].TimeNS <= until; i++ {
@@ -227,8 +241,8 @@ func scoreKind(r *Run, kind string, tl timeline, steps int) KindResult {
 				next = min(next, r.OriginNS+secondsNS(o.Start))
 			}
 		}
-		if st, d := tl.stateAt(endNS); st == inactive {
-			k.EndsNS = append(k.EndsNS, max(0, published(d)-endNS))
+		if st, _ := tl.stateAt(endNS); st == inactive {
+			k.EndsNS = append(k.EndsNS, max(0, published(tl.entered(endNS))-endNS))
 			continue
 		}
 		for i := tl.at(endNS) + 1; i < len(tl) && tl[i].TimeNS < next; i++ {

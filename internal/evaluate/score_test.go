@@ -126,6 +126,7 @@ func TestScoreTimedBeforeLabel(t *testing.T) {
 		Labels: mustLabels(t, "2\t4\tspeech\n6\t7\tspeech\n"),
 		Decisions: []*av.Decision{
 			dec("speech", 1.98, decision.StateActive, 100),  // published at 2.08 s
+			dec("speech", 1.99, decision.StateActive, 500),  // a heartbeat: repeats, does not enter
 			dec("speech", 3.99, decision.StateInactive, 70), // published at 4.06 s
 			dec("speech", 5.5, decision.StateActive, 10),    // published before 6 s
 			dec("speech", 6.9, decision.StateInactive, 10),  // published at 6.91 s
