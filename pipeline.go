@@ -108,7 +108,7 @@ func newPipeline(cfg *configs.Config, o *options, sinkList []sinks.Sink) (*pipel
 			}
 			continue
 		}
-		v, err := NewCameraSource(cam, clock, p.drops, log, hostMemory(st.backend)) // sources.go
+		v, err := NewCameraSource(cam, clock, p.drops, log, fuse.HostMemory(st.backend))
 		if err != nil {
 			return fail(fmt.Errorf("camera %s: %w", cam.Name, err))
 		}

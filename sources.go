@@ -4,26 +4,16 @@ import (
 	"log/slog"
 
 	"github.com/seed-4c364652/fusiond/configs"
-	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	sources "github.com/seed-4c364652/fusiond/ingest/source"
 )
 
 // NewCameraSource builds the source of one configured camera, as a Daemon
 // does: its kind's spec (ingest/source) opens it. Its frames are captured
-// into mem (the backend's pinned host memory: hostMemory), or Go memory
-// when nil.
+// into mem (the backend's pinned host memory: fuse.HostMemory), or Go
+// memory when nil.
 func NewCameraSource(cam configs.Camera, clock av.Clock, drops *av.Drops, log *slog.Logger, mem av.HostMemory) (Source, error) {
 	return sources.OpenCamera(cam, sources.Env{Clock: clock, Drops: drops, Log: log, Memory: mem})
-}
-
-// hostMemory is the host memory frames are best captured into for be: its
-// pinned memory where it has some (CUDA), else nil (Go memory).
-func hostMemory(be fuse.Backend) av.HostMemory {
-	if m, ok := be.(av.HostMemory); ok {
-		return m
-	}
-	return nil
 }
 
 // NewMicSource builds the source of one configured microphone, as a

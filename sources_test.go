@@ -19,11 +19,11 @@ type pinnedCPU struct {
 func TestHostMemory(t *testing.T) {
 	cpu := fuse.NewCPU()
 	defer cpu.Close()
-	if m := hostMemory(cpu); m != nil {
+	if m := fuse.HostMemory(cpu); m != nil {
 		t.Errorf("the CPU backend's host memory: %T", m)
 	}
 	mem := &avtest.HostMemory{}
-	if m := hostMemory(pinnedCPU{cpu, mem}); m == nil {
+	if m := fuse.HostMemory(pinnedCPU{cpu, mem}); m == nil {
 		t.Error("a backend with host memory: none handed to the cameras")
 	} else if b, _ := m.AllocHost(8); !mem.Owns(b) {
 		t.Error("the cameras' memory is not the backend's")

@@ -556,10 +556,11 @@ func (a *AudioFeatures) runVAD(startNS int64) {
 			flatness: sh.flatness, tonality: sh.tonality, harmonicity: harm,
 			haveShape: sh.ok && hr.frameSq > 0, haveHarmonicity: haveH, voice: voiced, peaks: sh.peaks,
 		})
-		a.vadFrames = append(a.vadFrames, VADFrame{EndNS: hr.endNS, Speech: speech, Turned: speech != was, Score: score})
+		f := VADFrame{EndNS: hr.endNS, Speech: speech, Turned: speech != was, Score: score}
 		if speech && !was {
-			a.vadFrames[len(a.vadFrames)-1].OnsetNS = a.vad.startNS
+			f.OnsetNS = a.vad.startNS
 		}
+		a.vadFrames = append(a.vadFrames, f)
 	}
 	a.hopPos, a.lastStartNS, a.haveHop = a.nextHopPos, startNS, true
 }

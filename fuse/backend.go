@@ -9,6 +9,15 @@ import (
 	"github.com/seed-4c364652/fusiond/ingest/av"
 )
 
+// HostMemory is the host memory frames are best captured into for be: its
+// pinned memory where it has some (CUDA), else nil (Go memory).
+func HostMemory(be Backend) av.HostMemory {
+	if m, ok := be.(av.HostMemory); ok {
+		return m
+	}
+	return nil
+}
+
 // Backend runs the heavy numeric kernels of feature extraction and fusion on
 // float32 gorgonia tensors, so that a GPU implementation and its tests need
 // no OpenCV. Every method works on a batch (rows of audio, a list of frames)

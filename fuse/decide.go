@@ -440,7 +440,7 @@ func (d *Decider) transitions(out []*av.Decision, robot string, missing []string
 }
 
 func (d *Decider) decision(robot string, missing []string, timeNS int64, stamps av.Stamps, s *KindState) *av.Decision {
-	if s.TimeNS != 0 && s.TimeNS != timeNS {
+	if s.TimeNS != timeNS {
 		// Timed within the step (a speech onset or end at the VAD
 		// decision that made it): its latency runs from that moment.
 		timeNS, stamps[av.StageCapture] = s.TimeNS, s.TimeNS

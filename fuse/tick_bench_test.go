@@ -29,11 +29,7 @@ func newTickWork(tb testing.TB, be Backend, cameras, width, height, channels, ra
 	cells := (width / MotionCell) * (height / MotionCell)
 	// The frames in the backend's host memory where it has some (CUDA's
 	// pinned memory), as the daemon's cameras capture them.
-	var mem av.HostMemory
-	if m, ok := be.(av.HostMemory); ok {
-		mem = m
-	}
-	frames := av.NewFramePoolIn(width, height, av.BGR24, cameras, mem)
+	frames := av.NewFramePoolIn(width, height, av.BGR24, cameras, HostMemory(be))
 	for range cameras {
 		f := frames.Get()
 		t.frames = append(t.frames, f)

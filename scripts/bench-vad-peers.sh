@@ -6,7 +6,9 @@
 #
 #   scripts/bench-vad-peers.sh [SPLIT]     (default: test)
 #
-# Writes .cache/realbench/peers-<split>.json. Variants scored: wav (48 kHz
+# Writes .cache/realbench/peers-<split>.json: each detector as vad.cjs gives it, and each
+# frame detector again as -causal (a frame's verdict from the frame's end, when a listener
+# has it, as fusiond's decisions are scored). Variants scored: wav (48 kHz
 # stereo), wav-mono (the native rate), noise (pink room noise at -30 dBFS) and
 # tone (a 440 Hz tone and no speech: there only the fraction of the time each
 # detector claims speech means anything). FUSIOND_PEERS names the peers folder
@@ -38,8 +40,14 @@ const truthOf = (labels) => fs.readFileSync(labels, 'utf8').split('\n').filter((
   .map((l) => l.split('\t')).filter(([, , k]) => k === 'speech' || (k || '').startsWith('speaker')).map(([a, b]) => [+a, +b]);
 const inAny = (t, xs) => xs.some(([a, b]) => a <= t && t < b);
 const ratio = (a, b) => (b ? +(a / b).toFixed(3) : null);
+// Each frame detector's verdicts again as a subscriber would have them (-causal): a frame's
+// verdict from the frame's end, not over its own span (WebRTC 30 ms frames, Silero 96 ms).
+const frameS = { 'webrtc-mode1': 0.03, 'webrtc-mode3': 0.03, 'silero-frames': 1536 / 16000 };
 const clips = [], pooled = {};
 for (const r of rows) {
+  for (const [det, d] of Object.entries(frameS)) {
+    if (r.detectors[det]) r.detectors[`${det}-causal`] = r.detectors[det].map(([a, b]) => [a + d, b + d]);
+  }
   const truth = truthOf(r.labels), scores = {};
   for (const [det, segs] of Object.entries(r.detectors)) {
     let tp = 0, fp = 0, fn = 0, n = 0;

@@ -56,7 +56,7 @@ func NewWorkload(b fuse.Backend, cameras, mics, width, height int) (*Workload, e
 	cells := (width / MotionCell) * (height / MotionCell)
 	for range cameras {
 		f := fuse.FrameRef{Width: width, Height: height, Stride: 3 * width, Format: av.BGR24}
-		if ha, ok := b.(av.HostMemory); ok {
+		if ha := fuse.HostMemory(b); ha != nil {
 			pix, err := ha.AllocHost(3 * width * height)
 			if err != nil {
 				return nil, err
