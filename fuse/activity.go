@@ -329,9 +329,9 @@ func (a *Activity) finish(b *av.Bundle, pend bool, err error, emit func(*av.Deci
 					}
 					switch {
 					case f.Turned && f.Speech:
-						be.vadOnNS = f.OnsetNS
+						be.vadOnNS = f.AtNS
 					case f.Turned:
-						be.vadOffNS = f.EndNS
+						be.vadOffNS = f.AtNS
 					}
 				}
 			}

@@ -89,10 +89,12 @@ type VADFrame struct {
 	EndNS  int64
 	Speech bool // with hangover
 	Turned bool // Speech differs from the frame before
-	// OnsetNS, on a frame that turned speech on, is where that speech
-	// began: where its sound rose out of the noise floor (VADConfig.RiseNS).
-	OnsetNS int64
-	Score   float64 // smoothed score, > 0 leans speech
+	// AtNS, on a frame that turned speech on or off, is when that speech
+	// began (where its sound rose out of the noise floor, VADConfig.RiseNS)
+	// or ended (the end of its last speech frame: the hangover only waits
+	// to be sure).
+	AtNS  int64
+	Score float64 // smoothed score, > 0 leans speech
 }
 
 // Has reports whether f could be computed for this bundle.
@@ -557,8 +559,8 @@ func (a *AudioFeatures) runVAD(startNS int64) {
 			haveShape: sh.ok && hr.frameSq > 0, haveHarmonicity: haveH, voice: voiced, peaks: sh.peaks,
 		})
 		f := VADFrame{EndNS: hr.endNS, Speech: speech, Turned: speech != was, Score: score}
-		if speech && !was {
-			f.OnsetNS = a.vad.startNS
+		if f.Turned {
+			f.AtNS = a.vad.startNS
 		}
 		a.vadFrames = append(a.vadFrames, f)
 	}

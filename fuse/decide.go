@@ -148,9 +148,9 @@ type Inputs struct {
 	HasMotionBearing       bool
 	MotionBearing          float64
 	Agree                  float64
-	// VADOnNS: where the speech began that the VAD last turned on within
-	// the step window (VADFrame.OnsetNS); VADOffNS: the capture time of
-	// the VAD decision that last turned it off there; 0 where none did.
+	// VADOnNS and VADOffNS: where the speech began (ended) that the VAD
+	// last turned on (off) within the step window (VADFrame.AtNS); 0
+	// where it did not.
 	VADOnNS, VADOffNS int64
 }
 

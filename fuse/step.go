@@ -25,9 +25,9 @@ type bundleEvidence struct {
 	// many said speech, and their scores' sum.
 	vadN, vadSpeech int
 	vadScore        float64
-	// vadOnNS: where the speech began that the latest VAD decision in
-	// this bundle to turn speech on started (VADFrame.OnsetNS); vadOffNS:
-	// the end of the latest to turn it off; 0 where none did.
+	// vadOnNS and vadOffNS: where the speech began (ended) that the
+	// latest VAD decision in this bundle to turn speech on (off) turned
+	// (VADFrame.AtNS); 0 where none did.
 	vadOnNS, vadOffNS int64
 
 	onset           bool

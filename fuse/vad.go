@@ -23,7 +23,10 @@ type VADConfig struct {
 	InitNoiseDBFS float64
 	// HangoverNS keeps speech on after the last speech frame [80 ms: the
 	// decisions' min_off adds to it; chosen on the validation split for
-	// ends within 300 ms without flicker].
+	// ends within 300 ms without flicker]. The end is then timed where
+	// that frame's sound fell back to the noise floor (a weighted sub-band
+	// SNR of 0 dB, as for onsets, RiseNS: a word's first and last sounds
+	// stand under the speech threshold), at most HangoverNS after it.
 	HangoverNS int64
 	// Unvoiced speech (fricatives, the consonant before a vowel, breath
 	// between words) has no pitch. A frame at least UnvoicedSNRDB above
@@ -44,10 +47,11 @@ type VADConfig struct {
 	// [6 dB: chosen on the real-media validation split, BENCHMARKS.md
 	// "Timing speech at the VAD"].
 	OnsetSNRDB float64
-	// An onset is timed where its sound rose out of the floor: at the
-	// first of the frames above the speech threshold that led up to it,
-	// at most RiseNS before the frame that started speech [100 ms, a
-	// consonant's length: chosen on the real-media validation split].
+	// An onset is timed where its sound rose out of the noise floor: at
+	// the first of the frames above the floor (a weighted sub-band SNR
+	// over 0 dB) that led up to it, at most RiseNS before the frame that
+	// started speech [100 ms, a consonant's length: chosen on the
+	// real-media validation split].
 	RiseNS int64
 	// ToneTonality: a frame at least this tonal is a pure tone, no
 	// voice [0.99]; a voice's murmur (a nasal at 60 Hz) reaches 0.98.
@@ -144,12 +148,15 @@ type VAD struct {
 	// onsets until a pause of UnlockNS.
 	confirmed, locked                          bool
 	onsetNS, lastNS, lastVoicedNS, lastSoundNS int64
-	// riseNS is the first frame of the run above the speech threshold
-	// that the last frame belongs to (0: it was not above); startNS is
-	// where the current speech began (OnsetNS).
-	riseNS, startNS int64
-	score           float64
-	haveAny         bool
+	// floorNS is the first frame of the run above the noise floor that
+	// the last frame belongs to (0: it was not above). fallNS, while speech is on, is
+	// the last frame of the run above the floor that the last speech
+	// frame belongs to. startNS is where the current speech began
+	// (VADFrame.AtNS), or where the last one ended: where its sound fell
+	// back to the floor, not where the hangover ran out.
+	floorNS, fallNS, startNS int64
+	score                    float64
+	haveAny                  bool
 }
 
 // Noise floor time constants: it follows a drop within noiseDownNS, a
@@ -215,12 +222,13 @@ func (v *VAD) update(in vadInput) (bool, float64) {
 		score += b.weight * snr
 		wsum += b.weight
 	}
-	score = score/wsum - v.cfg.SNRThresholdDB
+	snr := score / wsum
+	score = snr - v.cfg.SNRThresholdDB
 	switch {
-	case score <= 0:
-		v.riseNS = 0
-	case v.riseNS == 0:
-		v.riseNS = in.timeNS
+	case snr <= 0:
+		v.floorNS = 0
+	case v.floorNS == 0:
+		v.floorNS = in.timeNS
 	}
 	// Noise floor: follows drops quickly, rises slowly, and more slowly
 	// still while speech is on.
@@ -290,8 +298,8 @@ func (v *VAD) update(in vadInput) (bool, float64) {
 		}
 		if v.speech {
 			v.startNS = t
-			if v.riseNS > 0 {
-				v.startNS = max(v.riseNS, t-c.RiseNS)
+			if v.floorNS > 0 {
+				v.startNS = max(v.floorNS, t-c.RiseNS)
 			}
 			v.lastNS = t
 			if voiced {
@@ -307,19 +315,22 @@ func (v *VAD) update(in vadInput) (bool, float64) {
 // hold decides whether speech that is on stays on.
 func (v *VAD) hold(t int64, voiced, unvoiced, loud bool) {
 	c := &v.cfg
+	if v.floorNS != 0 && v.floorNS <= v.lastNS {
+		v.fallNS = t // the last speech frame's sound has not yet faded
+	}
 	switch {
 	case voiced:
 		v.confirmed, v.lastNS, v.lastVoicedNS = true, t, t
 	case !v.confirmed && t-v.onsetNS > c.ConfirmNS:
 		// No voice followed the unvoiced onset: not speech, and no
 		// new unvoiced onset until this sound pauses.
-		v.speech, v.locked, v.run = false, true, 0
+		v.speech, v.locked, v.run, v.startNS = false, true, 0, max(v.lastNS, v.fallNS)
 	case (unvoiced || loud) && (!v.confirmed || t-v.lastVoicedNS <= c.MaxUnvoicedNS):
 		v.lastNS = t
 	case t-v.lastNS > c.HangoverNS:
 		// Ended while a sound goes on that is not a voice (past
 		// MaxUnvoicedNS, or never confirmed): no unvoiced or loud onset
 		// until it pauses.
-		v.speech, v.locked = false, unvoiced || loud
+		v.speech, v.locked, v.startNS = false, unvoiced || loud, max(v.lastNS, v.fallNS)
 	}
 }

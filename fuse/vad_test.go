@@ -112,9 +112,10 @@ func TestVADToneIsEvidenceAgainst(t *testing.T) {
 // the noise floor, at most RiseNS before the frame that started it.
 func TestVADOnsetAtRise(t *testing.T) {
 	const hop = int64(10e6)
-	floor, rise, voice := make([]float32, 257), make([]float32, 257), make([]float32, 257)
+	floor, faint, rise, voice := make([]float32, 257), make([]float32, 257), make([]float32, 257), make([]float32, 257)
 	for i := range floor {
-		floor[i], rise[i], voice[i] = 1e-7, 5e-7, 1e-2 // rise: 7 dB over the floor, 1 over the threshold
+		// faint: 3 dB over the floor, under the threshold; rise: 7 dB, 1 over it
+		floor[i], faint[i], rise[i], voice[i] = 1e-7, 2e-7, 5e-7, 1e-2
 	}
 	for _, tc := range []struct {
 		name   string
@@ -122,6 +123,7 @@ func TestVADOnsetAtRise(t *testing.T) {
 		wantNS int64
 	}{
 		{"from the first frame above the floor", "..rrrvv", 3 * hop},
+		{"under the speech threshold too", "..ffrrvv", 3 * hop},
 		{"a voice straight out of silence", "....vv", 5 * hop},
 		{"at most RiseNS before", "." + strings.Repeat("r", 20) + "vv", 23*hop - 100e6},
 		{"a dip to the floor starts the rise again", "..rr.rrvv", 6 * hop},
@@ -135,6 +137,8 @@ func TestVADOnsetAtRise(t *testing.T) {
 		for i := range tc.seq {
 			in := vadInput{timeNS: int64(i+1) * hop, power: floor, levelDBFS: -80, flatness: 0.5, tonality: 0.1, harmonicity: 0.5, peaks: 20, haveShape: true, haveHarmonicity: true}
 			switch tc.seq[i] {
+			case 'f':
+				in.power, in.levelDBFS = faint, -77
 			case 'r':
 				in.power, in.levelDBFS, in.flatness = rise, -55, 0.1
 			case 'v':
@@ -144,6 +148,49 @@ func TestVADOnsetAtRise(t *testing.T) {
 		}
 		if !on || v.startNS != tc.wantNS {
 			t.Errorf("%s: speech %v from %d ms, want from %d ms", tc.name, on, v.startNS/1e6, tc.wantNS/1e6)
+		}
+	}
+}
+
+// TestVADEndAtFall: speech that ends is timed where its last speech
+// frame's sound fell back to the noise floor, at most the hangover after
+// that frame; the hangover only waits to be sure.
+func TestVADEndAtFall(t *testing.T) {
+	const hop = int64(10e6)
+	floor, tail, voice := make([]float32, 257), make([]float32, 257), make([]float32, 257)
+	for i := range floor {
+		floor[i], tail[i], voice[i] = 1e-7, 2e-7, 1e-2 // tail: 3 dB over the floor, under the threshold
+	}
+	for _, tc := range []struct {
+		name   string
+		seq    string
+		wantNS int64 // from the end of the settling silence
+	}{
+		{"at the last speech frame, straight back to the floor", "..vvvvv" + strings.Repeat(".", 20), 7 * hop},
+		{"where its fading tail reached the floor", "..vvvvvfff" + strings.Repeat(".", 20), 10 * hop},
+		{"a tail that dips to the floor is not the voice's", "..vvvvvf.f" + strings.Repeat(".", 20), 8 * hop},
+		{"at most the hangover after the last speech frame", "..vvvvv" + strings.Repeat("f", 30), 7*hop + 90e6},
+		{"a loud sound no voice confirmed", "..mmmm" + strings.Repeat(".", 30), 6 * hop},
+	} {
+		v := newVAD(VADConfig{}, 512, 16000, hop)
+		const settle = 30
+		seq := strings.Repeat(".", settle) + tc.seq
+		var on, was bool
+		for i := range seq {
+			in := vadInput{timeNS: int64(i+1) * hop, power: floor, levelDBFS: -80, flatness: 0.5, tonality: 0.1, harmonicity: 0.5, peaks: 20, haveShape: true, haveHarmonicity: true}
+			switch seq[i] {
+			case 'v':
+				in.power, in.levelDBFS, in.flatness, in.harmonicity, in.voice = voice, -25, 0.05, 0.9, true
+			case 'm':
+				in.power, in.levelDBFS, in.flatness = voice, -25, 0.05
+			case 'f':
+				in.power, in.levelDBFS = tail, -77
+			}
+			on, _ = v.update(in)
+			was = was || on
+		}
+		if !was || on || v.startNS != settle*hop+tc.wantNS {
+			t.Errorf("%s: speech seen %v, on %v, ended at %d ms, want %d ms", tc.name, was, on, v.startNS/1e6, (settle*hop+tc.wantNS)/1e6)
 		}
 	}
 }
