@@ -57,6 +57,10 @@ type Row struct {
 	OnsetLatency  *Latency `json:"onset_latency"`
 	Ends          int      `json:"ends"`
 	EndLatency    *Latency `json:"end_latency"`
+	// FlipsInLabels: changes of state inside the labels once the kind was
+	// active in them; FlipsPerS: per second of labelled time (flicker).
+	FlipsInLabels int     `json:"flips_in_labels"`
+	FlipsPerS     float64 `json:"flips_per_s"`
 	// BearingErrP50Deg: speaker only, on true-positive time with both
 	// bearings.
 	BearingErrP50Deg *float64 `json:"bearing_error_p50_deg,omitempty"`
@@ -148,6 +152,8 @@ func NewReport(results []*Result) *Report {
 			s.LabelsSkipped += k.LabelsSkipped
 			s.Onsets += k.Onsets
 			s.Ends += k.Ends
+			s.Flips += k.Flips
+			s.LabelledNS += k.LabelledNS
 			s.OnsetsNS = append(s.OnsetsNS, k.OnsetsNS...)
 			s.EndsNS = append(s.EndsNS, k.EndsNS...)
 			s.BearingErrDeg = append(s.BearingErrDeg, k.BearingErrDeg...)
@@ -174,7 +180,10 @@ func NewReport(results []*Result) *Report {
 			UnknownS: sec(s.Unknown), UnknownLabelledS: sec(s.UnknownLabelled),
 			ActiveFraction: frac(s.Active, a.steps), UnknownFraction: frac(s.Unknown, a.steps), DurationS: sec(a.steps),
 			Labels: s.Labels, LabelsSkipped: s.LabelsSkipped, Onsets: s.Onsets, Ends: s.Ends,
-			OnsetLatency: latency(s.OnsetsNS), EndLatency: latency(s.EndsNS)}
+			OnsetLatency: latency(s.OnsetsNS), EndLatency: latency(s.EndsNS), FlipsInLabels: s.Flips}
+		if s.LabelledNS > 0 {
+			row.FlipsPerS = float64(s.Flips) / (float64(s.LabelledNS) / 1e9)
+		}
 		if s.Scored {
 			row.Precision = ratio(s.TP, s.TP+s.FP)
 			row.Recall = ratio(s.TP, s.TP+s.FN)
@@ -237,8 +246,8 @@ func percentile(x []float64, p float64) float64 {
 // and unknown fractions.
 func (rep *Report) Table(w io.Writer) {
 	fmt.Fprintf(w, "%d inputs, %d runs; model %s; inputs from %s %s; %g ms steps\n\n", rep.Inputs, len(rep.Clips), cmp.Or(rep.Model, "as configured"), cmp.Or(rep.Source, "the command line"), rep.Split, rep.StepMS)
-	fmt.Fprintln(w, "| variant | config | kind | precision | recall | F1 | unknown s | labels (skipped) | onset p50/p95 ms (n/segments) | end p50/p95 ms (n/segments) | active % | unknown % |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| variant | config | kind | precision | recall | F1 | unknown s | labels (skipped) | onset p50/p95 ms (n/segments) | end p50/p95 ms (n/segments) | flips/s in labels | active % | unknown % |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	opt := func(v *float64) string {
 		if v == nil {
 			return "–"
@@ -256,8 +265,8 @@ func (rep *Report) Table(w io.Writer) {
 		if r.CompositeClips > 0 {
 			comp = fmt.Sprintf(" (%d/%d composite)", r.CompositeClips, r.Clips)
 		}
-		fmt.Fprintf(w, "| %s%s | %s | %s | %s | %s | %s | %.1f | %d (%d) | %s | %s | %.1f | %.1f |\n",
+		fmt.Fprintf(w, "| %s%s | %s | %s | %s | %s | %s | %.1f | %d (%d) | %s | %s | %.2f | %.1f | %.1f |\n",
 			r.Variant, comp, r.Config, r.Kind, opt(r.Precision), opt(r.Recall), opt(r.F1), r.UnknownS,
-			r.Labels, r.LabelsSkipped, lat(r.OnsetLatency, r.Onsets), lat(r.EndLatency, r.Ends), 100*r.ActiveFraction, 100*r.UnknownFraction)
+			r.Labels, r.LabelsSkipped, lat(r.OnsetLatency, r.Onsets), lat(r.EndLatency, r.Ends), r.FlipsPerS, 100*r.ActiveFraction, 100*r.UnknownFraction)
 	}
 }

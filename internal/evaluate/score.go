@@ -76,6 +76,11 @@ type KindResult struct {
 	// (end) was seen; Onsets / Ends count the segments looked at.
 	OnsetsNS, EndsNS []int64
 	Onsets, Ends     int
+	// Flips: changes of state inside labels once the kind was active in
+	// them (flicker: a false end and the onset after it are two), over
+	// LabelledNS of labelled time.
+	Flips      int
+	LabelledNS int64
 	// BearingErrDeg: on true-positive steps with a labelled and a decided
 	// bearing, their difference (speaker only).
 	BearingErrDeg []float64
@@ -228,6 +233,8 @@ func scoreKind(r *Run, kind string, tl timeline, steps int) KindResult {
 				}
 			}
 		}
+		k.Flips += flips(tl, startNS, endNS)
+		k.LabelledNS += endNS - startNS
 		if l.End >= durS {
 			continue // the recording ends with the segment: no end to see
 		}
@@ -253,6 +260,24 @@ func scoreKind(r *Run, kind string, tl timeline, steps int) KindResult {
 		}
 	}
 	return k
+}
+
+// flips counts the changes of state in tl within [startNS, endNS) after
+// the kind was first active there: a steady label has none.
+func flips(tl timeline, startNS, endNS int64) int {
+	prev, _ := tl.stateAt(startNS)
+	on, n := prev == active, 0
+	for i := tl.at(startNS) + 1; i < len(tl) && tl[i].TimeNS < endNS; i++ {
+		st := stateOf(tl[i])
+		if st == prev {
+			continue
+		}
+		if on {
+			n++
+		}
+		prev, on = st, on || st == active
+	}
+	return n
 }
 
 // published is when d left the daemon: its capture time plus its

@@ -139,3 +139,28 @@ func TestScoreTimedBeforeLabel(t *testing.T) {
 		t.Errorf("ends %v, want %v", k.EndsNS, want)
 	}
 }
+
+// TestScoreFlicker: changes of state inside a label once the kind was on
+// there count as flicker; the onset into the label, a heartbeat and a
+// change outside labels do not.
+func TestScoreFlicker(t *testing.T) {
+	r := &Run{Clip: "c", Config: "fused", Audio: true, Video: true, OriginNS: origin, EndNS: origin + 10e9,
+		Labels: mustLabels(t, "1\t3\tspeech\n5\t7\tspeech\n"),
+		Decisions: []*av.Decision{
+			dec("speech", 1.1, decision.StateActive, 0),   // the onset: no flip
+			dec("speech", 1.5, decision.StateActive, 0),   // a heartbeat
+			dec("speech", 2.0, decision.StateInactive, 0), // a false end: 1
+			dec("speech", 2.2, decision.StateActive, 0),   // and on again: 2
+			dec("speech", 3.1, decision.StateInactive, 0), // after the label
+			dec("speech", 4.5, decision.StateActive, 0),   // on before the next label
+			dec("speech", 6.0, decision.StateUnknown, 0),  // 3
+			dec("speech", 6.5, decision.StateActive, 0),   // 4
+		}}
+	k := kindOf(Score(r), "speech")
+	if k.Flips != 4 || k.LabelledNS != 4e9 {
+		t.Errorf("flips %d over %d ns, want 4 over 4 s", k.Flips, k.LabelledNS)
+	}
+	if row := NewReport([]*Result{Score(r)}).Rows[0]; row.FlipsInLabels != 4 || row.FlipsPerS != 1 {
+		t.Errorf("row: %d flips, %.2f/s; want 4, 1/s", row.FlipsInLabels, row.FlipsPerS)
+	}
+}
