@@ -173,6 +173,7 @@ func TestDropCountersStartAtZero(t *testing.T) {
 		`fusiond_drops_total{reason="wrong_kind",stream="mic0"}`,
 		`fusiond_drops_total{reason="shutdown",stream="cam0"}`,
 		`fusiond_drops_total{reason="shutdown",stream="bundles"}`,
+		`fusiond_drops_total{reason="backend_error",stream="bundles"}`,
 		`fusiond_drops_total{reason="shutdown",stream="decisions"}`,
 		`fusiond_drops_total{reason="head_error",stream="decisions"}`,
 		`fusiond_drops_total{reason="sink_error",stream="sink:0"}`,

@@ -161,7 +161,7 @@ func declareDrops(d *av.Drops, cfg *configs.Config, overflow av.Overflow, sinks 
 		d.Declare(av.StreamID(m.Name), stream...)
 		d.Declare(av.StreamID(m.Name), sources.DropReasons(sources.Microphone, m.Source)...)
 	}
-	d.Declare("bundles", av.DropShutdown)
+	d.Declare("bundles", av.DropShutdown, av.DropBackendError)
 	d.Declare("decisions", av.DropShutdown, av.DropHeadError)
 	for i := range sinks {
 		d.Declare(av.StreamID("sink:"+strconv.Itoa(i)), av.DropSinkError)

@@ -146,12 +146,19 @@ func buildStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, adjust 
 		CameraYawDeg: cameraPose(cfg).YawDeg, Streams: streamNames(cfg), // features.go
 		MoreCameras: moreCameras(cfg, features), // features.go
 	}
-	logged := false
+	headLogged, backendLogged := false, false
 	acfg.OnHeadError = func(err error) {
 		drops.Add("decisions", av.DropHeadError, 1)
-		if !logged {
-			logged = true
+		if !headLogged {
+			headLogged = true
 			log.Error("fusion head failed: this step's decision kinds are lost (counted as drops, stream decisions, reason head_error)", "err", err)
+		}
+	}
+	acfg.OnBackendError = func(err error) {
+		drops.Add("bundles", av.DropBackendError, 1)
+		if !backendLogged {
+			backendLogged = true
+			log.Error("backend failed a bundle's features: its spectra, voice activity, bearing and motion are lost, decisions go on without them (counted as drops, stream bundles, reason backend_error)", "err", err)
 		}
 	}
 	if adjust != nil {

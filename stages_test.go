@@ -1,7 +1,10 @@
 package fusiond_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -9,6 +12,7 @@ import (
 
 	"github.com/seed-4c364652/fusiond"
 	"github.com/seed-4c364652/fusiond/configs"
+	"github.com/seed-4c364652/fusiond/fuse"
 	"github.com/seed-4c364652/fusiond/ingest/av"
 	"github.com/seed-4c364652/fusiond/sinks/decision"
 )
@@ -122,5 +126,54 @@ func TestStagesMatchDaemon(t *testing.T) {
 func TestNewStagesNeedsADecisionCallback(t *testing.T) {
 	if _, err := fusiond.NewStages(exampleConfig(t), fusiond.StagesConfig{}); err == nil {
 		t.Fatal("NewStages without a Decision callback did not fail")
+	}
+}
+
+// failingBackend is a backend that fails every tick's feature work.
+type failingBackend struct{ fuse.Backend }
+
+func (failingBackend) Compute(*fuse.TickWork) error { return errors.New("device lost") }
+
+// TestBackendErrorCountedAndLoggedOnce: a backend that fails the feature
+// work of every bundle costs each one a drop (stream bundles, reason
+// backend_error) and one line in the log; the decisions go on.
+func TestBackendErrorCountedAndLoggedOnce(t *testing.T) {
+	const startNS = int64(1_700_000_000e9)
+	var logs bytes.Buffer
+	c := &collector{}
+	st, err := fusiond.NewStages(exampleConfig(t), fusiond.StagesConfig{Decision: c.add,
+		Activity: func(ac *fuse.ActivityConfig) { ac.Backend = failingBackend{ac.Backend} },
+		Log:      slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	src, err := newScene(av.NewVirtualClock(startNS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := av.NewQueue[av.Sample]("scene", 16, av.Block, nil)
+	go func() {
+		defer q.Close()
+		src.Run(context.Background(), q, startNS)
+	}()
+	bundles := 0
+	for s := range q.C() {
+		st.Push(s)
+	}
+	st.Flush()
+	for _, d := range st.Drops() {
+		if d.Stream == "bundles" && d.Reason == av.DropBackendError {
+			bundles = int(d.Count)
+		}
+	}
+	if bundles != 60 {
+		t.Errorf("%d bundles counted as backend_error drops, want 60", bundles)
+	}
+	if n := strings.Count(logs.String(), "backend failed"); n != 1 {
+		t.Errorf("logged %d times, want once:\n%s", n, logs.String())
+	}
+	if len(c.lines) == 0 {
+		t.Error("no decisions")
 	}
 }

@@ -62,6 +62,11 @@ type ActivityConfig struct {
 	// failed (a backend error): that step's decision kinds are lost, the
 	// activity decision is not.
 	OnHeadError func(error)
+	// OnBackendError, when set, is told of every bundle whose feature work
+	// the Backend failed (Compute): its spectral audio features, voice
+	// activity, bearing and motion are lost, its level and the decisions
+	// are not.
+	OnBackendError func(error)
 	// OnStep, when set, sees every step's evidence, missing modalities and
 	// capture time before the Decider does (training and evaluation); it
 	// must not keep ev.
@@ -235,6 +240,9 @@ func (a *Activity) push(b *av.Bundle, emit func(*av.Decision), visualReady func(
 	var err error
 	if len(w.Audio) > 0 || len(m.Frames) > 0 {
 		err = a.backend.Compute(w)
+	}
+	if err != nil && a.cfg.OnBackendError != nil {
+		a.cfg.OnBackendError(err)
 	}
 	if visualReady != nil {
 		visualReady()

@@ -190,12 +190,15 @@ type failingCompute struct{ *CPU }
 
 func (failingCompute) Compute(*TickWork) error { return ErrShape }
 
-// A failed Compute costs the bundle's motion and spectral features, counted,
-// and nothing else: the level and the activity decisions go on.
+// A failed Compute costs the bundle's motion and spectral features, told
+// to OnBackendError and counted, and nothing else: the level and the
+// activity decisions go on.
 func TestFailedComputeLosesItsFeaturesOnly(t *testing.T) {
 	cfg := testConfig()
 	cfg.Backend = failingCompute{NewCPUCores(1)}
 	cfg.AudioFeatures = &AudioConfig{RateHz: 48000, Channels: 2}
+	told := 0
+	cfg.OnBackendError = func(error) { told++ }
 	a, err := NewActivity(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -208,8 +211,8 @@ func TestFailedComputeLosesItsFeaturesOnly(t *testing.T) {
 	if len(got) == 0 {
 		t.Fatal("no decisions")
 	}
-	if n := a.feat.features.Counters.BackendErrors; n != 10 {
-		t.Errorf("%d backend errors counted, want 10", n)
+	if n := a.feat.features.Counters.BackendErrors; n != 10 || told != 10 {
+		t.Errorf("%d backend errors counted, %d told, want 10", n, told)
 	}
 	if v := a.feat.latest; v == nil || !v.Has(FeatRMS) || v.Has(FeatLogMel) {
 		t.Errorf("features after a failed Compute: %+v, want the level without the spectra", v)
@@ -218,5 +221,23 @@ func TestFailedComputeLosesItsFeaturesOnly(t *testing.T) {
 		if !slices.Contains(d.Missing, string(av.Video)) {
 			t.Errorf("%s decision has motion from failed Computes: missing %v", d.Kind, d.Missing)
 		}
+	}
+}
+
+// A failed Compute with no microphone (cameras only) is told too.
+func TestFailedComputeVideoOnlyIsTold(t *testing.T) {
+	cfg := testConfig()
+	cfg.Backend = failingCompute{NewCPUCores(1)}
+	told := 0
+	cfg.OnBackendError = func(error) { told++ }
+	a, err := NewActivity(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		a.Push(bundle(int64(i)*33, grayFrame(i*8, 0), nil), func(*av.Decision) {})
+	}
+	if told != 5 {
+		t.Errorf("%d failed Computes told, want 5", told)
 	}
 }

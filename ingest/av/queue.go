@@ -112,6 +112,7 @@ const (
 	DropWrongKind     DropReason = "wrong_kind"     // a sample of the wrong kind or shape for its stream
 	DropUnknownStream DropReason = "unknown_stream" // a sample of a stream nothing consumes
 	DropHeadError     DropReason = "head_error"     // a decision step the fusion head failed (stream "decisions")
+	DropBackendError  DropReason = "backend_error"  // a bundle whose features the backend failed to compute (stream "bundles")
 )
 
 // DropKey identifies one drop counter.
