@@ -96,19 +96,7 @@ func TestStagesMatchDaemon(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		src, err := newScene(av.NewVirtualClock(startNS))
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := av.NewQueue[av.Sample]("scene", 16, av.Block, nil)
-		go func() {
-			defer q.Close()
-			src.Run(context.Background(), q, startNS)
-		}()
-		for s := range q.C() {
-			st.Push(s)
-		}
-		st.Flush()
+		pushScene(t, st, startNS)
 		if drops := st.Drops(); slices.ContainsFunc(drops, func(d av.DropCount) bool { return d.Count > 0 }) {
 			t.Errorf("stages dropped %+v", drops)
 		}
@@ -127,6 +115,24 @@ func TestNewStagesNeedsADecisionCallback(t *testing.T) {
 	if _, err := fusiond.NewStages(exampleConfig(t), fusiond.StagesConfig{}); err == nil {
 		t.Fatal("NewStages without a Decision callback did not fail")
 	}
+}
+
+// pushScene pushes the test scene from startNS through st and flushes it.
+func pushScene(t *testing.T, st *fusiond.Stages, startNS int64) {
+	t.Helper()
+	src, err := newScene(av.NewVirtualClock(startNS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := av.NewQueue[av.Sample]("scene", 16, av.Block, nil)
+	go func() {
+		defer q.Close()
+		src.Run(context.Background(), q, startNS)
+	}()
+	for s := range q.C() {
+		st.Push(s)
+	}
+	st.Flush()
 }
 
 // failingBackend is a backend that fails every tick's feature work.
@@ -148,20 +154,8 @@ func TestBackendErrorCountedAndLoggedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	src, err := newScene(av.NewVirtualClock(startNS))
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := av.NewQueue[av.Sample]("scene", 16, av.Block, nil)
-	go func() {
-		defer q.Close()
-		src.Run(context.Background(), q, startNS)
-	}()
+	pushScene(t, st, startNS)
 	bundles := 0
-	for s := range q.C() {
-		st.Push(s)
-	}
-	st.Flush()
 	for _, d := range st.Drops() {
 		if d.Stream == "bundles" && d.Reason == av.DropBackendError {
 			bundles = int(d.Count)
