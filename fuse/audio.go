@@ -91,8 +91,8 @@ type VADFrame struct {
 	Turned bool // Speech differs from the frame before
 	// AtNS, on a frame that turned speech on or off, is when that speech
 	// began (where its sound rose out of the noise floor, VADConfig.RiseNS)
-	// or ended (the end of its last speech frame: the hangover only waits
-	// to be sure).
+	// or ended (where its last speech frame's sound fell back to the
+	// floor, VADConfig.HangoverNS: the hangover only waits to be sure).
 	AtNS  int64
 	Score float64 // smoothed score, > 0 leans speech
 }

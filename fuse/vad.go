@@ -149,11 +149,11 @@ type VAD struct {
 	confirmed, locked                          bool
 	onsetNS, lastNS, lastVoicedNS, lastSoundNS int64
 	// floorNS is the first frame of the run above the noise floor that
-	// the last frame belongs to (0: it was not above). fallNS, while speech is on, is
-	// the last frame of the run above the floor that the last speech
-	// frame belongs to. startNS is where the current speech began
-	// (VADFrame.AtNS), or where the last one ended: where its sound fell
-	// back to the floor, not where the hangover ran out.
+	// the last frame belongs to (0: it was not above). fallNS, while
+	// speech is on, is the last frame of the run above the floor that
+	// the last speech frame belongs to. startNS is where the current
+	// speech began (VADFrame.AtNS), or where the last one ended: where
+	// its sound fell back to the floor, not where the hangover ran out.
 	floorNS, fallNS, startNS int64
 	score                    float64
 	haveAny                  bool
