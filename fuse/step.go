@@ -95,8 +95,8 @@ func (w *stepWindow) reset() { w.head, w.n = 0, 0 }
 // (cleared first), under the names the interval evidence uses, plus the
 // rises over the window before: audio_level_rise_db and motion_rise, and
 // how long before the step began the speech the VAD last turned on within
-// the window, and the VAD last turned it off there: vad_on_age_ns and
-// vad_off_age_ns (the tracker times a speech onset or end by them). The
+// the window, and ended the speech it last turned off there: vad_on_age_ns
+// and vad_off_age_ns (the tracker times a speech onset or end by them). The
 // audio evidence reads the last audioNS (or, when no bundle there has
 // audio, the whole window). It returns the modalities present in the
 // window (a modality is missing when no bundle of the window had it: one
