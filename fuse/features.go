@@ -41,7 +41,7 @@ var FeatureTable = []FeatureInfo{
 	{"audio_mfcc", "ln(power), DCT-II", "unbounded", "analysis frame", "13 MFCC: orthonormal DCT-II of the log-mel bands, by the Backend's Dense; not in evidence (a vector)", "fuse.AudioFeatures"},
 	{"audio_pitch_hz", "Hz", "[60, 500]", "analysis frame, decimated to ~8 kHz", "YIN fundamental frequency; missing when unvoiced (no dip under 0.3)", "fuse.AudioFeatures"},
 	{"audio_harmonicity", "ratio", "[0, 1]", "analysis frame", "1 − the YIN dip at the pitch period (1: perfectly periodic)", "fuse.AudioFeatures"},
-	{"vad_speech", "boolean (0/1)", "{0, 1}", "per bundle, with 300 ms hangover", "voice activity: six sub-band SNRs against a tracked noise floor, gated by pitch and harmonicity (≥ 0.7), flatness (≤ 0.3), tonality (≤ 0.95) and at least 3 spectral peaks within 20 dB below 5 kHz, so a pure tone or white noise is not speech; on after 2 speech frames", "fuse.VAD"},
+	{"vad_speech", "boolean (0/1)", "{0, 1}", "per bundle (10 ms frames), with 80 ms hangover", "voice activity: six sub-band SNRs against a tracked noise floor, gated by pitch and harmonicity (≥ 0.7), flatness (≤ 0.3), tonality (≤ 0.95) and at least 3 spectral peaks within 20 dB below 5 kHz, so a pure tone or white noise is not speech; on after 2 voiced frames, 3 unvoiced ones (6 + 3 dB over the floor, harmonicity ≤ 0.35) or one loud speech-shaped frame (6 + 6 dB), the last two confirmed by a voice within 250 ms", "fuse.VAD"},
 	{"vad_score", "log-likelihood ratio", "[-10, 10]", "per bundle", "the VAD's smoothed frame score before the decision threshold 0: the weighted sub-band SNR less 6 dB for a voiced frame, at most 2 for an unvoiced one, minus the SNR for a pure tone (tonality ≥ 0.99: a chime, a beep), -1 for anything else (including an unvoiced sound that no voice followed within 250 ms, until it pauses for 100 ms)", "fuse.VAD"},
 	{"doa_bearing_deg", "degrees, 0 ahead, + right, robot frame", "[-90, 90]", "speech frames of the last ~1 s (exponential, τ = 1 s)", "direction of arrival: GCC-PHAT of each microphone with the first (Backend) over speech frames, steered over the microphone's `geometry` (robot-frame positions) in 1° steps, located by the centroid (in sin θ) of the peak above half height; missing until speech was heard, and 2 s after the last speech frame (sooner after a lone one)", "fuse.DOA"},
 	{"doa_bearing_std_deg", "degrees", "[0, 90]", "as doa_bearing_deg", "uncertainty: the steered peak's full width at half height / 2.355 / √(speech frames in the smoothing), at least half the bearing one lag step spans there", "fuse.DOA"},
@@ -51,6 +51,11 @@ var FeatureTable = []FeatureInfo{
 	// per-bundle audio feature above).
 	{"vad_speech_fraction", "fraction", "[0, 1]", "decision interval", "fraction of the interval's bundles with vad_speech on", "fuse.Activity"},
 	{"audio_onsets", "count", "[0, bundles]", "decision interval", "onsets in the interval", "fuse.Activity"},
+
+	// Audio, per decision step (fuse.decisions.step_window): what the
+	// tracker times a speech onset or end by.
+	{"vad_on_age_ns", "ns", "≥ 0", "step window", "how long before the step the speech began that the VAD last turned on in the window: where its sound rose out of the noise floor, at most 100 ms before the frame that turned it on; missing where none did", "fuse.Activity"},
+	{"vad_off_age_ns", "ns", "≥ 0", "step window", "how long before the step the speech ended that the VAD last turned off in the window: where its last speech frame's sound fell back to the noise floor, at most the 80 ms hangover after that frame; missing where none did", "fuse.Activity"},
 
 	// Visual, per frame (fuse/vision).
 	{"video_motion_energy", "grey levels", "[0, 255]", "one frame against the previous", "mean absolute change of the 8×8 block luma grid (Backend MotionGrids, in the tick's Compute) beyond 3 grey levels", "fuse.Activity"},
