@@ -52,8 +52,11 @@ var FeatureTable = []FeatureInfo{
 	{"vad_speech_fraction", "fraction", "[0, 1]", "decision interval", "fraction of the interval's bundles with vad_speech on", "fuse.Activity"},
 	{"audio_onsets", "count", "[0, bundles]", "decision interval", "onsets in the interval", "fuse.Activity"},
 
-	// Audio, per decision step (fuse.decisions.step_window): what the
-	// tracker times a speech onset or end by.
+	// Per decision step (fuse.decisions.step_window): the rises the head
+	// reads beside the window's means, and what the tracker times a speech
+	// onset or end by.
+	{"audio_level_rise_db", "dB", "unbounded", "the step's audio window and the one before it", "the audio level of the step's audio window less that of the window before it", "fuse.Activity"},
+	{"motion_rise", "log scale", "[-4, 4]", "the step window and the one before it", "the rise of ln(1 + 20 × motion_energy), clamped to [0, 4], from the window before to the step's", "fuse.Activity"},
 	{"vad_on_age_ns", "ns", "≥ 0", "step window", "how long before the step the speech began that the VAD last turned on in the window: where its sound rose out of the noise floor, at most 100 ms before the frame that turned it on; missing where none did", "fuse.Activity"},
 	{"vad_off_age_ns", "ns", "≥ 0", "step window", "how long before the step the speech ended that the VAD last turned off in the window: where its last speech frame's sound fell back to the noise floor, at most the 80 ms hangover after that frame; missing where none did", "fuse.Activity"},
 
