@@ -146,21 +146,22 @@ func buildStages(cfg *configs.Config, drops *av.Drops, log *slog.Logger, adjust 
 		CameraYawDeg: cameraPose(cfg).YawDeg, Streams: streamNames(cfg), // features.go
 		MoreCameras: moreCameras(cfg, features), // features.go
 	}
-	headLogged, backendLogged := false, false
-	acfg.OnHeadError = func(err error) {
-		drops.Add("decisions", av.DropHeadError, 1)
-		if !headLogged {
-			headLogged = true
-			log.Error("fusion head failed: this step's decision kinds are lost (counted as drops, stream decisions, reason head_error)", "err", err)
+	// countDrop counts every error as a drop of stream for reason and
+	// logs the first.
+	countDrop := func(stream av.StreamID, reason av.DropReason, msg string) func(error) {
+		logged := false
+		return func(err error) {
+			drops.Add(stream, reason, 1)
+			if !logged {
+				logged = true
+				log.Error(msg, "err", err)
+			}
 		}
 	}
-	acfg.OnBackendError = func(err error) {
-		drops.Add("bundles", av.DropBackendError, 1)
-		if !backendLogged {
-			backendLogged = true
-			log.Error("backend failed a bundle's features: its spectra, voice activity, bearing and motion are lost, decisions go on without them (counted as drops, stream bundles, reason backend_error)", "err", err)
-		}
-	}
+	acfg.OnHeadError = countDrop("decisions", av.DropHeadError,
+		"fusion head failed: this step's decision kinds are lost (counted as drops, stream decisions, reason head_error)")
+	acfg.OnBackendError = countDrop("bundles", av.DropBackendError,
+		"backend failed a bundle's features: its spectra, voice activity, bearing and motion are lost, decisions go on without them (counted as drops, stream bundles, reason backend_error)")
 	if adjust != nil {
 		adjust(&acfg)
 	}

@@ -560,7 +560,7 @@ func (a *AudioFeatures) runVAD(startNS int64) {
 		})
 		f := VADFrame{EndNS: hr.endNS, Speech: speech, Turned: speech != was, Score: score}
 		if f.Turned {
-			f.AtNS = a.vad.startNS
+			f.AtNS = a.vad.atNS
 		}
 		a.vadFrames = append(a.vadFrames, f)
 	}

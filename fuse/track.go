@@ -298,8 +298,9 @@ func (t *Tracker) Step(scores []HeadScore, in *Inputs, missing []string, timeNS 
 // speechTime is the capture time a speech transition is timed at: an
 // onset where the speech began that the VAD last turned on within the
 // step window, an end where the speech ended that it last turned off
-// there (its last speech frame's end), when that is after the kind's last published transition (pubNS);
-// otherwise, and for other transitions, the step's.
+// there (Inputs.VADOnNS, VADOffNS), when that is after the kind's last
+// published transition (pubNS); otherwise, and for other transitions,
+// the step's.
 // The head decides whether speech began or ended; the VAD, deciding every
 // 10 ms, says when, so that the published segments do not lag the voice
 // by the head's window. The decision's latency runs from that time.

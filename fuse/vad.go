@@ -144,19 +144,19 @@ type VAD struct {
 	speech         bool
 	// confirmed: a voiced frame since the onset at onsetNS. lastNS is
 	// the last speech frame, lastVoicedNS the last voiced one,
-	// lastSoundNS the last voiced or unvoiced one. locked bars unvoiced
-	// onsets until a pause of UnlockNS.
+	// lastSoundNS the last voiced, unvoiced or loud one. locked bars
+	// unvoiced and loud onsets until a pause of UnlockNS.
 	confirmed, locked                          bool
 	onsetNS, lastNS, lastVoicedNS, lastSoundNS int64
 	// floorNS is the first frame of the run above the noise floor that
 	// the last frame belongs to (0: it was not above). fallNS, while
 	// speech is on, is the last frame of the run above the floor that
-	// the last speech frame belongs to. startNS is where the current
-	// speech began (VADFrame.AtNS), or where the last one ended: where
-	// its sound fell back to the floor, not where the hangover ran out.
-	floorNS, fallNS, startNS int64
-	score                    float64
-	haveAny                  bool
+	// the last speech frame belongs to. atNS is where the current speech
+	// began, or where the last one ended (VADFrame.AtNS): where its sound
+	// fell back to the floor, not where the hangover ran out.
+	floorNS, fallNS, atNS int64
+	score                 float64
+	haveAny               bool
 }
 
 // Noise floor time constants: it follows a drop within noiseDownNS, a
@@ -216,14 +216,13 @@ func (v *VAD) update(in vadInput) (bool, float64) {
 		}
 		v.init = true
 	}
-	var score, wsum float64
+	var sum, wsum float64
 	for i, b := range vadBands {
-		snr := min(e[i]-v.noise[i], 30)
-		score += b.weight * snr
+		sum += b.weight * min(e[i]-v.noise[i], 30)
 		wsum += b.weight
 	}
-	snr := score / wsum
-	score = snr - v.cfg.SNRThresholdDB
+	snr := sum / wsum // weighted sub-band SNR over the floor
+	score := snr - v.cfg.SNRThresholdDB
 	switch {
 	case snr <= 0:
 		v.floorNS = 0
@@ -297,9 +296,9 @@ func (v *VAD) update(in vadInput) (bool, float64) {
 			v.speech, v.confirmed, v.onsetNS = true, false, t
 		}
 		if v.speech {
-			v.startNS = t
+			v.atNS = t
 			if v.floorNS > 0 {
-				v.startNS = max(v.floorNS, t-c.RiseNS)
+				v.atNS = max(v.floorNS, t-c.RiseNS)
 			}
 			v.lastNS = t
 			if voiced {
@@ -324,13 +323,13 @@ func (v *VAD) hold(t int64, voiced, unvoiced, loud bool) {
 	case !v.confirmed && t-v.onsetNS > c.ConfirmNS:
 		// No voice followed the unvoiced onset: not speech, and no
 		// new unvoiced onset until this sound pauses.
-		v.speech, v.locked, v.run, v.startNS = false, true, 0, max(v.lastNS, v.fallNS)
+		v.speech, v.locked, v.run, v.atNS = false, true, 0, max(v.lastNS, v.fallNS)
 	case (unvoiced || loud) && (!v.confirmed || t-v.lastVoicedNS <= c.MaxUnvoicedNS):
 		v.lastNS = t
 	case t-v.lastNS > c.HangoverNS:
 		// Ended while a sound goes on that is not a voice (past
 		// MaxUnvoicedNS, or never confirmed): no unvoiced or loud onset
 		// until it pauses.
-		v.speech, v.locked, v.startNS = false, unvoiced || loud, max(v.lastNS, v.fallNS)
+		v.speech, v.locked, v.atNS = false, unvoiced || loud, max(v.lastNS, v.fallNS)
 	}
 }

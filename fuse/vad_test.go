@@ -146,8 +146,8 @@ func TestVADOnsetAtRise(t *testing.T) {
 			}
 			on, _ = v.update(in)
 		}
-		if !on || v.startNS != tc.wantNS {
-			t.Errorf("%s: speech %v from %d ms, want from %d ms", tc.name, on, v.startNS/1e6, tc.wantNS/1e6)
+		if !on || v.atNS != tc.wantNS {
+			t.Errorf("%s: speech %v from %d ms, want from %d ms", tc.name, on, v.atNS/1e6, tc.wantNS/1e6)
 		}
 	}
 }
@@ -189,8 +189,8 @@ func TestVADEndAtFall(t *testing.T) {
 			on, _ = v.update(in)
 			was = was || on
 		}
-		if !was || on || v.startNS != settle*hop+tc.wantNS {
-			t.Errorf("%s: speech seen %v, on %v, ended at %d ms, want %d ms", tc.name, was, on, v.startNS/1e6, (settle*hop+tc.wantNS)/1e6)
+		if !was || on || v.atNS != settle*hop+tc.wantNS {
+			t.Errorf("%s: speech seen %v, on %v, ended at %d ms, want %d ms", tc.name, was, on, v.atNS/1e6, (settle*hop+tc.wantNS)/1e6)
 		}
 	}
 }

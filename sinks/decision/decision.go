@@ -34,8 +34,9 @@ type Decision struct {
 	// Seq counts the publishing run's decisions from 1.
 	Seq uint64 `json:"seq"`
 	// TimeNS is the capture time of the moment decided on, ns since the
-	// Unix epoch in the pipeline clock. A speech onset or end is timed at
-	// the voice activity decision that turned speech on or off, which may
+	// Unix epoch in the pipeline clock. A speech onset or end is timed by
+	// the voice activity decision that turned speech on or off: where its
+	// sound rose out of the noise floor, or fell back to it. That may
 	// precede the step that decided it; per kind it never goes back.
 	TimeNS     int64   `json:"time_ns"`
 	Confidence float64 `json:"confidence"`
